@@ -1,0 +1,602 @@
+package actions
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/go-playground/validator/v10"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"hubspot-actions/oauth"
+	"hubspot-actions/store"
+)
+
+// Config tunes the runtime. Zero values take the defaults.
+type Config struct {
+	// InlineBudget is how long an execution may work before the answer
+	// becomes BLOCK (default 5s).
+	InlineBudget time.Duration
+	// AttemptTimeout bounds one run of an action (default 30s).
+	AttemptTimeout time.Duration
+	// BlockExpiry is how long HubSpot waits for a BLOCKed execution
+	// (hs_expiration_duration) unless the action sets its own (default 24h).
+	BlockExpiry time.Duration
+	// MaxAttempts bounds the runs of one execution whose failures are
+	// transient (default 10).
+	MaxAttempts int
+	// RecoveryEvery is how often recovery looks for work a dead process left
+	// (default 15s).
+	RecoveryEvery time.Duration
+	// RecoveryGrace is how long recovery leaves an orphaned execution that
+	// was not answered BLOCK to HubSpot's own retry (default 2m).
+	RecoveryGrace time.Duration
+	// Workers is how many River jobs run at once (default 20).
+	Workers int
+}
+
+func (c *Config) defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.InlineBudget, 5*time.Second)
+	def(&c.AttemptTimeout, 30*time.Second)
+	def(&c.BlockExpiry, 24*time.Hour)
+	def(&c.RecoveryEvery, 15*time.Second)
+	def(&c.RecoveryGrace, 2*time.Minute)
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 10
+	}
+	if c.Workers <= 0 {
+		c.Workers = 20
+	}
+}
+
+// lease is how long a run holds an execution before others may take over.
+func (c *Config) lease() time.Duration { return c.AttemptTimeout + 5*time.Second }
+
+// HubSpot is what the runtime needs from HubSpot's API.
+type HubSpot interface {
+	// CompleteCallbacks delivers the outcomes (at most 100) of one portal's
+	// BLOCKed executions. Errors wrap oauth.ErrNotConnected when the portal
+	// must reinstall, or are *APIError for HubSpot's answers.
+	CompleteCallbacks(ctx context.Context, portalID int64, batch []oauth.Completion) error
+	// CheckPortal returns an error wrapping oauth.ErrNotConnected when the
+	// portal can no longer be called (it must reinstall the app).
+	CheckPortal(ctx context.Context, portalID int64) error
+}
+
+// Runtime runs executions: it records each one in the ledger before any
+// side effect, runs the action once per callbackId, answers inline or BLOCK,
+// and delivers late outcomes through HubSpot's callbacks API on River.
+type Runtime struct {
+	cfg      Config
+	db       *store.DB
+	reg      *Registry
+	hs       HubSpot
+	validate validate
+	log      *slog.Logger
+	m        *Metrics
+	river    *river.Client[*sql.Tx]
+	now      func() time.Time
+	wg       sync.WaitGroup
+}
+
+// NewRuntime builds the runtime and its River client (not yet started).
+func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validator.Validate, log *slog.Logger, m *Metrics, reg2 prometheus.Registerer) (*Runtime, error) {
+	cfg.defaults()
+	rt := &Runtime{cfg: cfg, db: db, reg: reg, hs: hs, validate: newValidate(v), log: log, m: m, now: time.Now}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &executeWorker{rt: rt}); err != nil {
+		return nil, fmt.Errorf("actions: add execute worker: %w", err)
+	}
+	if err := river.AddWorkerSafely(workers, &deliverWorker{rt: rt}); err != nil {
+		return nil, fmt.Errorf("actions: add deliver worker: %w", err)
+	}
+	if err := river.AddWorkerSafely(workers, &recoverWorker{rt: rt}); err != nil {
+		return nil, fmt.Errorf("actions: add recover worker: %w", err)
+	}
+	client, err := river.NewClient(riversqlite.New(db.SQL()), &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Workers:           workers,
+		FetchPollInterval: 200 * time.Millisecond,
+		FetchCooldown:     20 * time.Millisecond,
+		JobTimeout:        cfg.AttemptTimeout + 30*time.Second,
+		Logger:            log.With("component", "river"),
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.RecoveryEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return recoverArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("actions: river client: %w", err)
+	}
+	rt.river = client
+	if reg2 != nil {
+		reg2.MustRegister(newJobsCollector(db.JobCounts))
+	}
+	return rt, nil
+}
+
+// Start starts the background job workers. Stop stops them.
+func (rt *Runtime) Start(ctx context.Context) error {
+	// River stops when its start context ends; Stop does that gracefully.
+	if err := rt.river.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("actions: start jobs: %w", err)
+	}
+	return nil
+}
+
+// Stop waits for action runs in flight (each is bounded by AttemptTimeout)
+// and then stops River, letting running jobs finish, until ctx ends.
+func (rt *Runtime) Stop(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { rt.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	return rt.river.Stop(ctx)
+}
+
+// Registry returns the registry the runtime serves.
+func (rt *Runtime) Registry() *Registry { return rt.reg }
+
+// errUnavailable means the ledger could not be written; HubSpot should
+// retry later.
+var errUnavailable = errors.New("actions: ledger unavailable")
+
+// ErrUnavailable reports whether err means "try again later" (503).
+func ErrUnavailable(err error) bool { return errors.Is(err, errUnavailable) }
+
+// Execute runs one execution request for action a and returns the answer.
+// An error means no answer could be given (the ledger is unavailable): the
+// caller answers 503 so HubSpot retries.
+func (rt *Runtime) Execute(ctx context.Context, a *Action, req *Request) (Response, error) {
+	received := rt.now()
+	body, err := json.Marshal(req)
+	if err != nil {
+		return Response{}, fmt.Errorf("actions: encode request: %w", err)
+	}
+	ne := store.NewExecution{
+		CallbackID: req.CallbackID,
+		Ref:        reference(req.CallbackID),
+		PortalID:   int64(req.Origin.PortalID),
+		Action:     a.Key,
+		WorkflowID: int64(req.Context.WorkflowID),
+		ObjectType: req.Object.ObjectType,
+		ObjectID:   string(req.Object.ObjectID),
+		Request:    string(body),
+		LeaseUntil: received.Add(rt.cfg.lease()),
+	}
+	// A portal that must reinstall can never receive a callback, so its
+	// executions are answered at once, without running the action.
+	gate := rt.hs.CheckPortal(ctx, ne.PortalID)
+	var inserted bool
+	var existing store.Execution
+	var delivery string
+	err = rt.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		if inserted, err = tx.InsertExecution(ctx, ne); err != nil {
+			return err
+		}
+		if !inserted {
+			existing, err = tx.GetExecution(ctx, req.CallbackID)
+			return err
+		}
+		if gate != nil {
+			delivery, _, err = tx.FinishExecution(ctx, req.CallbackID, 1, rt.failure(a, ne.Ref, nil, publicError(gate)))
+		}
+		return err
+	})
+	if err != nil {
+		rt.log.Error("record execution", "portal_id", ne.PortalID, "action", a.Key, "callback_id", req.CallbackID, "err", err)
+		return Response{}, errUnavailable
+	}
+	if !inserted {
+		return rt.duplicate(ctx, a, existing, 0)
+	}
+	if gate != nil {
+		rt.finished(a, delivery, StateFailContinue, string(CodeNotConnected), received)
+		rt.log.Warn("execution refused: portal not connected", "portal_id", ne.PortalID, "action", a.Key, "callback_id", req.CallbackID, "err", gate)
+		o := rt.failure(a, ne.Ref, nil, publicError(gate))
+		return answerFromOutputs(o.Outputs), nil
+	}
+	return rt.runInline(ctx, a, req, ne.Ref, 1, received)
+}
+
+// runInline runs attempt of an execution while the request waits, up to
+// the inline budget, and answers its outcome, or BLOCK when the budget runs
+// out first. The run goes on after a BLOCK answer and delivers through the
+// callbacks API.
+func (rt *Runtime) runInline(ctx context.Context, a *Action, req *Request, ref string, attempt int, received time.Time) (Response, error) {
+	done := make(chan attemptResult, 1)
+	wctx := context.WithoutCancel(ctx)
+	rt.wg.Add(1)
+	go func() {
+		defer rt.wg.Done()
+		done <- rt.attempt(wctx, a, req, ref, attempt, received, true)
+	}()
+	timer := time.NewTimer(rt.cfg.InlineBudget)
+	defer timer.Stop()
+	select {
+	case res := <-done:
+		return res.answer, res.err
+	case <-timer.C:
+	}
+	expires := rt.now().Add(a.blockExpiry(rt.cfg))
+	var blocked bool
+	err := rt.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		blocked, err = tx.MarkBlocked(ctx, req.CallbackID, expires)
+		return err
+	})
+	if err != nil {
+		rt.log.Error("mark execution blocked", "portal_id", int64(req.Origin.PortalID), "action", a.Key, "callback_id", req.CallbackID, "err", err)
+		return Response{}, errUnavailable
+	}
+	if blocked {
+		rt.m.blocks.WithLabelValues(a.Key).Inc()
+		return blockAnswer(expires.Sub(rt.now())), nil
+	}
+	// The outcome was recorded for inline delivery before the budget ran out.
+	res := <-done
+	return res.answer, res.err
+}
+
+type attemptResult struct {
+	answer Response
+	err    error
+	// snooze, for job attempts, is when to run again.
+	snooze time.Duration
+}
+
+// attempt runs the action once under attempt and records what happened:
+// an outcome (answered inline or delivered by callback, as the ledger
+// decides), or a retry for later. inline says whether a request is waiting.
+func (rt *Runtime) attempt(ctx context.Context, a *Action, req *Request, ref string, attempt int, received time.Time, inline bool) attemptResult {
+	log := rt.log.With("portal_id", int64(req.Origin.PortalID), "action", a.Key, "callback_id", req.CallbackID, "attempt", attempt)
+	ex := &Execution{
+		CallbackID: req.CallbackID,
+		Ref:        ref,
+		PortalID:   int64(req.Origin.PortalID),
+		Attempt:    attempt,
+		Origin:     req.Origin,
+		Context:    req.Context,
+		Object:     req.Object,
+	}
+	rt.m.inflight.Inc()
+	outputs, err := rt.run(ctx, a, ex, req.InputFields)
+	rt.m.inflight.Dec()
+
+	var outcome store.Outcome
+	var pending *PendingError
+	switch {
+	case err == nil:
+		outcome = success(a, outputs)
+	case errors.As(err, &pending) || Transient(err):
+		after, reason := rt.retryDelay(err, attempt)
+		expires := received.Add(a.blockExpiry(rt.cfg))
+		if attempt >= rt.cfg.MaxAttempts && pending == nil || rt.now().Add(after).After(expires.Add(-time.Minute)) {
+			log.Warn("giving up after retries", "err", err)
+			outcome = rt.failure(a, ref, outputs, giveUp(err, attempt))
+			break
+		}
+		log.Info("will retry", "after", after.String(), "reason", reason)
+		return rt.retry(ctx, a, req, attempt, after, reason, expires, inline)
+	default:
+		pe := publicError(err)
+		if pe.Code == CodeInternal {
+			log.Error("action failed", "err", err)
+		} else {
+			log.Info("action failed", "error_code", string(pe.Code), "err", err)
+		}
+		outcome = rt.failure(a, ref, outputs, pe)
+	}
+	return rt.finish(ctx, a, req, attempt, received, outcome, log)
+}
+
+// run calls the action, turning a panic into an INTERNAL_ERROR.
+func (rt *Runtime) run(ctx context.Context, a *Action, ex *Execution, inputs map[string]any) (out map[string]string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, rt.cfg.AttemptTimeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			rt.log.Error("action panicked", "action", a.Key, "callback_id", ex.CallbackID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			out, err = nil, Fail(CodeInternal, "An unexpected error occurred in the app.")
+		}
+	}()
+	return a.run(ctx, ex, inputs, rt.validate)
+}
+
+// retryDelay picks when to run again: what the provider asked for (a
+// pending answer or Retry-After), else exponential backoff with jitter.
+func (rt *Runtime) retryDelay(err error, attempt int) (time.Duration, string) {
+	var pending *PendingError
+	if errors.As(err, &pending) {
+		return max(pending.After, time.Second), pending.Reason
+	}
+	if d, ok := RetryAfter(err); ok {
+		return min(d, time.Hour), err.Error()
+	}
+	return backoff(attempt), err.Error()
+}
+
+// backoff returns 2s, 4s, 8s … capped at 10 minutes, with ±20% jitter.
+func backoff(attempt int) time.Duration {
+	d := 2 * time.Second << min(attempt-1, 9)
+	d = min(d, 10*time.Minute)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// giveUp is the public error for an execution whose retries ran out.
+func giveUp(err error, attempts int) *Error {
+	var pending *PendingError
+	if errors.As(err, &pending) {
+		return &Error{Code: CodeUnavailable, Err: err,
+			Message: "The service did not have an answer ready in time (" + pending.Reason + "); try again later."}
+	}
+	if rateLimited(err) {
+		return &Error{Code: CodeRateLimited, Err: err,
+			Message: fmt.Sprintf("The service kept rate limiting our requests (%d attempts); try again later.", attempts)}
+	}
+	return &Error{Code: CodeUnavailable, Err: err,
+		Message: fmt.Sprintf("The service could not be reached or kept failing (%d attempts); try again later.", attempts)}
+}
+
+// retry schedules the next attempt on River. An inline request is answered
+// BLOCK: the outcome will go through the callbacks API.
+func (rt *Runtime) retry(ctx context.Context, a *Action, req *Request, attempt int, after time.Duration, reason string, expires time.Time, inline bool) attemptResult {
+	retryAt := rt.now().Add(after)
+	var held bool
+	err := rt.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		if held, err = tx.ReleaseExecution(ctx, req.CallbackID, attempt, retryAt, reason); err != nil || !held {
+			return err
+		}
+		if !inline {
+			return nil // the running job snoozes instead
+		}
+		if _, err := tx.MarkBlocked(ctx, req.CallbackID, expires); err != nil {
+			return err
+		}
+		_, err = rt.river.InsertTx(ctx, tx.SQL(), executeArgs{CallbackID: req.CallbackID}, &river.InsertOpts{ScheduledAt: retryAt})
+		return err
+	})
+	if err != nil {
+		rt.log.Error("schedule retry", "portal_id", int64(req.Origin.PortalID), "action", a.Key, "callback_id", req.CallbackID, "err", err)
+		return attemptResult{err: errUnavailable, snooze: after}
+	}
+	if !held {
+		// Another attempt took the execution over; it answers for it.
+		return rt.lost(ctx, a, req.CallbackID)
+	}
+	if inline {
+		rt.m.blocks.WithLabelValues(a.Key).Inc()
+	}
+	return attemptResult{answer: blockAnswer(expires.Sub(rt.now())), snooze: after}
+}
+
+// finish records an outcome and answers it: inline when no BLOCK was
+// answered, else BLOCK, with a delivery job inserted in the same
+// transaction.
+func (rt *Runtime) finish(ctx context.Context, a *Action, req *Request, attempt int, received time.Time, o store.Outcome, log *slog.Logger) attemptResult {
+	var delivery string
+	var ok bool
+	portalID := int64(req.Origin.PortalID)
+	err := rt.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		delivery, ok, err = tx.FinishExecution(ctx, req.CallbackID, attempt, o)
+		if err != nil || !ok || delivery != store.DeliveryCallback {
+			return err
+		}
+		_, err = rt.river.InsertTx(ctx, tx.SQL(), deliverArgs{CallbackID: req.CallbackID, PortalID: portalID}, nil)
+		return err
+	})
+	if err != nil {
+		log.Error("record outcome", "err", err)
+		return attemptResult{err: errUnavailable, snooze: 5 * time.Second}
+	}
+	if !ok {
+		return rt.lost(ctx, a, req.CallbackID)
+	}
+	rt.finished(a, delivery, o.FinalState, o.ErrorCode, received)
+	if delivery == store.DeliveryCallback {
+		e, err := rt.db.GetExecution(ctx, req.CallbackID)
+		if err != nil {
+			return attemptResult{answer: blockAnswer(a.blockExpiry(rt.cfg))}
+		}
+		return attemptResult{answer: blockAnswer(e.ExpiresAt.Sub(rt.now()))}
+	}
+	return attemptResult{answer: answerFromOutputs(o.Outputs)}
+}
+
+func (rt *Runtime) finished(a *Action, delivery, state, code string, received time.Time) {
+	rt.m.executions.WithLabelValues(a.Key, state, code).Inc()
+	rt.m.latency.WithLabelValues(a.Key, delivery).Observe(rt.now().Sub(received).Seconds())
+}
+
+// lost answers for an attempt that found the execution taken over by
+// another: whatever the ledger now says.
+func (rt *Runtime) lost(ctx context.Context, a *Action, callbackID string) attemptResult {
+	e, err := rt.db.GetExecution(ctx, callbackID)
+	if err != nil {
+		return attemptResult{err: errUnavailable}
+	}
+	if e.State == store.StateDone && e.Delivery == store.DeliveryInline {
+		return attemptResult{answer: answerFromOutputs(e.Outputs)}
+	}
+	return attemptResult{answer: blockAnswer(e.ExpiresAt.Sub(rt.now()))}
+}
+
+// duplicate answers a repeated delivery of a recorded callbackId without
+// running the action again, except to take over a run whose process died
+// before HubSpot was answered.
+func (rt *Runtime) duplicate(ctx context.Context, a *Action, e store.Execution, depth int) (Response, error) {
+	now := rt.now()
+	log := rt.log.With("portal_id", e.PortalID, "action", e.Action, "callback_id", e.CallbackID)
+	if e.Action != a.Key {
+		log.Warn("callbackId repeated for a different action; answering for the recorded one", "requested_action", a.Key)
+		if ra, ok := rt.reg.Get(e.Action); ok {
+			a = ra
+		}
+	}
+	switch {
+	case e.State == store.StateDone && e.Delivery == store.DeliveryInline:
+		return answerFromOutputs(e.Outputs), nil
+	case e.State == store.StateDone || e.Blocked:
+		return blockAnswer(e.ExpiresAt.Sub(now)), nil
+	}
+	if depth > 2 {
+		return Response{}, errUnavailable
+	}
+	if e.LeaseUntil.After(now) {
+		// A run is in progress (here or in another process): its outcome now
+		// goes through the callbacks API.
+		expires := now.Add(a.blockExpiry(rt.cfg))
+		var blocked bool
+		err := rt.db.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			if blocked, err = tx.MarkBlocked(ctx, e.CallbackID, expires); err == nil && !blocked {
+				e, err = tx.GetExecution(ctx, e.CallbackID)
+			}
+			return err
+		})
+		if err != nil {
+			return Response{}, errUnavailable
+		}
+		if blocked {
+			rt.m.blocks.WithLabelValues(a.Key).Inc()
+			return blockAnswer(expires.Sub(now)), nil
+		}
+		return rt.duplicate(ctx, a, e, depth+1)
+	}
+	// The run that held it died before answering: take over.
+	var claimed bool
+	err := rt.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		if claimed, err = tx.ClaimExecution(ctx, e.CallbackID, e.Attempt, now.Add(rt.cfg.lease())); err == nil && !claimed {
+			e, err = tx.GetExecution(ctx, e.CallbackID)
+		}
+		return err
+	})
+	if err != nil {
+		return Response{}, errUnavailable
+	}
+	if !claimed {
+		return rt.duplicate(ctx, a, e, depth+1)
+	}
+	var req Request
+	if err := json.Unmarshal([]byte(e.Request), &req); err != nil {
+		return Response{}, fmt.Errorf("actions: decode recorded request %s: %w", e.CallbackID, err)
+	}
+	log.Info("resuming an execution whose run was interrupted", "attempt", e.Attempt+1)
+	return rt.runInline(ctx, a, &req, e.Ref, e.Attempt+1, e.ReceivedAt)
+}
+
+func (a *Action) blockExpiry(cfg Config) time.Duration {
+	if a.BlockExpiry > 0 {
+		return a.BlockExpiry
+	}
+	return cfg.BlockExpiry
+}
+
+// success builds a SUCCESS outcome with every declared output present.
+func success(a *Action, outputs map[string]string) store.Outcome {
+	out := a.complete(outputs)
+	out[OutputErrorCode] = ""
+	out[OutputErrorMsg] = ""
+	out[OutputState] = StateSuccess
+	return store.Outcome{FinalState: StateSuccess, Outputs: mustJSON(out)}
+}
+
+// failure builds a FAIL_CONTINUE outcome whose message carries the
+// execution's reference.
+func (rt *Runtime) failure(a *Action, ref string, outputs map[string]string, e *Error) store.Outcome {
+	out := a.complete(outputs)
+	msg := oneLine(e.Message)
+	if msg == "" {
+		msg = "The action failed."
+	}
+	msg += " (ref " + ref + ")"
+	out[OutputErrorCode] = string(e.Code)
+	out[OutputErrorMsg] = msg
+	out[OutputState] = StateFailContinue
+	internal := ""
+	if e.Err != nil {
+		internal = e.Err.Error()
+	}
+	return store.Outcome{FinalState: StateFailContinue, Outputs: mustJSON(out), ErrorCode: string(e.Code), ErrorMessage: msg, LastError: internal}
+}
+
+// complete returns a copy of outputs with every declared output present.
+func (a *Action) complete(outputs map[string]string) map[string]string {
+	out := make(map[string]string, len(a.Outputs)+1)
+	for _, f := range a.Outputs {
+		out[f.Name] = ""
+	}
+	for k, v := range outputs {
+		if _, declared := out[k]; declared {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // maps of strings always encode
+	}
+	return string(b)
+}
+
+func answerFromOutputs(outputs string) Response {
+	var m map[string]string
+	if err := json.Unmarshal([]byte(outputs), &m); err != nil || m == nil {
+		m = map[string]string{OutputState: StateFailContinue, OutputErrorCode: string(CodeInternal), OutputErrorMsg: "The recorded outcome could not be read."}
+	}
+	return Response{OutputFields: m}
+}
+
+// blockAnswer answers BLOCK, asking HubSpot to wait up to d.
+func blockAnswer(d time.Duration) Response {
+	return Response{OutputFields: map[string]string{OutputState: StateBlock, OutputExpiration: isoDuration(max(d, time.Minute))}}
+}
+
+// isoDuration formats d as an ISO-8601 duration such as P1DT2H3M4S.
+func isoDuration(d time.Duration) string {
+	s := int64(d.Round(time.Second) / time.Second)
+	days, s := s/86400, s%86400
+	h, s := s/3600, s%3600
+	m, s := s/60, s%60
+	out := "P"
+	if days > 0 {
+		out += fmt.Sprintf("%dD", days)
+	}
+	if h > 0 || m > 0 || s > 0 || days == 0 {
+		out += "T"
+		if h > 0 {
+			out += fmt.Sprintf("%dH", h)
+		}
+		if m > 0 {
+			out += fmt.Sprintf("%dM", m)
+		}
+		if s > 0 || (h == 0 && m == 0) {
+			out += fmt.Sprintf("%dS", s)
+		}
+	}
+	return out
+}

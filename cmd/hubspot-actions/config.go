@@ -1,0 +1,231 @@
+package main
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// secret is a configuration value that must never be printed or logged.
+type secret string
+
+func (secret) String() string       { return "[redacted]" }
+func (secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
+func (s secret) reveal() string     { return string(s) }
+
+// config is everything the service reads from its environment.
+type config struct {
+	ListenAddr    string
+	PublicBaseURL string
+	DatabaseURL   string
+	DataDir       string
+	LogLevel      slog.Level
+
+	// Sandbox is on when no HubSpot app is configured: secrets are generated
+	// under DataDir and providers are served by local fakes.
+	Sandbox bool
+
+	HubSpotClientID       string
+	HubSpotClientSecret   secret
+	HubSpotAPIBaseURL     string
+	HubSpotAppBaseURL     string
+	HubSpotScopes         []string
+	HubSpotOptionalScopes []string
+	EncryptionKey         []byte
+	EncryptionKeyPrevious []byte
+
+	InlineBudget     time.Duration
+	HistoryRetention time.Duration
+
+	ClearbitAPIKey  secret
+	ClearbitBaseURL string
+
+	QuickBooksClientID     string
+	QuickBooksClientSecret secret
+	QuickBooksEnvironment  string
+	QuickBooksAPIBaseURL   string
+	IntuitAuthorizeURL     string
+	IntuitTokenURL         string
+	IntuitRevokeURL        string
+
+	StripeSecretKey  secret
+	StripeAPIBaseURL string
+}
+
+// defaultScopes are the scopes the app requires: oauth and automation for
+// the actions and callbacks, and the CRM reads the actions make.
+var defaultScopes = []string{"oauth", "automation", "crm.objects.contacts.read", "crm.objects.companies.read", "crm.objects.deals.read"}
+
+// loadConfig reads the configuration. Every problem is reported at once.
+func loadConfig(getenv func(string) string) (config, error) {
+	var errs []error
+	get := func(k, def string) string {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return v
+		}
+		return def
+	}
+	dur := func(k string, def time.Duration) time.Duration {
+		v := get(k, "")
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			if days, ok := strings.CutSuffix(v, "d"); ok {
+				if n, err := strconv.Atoi(days); err == nil && n > 0 {
+					return time.Duration(n) * 24 * time.Hour
+				}
+			}
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration such as 5s, 2m or 30d", k, v))
+			return def
+		}
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive", k))
+			return def
+		}
+		return d
+	}
+	key := func(k string) []byte {
+		v := get(k, "")
+		if v == "" {
+			return nil
+		}
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			b, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(v, "="))
+		}
+		if err != nil || len(b) != 32 {
+			errs = append(errs, fmt.Errorf("%s must be the base64 encoding of 32 random bytes (try: openssl rand -base64 32)", k))
+			return nil
+		}
+		return b
+	}
+	cfg := config{
+		ListenAddr:             get("LISTEN_ADDR", ":8080"),
+		DatabaseURL:            get("DATABASE_URL", "./data/hubspot-actions.db"),
+		HubSpotClientID:        get("HUBSPOT_CLIENT_ID", ""),
+		HubSpotClientSecret:    secret(get("HUBSPOT_CLIENT_SECRET", "")),
+		HubSpotAPIBaseURL:      strings.TrimRight(get("HUBSPOT_API_BASE_URL", ""), "/"),
+		HubSpotAppBaseURL:      strings.TrimRight(get("HUBSPOT_APP_BASE_URL", "https://app.hubspot.com"), "/"),
+		HubSpotScopes:          strings.Fields(get("HUBSPOT_SCOPES", strings.Join(defaultScopes, " "))),
+		HubSpotOptionalScopes:  strings.Fields(get("HUBSPOT_OPTIONAL_SCOPES", "")),
+		EncryptionKey:          key("ENCRYPTION_KEY"),
+		EncryptionKeyPrevious:  key("ENCRYPTION_KEY_PREVIOUS"),
+		InlineBudget:           dur("INLINE_BUDGET", 5*time.Second),
+		HistoryRetention:       dur("HISTORY_RETENTION", 30*24*time.Hour),
+		ClearbitAPIKey:         secret(get("CLEARBIT_API_KEY", "")),
+		ClearbitBaseURL:        strings.TrimRight(get("CLEARBIT_BASE_URL", ""), "/"),
+		QuickBooksClientID:     get("QUICKBOOKS_CLIENT_ID", ""),
+		QuickBooksClientSecret: secret(get("QUICKBOOKS_CLIENT_SECRET", "")),
+		QuickBooksEnvironment:  get("QUICKBOOKS_ENVIRONMENT", "sandbox"),
+		QuickBooksAPIBaseURL:   strings.TrimRight(get("QUICKBOOKS_API_BASE_URL", ""), "/"),
+		IntuitAuthorizeURL:     get("INTUIT_AUTHORIZE_URL", "https://appcenter.intuit.com/connect/oauth2"),
+		IntuitTokenURL:         get("INTUIT_TOKEN_URL", "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"),
+		IntuitRevokeURL:        get("INTUIT_REVOKE_URL", "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"),
+		StripeSecretKey:        secret(get("STRIPE_SECRET_KEY", "")),
+		StripeAPIBaseURL:       strings.TrimRight(get("STRIPE_API_BASE_URL", "https://api.stripe.com"), "/"),
+	}
+	switch strings.ToLower(get("LOG_LEVEL", "info")) {
+	case "debug":
+		cfg.LogLevel = slog.LevelDebug
+	case "info":
+		cfg.LogLevel = slog.LevelInfo
+	case "warn", "warning":
+		cfg.LogLevel = slog.LevelWarn
+	case "error":
+		cfg.LogLevel = slog.LevelError
+	default:
+		errs = append(errs, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error"))
+	}
+	if _, port, err := net.SplitHostPort(cfg.ListenAddr); err != nil || port == "" {
+		errs = append(errs, fmt.Errorf("LISTEN_ADDR %q must be host:port or :port", cfg.ListenAddr))
+	}
+	switch cfg.QuickBooksEnvironment {
+	case "sandbox", "production":
+	default:
+		errs = append(errs, fmt.Errorf("QUICKBOOKS_ENVIRONMENT must be sandbox or production, not %q", cfg.QuickBooksEnvironment))
+	}
+	if cfg.QuickBooksAPIBaseURL == "" {
+		cfg.QuickBooksAPIBaseURL = "https://sandbox-quickbooks.api.intuit.com"
+		if cfg.QuickBooksEnvironment == "production" {
+			cfg.QuickBooksAPIBaseURL = "https://quickbooks.api.intuit.com"
+		}
+	}
+	cfg.DataDir = dataDir(cfg.DatabaseURL)
+
+	cfg.Sandbox = cfg.HubSpotClientID == "" && cfg.HubSpotClientSecret == ""
+	public := get("PUBLIC_BASE_URL", "")
+	if cfg.Sandbox {
+		if public == "" {
+			_, port, _ := net.SplitHostPort(cfg.ListenAddr)
+			public = "http://localhost:" + port
+		}
+		if cfg.HubSpotAPIBaseURL == "" {
+			cfg.HubSpotAPIBaseURL = "http://127.0.0.1:8090"
+		}
+	} else {
+		if cfg.HubSpotClientID == "" {
+			errs = append(errs, errors.New("HUBSPOT_CLIENT_ID is required when HUBSPOT_CLIENT_SECRET is set"))
+		}
+		if cfg.HubSpotClientSecret == "" {
+			errs = append(errs, errors.New("HUBSPOT_CLIENT_SECRET is required (the app's client secret, which also verifies request signatures)"))
+		}
+		if public == "" {
+			errs = append(errs, errors.New("PUBLIC_BASE_URL is required (the https origin HubSpot calls, such as https://actions.example.com)"))
+		}
+		if cfg.EncryptionKey == nil && get("ENCRYPTION_KEY", "") == "" {
+			errs = append(errs, errors.New("ENCRYPTION_KEY is required (base64 of 32 random bytes; try: openssl rand -base64 32)"))
+		}
+		if cfg.HubSpotAPIBaseURL == "" {
+			cfg.HubSpotAPIBaseURL = "https://api.hubapi.com"
+		}
+		if !contains(cfg.HubSpotScopes, "automation") {
+			errs = append(errs, errors.New("HUBSPOT_SCOPES must include automation (callback completions need it)"))
+		}
+	}
+	if public != "" {
+		u, err := url.Parse(public)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			errs = append(errs, fmt.Errorf("PUBLIC_BASE_URL %q must be an origin such as https://actions.example.com", public))
+		} else if !cfg.Sandbox && u.Scheme != "https" && !isLoopback(u.Hostname()) {
+			errs = append(errs, fmt.Errorf("PUBLIC_BASE_URL %q must use https (HubSpot only calls https URLs)", public))
+		}
+		cfg.PublicBaseURL = strings.TrimRight(public, "/")
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// dataDir is the folder of the SQLite database, where sandbox secrets live.
+func dataDir(databaseURL string) string {
+	p := databaseURL
+	for _, prefix := range []string{"sqlite://", "sqlite:", "file:"} {
+		p = strings.TrimPrefix(p, prefix)
+	}
+	p, _, _ = strings.Cut(p, "?")
+	return filepath.Dir(p)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

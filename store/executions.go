@@ -1,0 +1,487 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Execution states.
+const (
+	StateRunning = "running"
+	StateDone    = "done"
+)
+
+// Delivery channels: how an execution's outcome reaches HubSpot.
+const (
+	DeliveryInline   = "inline"
+	DeliveryCallback = "callback"
+)
+
+// Execution is one row of the ledger: a HubSpot execution request, keyed by
+// its callbackId, and what became of it.
+type Execution struct {
+	CallbackID       string
+	Ref              string
+	PortalID         int64
+	Action           string
+	WorkflowID       int64
+	ObjectType       string
+	ObjectID         string
+	Request          string // the decoded execution request, JSON
+	State            string
+	Blocked          bool
+	Attempt          int
+	LeaseUntil       time.Time
+	FinalState       string
+	Outputs          string // JSON object of strings
+	ErrorCode        string
+	ErrorMessage     string
+	LastError        string
+	Delivery         string
+	DeliveredAt      time.Time
+	DeliveryError    string
+	DeliveryAttempts int
+	DeliveryClaimEnd time.Time // a delivery worker holds the outcome until then
+	ExpiresAt        time.Time
+	ReceivedAt       time.Time
+	FinishedAt       time.Time
+	UpdatedAt        time.Time
+}
+
+type executionRow struct {
+	CallbackID         string `db:"callback_id"`
+	Ref                string `db:"ref"`
+	PortalID           int64  `db:"portal_id"`
+	Action             string `db:"action"`
+	WorkflowID         int64  `db:"workflow_id"`
+	ObjectType         string `db:"object_type"`
+	ObjectID           string `db:"object_id"`
+	Request            string `db:"request"`
+	State              string `db:"state"`
+	Blocked            int    `db:"blocked"`
+	Attempt            int    `db:"attempt"`
+	LeaseUntil         int64  `db:"lease_until"`
+	FinalState         string `db:"final_state"`
+	Outputs            string `db:"outputs"`
+	ErrorCode          string `db:"error_code"`
+	ErrorMessage       string `db:"error_message"`
+	LastError          string `db:"last_error"`
+	Delivery           string `db:"delivery"`
+	DeliveredAt        int64  `db:"delivered_at"`
+	DeliveryError      string `db:"delivery_error"`
+	DeliveryAttempts   int    `db:"delivery_attempts"`
+	DeliveryClaim      string `db:"delivery_claim"`
+	DeliveryClaimUntil int64  `db:"delivery_claim_until"`
+	ExpiresAt          int64  `db:"expires_at"`
+	ReceivedAt         int64  `db:"received_at"`
+	FinishedAt         int64  `db:"finished_at"`
+	UpdatedAt          int64  `db:"updated_at"`
+}
+
+const executionColumns = `callback_id, ref, portal_id, action, workflow_id, object_type, object_id, request,
+	state, blocked, attempt, lease_until, final_state, outputs, error_code, error_message, last_error,
+	delivery, delivered_at, delivery_error, delivery_attempts, delivery_claim, delivery_claim_until,
+	expires_at, received_at, finished_at, updated_at`
+
+func (r executionRow) execution() Execution {
+	return Execution{
+		CallbackID:       r.CallbackID,
+		Ref:              r.Ref,
+		PortalID:         r.PortalID,
+		Action:           r.Action,
+		WorkflowID:       r.WorkflowID,
+		ObjectType:       r.ObjectType,
+		ObjectID:         r.ObjectID,
+		Request:          r.Request,
+		State:            r.State,
+		Blocked:          r.Blocked != 0,
+		Attempt:          r.Attempt,
+		LeaseUntil:       fromMS(r.LeaseUntil),
+		FinalState:       r.FinalState,
+		Outputs:          r.Outputs,
+		ErrorCode:        r.ErrorCode,
+		ErrorMessage:     r.ErrorMessage,
+		LastError:        r.LastError,
+		Delivery:         r.Delivery,
+		DeliveredAt:      fromMS(r.DeliveredAt),
+		DeliveryError:    r.DeliveryError,
+		DeliveryAttempts: r.DeliveryAttempts,
+		DeliveryClaimEnd: fromMS(r.DeliveryClaimUntil),
+		ExpiresAt:        fromMS(r.ExpiresAt),
+		ReceivedAt:       fromMS(r.ReceivedAt),
+		FinishedAt:       fromMS(r.FinishedAt),
+		UpdatedAt:        fromMS(r.UpdatedAt),
+	}
+}
+
+func getExecution(ctx context.Context, q sqlx.QueryerContext, callbackID string) (Execution, error) {
+	const sel = `SELECT ` + executionColumns + ` FROM executions WHERE callback_id = ?`
+	var r executionRow
+	if err := sqlx.GetContext(ctx, q, &r, sel, callbackID); err != nil {
+		return Execution{}, fmt.Errorf("store: get execution %s: %w", callbackID, mapErr(err))
+	}
+	return r.execution(), nil
+}
+
+// GetExecution returns the execution with the given callbackId, or
+// ErrNotFound.
+func (db *DB) GetExecution(ctx context.Context, callbackID string) (Execution, error) {
+	return getExecution(ctx, db.r, callbackID)
+}
+
+// GetExecution is GetExecution inside the write transaction.
+func (tx *Tx) GetExecution(ctx context.Context, callbackID string) (Execution, error) {
+	return getExecution(ctx, tx.x, callbackID)
+}
+
+// NewExecution is what is known of an execution when it is first recorded.
+type NewExecution struct {
+	CallbackID string
+	Ref        string
+	PortalID   int64
+	Action     string
+	WorkflowID int64
+	ObjectType string
+	ObjectID   string
+	Request    string
+	LeaseUntil time.Time
+	// Blocked records an execution whose first answer is already known to be
+	// BLOCK; ExpiresAt is then its BLOCK expiry.
+	Blocked   bool
+	ExpiresAt time.Time
+}
+
+// InsertExecution records a new execution in state running with attempt 1.
+// It reports false, and changes nothing, when the callbackId is already
+// recorded.
+func (tx *Tx) InsertExecution(ctx context.Context, e NewExecution) (bool, error) {
+	const q = `INSERT INTO executions (callback_id, ref, portal_id, action, workflow_id, object_type, object_id,
+		request, state, blocked, attempt, lease_until, expires_at, received_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, 1, ?, ?, ?, ?)
+		ON CONFLICT (callback_id) DO NOTHING`
+	now := ms(tx.now)
+	res, err := tx.x.ExecContext(ctx, q, e.CallbackID, e.Ref, e.PortalID, e.Action, e.WorkflowID, e.ObjectType,
+		e.ObjectID, e.Request, boolInt(e.Blocked), ms(e.LeaseUntil), msOrZero(e.ExpiresAt), now, now)
+	if err != nil {
+		return false, fmt.Errorf("store: insert execution %s: %w", e.CallbackID, mapErr(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: insert execution %s: %w", e.CallbackID, err)
+	}
+	return n == 1, nil
+}
+
+// MarkBlocked records that HubSpot has been (or is about to be) answered
+// BLOCK for a running execution, so its outcome must go through the callbacks
+// API. expiresAt is kept if one was set before. It reports false when the
+// execution is no longer running: its outcome was recorded first and
+// answers inline.
+func (tx *Tx) MarkBlocked(ctx context.Context, callbackID string, expiresAt time.Time) (bool, error) {
+	const q = `UPDATE executions SET blocked = 1,
+		expires_at = CASE WHEN expires_at = 0 THEN ? ELSE expires_at END, updated_at = ?
+		WHERE callback_id = ? AND state = 'running'`
+	return tx.execOne(ctx, "mark execution blocked", q, ms(expiresAt), ms(tx.now), callbackID)
+}
+
+// ClaimExecution takes over a running execution for a new attempt: it bumps
+// the attempt from want to want+1 and sets a lease, but only while the
+// previous lease has run out. It reports false when another worker holds or
+// took the execution, or it is done.
+func (tx *Tx) ClaimExecution(ctx context.Context, callbackID string, want int, leaseUntil time.Time) (bool, error) {
+	const q = `UPDATE executions SET attempt = attempt + 1, lease_until = ?, updated_at = ?
+		WHERE callback_id = ? AND state = 'running' AND attempt = ? AND lease_until <= ?`
+	now := ms(tx.now)
+	return tx.execOne(ctx, "claim execution", q, ms(leaseUntil), now, callbackID, want, now)
+}
+
+// ReleaseExecution ends attempt's hold on a running execution whose next
+// attempt is scheduled for retryAt, and notes why. Until retryAt nobody else
+// claims it; after that, the scheduled job (or recovery) does.
+func (tx *Tx) ReleaseExecution(ctx context.Context, callbackID string, attempt int, retryAt time.Time, reason string) (bool, error) {
+	const q = `UPDATE executions SET lease_until = ?, last_error = ?, updated_at = ?
+		WHERE callback_id = ? AND state = 'running' AND attempt = ?`
+	return tx.execOne(ctx, "release execution", q, ms(retryAt), truncate(reason, 1000), ms(tx.now), callbackID, attempt)
+}
+
+// Outcome is how an execution ended.
+type Outcome struct {
+	FinalState   string // SUCCESS or FAIL_CONTINUE
+	Outputs      string // JSON object of strings, as answered to HubSpot
+	ErrorCode    string
+	ErrorMessage string
+	LastError    string // internal detail for operators; never shown to HubSpot
+}
+
+// FinishExecution records attempt's outcome of a running execution and
+// decides, atomically with MarkBlocked, how it is delivered: inline when no
+// BLOCK was answered, otherwise through the callbacks API. It reports
+// ok=false when the execution was not running under that attempt.
+func (tx *Tx) FinishExecution(ctx context.Context, callbackID string, attempt int, o Outcome) (delivery string, ok bool, err error) {
+	const q = `UPDATE executions SET state = 'done', final_state = ?, outputs = ?, error_code = ?,
+		error_message = ?, last_error = ?, lease_until = 0, finished_at = ?, updated_at = ?,
+		delivery = CASE WHEN blocked = 1 THEN 'callback' ELSE 'inline' END
+		WHERE callback_id = ? AND state = 'running' AND attempt = ?
+		RETURNING delivery`
+	now := ms(tx.now)
+	err = tx.x.QueryRowxContext(ctx, q, o.FinalState, o.Outputs, o.ErrorCode, truncate(o.ErrorMessage, 2000),
+		truncate(o.LastError, 1000), now, now, callbackID, attempt).Scan(&delivery)
+	if err != nil {
+		if err = mapErr(err); err == ErrNotFound {
+			return "", false, nil
+		}
+		return "", false, fmt.Errorf("store: finish execution %s: %w", callbackID, err)
+	}
+	return delivery, true, nil
+}
+
+func (tx *Tx) execOne(ctx context.Context, what, q string, args ...any) (bool, error) {
+	res, err := tx.x.ExecContext(ctx, q, args...)
+	if err != nil {
+		return false, fmt.Errorf("store: %s: %w", what, mapErr(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return n > 0, nil
+}
+
+// Delivery is an outcome waiting to be sent through the callbacks API.
+type Delivery struct {
+	CallbackID string `db:"callback_id"`
+	Outputs    string `db:"outputs"`
+	Attempts   int    `db:"delivery_attempts"`
+}
+
+// ClaimDeliveries marks up to limit undelivered callback outcomes of a
+// portal as being sent under claim until the given time, the execution named
+// first before the others, and returns them. Rows claimed by someone else
+// whose claim has not run out are skipped.
+func (tx *Tx) ClaimDeliveries(ctx context.Context, portalID int64, first, claim string, until time.Time, limit int) ([]Delivery, error) {
+	const q = `UPDATE executions SET delivery_claim = ?, delivery_claim_until = ?, delivery_attempts = delivery_attempts + 1
+		WHERE callback_id IN (
+			SELECT callback_id FROM executions
+			WHERE portal_id = ? AND state = 'done' AND delivery = 'callback' AND delivered_at = 0
+				AND delivery_error = '' AND delivery_claim_until <= ?
+			ORDER BY CASE WHEN callback_id = ? THEN 0 ELSE 1 END, finished_at
+			LIMIT ?)
+		RETURNING callback_id, outputs, delivery_attempts`
+	var out []Delivery
+	if err := sqlx.SelectContext(ctx, tx.x, &out, q, claim, ms(until), portalID, ms(tx.now), first, limit); err != nil {
+		return nil, fmt.Errorf("store: claim deliveries for portal %d: %w", portalID, mapErr(err))
+	}
+	return out, nil
+}
+
+// MarkDelivered records that HubSpot accepted the outcomes held under claim.
+func (tx *Tx) MarkDelivered(ctx context.Context, claim string, callbackIDs []string) error {
+	return tx.settleDeliveries(ctx, claim, callbackIDs, "delivered_at = ?, delivery_claim_until = 0", ms(tx.now))
+}
+
+// ReleaseDeliveries hands back outcomes held under claim, to be tried again
+// no earlier than retryAt.
+func (tx *Tx) ReleaseDeliveries(ctx context.Context, claim string, callbackIDs []string, retryAt time.Time) error {
+	return tx.settleDeliveries(ctx, claim, callbackIDs, "delivery_claim_until = ?", ms(retryAt))
+}
+
+// FailDeliveries records that outcomes held under claim can never be
+// delivered, and why.
+func (tx *Tx) FailDeliveries(ctx context.Context, claim string, callbackIDs []string, reason string) error {
+	return tx.settleDeliveries(ctx, claim, callbackIDs, "delivery_error = ?, delivery_claim_until = 0", truncate(reason, 1000))
+}
+
+func (tx *Tx) settleDeliveries(ctx context.Context, claim string, ids []string, set string, arg any) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	q, args, err := sqlx.In(`UPDATE executions SET `+set+`, delivery_claim = '', updated_at = ?
+		WHERE delivery_claim = ? AND callback_id IN (?)`, arg, ms(tx.now), claim, ids)
+	if err != nil {
+		return fmt.Errorf("store: settle deliveries: %w", err)
+	}
+	if _, err := tx.x.ExecContext(ctx, tx.x.Rebind(q), args...); err != nil {
+		return fmt.Errorf("store: settle deliveries: %w", mapErr(err))
+	}
+	return nil
+}
+
+// Orphan is a running execution whose worker is gone: its lease ran out.
+type Orphan struct {
+	CallbackID string `db:"callback_id"`
+	PortalID   int64  `db:"portal_id"`
+	Action     string `db:"action"`
+	Blocked    bool   `db:"-"`
+	BlockedInt int    `db:"blocked"`
+}
+
+// OrphanedExecutions lists running executions whose lease ran out before
+// leaseBefore: blocked ones at once (HubSpot waits for a callback and will
+// not ask again), the others once they were received before
+// notBlockedBefore, which gives HubSpot's own retry the first chance to pick
+// them up.
+func (db *DB) OrphanedExecutions(ctx context.Context, leaseBefore, notBlockedBefore time.Time, limit int) ([]Orphan, error) {
+	const q = `SELECT callback_id, portal_id, action, blocked FROM executions
+		WHERE state = 'running' AND lease_until <= ? AND (blocked = 1 OR received_at < ?)
+		ORDER BY lease_until LIMIT ?`
+	var out []Orphan
+	if err := sqlx.SelectContext(ctx, db.r, &out, q, ms(leaseBefore), ms(notBlockedBefore), limit); err != nil {
+		return nil, fmt.Errorf("store: list orphaned executions: %w", err)
+	}
+	for i := range out {
+		out[i].Blocked = out[i].BlockedInt != 0
+	}
+	return out, nil
+}
+
+// StrandedDeliveries lists callback outcomes finished before the given time
+// that are still undelivered and unclaimed: their delivery job is gone.
+func (db *DB) StrandedDeliveries(ctx context.Context, finishedBefore time.Time, limit int) ([]Orphan, error) {
+	const q = `SELECT callback_id, portal_id, action, blocked FROM executions
+		WHERE state = 'done' AND delivery = 'callback' AND delivered_at = 0 AND delivery_error = ''
+			AND finished_at < ? AND delivery_claim_until <= ?
+		ORDER BY finished_at LIMIT ?`
+	var out []Orphan
+	if err := sqlx.SelectContext(ctx, db.r, &out, q, ms(finishedBefore), ms(db.Now()), limit); err != nil {
+		return nil, fmt.Errorf("store: list stranded deliveries: %w", err)
+	}
+	for i := range out {
+		out[i].Blocked = out[i].BlockedInt != 0
+	}
+	return out, nil
+}
+
+// ExecutionFilter selects a page of a portal's execution history.
+type ExecutionFilter struct {
+	PortalID int64
+	Action   string // exact action key, or empty for all
+	State    string // SUCCESS, FAIL_CONTINUE, BLOCKED (waiting for a callback) or RUNNING; empty for all
+	Search   string // a callbackId, reference or object id
+	Before   time.Time
+	Limit    int
+	Offset   int
+}
+
+// ListExecutions returns the portal's executions matching f, newest first,
+// and whether more follow.
+func (db *DB) ListExecutions(ctx context.Context, f ExecutionFilter) ([]Execution, bool, error) {
+	var where []string
+	args := []any{}
+	where = append(where, "portal_id = ?")
+	args = append(args, f.PortalID)
+	if f.Action != "" {
+		where = append(where, "action = ?")
+		args = append(args, f.Action)
+	}
+	switch f.State {
+	case "":
+	case "RUNNING":
+		where = append(where, "state = 'running' AND blocked = 0")
+	case "BLOCKED":
+		where = append(where, "state = 'running' AND blocked = 1")
+	default:
+		where = append(where, "state = 'done' AND final_state = ?")
+		args = append(args, f.State)
+	}
+	if s := strings.TrimSpace(f.Search); s != "" {
+		where = append(where, "(callback_id = ? OR ref = ? OR object_id = ?)")
+		args = append(args, s, strings.ToUpper(s), s)
+	}
+	if !f.Before.IsZero() {
+		where = append(where, "received_at < ?")
+		args = append(args, ms(f.Before))
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	q := `SELECT ` + executionColumns + ` FROM executions WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY received_at DESC, callback_id DESC LIMIT ? OFFSET ?`
+	args = append(args, limit+1, max(f.Offset, 0))
+	var rows []executionRow
+	if err := sqlx.SelectContext(ctx, db.r, &rows, q, args...); err != nil {
+		return nil, false, fmt.Errorf("store: list executions for portal %d: %w", f.PortalID, err)
+	}
+	more := len(rows) > limit
+	if more {
+		rows = rows[:limit]
+	}
+	out := make([]Execution, len(rows))
+	for i, r := range rows {
+		out[i] = r.execution()
+	}
+	return out, more, nil
+}
+
+// DistinctActions returns the action keys a portal has executions for.
+func (db *DB) DistinctActions(ctx context.Context, portalID int64) ([]string, error) {
+	const q = `SELECT DISTINCT action FROM executions WHERE portal_id = ? ORDER BY action`
+	var out []string
+	if err := sqlx.SelectContext(ctx, db.r, &out, q, portalID); err != nil {
+		return nil, fmt.Errorf("store: list actions for portal %d: %w", portalID, err)
+	}
+	return out, nil
+}
+
+// PruneExecutions deletes finished executions received before the given
+// time, at most limit of them, and reports how many went. Running
+// executions and undelivered outcomes are kept whatever their age.
+func (tx *Tx) PruneExecutions(ctx context.Context, before time.Time, limit int) (int64, error) {
+	const q = `DELETE FROM executions WHERE callback_id IN (
+		SELECT callback_id FROM executions
+		WHERE received_at < ? AND state = 'done'
+			AND (delivery <> 'callback' OR delivered_at <> 0 OR delivery_error <> '')
+		LIMIT ?)`
+	res, err := tx.x.ExecContext(ctx, q, ms(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("store: prune executions: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func msOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return ms(t)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// Cut on a rune boundary.
+	for n > 0 && (s[n]&0xC0) == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// JobCounts counts River's jobs by state.
+func (db *DB) JobCounts(ctx context.Context) (map[string]int, error) {
+	const q = `SELECT state, COUNT(*) AS n FROM river_job
+		WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled') GROUP BY state`
+	var rows []struct {
+		State string `db:"state"`
+		N     int    `db:"n"`
+	}
+	if err := sqlx.SelectContext(ctx, db.r, &rows, q); err != nil {
+		return nil, fmt.Errorf("store: count jobs: %w", err)
+	}
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.State] = r.N
+	}
+	return out, nil
+}
