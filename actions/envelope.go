@@ -141,6 +141,9 @@ func (r *Request) check() error {
 
 // jsonProblem describes a JSON error without echoing the body back.
 func jsonProblem(err error) string {
+	if strings.Contains(err.Error(), "unexpected end of JSON input") {
+		return "the body is empty or cut short"
+	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		return fmt.Sprintf("malformed JSON at byte %d", se.Offset)
@@ -152,13 +155,8 @@ func jsonProblem(err error) string {
 		}
 		return fmt.Sprintf("expected a JSON object, got a JSON %s", te.Value)
 	}
-	if errors.Is(err, errEOF) || strings.Contains(err.Error(), "unexpected end of JSON input") {
-		return "the body is empty or cut short"
-	}
 	return err.Error()
 }
-
-var errEOF = errors.New("unexpected end of JSON input")
 
 // Execution states answered in hs_execution_state.
 const (

@@ -326,7 +326,7 @@ func (rt *Runtime) run(ctx context.Context, a *Action, ex *Execution, inputs map
 func (rt *Runtime) retryDelay(err error, attempt int) (time.Duration, string) {
 	var pending *PendingError
 	if errors.As(err, &pending) {
-		return max(pending.After, time.Second), pending.Reason
+		return max(pending.After, 10*time.Millisecond), pending.Reason
 	}
 	if d, ok := RetryAfter(err); ok {
 		return min(d, time.Hour), err.Error()
