@@ -27,42 +27,93 @@ var uniqueWhileLive = river.UniqueOpts{
 }
 
 // executeArgs runs (or resumes) an execution that no request is waiting
-// for: a scheduled retry, or recovery after a crash.
+// for: a due retry, or a run whose process died.
 type executeArgs struct {
-	CallbackID string `json:"callback_id" river:"unique"`
+	CallbackID string `json:"callback_id"`
 }
 
 func (executeArgs) Kind() string { return "hubspot_actions.execute" }
 
 func (executeArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: uniqueWhileLive}
+	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: uniqueWhileLive}
 }
 
-// deliverArgs delivers a recorded outcome through the callbacks API,
-// batched with the portal's other waiting outcomes.
+// deliverArgs sends a portal's waiting outcomes through the callbacks API,
+// in batches of up to 100.
 type deliverArgs struct {
-	CallbackID string `json:"callback_id" river:"unique"`
-	PortalID   int64  `json:"portal_id"`
+	PortalID int64 `json:"portal_id"`
 }
 
 func (deliverArgs) Kind() string { return "hubspot_actions.deliver" }
 
 func (deliverArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: uniqueWhileLive}
+	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: uniqueWhileLive}
 }
 
-// recoverArgs looks for work a dead process left behind.
-type recoverArgs struct{}
+// sweepArgs is the periodic job that turns due ledger rows into jobs.
+type sweepArgs struct{}
 
-func (recoverArgs) Kind() string { return "hubspot_actions.recover" }
+func (sweepArgs) Kind() string { return "hubspot_actions.sweep" }
 
-func (recoverArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByPeriod: time.Second}}
+func (sweepArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 1, UniqueOpts: uniqueWhileLive}
+}
+
+type sweepWorker struct {
+	river.WorkerDefaults[sweepArgs]
+	rt *Runtime
+}
+
+// sweepLimit bounds the rows one sweep hands over.
+const sweepLimit = 1000
+
+func (w *sweepWorker) Work(ctx context.Context, job *river.Job[sweepArgs]) error {
+	rt := w.rt
+	now := rt.now()
+	due, err := rt.db.DueExecutions(ctx, now, now.Add(-rt.cfg.RecoveryGrace), sweepLimit)
+	if err != nil {
+		return err
+	}
+	for _, o := range due {
+		expires := now.Add(rt.cfg.BlockExpiry)
+		if a, ok := rt.reg.Get(o.Action); ok {
+			expires = now.Add(a.blockExpiry(rt.cfg))
+		}
+		err := rt.db.Write(ctx, func(tx *store.Tx) error {
+			// An execution a job runs has no request waiting: it is, or now
+			// becomes, BLOCKed, and its outcome goes by callback.
+			if _, err := tx.MarkBlocked(ctx, o.CallbackID, expires); err != nil {
+				return err
+			}
+			_, err := rt.river.InsertTx(ctx, tx.SQL(), executeArgs{CallbackID: o.CallbackID}, nil)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if !o.Blocked {
+			rt.log.Info("recovering an execution whose run was interrupted", "portal_id", o.PortalID, "action", o.Action, "callback_id", o.CallbackID)
+		}
+	}
+	portals, err := rt.db.PortalsAwaitingDelivery(ctx, now, sweepLimit)
+	if err != nil {
+		return err
+	}
+	for _, p := range portals {
+		if _, err := rt.river.Insert(ctx, deliverArgs{PortalID: p}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type executeWorker struct {
 	river.WorkerDefaults[executeArgs]
 	rt *Runtime
+}
+
+func (w *executeWorker) Timeout(*river.Job[executeArgs]) time.Duration {
+	return w.rt.cfg.AttemptTimeout + 30*time.Second
 }
 
 func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) error {
@@ -74,16 +125,11 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 	if err != nil {
 		return err
 	}
-	if e.State == store.StateDone {
-		if e.Delivery == store.DeliveryCallback && e.DeliveredAt.IsZero() && e.DeliveryError == "" {
-			_, err := rt.river.Insert(ctx, deliverArgs{CallbackID: e.CallbackID, PortalID: e.PortalID}, nil)
-			return err
-		}
-		return nil
-	}
 	now := rt.now()
-	if e.LeaseUntil.After(now) {
-		return river.JobSnooze(e.LeaseUntil.Sub(now) + 100*time.Millisecond)
+	if e.State != store.StateRunning || e.LeaseUntil.After(now) {
+		// Finished, or held by a live run; the sweeper brings it back if
+		// that run dies.
+		return nil
 	}
 	log := rt.log.With("portal_id", e.PortalID, "action", e.Action, "callback_id", e.CallbackID, "job_id", job.ID)
 	a, ok := rt.reg.Get(e.Action)
@@ -102,30 +148,18 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 		if claimed, err = tx.ClaimExecution(ctx, e.CallbackID, e.Attempt, now.Add(rt.cfg.lease())); err != nil || !claimed {
 			return err
 		}
-		// No request waits for a job: its outcome goes by callback.
 		_, err = tx.MarkBlocked(ctx, e.CallbackID, expires)
 		return err
 	})
-	if err != nil {
+	if err != nil || !claimed {
 		return err
-	}
-	if !claimed {
-		return river.JobSnooze(time.Second)
 	}
 	attempt := e.Attempt + 1
 	if !now.Before(expires.Add(-time.Minute)) {
 		log.Warn("giving up: HubSpot's wait for this execution is about to expire")
-		res := rt.finish(ctx, a, &req, attempt, e.ReceivedAt, rt.failure(a, e.Ref, nil, giveUp(lastError(e), attempt-1)), log)
-		return res.err
+		return rt.finish(ctx, a, &req, attempt, e.ReceivedAt, rt.failure(a, e.Ref, nil, giveUp(lastError(e), attempt-1)), log).err
 	}
-	res := rt.attempt(ctx, a, &req, e.Ref, attempt, e.ReceivedAt, false)
-	if res.err != nil {
-		return res.err
-	}
-	if res.snooze > 0 {
-		return river.JobSnooze(res.snooze)
-	}
-	return nil
+	return rt.attempt(ctx, a, &req, e.Ref, attempt, e.ReceivedAt, false).err
 }
 
 // lastError rebuilds enough of an execution's last failure to word a
@@ -151,10 +185,7 @@ func (rt *Runtime) abandon(ctx context.Context, e store.Execution, pe *Error) er
 		if _, err := tx.MarkBlocked(ctx, e.CallbackID, rt.now().Add(time.Hour)); err != nil {
 			return err
 		}
-		if _, _, err := tx.FinishExecution(ctx, e.CallbackID, e.Attempt+1, rt.failure(a, e.Ref, nil, pe)); err != nil {
-			return err
-		}
-		_, err = rt.river.InsertTx(ctx, tx.SQL(), deliverArgs{CallbackID: e.CallbackID, PortalID: e.PortalID}, nil)
+		_, _, err = tx.FinishExecution(ctx, e.CallbackID, e.Attempt+1, rt.failure(a, e.Ref, nil, pe))
 		return err
 	})
 }
@@ -164,7 +195,7 @@ type deliverWorker struct {
 	rt *Runtime
 }
 
-// maxBatch is the most outcomes sent in one batch completion call.
+// maxCompletionBatch is the most outcomes sent in one batch completion.
 const maxCompletionBatch = 100
 
 // deliveryClaim is how long a delivery worker holds outcomes it is sending.
@@ -172,52 +203,25 @@ const deliveryClaim = 2 * time.Minute
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	rt := w.rt
-	log := rt.log.With("portal_id", job.Args.PortalID, "callback_id", job.Args.CallbackID, "job_id", job.ID)
-	claim := fmt.Sprintf("deliver-%d-%d-%d", job.ID, job.Attempt, rt.now().UnixNano())
-	var batch []store.Delivery
-	err := rt.db.Write(ctx, func(tx *store.Tx) error {
-		var err error
-		batch, err = tx.ClaimDeliveries(ctx, job.Args.PortalID, job.Args.CallbackID, claim, tx.Now().Add(deliveryClaim), maxCompletionBatch)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if len(batch) == 0 || batch[0].CallbackID != job.Args.CallbackID {
-		// Ours went out with another batch, failed for good, or is being
-		// sent right now by another worker.
-		if len(batch) > 0 {
-			if err := rt.sendBatch(ctx, job.Args.PortalID, claim, batch, log); err != nil {
-				return err
-			}
-		}
-		e, err := rt.db.GetExecution(ctx, job.Args.CallbackID)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
+	log := rt.log.With("portal_id", job.Args.PortalID, "job_id", job.ID)
+	for round := 0; ; round++ {
+		claim := fmt.Sprintf("deliver-%d-%d-%d", job.ID, job.Attempt, round)
+		var batch []store.Delivery
+		err := rt.db.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			batch, err = tx.ClaimDeliveries(ctx, job.Args.PortalID, claim, tx.Now().Add(deliveryClaim), maxCompletionBatch)
+			return err
+		})
+		if err != nil || len(batch) == 0 {
 			return err
 		}
-		if !e.DeliveredAt.IsZero() || e.DeliveryError != "" {
-			return nil
+		if err := rt.sendBatch(ctx, job.Args.PortalID, claim, batch, log); err != nil {
+			if errors.Is(err, errWait) {
+				return nil // the sweeper resumes once the wait is over
+			}
+			return err
 		}
-		if wait := e.DeliveryClaimEnd.Sub(rt.now()); wait > 0 {
-			return river.JobSnooze(wait + 100*time.Millisecond)
-		}
-		return river.JobSnooze(time.Second)
 	}
-	if err := rt.sendBatch(ctx, job.Args.PortalID, claim, batch, log); err != nil {
-		return err
-	}
-	e, err := rt.db.GetExecution(ctx, job.Args.CallbackID)
-	if err != nil {
-		return err
-	}
-	if e.DeliveredAt.IsZero() && e.DeliveryError == "" {
-		// Released for a retry: come back when it is due.
-		return river.JobSnooze(max(e.DeliveryClaimEnd.Sub(rt.now()), time.Second))
-	}
-	return nil
 }
 
 // sendBatch completes a claimed batch of callbacks and settles each outcome
@@ -260,13 +264,16 @@ func (rt *Runtime) sendBatch(ctx context.Context, portalID int64, claim string, 
 		}
 		log.Info("callback completion will be retried", "count", len(ids), "after", wait.String(), "err", err)
 		rt.m.completions.WithLabelValues("retried").Add(float64(len(ids)))
-		return rt.db.Write(ctx, func(tx *store.Tx) error { return tx.ReleaseDeliveries(ctx, claim, ids, tx.Now().Add(wait)) })
+		if err := rt.db.Write(ctx, func(tx *store.Tx) error { return tx.ReleaseDeliveries(ctx, claim, ids, tx.Now().Add(wait)) }); err != nil {
+			return err
+		}
+		return errWait
 	case errors.As(err, &ae) && len(batch) > 1:
 		// HubSpot refused the batch; send one by one so a single bad
 		// callbackId (expired, say) cannot hold back the others.
 		log.Warn("batch completion refused; completing one by one", "count", len(ids), "err", err)
 		for _, d := range batch {
-			if err := rt.sendBatch(ctx, portalID, claim, []store.Delivery{d}, log); err != nil {
+			if err := rt.sendBatch(ctx, portalID, claim, []store.Delivery{d}, log); err != nil && !errors.Is(err, errWait) {
 				return err
 			}
 		}
@@ -282,47 +289,6 @@ func (rt *Runtime) sendBatch(ctx context.Context, portalID int64, claim string, 
 	}
 }
 
-type recoverWorker struct {
-	river.WorkerDefaults[recoverArgs]
-	rt *Runtime
-}
-
-// recoverySlack is how far past its lease a running execution must be
-// before recovery takes it: a scheduled retry job gets that long to start.
-const recoverySlack = 30 * time.Second
-
-func (w *recoverWorker) Work(ctx context.Context, job *river.Job[recoverArgs]) error {
-	rt := w.rt
-	now := rt.now()
-	orphans, err := rt.db.OrphanedExecutions(ctx, now.Add(-recoverySlack), now.Add(-rt.cfg.RecoveryGrace), 500)
-	if err != nil {
-		return err
-	}
-	for _, o := range orphans {
-		expires := now.Add(rt.cfg.BlockExpiry)
-		if a, ok := rt.reg.Get(o.Action); ok {
-			expires = now.Add(a.blockExpiry(rt.cfg))
-		}
-		err := rt.db.Write(ctx, func(tx *store.Tx) error {
-			if _, err := tx.MarkBlocked(ctx, o.CallbackID, expires); err != nil {
-				return err
-			}
-			_, err := rt.river.InsertTx(ctx, tx.SQL(), executeArgs{CallbackID: o.CallbackID}, nil)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		rt.log.Info("recovering an interrupted execution", "portal_id", o.PortalID, "action", o.Action, "callback_id", o.CallbackID, "was_blocked", o.Blocked)
-	}
-	stranded, err := rt.db.StrandedDeliveries(ctx, now.Add(-time.Minute), 500)
-	if err != nil {
-		return err
-	}
-	for _, o := range stranded {
-		if _, err := rt.river.Insert(ctx, deliverArgs{CallbackID: o.CallbackID, PortalID: o.PortalID}, nil); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// errWait means HubSpot asked us to wait: the outcomes were released until
+// then and delivery stops for now.
+var errWait = errors.New("actions: HubSpot asked to wait")

@@ -34,9 +34,9 @@ type Config struct {
 	// MaxAttempts bounds the runs of one execution whose failures are
 	// transient (default 10).
 	MaxAttempts int
-	// RecoveryEvery is how often recovery looks for work a dead process left
-	// (default 15s).
-	RecoveryEvery time.Duration
+	// SweepEvery is how often the sweeper hands due retries, work a dead
+	// process left and undelivered outcomes to River jobs (default 1s).
+	SweepEvery time.Duration
 	// RecoveryGrace is how long recovery leaves an orphaned execution that
 	// was not answered BLOCK to HubSpot's own retry (default 2m).
 	RecoveryGrace time.Duration
@@ -53,7 +53,7 @@ func (c *Config) defaults() {
 	def(&c.InlineBudget, 5*time.Second)
 	def(&c.AttemptTimeout, 30*time.Second)
 	def(&c.BlockExpiry, 24*time.Hour)
-	def(&c.RecoveryEvery, 15*time.Second)
+	def(&c.SweepEvery, time.Second)
 	def(&c.RecoveryGrace, 2*time.Minute)
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 10
@@ -79,7 +79,13 @@ type HubSpot interface {
 
 // Runtime runs executions: it records each one in the ledger before any
 // side effect, runs the action once per callbackId, answers inline or BLOCK,
-// and delivers late outcomes through HubSpot's callbacks API on River.
+// and delivers late outcomes through HubSpot's callbacks API.
+//
+// The ledger row is the durable record of all work still to do. Requests
+// never insert jobs: a periodic River job (the sweeper) turns due rows —
+// scheduled retries, runs whose process died, outcomes waiting for a
+// callback — into River jobs, which keeps the request path to one or two
+// small writes.
 type Runtime struct {
 	cfg      Config
 	db       *store.DB
@@ -104,8 +110,8 @@ func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validato
 	if err := river.AddWorkerSafely(workers, &deliverWorker{rt: rt}); err != nil {
 		return nil, fmt.Errorf("actions: add deliver worker: %w", err)
 	}
-	if err := river.AddWorkerSafely(workers, &recoverWorker{rt: rt}); err != nil {
-		return nil, fmt.Errorf("actions: add recover worker: %w", err)
+	if err := river.AddWorkerSafely(workers, &sweepWorker{rt: rt}); err != nil {
+		return nil, fmt.Errorf("actions: add sweep worker: %w", err)
 	}
 	client, err := river.NewClient(riversqlite.New(db.SQL()), &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
@@ -115,8 +121,8 @@ func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validato
 		JobTimeout:        cfg.AttemptTimeout + 30*time.Second,
 		Logger:            log.With("component", "river"),
 		PeriodicJobs: []*river.PeriodicJob{
-			river.NewPeriodicJob(river.PeriodicInterval(cfg.RecoveryEvery),
-				func() (river.JobArgs, *river.InsertOpts) { return recoverArgs{}, nil },
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return sweepArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		},
 	})
@@ -259,8 +265,6 @@ func (rt *Runtime) runInline(ctx context.Context, a *Action, req *Request, ref s
 type attemptResult struct {
 	answer Response
 	err    error
-	// snooze, for job attempts, is when to run again.
-	snooze time.Duration
 }
 
 // attempt runs the action once under attempt and records what happened:
@@ -356,8 +360,9 @@ func giveUp(err error, attempts int) *Error {
 		Message: fmt.Sprintf("The service could not be reached or kept failing (%d attempts); try again later.", attempts)}
 }
 
-// retry schedules the next attempt on River. An inline request is answered
-// BLOCK: the outcome will go through the callbacks API.
+// retry leaves the execution for a later attempt: its lease now ends at
+// the retry time, when the sweeper hands it to a River job. An inline
+// request is answered BLOCK: the outcome will go through the callbacks API.
 func (rt *Runtime) retry(ctx context.Context, a *Action, req *Request, attempt int, after time.Duration, reason string, expires time.Time, inline bool) attemptResult {
 	retryAt := rt.now().Add(after)
 	var held bool
@@ -366,18 +371,12 @@ func (rt *Runtime) retry(ctx context.Context, a *Action, req *Request, attempt i
 		if held, err = tx.ReleaseExecution(ctx, req.CallbackID, attempt, retryAt, reason); err != nil || !held {
 			return err
 		}
-		if !inline {
-			return nil // the running job snoozes instead
-		}
-		if _, err := tx.MarkBlocked(ctx, req.CallbackID, expires); err != nil {
-			return err
-		}
-		_, err = rt.river.InsertTx(ctx, tx.SQL(), executeArgs{CallbackID: req.CallbackID}, &river.InsertOpts{ScheduledAt: retryAt})
+		_, err = tx.MarkBlocked(ctx, req.CallbackID, expires)
 		return err
 	})
 	if err != nil {
 		rt.log.Error("schedule retry", "portal_id", int64(req.Origin.PortalID), "action", a.Key, "callback_id", req.CallbackID, "err", err)
-		return attemptResult{err: errUnavailable, snooze: after}
+		return attemptResult{err: errUnavailable}
 	}
 	if !held {
 		// Another attempt took the execution over; it answers for it.
@@ -386,28 +385,22 @@ func (rt *Runtime) retry(ctx context.Context, a *Action, req *Request, attempt i
 	if inline {
 		rt.m.blocks.WithLabelValues(a.Key).Inc()
 	}
-	return attemptResult{answer: blockAnswer(expires.Sub(rt.now())), snooze: after}
+	return attemptResult{answer: blockAnswer(expires.Sub(rt.now()))}
 }
 
 // finish records an outcome and answers it: inline when no BLOCK was
-// answered, else BLOCK, with a delivery job inserted in the same
-// transaction.
+// answered, else BLOCK, and the sweeper has it delivered by callback.
 func (rt *Runtime) finish(ctx context.Context, a *Action, req *Request, attempt int, received time.Time, o store.Outcome, log *slog.Logger) attemptResult {
 	var delivery string
 	var ok bool
-	portalID := int64(req.Origin.PortalID)
 	err := rt.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
 		delivery, ok, err = tx.FinishExecution(ctx, req.CallbackID, attempt, o)
-		if err != nil || !ok || delivery != store.DeliveryCallback {
-			return err
-		}
-		_, err = rt.river.InsertTx(ctx, tx.SQL(), deliverArgs{CallbackID: req.CallbackID, PortalID: portalID}, nil)
 		return err
 	})
 	if err != nil {
 		log.Error("record outcome", "err", err)
-		return attemptResult{err: errUnavailable, snooze: 5 * time.Second}
+		return attemptResult{err: errUnavailable}
 	}
 	if !ok {
 		return rt.lost(ctx, a, req.CallbackID)

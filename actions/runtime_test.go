@@ -33,6 +33,7 @@ type probeIn struct {
 	Fail    string  `json:"fail"`
 	Flaky   int     `json:"flaky" validate:"gte=0"`
 	Pending int     `json:"pending" validate:"gte=0"`
+	AfterMS int     `json:"pending_after_ms" validate:"gte=0"`
 	Amount  float64 `json:"amount" validate:"gte=0"`
 	Loud    bool    `json:"loud"`
 	Gate    string  `json:"gate"`
@@ -62,6 +63,7 @@ func (p *probe) register(r *actions.Registry) {
 			{Name: "fail", Type: actions.TypeString, FieldType: actions.FieldText, Label: "Fail with"},
 			{Name: "flaky", Type: actions.TypeNumber, FieldType: actions.FieldNumber, Label: "Transient failures"},
 			{Name: "pending", Type: actions.TypeNumber, FieldType: actions.FieldNumber, Label: "Pending answers"},
+			{Name: "pending_after_ms", Type: actions.TypeNumber, FieldType: actions.FieldNumber, Label: "Ask again after"},
 			{Name: "amount", Type: actions.TypeNumber, FieldType: actions.FieldNumber, Label: "Amount"},
 			{Name: "loud", Type: actions.TypeBool, FieldType: actions.FieldCheckbox, Label: "Loud"},
 			{Name: "gate", Type: actions.TypeEnumeration, FieldType: actions.FieldSelect, Label: "Gate", Dynamic: true},
@@ -123,7 +125,11 @@ func (p *probe) run(ctx context.Context, ex *actions.Execution, in probeIn) (pro
 		time.Sleep(time.Duration(in.DelayMS) * time.Millisecond)
 	}
 	if n <= in.Pending {
-		return probeOut{}, actions.Pending(20*time.Millisecond, "not ready")
+		after := 20 * time.Millisecond
+		if in.AfterMS > 0 {
+			after = time.Duration(in.AfterMS) * time.Millisecond
+		}
+		return probeOut{}, actions.Pending(after, "not ready")
 	}
 	if n <= in.Pending+in.Flaky {
 		return probeOut{}, &actions.APIError{Status: http.StatusServiceUnavailable, RetryAfter: 20 * time.Millisecond}

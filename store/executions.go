@@ -259,20 +259,20 @@ type Delivery struct {
 }
 
 // ClaimDeliveries marks up to limit undelivered callback outcomes of a
-// portal as being sent under claim until the given time, the execution named
-// first before the others, and returns them. Rows claimed by someone else
-// whose claim has not run out are skipped.
-func (tx *Tx) ClaimDeliveries(ctx context.Context, portalID int64, first, claim string, until time.Time, limit int) ([]Delivery, error) {
+// portal, oldest first, as being sent under claim until the given time, and
+// returns them. Rows claimed by someone else whose claim has not run out are
+// skipped.
+func (tx *Tx) ClaimDeliveries(ctx context.Context, portalID int64, claim string, until time.Time, limit int) ([]Delivery, error) {
 	const q = `UPDATE executions SET delivery_claim = ?, delivery_claim_until = ?, delivery_attempts = delivery_attempts + 1
 		WHERE callback_id IN (
 			SELECT callback_id FROM executions
 			WHERE portal_id = ? AND state = 'done' AND delivery = 'callback' AND delivered_at = 0
 				AND delivery_error = '' AND delivery_claim_until <= ?
-			ORDER BY CASE WHEN callback_id = ? THEN 0 ELSE 1 END, finished_at
+			ORDER BY finished_at
 			LIMIT ?)
 		RETURNING callback_id, outputs, delivery_attempts`
 	var out []Delivery
-	if err := sqlx.SelectContext(ctx, tx.x, &out, q, claim, ms(until), portalID, ms(tx.now), first, limit); err != nil {
+	if err := sqlx.SelectContext(ctx, tx.x, &out, q, claim, ms(until), portalID, ms(tx.now), limit); err != nil {
 		return nil, fmt.Errorf("store: claim deliveries for portal %d: %w", portalID, mapErr(err))
 	}
 	return out, nil
@@ -310,8 +310,9 @@ func (tx *Tx) settleDeliveries(ctx context.Context, claim string, ids []string, 
 	return nil
 }
 
-// Orphan is a running execution whose worker is gone: its lease ran out.
-type Orphan struct {
+// Due is a running execution whose lease has run out: a retry whose time
+// has come, or a run whose process died.
+type Due struct {
 	CallbackID string `db:"callback_id"`
 	PortalID   int64  `db:"portal_id"`
 	Action     string `db:"action"`
@@ -319,18 +320,17 @@ type Orphan struct {
 	BlockedInt int    `db:"blocked"`
 }
 
-// OrphanedExecutions lists running executions whose lease ran out before
-// leaseBefore: blocked ones at once (HubSpot waits for a callback and will
-// not ask again), the others once they were received before
-// notBlockedBefore, which gives HubSpot's own retry the first chance to pick
-// them up.
-func (db *DB) OrphanedExecutions(ctx context.Context, leaseBefore, notBlockedBefore time.Time, limit int) ([]Orphan, error) {
+// DueExecutions lists running executions whose lease ran out by now:
+// blocked ones at once (HubSpot waits for a callback and will not ask
+// again), the others only if received before notBlockedBefore, which gives
+// HubSpot's own retry of the request the first chance to pick them up.
+func (db *DB) DueExecutions(ctx context.Context, now, notBlockedBefore time.Time, limit int) ([]Due, error) {
 	const q = `SELECT callback_id, portal_id, action, blocked FROM executions
 		WHERE state = 'running' AND lease_until <= ? AND (blocked = 1 OR received_at < ?)
 		ORDER BY lease_until LIMIT ?`
-	var out []Orphan
-	if err := sqlx.SelectContext(ctx, db.r, &out, q, ms(leaseBefore), ms(notBlockedBefore), limit); err != nil {
-		return nil, fmt.Errorf("store: list orphaned executions: %w", err)
+	var out []Due
+	if err := sqlx.SelectContext(ctx, db.r, &out, q, ms(now), ms(notBlockedBefore), limit); err != nil {
+		return nil, fmt.Errorf("store: list due executions: %w", err)
 	}
 	for i := range out {
 		out[i].Blocked = out[i].BlockedInt != 0
@@ -338,19 +338,17 @@ func (db *DB) OrphanedExecutions(ctx context.Context, leaseBefore, notBlockedBef
 	return out, nil
 }
 
-// StrandedDeliveries lists callback outcomes finished before the given time
-// that are still undelivered and unclaimed: their delivery job is gone.
-func (db *DB) StrandedDeliveries(ctx context.Context, finishedBefore time.Time, limit int) ([]Orphan, error) {
-	const q = `SELECT callback_id, portal_id, action, blocked FROM executions
+// PortalsAwaitingDelivery lists portals with callback outcomes that are
+// undelivered and not held by a delivery worker (or whose retry wait is
+// over).
+func (db *DB) PortalsAwaitingDelivery(ctx context.Context, now time.Time, limit int) ([]int64, error) {
+	const q = `SELECT DISTINCT portal_id FROM executions
 		WHERE state = 'done' AND delivery = 'callback' AND delivered_at = 0 AND delivery_error = ''
-			AND finished_at < ? AND delivery_claim_until <= ?
-		ORDER BY finished_at LIMIT ?`
-	var out []Orphan
-	if err := sqlx.SelectContext(ctx, db.r, &out, q, ms(finishedBefore), ms(db.Now()), limit); err != nil {
-		return nil, fmt.Errorf("store: list stranded deliveries: %w", err)
-	}
-	for i := range out {
-		out[i].Blocked = out[i].BlockedInt != 0
+			AND delivery_claim_until <= ?
+		LIMIT ?`
+	var out []int64
+	if err := sqlx.SelectContext(ctx, db.r, &out, q, ms(now), limit); err != nil {
+		return nil, fmt.Errorf("store: list portals awaiting delivery: %w", err)
 	}
 	return out, nil
 }

@@ -67,8 +67,8 @@ func New(t testing.TB, register func(r *actions.Registry), opts Options) *Harnes
 	m := actions.NewMetrics(promReg)
 	hs := &HubSpot{}
 	cfg := opts.Config
-	if cfg.RecoveryEvery == 0 {
-		cfg.RecoveryEvery = 200 * time.Millisecond
+	if cfg.SweepEvery == 0 {
+		cfg.SweepEvery = 100 * time.Millisecond
 	}
 	rt, err := actions.NewRuntime(cfg, db, reg, hs, validator.New(validator.WithRequiredStructEnabled()), log, m, promReg)
 	if err != nil {

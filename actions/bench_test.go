@@ -1,0 +1,108 @@
+package actions_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"hubspot-actions/actions"
+	"hubspot-actions/actions/actionstest"
+)
+
+// benchExecutions sends b.N signed executions from 64 concurrent clients
+// through the harness's HTTP server and reports throughput and latency.
+func benchExecutions(b *testing.B, cfg actions.Config, inputs map[string]any, wantState string) {
+	p := newProbe()
+	h := actionstest.New(b, p.register, actionstest.Options{Config: cfg})
+	const clients = 64
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+	hc := &http.Client{Transport: tr}
+	type prepared struct {
+		body []byte
+		sig  string
+	}
+	url := h.URL + "/hubspot/actions/probe"
+	reqs := make([]prepared, b.N)
+	for i := range reqs {
+		body, _ := json.Marshal(actionstest.NewRequest(7000100, "CONTACT", inputs, nil))
+		reqs[i] = prepared{body: body, sig: actions.SignV2(actionstest.Secret, http.MethodPost, url, body)}
+	}
+	lat := make([]time.Duration, b.N)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(reqs) {
+					return
+				}
+				r, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(reqs[i].body))
+				r.Header.Set("Content-Type", "application/json")
+				r.Header.Set(actions.HeaderSignatureVersion, "v2")
+				r.Header.Set(actions.HeaderSignature, reqs[i].sig)
+				t0 := time.Now()
+				resp, err := hc.Do(r)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				var res actions.Response
+				err = json.NewDecoder(resp.Body).Decode(&res)
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				lat[i] = time.Since(t0)
+				if err != nil || res.OutputFields["hs_execution_state"] != wantState {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if n := failed.Load(); n > 0 {
+		b.Fatalf("%d of %d executions failed or were not %s", n, b.N, wantState)
+	}
+	slices.Sort(lat)
+	q := func(f float64) float64 { return float64(lat[int(f*float64(len(lat)-1))]) / float64(time.Millisecond) }
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "exec/s")
+	b.ReportMetric(q(0.50), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+	b.ReportMetric(0, "ns/op")
+	_ = fmt.Sprint()
+}
+
+// BenchmarkRuntimeInline: the action answers at once; every execution is
+// recorded before it runs and its outcome before the answer.
+//
+//	go test -run '^$' -bench 'BenchmarkRuntime' -benchtime 20000x ./actions/
+func BenchmarkRuntimeInline(b *testing.B) {
+	benchExecutions(b, actions.Config{}, map[string]any{"message": "hi"}, "SUCCESS")
+}
+
+// BenchmarkRuntimeBlockPending: the action answers "pending" (as Clearbit's
+// 202 does), so each execution is admitted with a BLOCK answer and a durable
+// retry job scheduled for later.
+func BenchmarkRuntimeBlockPending(b *testing.B) {
+	benchExecutions(b, actions.Config{}, map[string]any{"message": "hi", "pending": 1, "pending_after_ms": 600000}, "BLOCK")
+}
+
+// BenchmarkRuntimeBlockSlow: the action outlives a 1 ms inline budget, so
+// each execution answers BLOCK and then records its outcome and delivers it
+// by callback, all during the run.
+func BenchmarkRuntimeBlockSlow(b *testing.B) {
+	benchExecutions(b, actions.Config{InlineBudget: time.Millisecond}, map[string]any{"message": "hi", "delay_ms": 20}, "BLOCK")
+}
