@@ -21,6 +21,10 @@ func (rt *Runtime) HandleExecute() echo.HandlerFunc {
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, err.Error())
 		}
+		// For the request log.
+		c.Set("portal_id", int64(req.Origin.PortalID))
+		c.Set("action", a.Key)
+		c.Set("callback_id", req.CallbackID)
 		res, err := rt.Execute(c.Request().Context(), a, req)
 		if err != nil {
 			if ErrUnavailable(err) {
@@ -29,6 +33,7 @@ func (rt *Runtime) HandleExecute() echo.HandlerFunc {
 			}
 			return err
 		}
+		c.Set("hs_execution_state", res.OutputFields[OutputState])
 		return c.JSON(http.StatusOK, res)
 	}
 }

@@ -1,0 +1,48 @@
+# hubspot-actions developer tasks. `make check` is what CI runs (through .ci/run).
+GO ?= go
+PKGS := ./...
+
+.PHONY: run test race check fmt vet lint vuln tidy-check definitions definitions-check bench fuzz docker clean
+
+run:            ## run the service (sandbox mode unless HUBSPOT_CLIENT_ID is set)
+	$(GO) run ./cmd/hubspot-actions serve
+
+test:           ## the test suite, as CI runs it
+	$(GO) test -race -count=1 $(PKGS)
+
+check: fmt vet test definitions-check tidy-check ## everything CI checks
+
+fmt:
+	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+lint:           ## staticcheck (fetched on demand)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest $(PKGS)
+
+vuln:           ## govulncheck (fetched on demand)
+	$(GO) run golang.org/x/vuln/cmd/govulncheck@latest $(PKGS)
+
+tidy-check:
+	$(GO) mod tidy && git diff --exit-code go.mod go.sum
+
+definitions:    ## regenerate app-definition/ from the action registry
+	$(GO) run ./cmd/hubspot-actions definitions
+
+definitions-check:
+	$(GO) run ./cmd/hubspot-actions definitions --check
+
+bench:          ## benchmarks quoted in the issue notes
+	$(GO) test -run '^$$' -bench . -benchtime 20000x ./actions/
+	$(GO) test -run '^$$' -bench . ./cmd/hubspot-actions/
+
+fuzz:           ## a minute of fuzzing for each fuzz target
+	$(GO) test -run '^$$' -fuzz FuzzCheckSignature -fuzztime 30s ./actions/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeRequest -fuzztime 30s ./actions/
+
+docker:
+	docker build -t hubspot-actions .
+
+clean:
+	rm -rf data hubspot-actions

@@ -1,0 +1,96 @@
+// Command hubspot-actions serves HubSpot custom workflow actions.
+//
+//	hubspot-actions serve        run the service (sandbox mode when no HubSpot app is configured)
+//	hubspot-actions migrate      apply database migrations and exit
+//	hubspot-actions portals      list, show or remove installed portals
+//	hubspot-actions definitions  write (or --check) the HubSpot project in app-definition/
+//	hubspot-actions publish      create or update the app's actions through HubSpot's API
+//	hubspot-actions simulate     play HubSpot against a running backend
+//
+// Configuration comes from environment variables; see README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "hubspot-actions:", err)
+		}
+		var ee exitError
+		if errors.As(err, &ee) {
+			os.Exit(int(ee))
+		}
+		os.Exit(1)
+	}
+}
+
+// errUsage is returned after usage has been printed.
+var errUsage = errors.New("usage")
+
+// exitError asks main for a specific exit status.
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+const usage = `hubspot-actions serves HubSpot custom workflow actions.
+
+Usage:
+  hubspot-actions serve                 run the service
+  hubspot-actions migrate               apply database migrations and exit
+  hubspot-actions portals list|show ID|remove ID
+  hubspot-actions definitions [--check] write or check app-definition/
+  hubspot-actions publish [--allow-breaking] [--dry-run]
+  hubspot-actions simulate [flags]      play HubSpot against a running backend
+
+Configuration comes from environment variables; see README.md.
+`
+
+// run is the whole program: it reads args and the environment through the
+// given functions and writes only to the given streams.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		cfg, err := loadConfig(getenv)
+		if err != nil {
+			return fmt.Errorf("configuration:\n%w", err)
+		}
+		return serve(ctx, cfg, stdout, stderr)
+	case "migrate":
+		cfg, err := loadConfig(getenv)
+		if err != nil {
+			return fmt.Errorf("configuration:\n%w", err)
+		}
+		return migrate(ctx, cfg, stdout)
+	case "portals":
+		cfg, err := loadConfig(getenv)
+		if err != nil {
+			return fmt.Errorf("configuration:\n%w", err)
+		}
+		cfg, err = withSandboxSecrets(cfg)
+		if err != nil {
+			return err
+		}
+		return portalsCommand(ctx, rest, cfg, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
+	return errUsage
+}

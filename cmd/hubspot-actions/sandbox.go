@@ -1,0 +1,111 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+)
+
+// sandboxSecretsFile holds the secrets sandbox mode generates, in the data
+// folder.
+const sandboxSecretsFile = "sandbox-secrets.json"
+
+type sandboxSecrets struct {
+	ClientSecret  string `json:"client_secret"`
+	EncryptionKey string `json:"encryption_key"`
+}
+
+// withSandboxSecrets fills a sandbox configuration's client secret and
+// encryption key from the data folder, generating them on first use. Other
+// configurations are returned unchanged.
+func withSandboxSecrets(cfg config) (config, error) {
+	if !cfg.Sandbox {
+		return cfg, nil
+	}
+	s, err := loadSandboxSecrets(cfg.DataDir, true)
+	if err != nil {
+		return cfg, err
+	}
+	key, err := base64.StdEncoding.DecodeString(s.EncryptionKey)
+	if err != nil || len(key) != 32 {
+		return cfg, fmt.Errorf("sandbox secrets in %s are damaged; delete the file to start over", filepath.Join(cfg.DataDir, sandboxSecretsFile))
+	}
+	cfg.HubSpotClientSecret = secret(s.ClientSecret)
+	if cfg.EncryptionKey == nil {
+		cfg.EncryptionKey = key
+	}
+	return cfg, nil
+}
+
+// loadSandboxSecrets reads the sandbox secrets of a data folder, creating
+// them when create is set and the file does not exist.
+func loadSandboxSecrets(dir string, create bool) (sandboxSecrets, error) {
+	path := filepath.Join(dir, sandboxSecretsFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		s := sandboxSecrets{ClientSecret: "sandbox-" + randomString(24), EncryptionKey: base64.StdEncoding.EncodeToString(randomBytes(32))}
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return s, fmt.Errorf("create data folder %s: %w", dir, err)
+		}
+		b, _ = json.MarshalIndent(s, "", "  ")
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return s, fmt.Errorf("write sandbox secrets: %w", err)
+		}
+		return s, nil
+	}
+	if err != nil {
+		return sandboxSecrets{}, fmt.Errorf("read sandbox secrets: %w", err)
+	}
+	var s sandboxSecrets
+	if err := json.Unmarshal(b, &s); err != nil || s.ClientSecret == "" {
+		return s, fmt.Errorf("sandbox secrets in %s are damaged; delete the file to start over", path)
+	}
+	return s, nil
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return b
+}
+
+func randomString(n int) string {
+	return base64.RawURLEncoding.EncodeToString(randomBytes(n))
+}
+
+// announceSandbox says loudly that this is sandbox mode and how to try it.
+func announceSandbox(log *slog.Logger, w io.Writer, cfg config, a *app) {
+	log.Warn("SANDBOX MODE: no HubSpot app is configured (HUBSPOT_CLIENT_ID is unset). Request signatures use a generated secret, tokens are fake and providers are local fakes. Never expose this to the internet.",
+		"secrets_file", filepath.Join(cfg.DataDir, sandboxSecretsFile), "hubspot_api_base_url", cfg.HubSpotAPIBaseURL)
+	fmt.Fprintf(w, `
+  ┌──────────────────────────────────────────────────────────────────────┐
+  │ hubspot-actions is running in SANDBOX MODE                           │
+  └──────────────────────────────────────────────────────────────────────┘
+  No HubSpot app is configured, so this instance signs and answers like
+  HubSpot would, with a secret generated in %s.
+
+  Try an action (in another terminal), playing HubSpot:
+
+    go run ./cmd/hubspot-actions simulate --url %s \
+        --action sandbox-echo --input message=hello
+
+  A slow one, answered BLOCK and completed by callback:
+
+    go run ./cmd/hubspot-actions simulate --url %s \
+        --action sandbox-echo --input message=hello --input delay_ms=8000
+
+`, filepath.Join(cfg.DataDir, sandboxSecretsFile), cfg.PublicBaseURL, cfg.PublicBaseURL)
+	for _, n := range a.notes {
+		fmt.Fprintf(w, "  %s\n", n)
+	}
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-playground/validator/v10"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"hubspot-actions/actions"
+	"hubspot-actions/oauth"
+	"hubspot-actions/store"
+)
+
+// serve runs the service until ctx ends, then shuts down gracefully:
+// requests in flight finish, then action runs and jobs, then the store
+// closes.
+func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	log := newLogger(stdout, cfg.LogLevel)
+	cfg, err := withSandboxSecrets(cfg)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+	}
+	defer ln.Close()
+	if cfg.PublicBaseURL == "" {
+		// Sandbox without PUBLIC_BASE_URL: the address we really listen on.
+		cfg.PublicBaseURL = "http://localhost:" + portOf(ln.Addr())
+	}
+
+	promReg := prometheus.NewRegistry()
+	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := actions.NewMetrics(promReg)
+
+	app, err := wire(ctx, cfg, db, log, metrics, promReg)
+	if err != nil {
+		return err
+	}
+	defer app.close()
+
+	e := newServer(log)
+	addRoutes(e, log, cfg, db, app.runtime, app.flow, metrics, promReg, app.extra)
+	e.Listener = ln
+
+	if err := app.runtime.Start(ctx); err != nil {
+		return err
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- e.Start("") }()
+
+	log.Info("listening", "addr", ln.Addr().String(), "public_base_url", cfg.PublicBaseURL,
+		"sandbox", cfg.Sandbox, "actions", len(app.runtime.Registry().All()))
+	if cfg.Sandbox {
+		announceSandbox(log, stderr, cfg, app)
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			log.Error("server stopped", "err", err)
+		}
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.Shutdown(shutdownCtx); err != nil {
+		log.Error("shut down HTTP server", "err", err)
+	}
+	jobsCtx, cancelJobs := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancelJobs()
+	if err := app.runtime.Stop(jobsCtx); err != nil {
+		log.Error("stop jobs", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// migrate applies migrations (Open does) and reports.
+func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Ready(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "migrations applied to %s\n", db.Path())
+	return nil
+}
+
+// app is everything wire builds.
+type app struct {
+	runtime *actions.Runtime
+	flow    *oauth.Flow
+	hubspot *oauth.HubSpot
+	extra   routesExtra
+	closers []func()
+	notes   []string // sandbox notes for the announcement
+}
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+// wire builds the HTTP clients, OAuth, the HubSpot client, the actions and
+// the runtime.
+func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *actions.Metrics, promReg *prometheus.Registry) (*app, error) {
+	a := &app{}
+	keys, err := oauth.NewKeyring(cfg.EncryptionKey, cfg.EncryptionKeyPrevious)
+	if err != nil {
+		return nil, fmt.Errorf("encryption keys: %w", err)
+	}
+	sessionKey, err := hkdf.Key(sha256.New, cfg.EncryptionKey, nil, "hubspot-actions session cookies", 32)
+	if err != nil {
+		return nil, fmt.Errorf("derive session key: %w", err)
+	}
+	hubspotHTTP := outboundClient("hubspot", 20*time.Second, m)
+	oauthCfg := oauth.Config{
+		ClientID:       cfg.HubSpotClientID,
+		ClientSecret:   cfg.HubSpotClientSecret.reveal(),
+		RedirectURL:    cfg.PublicBaseURL + "/oauth/hubspot/callback",
+		AuthorizeURL:   cfg.HubSpotAppBaseURL + "/oauth/authorize",
+		TokenBaseURL:   cfg.HubSpotAPIBaseURL,
+		Scopes:         cfg.HubSpotScopes,
+		OptionalScopes: cfg.HubSpotOptionalScopes,
+		SecureCookies:  strings.HasPrefix(cfg.PublicBaseURL, "https://"),
+		SessionKey:     sessionKey,
+		Sandbox:        cfg.Sandbox,
+	}
+	if cfg.Sandbox {
+		if err := sandboxHubSpot(ctx, &oauthCfg, a); err != nil {
+			return nil, err
+		}
+	}
+	a.flow = oauth.New(oauthCfg, db, keys, hubspotHTTP, log)
+	a.hubspot = oauth.NewHubSpot(cfg.HubSpotAPIBaseURL, a.flow, log)
+
+	reg := actions.NewRegistry()
+	if err := registerActions(ctx, reg, cfg, db, keys, a, log, m); err != nil {
+		return nil, err
+	}
+	v := validator.New(validator.WithRequiredStructEnabled())
+	a.runtime, err = actions.NewRuntime(actions.Config{InlineBudget: cfg.InlineBudget}, db, reg, a.hubspot, v, log, m, promReg)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// outboundClient is an HTTP client for one upstream, with a timeout and its
+// requests counted by status.
+func outboundClient(provider string, timeout time.Duration, m *actions.Metrics) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 32
+	return &http.Client{Timeout: timeout, Transport: m.Transport(provider, tr)}
+}
+
+func portOf(addr net.Addr) string {
+	_, port, _ := net.SplitHostPort(addr.String())
+	return port
+}
+
+// newLogger returns the JSON logger everything logs through.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
