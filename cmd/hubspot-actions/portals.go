@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"hubspot-actions/oauth"
+	"hubspot-actions/store"
+)
+
+const portalsUsage = `usage: hubspot-actions portals list
+       hubspot-actions portals show PORTAL_ID
+       hubspot-actions portals remove PORTAL_ID
+
+list and show print installed portals, their scopes, token expiry and
+connection status (never a secret). remove revokes the portal's refresh token
+at HubSpot and deletes every secret the portal has with the app.`
+
+// portalsCommand runs the portals subcommand.
+func portalsCommand(ctx context.Context, args []string, cfg config, stdout io.Writer) error {
+	fs := flag.NewFlagSet("portals", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.Usage = func() { fmt.Fprintln(fs.Output(), portalsUsage) }
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fs.Usage()
+		return errors.New("portals: say list, show PORTAL_ID or remove PORTAL_ID")
+	}
+	sub := rest[0]
+	var portalID int64
+	switch sub {
+	case "list":
+		if len(rest) != 1 {
+			return errors.New("portals list takes no arguments")
+		}
+	case "show", "remove":
+		if len(rest) != 2 {
+			return fmt.Errorf("portals %s needs one PORTAL_ID", sub)
+		}
+		id, err := strconv.ParseInt(rest[1], 10, 64)
+		if err != nil || id <= 0 {
+			return fmt.Errorf("portals %s: %q is not a portal id", sub, rest[1])
+		}
+		portalID = id
+	default:
+		fs.Usage()
+		return fmt.Errorf("portals: unknown subcommand %q", sub)
+	}
+
+	var keys *oauth.Keyring
+	if cfg.EncryptionKey != nil {
+		var err error
+		if keys, err = oauth.NewKeyring(cfg.EncryptionKey, cfg.EncryptionKeyPrevious); err != nil {
+			return fmt.Errorf("portals: %w", err)
+		}
+	} else if sub == "remove" {
+		return errors.New("portals remove: ENCRYPTION_KEY is required to read the portal's refresh token")
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("portals: %w", err)
+	}
+	defer db.Close()
+	hc := &http.Client{Timeout: 30 * time.Second}
+	// The command's outcome is what it prints; the flow's own logs are not
+	// needed here.
+	flow := oauth.New(hubspotOAuthConfig(cfg), db, keys, hc, slog.New(slog.DiscardHandler))
+
+	switch sub {
+	case "list":
+		ps, err := flow.Portals(ctx)
+		if err != nil {
+			return fmt.Errorf("portals list: %w", err)
+		}
+		return printPortals(stdout, ps)
+	case "show":
+		p, err := flow.Portal(ctx, portalID)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("portals show: portal %d has not installed the app", portalID)
+		}
+		if err != nil {
+			return fmt.Errorf("portals show: %w", err)
+		}
+		return printPortal(stdout, p)
+	default: // remove
+		r, err := flow.RemovePortal(ctx, portalID)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("portals remove: portal %d has not installed the app", portalID)
+		}
+		if err != nil {
+			return fmt.Errorf("portals remove: %w", err)
+		}
+		if r.Revoked {
+			fmt.Fprintf(stdout, "Revoked portal %d's refresh token at HubSpot.\n", portalID)
+		} else {
+			fmt.Fprintf(stdout, "Nothing revoked at HubSpot: %s.\n", r.RevokeNote)
+		}
+		fmt.Fprintf(stdout, "Deleted %d OAuth grant(s) and %d API key(s) of portal %d.\n", r.Grants, r.APIKeys, portalID)
+		fmt.Fprintf(stdout, "Portal %d is marked removed; a super admin can reinstall the app from HubSpot to reconnect it.\n", portalID)
+		return nil
+	}
+}
+
+// hubspotOAuthConfig is the install flow's configuration. serve builds its
+// Flow from it too.
+func hubspotOAuthConfig(cfg config) oauth.Config {
+	var sessionKey []byte
+	if cfg.EncryptionKey != nil {
+		sessionKey = oauth.DeriveKey(cfg.EncryptionKey, "session")
+	}
+	return oauth.Config{
+		ClientID:       cfg.HubSpotClientID,
+		ClientSecret:   cfg.HubSpotClientSecret.reveal(),
+		RedirectURL:    cfg.PublicBaseURL + "/oauth/hubspot/callback",
+		AuthorizeURL:   cfg.HubSpotAppBaseURL + "/oauth/authorize",
+		TokenBaseURL:   cfg.HubSpotAPIBaseURL,
+		Scopes:         cfg.HubSpotScopes,
+		OptionalScopes: cfg.HubSpotOptionalScopes,
+		SecureCookies:  strings.HasPrefix(cfg.PublicBaseURL, "https://"),
+		SessionKey:     sessionKey,
+		Sandbox:        cfg.Sandbox,
+	}
+}
+
+func printPortals(w io.Writer, ps []oauth.PortalInfo) error {
+	if len(ps) == 0 {
+		_, err := fmt.Fprintln(w, "No portal has installed the app.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PORTAL\tDOMAIN\tINSTALLED BY\tSTATUS\tTOKEN EXPIRES\tSCOPES")
+	for _, p := range ps {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", p.PortalID, dash(p.HubDomain), dash(p.InstalledByEmail),
+			p.Status, when(p.TokenExpiresAt), dash(strings.Join(p.Scopes, " ")))
+	}
+	return tw.Flush()
+}
+
+func printPortal(w io.Writer, p oauth.PortalInfo) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	status := p.Status
+	if p.StatusReason != "" {
+		status += " (" + p.StatusReason + ")"
+	}
+	installer := dash(p.InstalledByEmail)
+	if p.InstalledByID != 0 {
+		installer += fmt.Sprintf(" (user %d)", p.InstalledByID)
+	}
+	fmt.Fprintf(tw, "Portal:\t%d\n", p.PortalID)
+	fmt.Fprintf(tw, "Domain:\t%s\n", dash(p.HubDomain))
+	fmt.Fprintf(tw, "Installed by:\t%s\n", installer)
+	fmt.Fprintf(tw, "Installed at:\t%s\n", when(p.InstalledAt))
+	fmt.Fprintf(tw, "Updated at:\t%s\n", when(p.UpdatedAt))
+	fmt.Fprintf(tw, "Status:\t%s\n", status)
+	fmt.Fprintf(tw, "Scopes:\t%s\n", dash(strings.Join(p.Scopes, " ")))
+	fmt.Fprintf(tw, "Token expires:\t%s\n", when(p.TokenExpiresAt))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(p.Grants) == 0 {
+		_, err := fmt.Fprintln(w, "Connections: none")
+		return err
+	}
+	fmt.Fprintln(w, "Connections:")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  PROVIDER\tACCOUNT\tSTATUS\tTOKEN EXPIRES\tUPDATED")
+	for _, g := range p.Grants {
+		account := dash(g.AccountID)
+		if g.AccountName != "" {
+			account += " (" + g.AccountName + ")"
+		}
+		st := g.Status
+		if g.StatusReason != "" {
+			st += " (" + g.StatusReason + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", g.Provider, account, st, when(g.ExpiresAt), when(g.UpdatedAt))
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}

@@ -1,0 +1,532 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"hubspot-actions/store"
+)
+
+// ProviderHubSpot names HubSpot's grants in table oauth_tokens.
+const ProviderHubSpot = "hubspot"
+
+// HubSpot's dated OAuth endpoints, under Config.TokenBaseURL.
+const (
+	tokenPath      = "/oauth/2026-03/token"
+	introspectPath = "/oauth/2026-03/token/introspect"
+	revokePath     = "/oauth/2026-03/token/revoke"
+)
+
+// checkTTL is how long CheckPortal trusts its last answer for a portal.
+const checkTTL = 5 * time.Second
+
+// Config configures the HubSpot install flow.
+type Config struct {
+	ClientID     string
+	ClientSecret string
+	// RedirectURL is PUBLIC_BASE_URL + "/oauth/hubspot/callback".
+	RedirectURL string
+	// AuthorizeURL is HUBSPOT_APP_BASE_URL + "/oauth/authorize".
+	AuthorizeURL string
+	// TokenBaseURL is the base of /oauth/2026-03/token, /token/introspect
+	// and /token/revoke: normally HUBSPOT_API_BASE_URL.
+	TokenBaseURL   string
+	Scopes         []string
+	OptionalScopes []string
+	// SecureCookies marks cookies Secure; set it when PUBLIC_BASE_URL is https.
+	SecureCookies bool
+	// SessionKey (32 bytes) signs the session cookie.
+	SessionKey []byte
+	// Sandbox runs without a real HubSpot app: every portal's requests carry
+	// the static bearer token "sandbox-<portalID>" and CheckPortal always
+	// passes.
+	Sandbox bool
+}
+
+// Flow is the HubSpot install flow and the source of every portal's
+// authorised HTTP client. It is safe for concurrent use.
+type Flow struct {
+	cfg    Config
+	db     *store.DB
+	keys   *Keyring
+	hc     *http.Client
+	log    *slog.Logger
+	conf   *oauth2.Config
+	grants *Grants
+	now    func() time.Time
+
+	mu     sync.Mutex
+	checks map[int64]portalCheck
+}
+
+type portalCheck struct {
+	err error
+	at  time.Time
+}
+
+// New returns the install flow. hc makes every call to HubSpot (token,
+// introspection, revocation and API calls) and carries its timeout.
+func New(cfg Config, db *store.DB, keys *Keyring, hc *http.Client, log *slog.Logger) *Flow {
+	log = log.With("component", "oauth")
+	conf := &oauth2.Config{
+		ClientID:     cfg.ClientID,
+		ClientSecret: cfg.ClientSecret,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:  cfg.AuthorizeURL,
+			TokenURL: strings.TrimRight(cfg.TokenBaseURL, "/") + tokenPath,
+			// HubSpot wants the client id and secret in the form body.
+			AuthStyle: oauth2.AuthStyleInParams,
+		},
+		RedirectURL: cfg.RedirectURL,
+		Scopes:      cfg.Scopes,
+	}
+	return &Flow{
+		cfg:    cfg,
+		db:     db,
+		keys:   keys,
+		hc:     hc,
+		log:    log,
+		conf:   conf,
+		grants: NewGrants(ProviderHubSpot, conf, db, keys, hc, log),
+		now:    time.Now,
+		checks: make(map[int64]portalCheck),
+	}
+}
+
+// Grants returns HubSpot's grants.
+func (f *Flow) Grants() *Grants { return f.grants }
+
+// AuthorizeURL returns HubSpot's authorize URL for an install carrying
+// state. HubSpot documents scope and optional_scope as space-separated
+// lists encoded with %20.
+func (f *Flow) AuthorizeURL(state string) string {
+	v := url.Values{}
+	v.Set("client_id", f.cfg.ClientID)
+	v.Set("redirect_uri", f.cfg.RedirectURL)
+	v.Set("scope", strings.Join(f.cfg.Scopes, " "))
+	if len(f.cfg.OptionalScopes) > 0 {
+		v.Set("optional_scope", strings.Join(f.cfg.OptionalScopes, " "))
+	}
+	v.Set("state", state)
+	// Encode escapes a literal '+' as %2B, so every '+' left is a space.
+	return f.cfg.AuthorizeURL + "?" + strings.ReplaceAll(v.Encode(), "+", "%20")
+}
+
+// installation is what an install tells us about the portal.
+type installation struct {
+	PortalID  int64
+	HubDomain string
+	UserEmail string
+	UserID    int64
+	Scopes    []string
+	Token     *oauth2.Token
+}
+
+// exchange trades an authorization code for tokens and learns the portal:
+// hub_id from the token response, or else from token introspection, which
+// is also where the installer's email and the hub domain come from.
+func (f *Flow) exchange(ctx context.Context, code string) (installation, error) {
+	tok, err := f.conf.Exchange(context.WithValue(ctx, oauth2.HTTPClient, f.hc), code)
+	if err != nil {
+		return installation{}, fmt.Errorf("oauth: exchange authorization code: %w", err)
+	}
+	now := f.now()
+	in := installation{
+		PortalID: extraInt(tok, "hub_id"),
+		UserID:   extraInt(tok, "user_id"),
+		Scopes:   extraStrings(tok, "scopes"),
+		Token:    &oauth2.Token{AccessToken: tok.AccessToken, TokenType: "Bearer", RefreshToken: tok.RefreshToken, Expiry: tok.Expiry},
+	}
+	if tok.ExpiresIn > 0 {
+		in.Token.Expiry = now.Add(time.Duration(tok.ExpiresIn) * time.Second)
+	}
+	info, err := f.introspect(ctx, tok.AccessToken)
+	switch {
+	case err != nil && in.PortalID == 0:
+		return installation{}, fmt.Errorf("oauth: token response has no hub_id, and introspection failed: %w", err)
+	case err != nil:
+		f.log.Warn("token introspection failed; recording the install without the installer's email", "portal_id", in.PortalID, "err", err)
+	case !info.Active:
+		return installation{}, errors.New("oauth: introspection says the new access token is not active")
+	case in.PortalID != 0 && info.HubID != 0 && info.HubID != in.PortalID:
+		return installation{}, fmt.Errorf("oauth: token response names hub %d but introspection hub %d", in.PortalID, info.HubID)
+	default:
+		if in.PortalID == 0 {
+			in.PortalID = info.HubID
+		}
+		if in.UserID == 0 {
+			in.UserID = info.UserID
+		}
+		if len(in.Scopes) == 0 {
+			in.Scopes = info.Scopes
+		}
+		in.UserEmail = info.User
+		in.HubDomain = info.HubDomain
+	}
+	if in.PortalID == 0 {
+		return installation{}, errors.New("oauth: HubSpot did not say which portal installed the app")
+	}
+	return in, nil
+}
+
+// introspection is HubSpot's answer about an access token.
+type introspection struct {
+	Active    bool     `json:"active"`
+	HubID     int64    `json:"hub_id"`
+	UserID    int64    `json:"user_id"`
+	User      string   `json:"user"`
+	HubDomain string   `json:"hub_domain"`
+	Scopes    []string `json:"scopes"`
+}
+
+func (f *Flow) introspect(ctx context.Context, accessToken string) (introspection, error) {
+	var out introspection
+	err := f.postForm(ctx, introspectPath, url.Values{
+		"client_id":       {f.cfg.ClientID},
+		"client_secret":   {f.cfg.ClientSecret},
+		"token":           {accessToken},
+		"token_type_hint": {"access_token"},
+	}, &out)
+	if err != nil {
+		return introspection{}, fmt.Errorf("oauth: introspect token: %w", err)
+	}
+	return out, nil
+}
+
+// revoke revokes a refresh token at HubSpot.
+func (f *Flow) revoke(ctx context.Context, refreshToken string) error {
+	err := f.postForm(ctx, revokePath, url.Values{
+		"client_id":       {f.cfg.ClientID},
+		"client_secret":   {f.cfg.ClientSecret},
+		"token":           {refreshToken},
+		"token_type_hint": {"refresh_token"},
+	}, nil)
+	if err != nil {
+		return fmt.Errorf("oauth: revoke refresh token: %w", err)
+	}
+	return nil
+}
+
+// postForm posts a form to one of HubSpot's OAuth endpoints and decodes
+// the JSON answer into out, when out is not nil.
+func (f *Flow) postForm(ctx context.Context, path string, form url.Values, out any) error {
+	u := strings.TrimRight(f.cfg.TokenBaseURL, "/") + path
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := f.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
+		return NewAPIError(resp, b, f.now())
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		return nil
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out); err != nil {
+		return fmt.Errorf("decode %s answer: %w", path, err)
+	}
+	return nil
+}
+
+// install records an installation: the portal (a reinstall updates the
+// same row and makes it active) and its sealed tokens, in one transaction.
+func (f *Flow) install(ctx context.Context, in installation) error {
+	row, err := f.grants.sealed(in.PortalID, in.Token, strconv.FormatInt(in.PortalID, 10), in.HubDomain)
+	if err != nil {
+		return err
+	}
+	err = f.db.Write(ctx, func(tx *store.Tx) error {
+		err := tx.UpsertPortal(ctx, store.Portal{
+			PortalID:         in.PortalID,
+			HubDomain:        in.HubDomain,
+			InstalledByEmail: in.UserEmail,
+			InstalledByID:    in.UserID,
+			Scopes:           in.Scopes,
+		})
+		if err != nil {
+			return err
+		}
+		_, err = tx.SaveToken(ctx, row)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("oauth: record install of portal %d: %w", in.PortalID, err)
+	}
+	f.grants.forget(in.PortalID)
+	f.forgetCheck(in.PortalID)
+	return nil
+}
+
+// Client returns an HTTP client whose requests carry the portal's access
+// token. Errors wrap ErrNotConnected when the portal must (re)install.
+func (f *Flow) Client(ctx context.Context, portalID int64) (*http.Client, error) {
+	if f.cfg.Sandbox {
+		tok := "sandbox-" + strconv.FormatInt(portalID, 10)
+		return bearerClient(f.hc, func(context.Context) (string, error) { return tok, nil }), nil
+	}
+	return f.grants.Client(ctx, portalID)
+}
+
+// CheckPortal returns an error wrapping ErrNotConnected when the portal
+// has no grant or must reinstall the app. It is called on every execution,
+// so answers are kept a few seconds. A failure to read the database is
+// logged and passes: the call that follows will report it.
+func (f *Flow) CheckPortal(ctx context.Context, portalID int64) error {
+	if f.cfg.Sandbox {
+		return nil
+	}
+	now := f.now()
+	f.mu.Lock()
+	c, ok := f.checks[portalID]
+	f.mu.Unlock()
+	if ok && now.Sub(c.at) < checkTTL && !now.Before(c.at) {
+		return c.err
+	}
+	err := f.checkPortal(ctx, portalID)
+	if err != nil && !errors.Is(err, ErrNotConnected) {
+		f.log.Warn("check portal", "portal_id", portalID, "err", err)
+		return nil
+	}
+	f.mu.Lock()
+	f.checks[portalID] = portalCheck{err: err, at: now}
+	f.mu.Unlock()
+	return err
+}
+
+func (f *Flow) checkPortal(ctx context.Context, portalID int64) error {
+	st, err := f.grants.Status(ctx, portalID)
+	if err != nil {
+		return err
+	}
+	if st.Status != StatusActive {
+		return fmt.Errorf("oauth: portal %d must reinstall the app (%s): %w", portalID, st.StatusReason, ErrNotConnected)
+	}
+	return nil
+}
+
+func (f *Flow) forgetCheck(portalID int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.checks, portalID)
+}
+
+// Removal says what Remove did.
+type Removal struct {
+	PortalID int64
+	// Revoked is true when HubSpot revoked the refresh token.
+	Revoked bool
+	// RevokeNote explains why nothing was revoked, when it was not.
+	RevokeNote string
+	Grants     int64 // OAuth grants deleted (HubSpot's and other providers')
+	APIKeys    int64 // API keys deleted
+}
+
+// Remove revokes the portal's refresh token at HubSpot
+// (/oauth/2026-03/token/revoke), deletes every secret the portal has with
+// us (OAuth grants of every provider and API keys) and marks the portal
+// removed. When HubSpot cannot be reached nothing is deleted.
+func (f *Flow) Remove(ctx context.Context, portalID int64) error {
+	_, err := f.RemovePortal(ctx, portalID)
+	return err
+}
+
+// RemovePortal is Remove, reporting what it did.
+func (f *Flow) RemovePortal(ctx context.Context, portalID int64) (Removal, error) {
+	r := Removal{PortalID: portalID}
+	_, perr := f.db.GetPortal(ctx, portalID)
+	if perr != nil && !errors.Is(perr, store.ErrNotFound) {
+		return r, fmt.Errorf("oauth: remove portal %d: %w", portalID, perr)
+	}
+	rt, err := f.grants.refreshToken(ctx, portalID)
+	switch {
+	case errors.Is(err, ErrNotConnected):
+		if errors.Is(perr, store.ErrNotFound) {
+			return r, fmt.Errorf("oauth: portal %d is not installed: %w", portalID, store.ErrNotFound)
+		}
+		r.RevokeNote = "no HubSpot token was stored"
+	case err != nil:
+		return r, fmt.Errorf("oauth: remove portal %d: %w", portalID, err)
+	case f.cfg.Sandbox:
+		r.RevokeNote = "sandbox: there is no HubSpot app to revoke at"
+	default:
+		err := f.revoke(ctx, rt)
+		var ae *APIError
+		switch {
+		case err == nil:
+			r.Revoked = true
+		case errors.As(err, &ae) && ae.Status == http.StatusBadRequest && invalidTokenAnswer(ae.Body):
+			r.RevokeNote = "HubSpot no longer knew the refresh token"
+		default:
+			return r, fmt.Errorf("oauth: remove portal %d: nothing was deleted: %w", portalID, err)
+		}
+	}
+	err = f.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		if r.Grants, err = tx.DeleteTokens(ctx, portalID); err != nil {
+			return err
+		}
+		if r.APIKeys, err = tx.DeleteAPIKeys(ctx, portalID); err != nil {
+			return err
+		}
+		err = tx.SetPortalStatus(ctx, portalID, store.StatusRemoved, "removed by an operator")
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	f.grants.forget(portalID)
+	f.forgetCheck(portalID)
+	if err != nil {
+		return r, fmt.Errorf("oauth: remove portal %d: delete secrets: %w", portalID, err)
+	}
+	f.log.Info("portal removed", "portal_id", portalID, "revoked", r.Revoked, "grants", r.Grants, "api_keys", r.APIKeys)
+	return r, nil
+}
+
+// invalidTokenAnswer reports whether an OAuth error body says the token is
+// unknown or no longer valid (rather than, say, a bad client secret).
+func invalidTokenAnswer(body string) bool {
+	return strings.Contains(body, "invalid_grant") || strings.Contains(body, "invalid_token") ||
+		strings.Contains(body, "BAD_REFRESH_TOKEN")
+}
+
+// PortalInfo describes an installed portal, for the CLI and the settings
+// page. It holds no secret.
+type PortalInfo struct {
+	PortalID         int64
+	HubDomain        string
+	InstalledByEmail string
+	InstalledByID    int64
+	Scopes           []string
+	InstalledAt      time.Time
+	UpdatedAt        time.Time
+	// Status is StatusActive, StatusNeedsReinstall, StatusRemoved or
+	// StatusNotConnected; StatusReason says why when not active.
+	Status       string
+	StatusReason string
+	// TokenExpiresAt is when the current HubSpot access token expires (it
+	// is refreshed before then); zero when there is none.
+	TokenExpiresAt time.Time
+	// Grants lists the portal's OAuth grants with every provider.
+	Grants []GrantStatus
+}
+
+// Portals lists every portal that installed the app, by id.
+func (f *Flow) Portals(ctx context.Context) ([]PortalInfo, error) {
+	ps, err := f.db.ListPortals(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: list portals: %w", err)
+	}
+	toks, err := f.db.ListTokens(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("oauth: list portals: %w", err)
+	}
+	byPortal := make(map[int64][]store.Token)
+	for _, t := range toks {
+		byPortal[t.PortalID] = append(byPortal[t.PortalID], t)
+	}
+	out := make([]PortalInfo, len(ps))
+	for i, p := range ps {
+		out[i] = f.portalInfo(p, byPortal[p.PortalID])
+	}
+	return out, nil
+}
+
+// Portal describes one portal. It returns an error wrapping
+// store.ErrNotFound when the portal never installed the app.
+func (f *Flow) Portal(ctx context.Context, portalID int64) (PortalInfo, error) {
+	p, err := f.db.GetPortal(ctx, portalID)
+	if err != nil {
+		return PortalInfo{}, fmt.Errorf("oauth: portal %d: %w", portalID, err)
+	}
+	toks, err := f.db.ListPortalTokens(ctx, portalID)
+	if err != nil {
+		return PortalInfo{}, fmt.Errorf("oauth: portal %d: %w", portalID, err)
+	}
+	return f.portalInfo(p, toks), nil
+}
+
+func (f *Flow) portalInfo(p store.Portal, toks []store.Token) PortalInfo {
+	pi := PortalInfo{
+		PortalID:         p.PortalID,
+		HubDomain:        p.HubDomain,
+		InstalledByEmail: p.InstalledByEmail,
+		InstalledByID:    p.InstalledByID,
+		Scopes:           p.Scopes,
+		InstalledAt:      p.InstalledAt,
+		UpdatedAt:        p.UpdatedAt,
+		Status:           p.Status,
+		StatusReason:     p.StatusReason,
+		Grants:           []GrantStatus{},
+	}
+	var hubspot *store.Token
+	for i, t := range toks {
+		pi.Grants = append(pi.Grants, grantStatus(t))
+		if t.Provider == ProviderHubSpot {
+			hubspot = &toks[i]
+		}
+	}
+	switch {
+	case hubspot != nil:
+		pi.TokenExpiresAt = hubspot.ExpiresAt
+		if hubspot.Status != StatusActive && pi.Status == StatusActive {
+			pi.Status, pi.StatusReason = hubspot.Status, hubspot.StatusReason
+		}
+	case pi.Status == StatusActive && !f.cfg.Sandbox:
+		pi.Status, pi.StatusReason = StatusNotConnected, "no HubSpot token is stored"
+	}
+	return pi
+}
+
+// extraInt reads a numeric field of the token response.
+func extraInt(tok *oauth2.Token, key string) int64 {
+	switch v := tok.Extra(key).(type) {
+	case float64:
+		return int64(v)
+	case string:
+		n, _ := strconv.ParseInt(v, 10, 64)
+		return n
+	case json.Number:
+		n, _ := v.Int64()
+		return n
+	}
+	return 0
+}
+
+// extraStrings reads a list of strings from the token response, given as a
+// JSON array or a space-separated string.
+func extraStrings(tok *oauth2.Token, key string) []string {
+	switch v := tok.Extra(key).(type) {
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, s := range v {
+			if s, ok := s.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	case string:
+		return strings.Fields(v)
+	}
+	return nil
+}

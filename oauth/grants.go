@@ -1,0 +1,615 @@
+package oauth
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
+
+	"hubspot-actions/store"
+)
+
+// Grant statuses, as reported by GrantStatus and PortalInfo.
+const (
+	StatusActive         = store.StatusActive
+	StatusNeedsReinstall = store.StatusNeedsReinstall
+	StatusRemoved        = store.StatusRemoved
+	// StatusNotConnected: the portal is known but no grant is stored.
+	StatusNotConnected = "not_connected"
+)
+
+// Timing of refreshes. HubSpot's access tokens live 30 minutes, Intuit's 60.
+const (
+	// refreshAhead: a token with less than this left is refreshed.
+	refreshAhead = 5 * time.Minute
+	// minUsable: while another refresher holds the claim, a token with at
+	// least this left is handed out rather than waited on.
+	minUsable = 30 * time.Second
+	// refreshTimeout bounds one call to the token endpoint; lockTTL, the
+	// claim on a refresh, must outlast it so a claim never lapses while its
+	// refresher may still save.
+	refreshTimeout = 30 * time.Second
+	lockTTL        = refreshTimeout + 15*time.Second
+	// maxWait bounds how long a caller waits for another process's refresh.
+	maxWait   = 20 * time.Second
+	pollEvery = 25 * time.Millisecond
+	// After a 429 from the token endpoint without Retry-After; and at most.
+	defaultBackoff = 5 * time.Second
+	maxBackoff     = 5 * time.Minute
+)
+
+// GrantStatus describes a grant without its secrets.
+type GrantStatus struct {
+	Provider     string
+	PortalID     int64
+	AccountID    string    // the provider's account id (HubSpot: the hub id)
+	AccountName  string    // a name to show (HubSpot: the hub domain)
+	ExpiresAt    time.Time // when the current access token expires; it is refreshed before that
+	Status       string    // StatusActive or StatusNeedsReinstall
+	StatusReason string
+	UpdatedAt    time.Time
+}
+
+// Grants stores and refreshes one provider's OAuth grants, one per portal,
+// sealed in table oauth_tokens. Token refreshes ahead of expiry, exactly
+// once per expiry however many callers and processes ask: callers in one
+// process share one refresh (singleflight), and processes agree through a
+// conditional update on the grant's version. It is safe for concurrent use.
+type Grants struct {
+	provider string
+	conf     *oauth2.Config
+	db       *store.DB
+	keys     *Keyring
+	hc       *http.Client
+	log      *slog.Logger
+	now      func() time.Time
+
+	flights singleflight.Group
+
+	mu      sync.Mutex
+	cache   map[int64]*oauth2.Token // fresh access tokens (no refresh token), in memory only
+	backoff map[int64]time.Time     // no refresh before, after a 429 from the token endpoint
+}
+
+// NewGrants returns the grants of provider ("hubspot", "quickbooks"). conf
+// names the token endpoint and how the client authenticates to it (HubSpot:
+// AuthStyleInParams; Intuit: AuthStyleInHeader); hc makes every call to the
+// provider, and its transport carries the bearer-authorised clients.
+func NewGrants(provider string, conf *oauth2.Config, db *store.DB, keys *Keyring, hc *http.Client, log *slog.Logger) *Grants {
+	return &Grants{
+		provider: provider,
+		conf:     conf,
+		db:       db,
+		keys:     keys,
+		hc:       hc,
+		log:      log.With("provider", provider),
+		now:      time.Now,
+		cache:    make(map[int64]*oauth2.Token),
+		backoff:  make(map[int64]time.Time),
+	}
+}
+
+// Provider returns the provider these grants are for.
+func (g *Grants) Provider() string { return g.provider }
+
+// Save records a new grant for a portal (an install or a reconnect),
+// replacing any earlier one and making it active again. tok needs an access
+// and a refresh token; its Expiry, when zero, is computed from ExpiresIn.
+func (g *Grants) Save(ctx context.Context, portalID int64, tok *oauth2.Token, accountID, accountName string) error {
+	row, err := g.sealed(portalID, tok, accountID, accountName)
+	if err != nil {
+		return err
+	}
+	var version int64
+	err = g.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		version, err = tx.SaveToken(ctx, row)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("oauth: save %s grant of portal %d: %w", g.provider, portalID, err)
+	}
+	g.forget(portalID)
+	g.log.Info("grant saved", "portal_id", portalID, "version", version, "expires_at", row.ExpiresAt)
+	return nil
+}
+
+// sealed turns a token into a row, its secrets sealed under the current key.
+func (g *Grants) sealed(portalID int64, tok *oauth2.Token, accountID, accountName string) (store.Token, error) {
+	if tok == nil || tok.AccessToken == "" || tok.RefreshToken == "" {
+		return store.Token{}, fmt.Errorf("oauth: %s grant of portal %d needs an access and a refresh token", g.provider, portalID)
+	}
+	expiry := tok.Expiry
+	if expiry.IsZero() && tok.ExpiresIn > 0 {
+		expiry = g.now().Add(time.Duration(tok.ExpiresIn) * time.Second)
+	}
+	access, keyID, err := g.keys.Seal(tok.AccessToken)
+	if err != nil {
+		return store.Token{}, err
+	}
+	refresh, _, err := g.keys.Seal(tok.RefreshToken)
+	if err != nil {
+		return store.Token{}, err
+	}
+	return store.Token{
+		PortalID:     portalID,
+		Provider:     g.provider,
+		AccountID:    accountID,
+		AccountName:  accountName,
+		AccessToken:  access,
+		RefreshToken: refresh,
+		KeyID:        keyID,
+		ExpiresAt:    expiry,
+	}, nil
+}
+
+// Token returns a valid access token for the portal, refreshing it first
+// when less than five minutes are left. The returned token carries no
+// refresh token. Errors wrap ErrNotConnected when the portal has no grant
+// or must reconnect; a token endpoint that rate limits us gives an
+// *APIError with RetryAfter (unless the current token is still usable).
+func (g *Grants) Token(ctx context.Context, portalID int64) (*oauth2.Token, error) {
+	if t, ok := g.cached(portalID); ok {
+		return t, nil
+	}
+	ch := g.flights.DoChan(strconv.FormatInt(portalID, 10), func() (any, error) {
+		// The flight serves every caller waiting on it, so it must not end
+		// with the first caller's context; it has its own bound instead.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxWait+refreshTimeout)
+		defer cancel()
+		return g.load(fctx, portalID)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return public(r.Val.(*oauth2.Token)), nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("oauth: wait for %s token of portal %d: %w", g.provider, portalID, ctx.Err())
+	}
+}
+
+// load reads the grant and returns its access token, refreshing it when
+// due. Exactly one caller across processes wins the claim to refresh; the
+// others hand out the old token while it is still usable, or wait for the
+// winner's new version.
+func (g *Grants) load(ctx context.Context, portalID int64) (*oauth2.Token, error) {
+	waitUntil := time.Now().Add(maxWait)
+	for {
+		row, err := g.db.GetToken(ctx, portalID, g.provider)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("oauth: portal %d has no %s grant: %w", portalID, g.provider, ErrNotConnected)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("oauth: read %s grant of portal %d: %w", g.provider, portalID, err)
+		}
+		if row.Status != store.StatusActive {
+			return nil, g.notConnected(row)
+		}
+		tok, err := g.open(row)
+		if err != nil {
+			return nil, err
+		}
+		now := g.now()
+		left := tok.Expiry.Sub(now)
+		if left > refreshAhead {
+			g.remember(portalID, tok)
+			return tok, nil
+		}
+		if row.RefreshLockUntil.After(now) {
+			// Another process is refreshing, or the token endpoint told us
+			// to back off.
+			if left > minUsable {
+				return tok, nil
+			}
+			if until, ok := g.backingOff(portalID, now); ok {
+				return nil, g.rateLimited(portalID, until.Sub(now))
+			}
+			if time.Now().After(waitUntil) {
+				return nil, fmt.Errorf("oauth: %s token of portal %d: %w", g.provider, portalID,
+					&APIError{Status: http.StatusServiceUnavailable, Body: "another process is refreshing the token", RetryAfter: row.RefreshLockUntil.Sub(now)})
+			}
+			if err := sleep(ctx, pollEvery); err != nil {
+				return nil, fmt.Errorf("oauth: wait for %s token refresh of portal %d: %w", g.provider, portalID, err)
+			}
+			continue
+		}
+		var claimed bool
+		err = g.db.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			claimed, err = tx.LockTokenRefresh(ctx, portalID, g.provider, row.Version, now, now.Add(lockTTL))
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("oauth: claim %s token refresh of portal %d: %w", g.provider, portalID, err)
+		}
+		if !claimed {
+			continue // someone else claimed it, or the grant changed: look again
+		}
+		return g.refresh(ctx, row, tok)
+	}
+}
+
+// refresh calls the token endpoint under a claim on row's version and
+// stores the new tokens (the refresh token may have rotated) before the new
+// access token is handed out.
+func (g *Grants) refresh(ctx context.Context, row store.Token, old *oauth2.Token) (*oauth2.Token, error) {
+	rctx, cancel := context.WithTimeout(ctx, refreshTimeout)
+	defer cancel()
+	rctx = context.WithValue(rctx, oauth2.HTTPClient, g.hc)
+	fresh, err := g.conf.TokenSource(rctx, &oauth2.Token{RefreshToken: old.RefreshToken}).Token()
+	now := g.now()
+	if err != nil {
+		return g.refreshFailed(ctx, row, old, err, now)
+	}
+	nt := &oauth2.Token{AccessToken: fresh.AccessToken, TokenType: "Bearer", RefreshToken: fresh.RefreshToken, Expiry: fresh.Expiry}
+	if fresh.ExpiresIn > 0 {
+		nt.Expiry = now.Add(time.Duration(fresh.ExpiresIn) * time.Second)
+	}
+	if nt.RefreshToken == "" {
+		nt.RefreshToken = old.RefreshToken
+	}
+	next, err := g.sealed(row.PortalID, nt, row.AccountID, row.AccountName)
+	if err != nil {
+		return nil, err
+	}
+	var saved bool
+	err = g.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		saved, err = tx.UpdateRefreshedToken(ctx, next, row.Version)
+		return err
+	})
+	if err != nil {
+		// The new refresh token may have replaced the stored one at the
+		// provider; an access token we cannot back with a saved refresh
+		// token is not handed out.
+		return nil, fmt.Errorf("oauth: save refreshed %s token of portal %d: %w", g.provider, row.PortalID, err)
+	}
+	if !saved {
+		// A reinstall replaced the grant while we refreshed; it wins.
+		g.log.Warn("refreshed token discarded: the grant changed meanwhile", "portal_id", row.PortalID, "version", row.Version)
+		return g.load(ctx, row.PortalID)
+	}
+	rotated := nt.RefreshToken != old.RefreshToken
+	g.log.Info("token refreshed", "portal_id", row.PortalID, "version", row.Version+1, "expires_at", nt.Expiry, "refresh_token_rotated", rotated)
+	g.remember(row.PortalID, nt)
+	return nt, nil
+}
+
+// refreshFailed handles a refresh the token endpoint did not grant. A
+// rejected refresh token needs an admin; a rate limit or outage does not,
+// and the old token is handed out while it is still usable.
+func (g *Grants) refreshFailed(ctx context.Context, row store.Token, old *oauth2.Token, err error, now time.Time) (*oauth2.Token, error) {
+	portalID := row.PortalID
+	usable := old.Expiry.Sub(now) > minUsable
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.Response == nil {
+		g.release(ctx, row, time.Time{})
+		if usable {
+			g.log.Warn("token refresh failed; using the current token meanwhile", "portal_id", portalID, "err", err)
+			return old, nil
+		}
+		return nil, fmt.Errorf("oauth: refresh %s token of portal %d: %w", g.provider, portalID, err)
+	}
+	ae := NewAPIError(re.Response, re.Body, now)
+	switch {
+	case re.ErrorCode == "invalid_grant" || bytes.Contains(re.Body, []byte("BAD_REFRESH_TOKEN")):
+		reason := "the refresh token was rejected (invalid_grant): it was revoked or the app was uninstalled"
+		var marked bool
+		werr := g.db.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			if marked, err = tx.MarkTokenStatus(ctx, portalID, g.provider, row.Version, store.StatusNeedsReinstall, reason); err != nil || !marked {
+				return err
+			}
+			if g.provider != ProviderHubSpot {
+				return nil
+			}
+			if err := tx.SetPortalStatus(ctx, portalID, store.StatusNeedsReinstall, reason); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			return nil
+		})
+		if werr != nil {
+			return nil, fmt.Errorf("oauth: mark %s grant of portal %d for reinstall: %w", g.provider, portalID, werr)
+		}
+		g.forget(portalID)
+		if !marked {
+			return g.load(ctx, portalID) // a reinstall replaced the grant meanwhile
+		}
+		g.log.Warn("refresh token rejected; the portal must reconnect", "portal_id", portalID, "status", re.Response.StatusCode, "error_code", re.ErrorCode)
+		return nil, fmt.Errorf("oauth: refresh %s token of portal %d: %s: %w", g.provider, portalID, reason, ErrNotConnected)
+	case ae.Status == http.StatusTooManyRequests:
+		wait := ae.RetryAfter
+		if wait <= 0 {
+			wait = defaultBackoff
+		}
+		wait = min(wait, maxBackoff)
+		ae.RetryAfter = wait
+		g.release(ctx, row, now.Add(wait))
+		g.mu.Lock()
+		g.backoff[portalID] = now.Add(wait)
+		g.mu.Unlock()
+		if usable {
+			g.log.Warn("token endpoint rate limited the refresh; using the current token meanwhile", "portal_id", portalID, "retry_after", wait.String())
+			return old, nil
+		}
+		return nil, fmt.Errorf("oauth: refresh %s token of portal %d: %w", g.provider, portalID, ae)
+	default:
+		var retryAt time.Time
+		if ae.Status >= 500 {
+			retryAt = now.Add(max(ae.RetryAfter, time.Second))
+		}
+		g.release(ctx, row, retryAt)
+		if usable {
+			g.log.Warn("token refresh failed; using the current token meanwhile", "portal_id", portalID, "err", ae)
+			return old, nil
+		}
+		return nil, fmt.Errorf("oauth: refresh %s token of portal %d: %w", g.provider, portalID, ae)
+	}
+}
+
+// release gives up a refresh claim; nobody refreshes again before retryAt.
+func (g *Grants) release(ctx context.Context, row store.Token, retryAt time.Time) {
+	err := g.db.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.ReleaseTokenRefresh(ctx, row.PortalID, g.provider, row.Version, retryAt)
+		return err
+	})
+	if err != nil {
+		// The claim lapses by itself after lockTTL.
+		g.log.Warn("release token refresh claim", "portal_id", row.PortalID, "err", err)
+	}
+}
+
+func (g *Grants) rateLimited(portalID int64, wait time.Duration) error {
+	return fmt.Errorf("oauth: refresh %s token of portal %d: backing off after a rate limit: %w", g.provider, portalID,
+		&APIError{Status: http.StatusTooManyRequests, Body: "token endpoint rate limited; backing off", RetryAfter: wait})
+}
+
+func (g *Grants) backingOff(portalID int64, now time.Time) (time.Time, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	until, ok := g.backoff[portalID]
+	if ok && !now.Before(until) {
+		delete(g.backoff, portalID)
+		return time.Time{}, false
+	}
+	return until, ok
+}
+
+func (g *Grants) notConnected(row store.Token) error {
+	reason := row.StatusReason
+	if reason == "" {
+		reason = row.Status
+	}
+	return fmt.Errorf("oauth: portal %d must reconnect %s (%s): %w", row.PortalID, g.provider, reason, ErrNotConnected)
+}
+
+// open unseals a row's tokens.
+func (g *Grants) open(row store.Token) (*oauth2.Token, error) {
+	access, err := g.keys.Open(row.AccessToken, row.KeyID)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: open %s access token of portal %d: %w", g.provider, row.PortalID, err)
+	}
+	refresh, err := g.keys.Open(row.RefreshToken, row.KeyID)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: open %s refresh token of portal %d: %w", g.provider, row.PortalID, err)
+	}
+	return &oauth2.Token{AccessToken: access, TokenType: "Bearer", RefreshToken: refresh, Expiry: row.ExpiresAt}, nil
+}
+
+// cached returns the portal's access token from memory while it is fresh.
+func (g *Grants) cached(portalID int64) (*oauth2.Token, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	t, ok := g.cache[portalID]
+	if !ok {
+		return nil, false
+	}
+	if t.Expiry.Sub(g.now()) <= refreshAhead {
+		delete(g.cache, portalID)
+		return nil, false
+	}
+	return public(t), true
+}
+
+func (g *Grants) remember(portalID int64, t *oauth2.Token) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.cache[portalID] = public(t)
+}
+
+// forget drops what is cached about a portal, after its grant changed.
+func (g *Grants) forget(portalID int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.cache, portalID)
+	delete(g.backoff, portalID)
+}
+
+// public copies a token without its refresh token, which only Grants uses.
+func public(t *oauth2.Token) *oauth2.Token {
+	return &oauth2.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, Expiry: t.Expiry}
+}
+
+// Client returns an HTTP client that sends the portal's access token as a
+// bearer token on every request, refreshed as needed, over hc's transport
+// and with hc's timeout. Errors wrap ErrNotConnected when the portal has no
+// usable grant.
+func (g *Grants) Client(ctx context.Context, portalID int64) (*http.Client, error) {
+	if _, err := g.Token(ctx, portalID); err != nil {
+		return nil, err
+	}
+	return bearerClient(g.hc, func(ctx context.Context) (string, error) {
+		t, err := g.Token(ctx, portalID)
+		if err != nil {
+			return "", err
+		}
+		return t.AccessToken, nil
+	}), nil
+}
+
+// Status describes the portal's grant, never its tokens. Errors wrap
+// ErrNotConnected when there is no grant; a grant that must be reconnected
+// is reported with Status StatusNeedsReinstall and no error.
+func (g *Grants) Status(ctx context.Context, portalID int64) (GrantStatus, error) {
+	row, err := g.db.GetToken(ctx, portalID, g.provider)
+	if errors.Is(err, store.ErrNotFound) {
+		return GrantStatus{}, fmt.Errorf("oauth: portal %d has no %s grant: %w", portalID, g.provider, ErrNotConnected)
+	}
+	if err != nil {
+		return GrantStatus{}, fmt.Errorf("oauth: read %s grant of portal %d: %w", g.provider, portalID, err)
+	}
+	return grantStatus(row), nil
+}
+
+func grantStatus(row store.Token) GrantStatus {
+	return GrantStatus{
+		Provider:     row.Provider,
+		PortalID:     row.PortalID,
+		AccountID:    row.AccountID,
+		AccountName:  row.AccountName,
+		ExpiresAt:    row.ExpiresAt,
+		Status:       row.Status,
+		StatusReason: row.StatusReason,
+		UpdatedAt:    row.UpdatedAt,
+	}
+}
+
+// Delete deletes the portal's grant, if any. It does not revoke anything at
+// the provider; see Revoke.
+func (g *Grants) Delete(ctx context.Context, portalID int64) error {
+	err := g.db.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.DeleteToken(ctx, portalID, g.provider)
+		return err
+	})
+	g.forget(portalID)
+	if err != nil {
+		return fmt.Errorf("oauth: delete %s grant of portal %d: %w", g.provider, portalID, err)
+	}
+	return nil
+}
+
+// Revoke hands the portal's refresh token to revoke (which calls the
+// provider's revocation endpoint) and, when that succeeds, deletes the
+// grant. Errors wrap ErrNotConnected when there is no grant.
+func (g *Grants) Revoke(ctx context.Context, portalID int64, revoke func(ctx context.Context, refreshToken string) error) error {
+	rt, err := g.refreshToken(ctx, portalID)
+	if err != nil {
+		return err
+	}
+	if err := revoke(ctx, rt); err != nil {
+		return fmt.Errorf("oauth: revoke %s grant of portal %d: %w", g.provider, portalID, err)
+	}
+	return g.Delete(ctx, portalID)
+}
+
+// refreshToken opens the portal's stored refresh token, whatever the
+// grant's status, for revocation.
+func (g *Grants) refreshToken(ctx context.Context, portalID int64) (string, error) {
+	row, err := g.db.GetToken(ctx, portalID, g.provider)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("oauth: portal %d has no %s grant: %w", portalID, g.provider, ErrNotConnected)
+	}
+	if err != nil {
+		return "", fmt.Errorf("oauth: read %s grant of portal %d: %w", g.provider, portalID, err)
+	}
+	t, err := g.open(row)
+	if err != nil {
+		return "", err
+	}
+	return t.RefreshToken, nil
+}
+
+// Reseal seals again, under the current key, every grant still sealed
+// under the previous one, and returns how many it changed. Refreshes do
+// this as they go; Reseal finishes a key rotation at once.
+func (g *Grants) Reseal(ctx context.Context) (int, error) {
+	rows, err := g.db.ListTokens(ctx, g.provider)
+	if err != nil {
+		return 0, fmt.Errorf("oauth: reseal %s grants: %w", g.provider, err)
+	}
+	n := 0
+	for _, row := range rows {
+		if g.keys.Current(row.KeyID) {
+			continue
+		}
+		t, err := g.open(row)
+		if err != nil {
+			return n, err
+		}
+		next, err := g.sealed(row.PortalID, t, row.AccountID, row.AccountName)
+		if err != nil {
+			return n, err
+		}
+		var ok bool
+		err = g.db.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			ok, err = tx.ResealToken(ctx, row.PortalID, g.provider, row.Version, row.KeyID, next.AccessToken, next.RefreshToken, next.KeyID)
+			return err
+		})
+		if err != nil {
+			return n, fmt.Errorf("oauth: reseal %s grant of portal %d: %w", g.provider, row.PortalID, err)
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// bearerClient returns a client over hc's transport that authorises each
+// request with the token token returns. It takes the token from the
+// request's own context rather than wrapping an oauth2.ReuseTokenSource,
+// whose Token method has no context and would pin the one the client was
+// built with.
+func bearerClient(hc *http.Client, token func(ctx context.Context) (string, error)) *http.Client {
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &http.Client{
+		Transport:     &bearerTransport{base: base, token: token},
+		Timeout:       hc.Timeout,
+		CheckRedirect: hc.CheckRedirect,
+		Jar:           hc.Jar,
+	}
+}
+
+type bearerTransport struct {
+	base  http.RoundTripper
+	token func(ctx context.Context) (string, error)
+}
+
+func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	tok, err := t.token(req.Context())
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close() // a RoundTripper must close the body, even on error
+		}
+		return nil, err
+	}
+	r := req.Clone(req.Context())
+	r.Header.Set("Authorization", "Bearer "+tok)
+	return t.base.RoundTrip(r)
+}

@@ -1,0 +1,99 @@
+package oauth
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"golang.org/x/oauth2"
+)
+
+// HandleInstall serves GET /oauth/hubspot/install: it redirects the admin
+// to HubSpot's authorize page with a fresh state bound to this browser.
+func (f *Flow) HandleInstall() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		state, err := f.NewState(c, ProviderHubSpot, 0)
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return c.Redirect(http.StatusFound, f.AuthorizeURL(state))
+	}
+}
+
+// HandleCallback serves GET /oauth/hubspot/callback, where HubSpot sends
+// the admin back. A refusal at HubSpot or a bad state gets a friendly page
+// and no token exchange. Otherwise the code is exchanged, the portal and its
+// tokens are recorded, and the admin lands on /settings signed in to the
+// portal.
+func (f *Flow) HandleCallback() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		c.Response().Header().Set("Cache-Control", "no-store")
+		q := c.QueryParams()
+		if e := q.Get("error"); e != "" {
+			// The state is spent either way.
+			_, _ = f.ConsumeState(c, ProviderHubSpot, q.Get("state"))
+			f.log.Info("install refused at HubSpot", "error", e)
+			msg := "HubSpot reported a problem and did not install the app"
+			if e == "access_denied" {
+				msg = "The app was not installed because access was not granted"
+			}
+			if d := q.Get("error_description"); d != "" {
+				msg += " (" + d + ")"
+			}
+			return f.page(c, http.StatusBadRequest, "The app was not installed", msg+".")
+		}
+		if _, err := f.ConsumeState(c, ProviderHubSpot, q.Get("state")); err != nil {
+			if !errors.Is(err, ErrBadState) {
+				return err
+			}
+			f.log.Info("install callback refused", "err", err)
+			return f.page(c, http.StatusBadRequest, "This install link has expired",
+				"For your security, an install link works once, for ten minutes, in the browser that started it. Please start the install again.")
+		}
+		code := q.Get("code")
+		if code == "" {
+			return f.page(c, http.StatusBadRequest, "The app was not installed", "HubSpot sent no authorization code. Please start the install again.")
+		}
+		in, err := f.exchange(ctx, code)
+		if err != nil {
+			var re *oauth2.RetrieveError
+			if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500 && re.Response.StatusCode != http.StatusTooManyRequests {
+				f.log.Info("authorization code refused", "status", re.Response.StatusCode, "error_code", re.ErrorCode)
+				return f.page(c, http.StatusBadRequest, "The app was not installed",
+					"HubSpot did not accept the authorization, which may have expired. Please start the install again.")
+			}
+			f.log.Error("install: token exchange failed", "err", err)
+			return f.page(c, http.StatusBadGateway, "The app was not installed",
+				"We could not complete the install with HubSpot just now. Please try again in a few minutes.")
+		}
+		if err := f.install(ctx, in); err != nil {
+			return err
+		}
+		if err := f.SetSession(c, Session{PortalID: in.PortalID, UserEmail: in.UserEmail, UserID: in.UserID}); err != nil {
+			return err
+		}
+		f.log.Info("app installed", "portal_id", in.PortalID, "user_id", in.UserID, "scopes", len(in.Scopes))
+		return c.Redirect(http.StatusSeeOther, "/settings")
+	}
+}
+
+var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#33475b}a{color:#0091ae}</style>
+</head><body><h1>{{.Title}}</h1><p>{{.Message}}</p><p><a href="/oauth/hubspot/install">Install the app again</a></p></body></html>
+`))
+
+// page answers with a small, friendly HTML page.
+func (f *Flow) page(c echo.Context, status int, title, message string) error {
+	var b bytes.Buffer
+	if err := pageTmpl.Execute(&b, struct{ Title, Message string }{title, message}); err != nil {
+		return fmt.Errorf("oauth: render page: %w", err)
+	}
+	return c.HTMLBlob(status, b.Bytes())
+}

@@ -1,0 +1,399 @@
+package oauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// ErrNotFound means what was asked of HubSpot does not exist: an object,
+// an associated object, or a property value.
+var ErrNotFound = errors.New("oauth: not found in HubSpot")
+
+// Rate limiting. HubSpot allows an OAuth app 110 requests per 10 seconds
+// per installed portal. A token bucket of 10 per second with a burst of 10
+// can never send more than 10 + 100 = 110 in any 10-second window.
+const (
+	limitEvery = 100 * time.Millisecond
+	limitBurst = 10
+	// lowWater: when HubSpot says fewer requests than this are left in its
+	// window, the rest are spread over the window.
+	lowWater = 10
+	// A 429 is retried inside the client at most maxRetries times, and only
+	// when HubSpot asks for no more than maxRetryWait; longer waits go back
+	// to the caller (the job layer snoozes).
+	maxRetries   = 2
+	maxRetryWait = 10 * time.Second
+	// defaultRateWait is the wait after a 429 that names none.
+	defaultRateWait = 2 * time.Second
+)
+
+// HubSpot is the HubSpot API client. Every call is made for one portal
+// with that portal's own token (through Flow.Client) and paced by that
+// portal's own limiter. It is safe for concurrent use.
+type HubSpot struct {
+	baseURL string
+	flow    *Flow
+	log     *slog.Logger
+
+	// Seams for tests.
+	now        func() time.Time
+	sleep      func(ctx context.Context, d time.Duration) error
+	every      time.Duration
+	burst      int
+	maxRetries int
+
+	mu      sync.Mutex
+	portals map[int64]*portalLimit
+}
+
+type portalLimit struct {
+	lim       *rate.Limiter
+	mu        sync.Mutex
+	notBefore time.Time
+}
+
+// NewHubSpot returns a client of HubSpot's API at baseURL (HUBSPOT_API_BASE_URL).
+func NewHubSpot(baseURL string, flow *Flow, log *slog.Logger) *HubSpot {
+	return &HubSpot{
+		baseURL:    strings.TrimRight(baseURL, "/"),
+		flow:       flow,
+		log:        log.With("component", "hubspot"),
+		now:        time.Now,
+		sleep:      sleep,
+		every:      limitEvery,
+		burst:      limitBurst,
+		maxRetries: maxRetries,
+		portals:    make(map[int64]*portalLimit),
+	}
+}
+
+// CheckPortal returns an error wrapping ErrNotConnected when the portal
+// must reinstall the app.
+func (h *HubSpot) CheckPortal(ctx context.Context, portalID int64) error {
+	return h.flow.CheckPortal(ctx, portalID)
+}
+
+// maxCompletions is the most completions one batch call carries.
+const maxCompletions = 100
+
+// CompleteCallbacks delivers outcomes of BLOCKed executions of one portal:
+// one through POST /automation/actions/callbacks/2026-03/{callbackId}/complete,
+// several through the batch endpoint (100 at a time). HubSpot answers 204.
+func (h *HubSpot) CompleteCallbacks(ctx context.Context, portalID int64, batch []Completion) error {
+	type item struct {
+		CallbackID   string            `json:"callbackId,omitempty"`
+		OutputFields map[string]string `json:"outputFields"`
+		TypedOutputs struct{}          `json:"typedOutputs"`
+	}
+	mk := func(c Completion, withID bool) item {
+		it := item{OutputFields: c.OutputFields}
+		if it.OutputFields == nil {
+			it.OutputFields = map[string]string{}
+		}
+		if withID {
+			it.CallbackID = c.CallbackID
+		}
+		return it
+	}
+	if len(batch) == 1 {
+		path := "/automation/actions/callbacks/2026-03/" + url.PathEscape(batch[0].CallbackID) + "/complete"
+		return h.do(ctx, portalID, http.MethodPost, path, nil, mk(batch[0], false), nil)
+	}
+	for len(batch) > 0 {
+		n := min(len(batch), maxCompletions)
+		var body struct {
+			Inputs []item `json:"inputs"`
+		}
+		for _, c := range batch[:n] {
+			body.Inputs = append(body.Inputs, mk(c, true))
+		}
+		if err := h.do(ctx, portalID, http.MethodPost, "/automation/actions/callbacks/2026-03/complete", nil, body, nil); err != nil {
+			return err
+		}
+		batch = batch[n:]
+	}
+	return nil
+}
+
+// Object is a CRM record as read from HubSpot.
+type Object struct {
+	ID         string
+	Properties map[string]string // values as HubSpot sends them; null reads as ""
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	Archived   bool
+	// Associations maps an associated object type, as HubSpot names it in
+	// the answer (for example "contacts"), to the associated records.
+	Associations map[string][]Association
+}
+
+// Association is one associated record.
+type Association struct {
+	ID    string
+	Types []string // association type names or labels, when HubSpot gives them
+}
+
+// GetObject reads one CRM record: GET /crm/objects/2026-03/{objectType}/{objectID}
+// with the given properties and the ids of the associated records of the
+// given types. An unknown record gives an error wrapping ErrNotFound (and
+// the *APIError).
+func (h *HubSpot) GetObject(ctx context.Context, portalID int64, objectType, objectID string, properties, associations []string) (Object, error) {
+	q := url.Values{}
+	if len(properties) > 0 {
+		q.Set("properties", strings.Join(properties, ","))
+	}
+	if len(associations) > 0 {
+		q.Set("associations", strings.Join(associations, ","))
+	}
+	q.Set("archived", "false")
+	var raw struct {
+		ID           string             `json:"id"`
+		Properties   map[string]*string `json:"properties"`
+		CreatedAt    time.Time          `json:"createdAt"`
+		UpdatedAt    time.Time          `json:"updatedAt"`
+		Archived     bool               `json:"archived"`
+		Associations map[string]struct {
+			Results []struct {
+				ID               string      `json:"id"`
+				Type             string      `json:"type"`
+				ToObjectID       json.Number `json:"toObjectId"`
+				AssociationTypes []struct {
+					Label  *string `json:"label"`
+					TypeID int     `json:"typeId"`
+				} `json:"associationTypes"`
+			} `json:"results"`
+		} `json:"associations"`
+	}
+	path := "/crm/objects/2026-03/" + url.PathEscape(objectType) + "/" + url.PathEscape(objectID)
+	if err := h.do(ctx, portalID, http.MethodGet, path, q, nil, &raw); err != nil {
+		return Object{}, err
+	}
+	o := Object{ID: raw.ID, CreatedAt: raw.CreatedAt, UpdatedAt: raw.UpdatedAt, Archived: raw.Archived,
+		Properties: make(map[string]string, len(raw.Properties)), Associations: make(map[string][]Association, len(raw.Associations))}
+	for k, v := range raw.Properties {
+		if v != nil {
+			o.Properties[k] = *v
+		} else {
+			o.Properties[k] = ""
+		}
+	}
+	for typ, a := range raw.Associations {
+		list := make([]Association, 0, len(a.Results))
+		for _, r := range a.Results {
+			as := Association{ID: r.ID}
+			if as.ID == "" {
+				as.ID = r.ToObjectID.String()
+			}
+			if r.Type != "" {
+				as.Types = append(as.Types, r.Type)
+			}
+			for _, t := range r.AssociationTypes {
+				if t.Label != nil && *t.Label != "" {
+					as.Types = append(as.Types, *t.Label)
+				} else {
+					as.Types = append(as.Types, strconv.Itoa(t.TypeID))
+				}
+			}
+			list = append(list, as)
+		}
+		o.Associations[typ] = list
+	}
+	return o, nil
+}
+
+// AssociatedIDs returns the ids of the toType records associated with one
+// record, in HubSpot's order, with duplicates (one per association type)
+// removed.
+func (h *HubSpot) AssociatedIDs(ctx context.Context, portalID int64, objectType, objectID, toType string) ([]string, error) {
+	o, err := h.GetObject(ctx, portalID, objectType, objectID, []string{"hs_object_id"}, []string{toType})
+	if err != nil {
+		return nil, err
+	}
+	list, ok := o.Associations[toType]
+	if !ok && len(o.Associations) == 1 {
+		// HubSpot keys associations by its own name for the type ("contacts"
+		// when asked for "0-1").
+		for _, l := range o.Associations {
+			list = l
+		}
+	}
+	seen := make(map[string]bool, len(list))
+	ids := make([]string, 0, len(list))
+	for _, a := range list {
+		if !seen[a.ID] {
+			seen[a.ID] = true
+			ids = append(ids, a.ID)
+		}
+	}
+	return ids, nil
+}
+
+// ContactEmailForDeal returns the email of the first contact associated
+// with a deal. It returns an error wrapping ErrNotFound when the deal is
+// unknown, has no contact, or its contact has no email.
+func (h *HubSpot) ContactEmailForDeal(ctx context.Context, portalID int64, dealID string) (string, error) {
+	ids, err := h.AssociatedIDs(ctx, portalID, "deals", dealID, "contacts")
+	if err != nil {
+		return "", err
+	}
+	if len(ids) == 0 {
+		return "", fmt.Errorf("hubspot: deal %s has no associated contact: %w", dealID, ErrNotFound)
+	}
+	c, err := h.GetObject(ctx, portalID, "contacts", ids[0], []string{"email"}, nil)
+	if err != nil {
+		return "", err
+	}
+	email := strings.TrimSpace(c.Properties["email"])
+	if email == "" {
+		return "", fmt.Errorf("hubspot: contact %s of deal %s has no email: %w", ids[0], dealID, ErrNotFound)
+	}
+	return email, nil
+}
+
+// do sends one API request for a portal, paced by its limiter, and decodes
+// a 2xx JSON answer into out (when not nil). A 429 is retried a bounded
+// number of times, honouring Retry-After; other non-2xx answers, and a 429
+// that persists, are returned as *APIError.
+func (h *HubSpot) do(ctx context.Context, portalID int64, method, path string, query url.Values, body, out any) error {
+	var payload []byte
+	if body != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return fmt.Errorf("hubspot: encode %s %s: %w", method, path, err)
+		}
+	}
+	hc, err := h.flow.Client(ctx, portalID)
+	if err != nil {
+		return err
+	}
+	u := h.baseURL + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	for attempt := 0; ; attempt++ {
+		if err := h.wait(ctx, portalID); err != nil {
+			return fmt.Errorf("hubspot: %s %s for portal %d: %w", method, path, portalID, err)
+		}
+		var rb io.Reader
+		if payload != nil {
+			rb = bytes.NewReader(payload)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, u, rb)
+		if err != nil {
+			return fmt.Errorf("hubspot: %s %s: %w", method, path, err)
+		}
+		req.Header.Set("Accept", "application/json")
+		if payload != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return fmt.Errorf("hubspot: %s %s for portal %d: %w", method, path, portalID, err)
+		}
+		h.observe(portalID, resp.Header)
+		if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+			defer resp.Body.Close()
+			if out == nil || resp.StatusCode == http.StatusNoContent {
+				_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+				return nil
+			}
+			if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(out); err != nil {
+				return fmt.Errorf("hubspot: decode %s %s: %w", method, path, err)
+			}
+			return nil
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
+		resp.Body.Close()
+		ae := NewAPIError(resp, b, h.now())
+		if ae.Status == http.StatusTooManyRequests {
+			if ae.RetryAfter <= 0 {
+				ae.RetryAfter = defaultRateWait
+			}
+			h.pause(portalID, h.now().Add(ae.RetryAfter))
+			if attempt < h.maxRetries && ae.RetryAfter <= maxRetryWait {
+				h.log.Info("rate limited; retrying", "portal_id", portalID, "path", path, "retry_after", ae.RetryAfter.String())
+				continue // wait pauses for Retry-After
+			}
+		}
+		if ae.Status == http.StatusNotFound {
+			return fmt.Errorf("hubspot: %s %s for portal %d: %w: %w", method, path, portalID, ErrNotFound, ae)
+		}
+		return fmt.Errorf("hubspot: %s %s for portal %d: %w", method, path, portalID, ae)
+	}
+}
+
+func (h *HubSpot) limit(portalID int64) *portalLimit {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	pl, ok := h.portals[portalID]
+	if !ok {
+		pl = &portalLimit{lim: rate.NewLimiter(rate.Every(h.every), h.burst)}
+		h.portals[portalID] = pl
+	}
+	return pl
+}
+
+// wait blocks until the portal may send its next request. When ctx would
+// end first, it returns an *APIError (429) carrying the wait, so the job
+// layer can snooze instead.
+func (h *HubSpot) wait(ctx context.Context, portalID int64) error {
+	pl := h.limit(portalID)
+	now := h.now()
+	pl.mu.Lock()
+	r := pl.lim.ReserveN(now, 1)
+	d := r.DelayFrom(now)
+	if nb := pl.notBefore.Sub(now); nb > d {
+		d = nb
+	}
+	pl.mu.Unlock()
+	if d <= 0 {
+		return nil
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+		r.CancelAt(now)
+		return &APIError{Status: http.StatusTooManyRequests, Body: "the portal's HubSpot request budget is used up for now", RetryAfter: d}
+	}
+	if err := h.sleep(ctx, d); err != nil {
+		r.CancelAt(h.now())
+		return err
+	}
+	return nil
+}
+
+// pause holds the portal's requests until t.
+func (h *HubSpot) pause(portalID int64, t time.Time) {
+	pl := h.limit(portalID)
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if t.After(pl.notBefore) {
+		pl.notBefore = t
+	}
+}
+
+// observe reads HubSpot's rate-limit headers. When few requests are left in
+// the window, the rest are spread over it: the next request waits
+// interval/(remaining+1).
+func (h *HubSpot) observe(portalID int64, hdr http.Header) {
+	remaining, err := strconv.Atoi(hdr.Get("X-HubSpot-RateLimit-Remaining"))
+	if err != nil || remaining >= lowWater {
+		return
+	}
+	interval := 10 * time.Second
+	if ms, err := strconv.Atoi(hdr.Get("X-HubSpot-RateLimit-Interval-Milliseconds")); err == nil && ms > 0 {
+		interval = time.Duration(ms) * time.Millisecond
+	}
+	h.pause(portalID, h.now().Add(interval/time.Duration(max(remaining, 0)+1)))
+}
