@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/hkdf"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/go-playground/validator/v10"
@@ -133,23 +130,8 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 	if err != nil {
 		return nil, fmt.Errorf("encryption keys: %w", err)
 	}
-	sessionKey, err := hkdf.Key(sha256.New, cfg.EncryptionKey, nil, "hubspot-actions session cookies", 32)
-	if err != nil {
-		return nil, fmt.Errorf("derive session key: %w", err)
-	}
 	hubspotHTTP := outboundClient("hubspot", 20*time.Second, m)
-	oauthCfg := oauth.Config{
-		ClientID:       cfg.HubSpotClientID,
-		ClientSecret:   cfg.HubSpotClientSecret.reveal(),
-		RedirectURL:    cfg.PublicBaseURL + "/oauth/hubspot/callback",
-		AuthorizeURL:   cfg.HubSpotAppBaseURL + "/oauth/authorize",
-		TokenBaseURL:   cfg.HubSpotAPIBaseURL,
-		Scopes:         cfg.HubSpotScopes,
-		OptionalScopes: cfg.HubSpotOptionalScopes,
-		SecureCookies:  strings.HasPrefix(cfg.PublicBaseURL, "https://"),
-		SessionKey:     sessionKey,
-		Sandbox:        cfg.Sandbox,
-	}
+	oauthCfg := hubspotOAuthConfig(cfg)
 	if cfg.Sandbox {
 		if err := sandboxHubSpot(ctx, &oauthCfg, a); err != nil {
 			return nil, err
