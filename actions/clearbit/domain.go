@@ -23,8 +23,8 @@ func reduceDomain(s string) (string, error) {
 			return "", errors.New("is not a website address such as https://acme.com")
 		}
 		host = u.Host
-	} else if strings.HasPrefix(host, "//") {
-		host = host[2:]
+	} else {
+		host = strings.TrimPrefix(host, "//")
 	}
 	// Cut any path, query or fragment, then any user (or email local part).
 	if i := strings.IndexAny(host, "/?#"); i >= 0 {
