@@ -1,0 +1,136 @@
+package clearbit
+
+import (
+	"context"
+	"strings"
+
+	"hubspot-actions/actions"
+)
+
+// The clearbit-enrich-company action's public names. It shares
+// OutputEnriched, OutputCompanyName, OutputIndustry, OutputEmployeeCount and
+// OutputLinkedInURL with clearbit-enrich-contact.
+const (
+	KeyEnrichCompany = "clearbit-enrich-company"
+
+	InputDomain    = "domain"
+	PropertyDomain = "domain"
+
+	OutputLegalName              = "legal_name"
+	OutputSector                 = "sector"
+	OutputEstimatedAnnualRevenue = "estimated_annual_revenue"
+	OutputFoundedYear            = "founded_year"
+	OutputCity                   = "city"
+	OutputCountry                = "country"
+)
+
+type companyIn struct {
+	Domain string `json:"domain"`
+}
+
+type companyOut struct {
+	Enriched               bool   `json:"enriched"`
+	CompanyName            string `json:"company_name"`
+	LegalName              string `json:"legal_name"`
+	Industry               string `json:"industry"`
+	Sector                 string `json:"sector"`
+	EmployeeCount          int    `json:"employee_count,omitempty"`
+	EstimatedAnnualRevenue string `json:"estimated_annual_revenue"`
+	FoundedYear            int    `json:"founded_year,omitempty"`
+	City                   string `json:"city"`
+	Country                string `json:"country"`
+	LinkedInURL            string `json:"linkedin_url"`
+}
+
+func (e *enricher) companySpec() actions.Spec[companyIn, companyOut] {
+	text := func(name, label string) actions.OutputField {
+		return actions.OutputField{Name: name, Type: actions.TypeString, FieldType: actions.FieldText, Label: label}
+	}
+	number := func(name, label string) actions.OutputField {
+		return actions.OutputField{Name: name, Type: actions.TypeNumber, FieldType: actions.FieldNumber, Label: label}
+	}
+	return actions.Spec[companyIn, companyOut]{
+		Key:  KeyEnrichCompany,
+		Name: "Enrich company with Clearbit",
+		Description: "Looks up the company's website domain in Clearbit and returns its firmographics: name, legal name, " +
+			"industry, sector, number of employees, estimated annual revenue, founding year, headquarters city and country, " +
+			"and LinkedIn page. A website address or an email address works too; only its domain is used. " +
+			"\"Enriched\" is true when Clearbit knew the company; when it is false, error code says why " +
+			"(NOT_FOUND: Clearbit has no data for this domain). New records can take Clearbit a few minutes; the workflow waits for them.",
+		CardContent:      "Enrich {{domain}} with Clearbit",
+		ObjectTypes:      []string{"COMPANY"},
+		ObjectProperties: []string{PropertyDomain},
+		Inputs: []actions.InputField{{
+			Name: InputDomain, Type: actions.TypeString, FieldType: actions.FieldText, Label: "Company domain",
+			Description: "The company's website domain, such as acme.com (https://www.acme.com/about or jane@acme.com work too). " +
+				"Leave empty to use the company's Company domain name property.",
+		}},
+		Outputs: []actions.OutputField{
+			{Name: OutputEnriched, Type: actions.TypeBool, FieldType: actions.FieldCheckbox, Label: "Enriched"},
+			text(OutputCompanyName, "Company name"),
+			text(OutputLegalName, "Legal name"),
+			text(OutputIndustry, "Industry"),
+			text(OutputSector, "Sector"),
+			number(OutputEmployeeCount, "Number of employees"),
+			text(OutputEstimatedAnnualRevenue, "Estimated annual revenue (range, USD)"),
+			number(OutputFoundedYear, "Year founded"),
+			text(OutputCity, "City"),
+			text(OutputCountry, "Country"),
+			text(OutputLinkedInURL, "LinkedIn page URL"),
+		},
+		Messages:    messages("Clearbit has no data for this domain"),
+		BlockExpiry: e.opts.BlockExpiry,
+		Run:         e.enrichCompany,
+	}
+}
+
+// enrichCompany looks the company up by domain. Lookups have no side
+// effect, so a repeated run just asks again.
+func (e *enricher) enrichCompany(ctx context.Context, ex *actions.Execution, in companyIn) (companyOut, error) {
+	domain, err := companyDomain(in.Domain, ex.Object.Property(PropertyDomain))
+	if err != nil {
+		return companyOut{}, err
+	}
+	key, err := e.key(ctx, ex.PortalID)
+	if err != nil {
+		return companyOut{}, err
+	}
+	c, err := e.c.FindCompany(ctx, key, domain)
+	if err != nil {
+		return companyOut{}, e.classify(ctx, ex.PortalID, err, InputDomain, domain)
+	}
+	return companyOutputs(c), nil
+}
+
+// companyDomain picks the domain to look up, the input or else the
+// company's property, and reduces it to a bare domain.
+func companyDomain(input, property string) (string, error) {
+	raw, from := strings.TrimSpace(input), ""
+	if raw == "" {
+		raw, from = strings.TrimSpace(property), "the company's domain property "
+	}
+	if raw == "" {
+		return "", actions.Invalid(InputDomain, "is required: enter a domain such as acme.com or make sure the company has one")
+	}
+	d, err := reduceDomain(raw)
+	if err != nil {
+		return "", actions.Invalid(InputDomain, "%s%q %s", from, clip(raw), err.Error())
+	}
+	return d, nil
+}
+
+func companyOutputs(c Company) companyOut {
+	return companyOut{
+		Enriched:               true,
+		CompanyName:            c.Name,
+		LegalName:              c.LegalName,
+		Industry:               c.Category.Industry,
+		Sector:                 c.Category.Sector,
+		EmployeeCount:          c.Metrics.Employees,
+		EstimatedAnnualRevenue: c.Metrics.EstimatedAnnualRevenue,
+		FoundedYear:            c.FoundedYear,
+		City:                   c.Geo.City,
+		Country:                c.Geo.Country,
+		LinkedInURL:            linkedInURL(c.LinkedIn.Handle),
+	}
+}
