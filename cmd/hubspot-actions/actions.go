@@ -2,23 +2,91 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"time"
 
 	"hubspot-actions/actions"
+	"hubspot-actions/actions/clearbit"
+	"hubspot-actions/actions/clearbit/clearbittest"
 	"hubspot-actions/actions/sandbox"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
 )
 
+// providers are the per-provider objects other features (the settings
+// page) need after wiring.
+type providers struct {
+	clearbit     *clearbit.Client
+	clearbitKeys *actions.APIKeys
+}
+
 // registerActions adds every action the service serves to reg, with its
-// client, and in sandbox mode starts the providers' fakes.
+// client; in sandbox mode providers without a configured URL are served by
+// their fakes on loopback.
 func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db *store.DB, keys *oauth.Keyring, a *app, log *slog.Logger, m *actions.Metrics) error {
+	settingsURL := cfg.PublicBaseURL + "/settings"
 	if cfg.Sandbox {
 		if err := sandbox.Register(reg); err != nil {
 			return err
 		}
 	}
+
+	// Clearbit.
+	clearbitURL, clearbitKey := cfg.ClearbitBaseURL, cfg.ClearbitAPIKey.reveal()
+	if cfg.Sandbox && clearbitURL == "" {
+		url, err := a.serveFake("clearbit", clearbittest.NewServer(clearbittest.Options{}), log)
+		if err != nil {
+			return err
+		}
+		clearbitURL = url
+		if clearbitKey == "" {
+			clearbitKey = "sk_sandbox_clearbit"
+		}
+		a.notes = append(a.notes, "Clearbit is faked at "+url+": any email or domain enriches; try queued@…, unknown@… or info@… for a 202, 404 or 422.")
+	}
+	a.providers.clearbitKeys = actions.NewAPIKeys(db, keys, "clearbit", "Clearbit", clearbitKey, settingsURL)
+	a.providers.clearbit = clearbit.NewClient(clearbitURL, outboundClient("clearbit", 10*time.Second, m))
+	cbKeys := a.providers.clearbitKeys
+	err := clearbit.Register(reg, a.providers.clearbit, cbKeys.Key, clearbit.Options{
+		SettingsURL: settingsURL,
+		KeyOwner: func(ctx context.Context, portalID int64) clearbit.KeyOwner {
+			if cbKeys.PortalOwned(ctx, portalID) {
+				return clearbit.OwnerPortal
+			}
+			return clearbit.OwnerApp
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("register clearbit actions: %w", err)
+	}
 	return nil
+}
+
+// serveFake serves a provider's fake on a loopback port until the app
+// closes, and returns its URL.
+func (a *app) serveFake(name string, h http.Handler, log *slog.Logger) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("listen for the %s fake: %w", name, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+			log.Error("sandbox fake stopped", "provider", name, "err", err)
+		}
+	}()
+	a.closers = append(a.closers, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-done
+	})
+	return "http://" + ln.Addr().String(), nil
 }
 
 // sandboxHubSpot points a sandbox's OAuth flow at an in-process fake of

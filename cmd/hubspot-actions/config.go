@@ -164,8 +164,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	cfg.Sandbox = cfg.HubSpotClientID == "" && cfg.HubSpotClientSecret == ""
 	public := get("PUBLIC_BASE_URL", "")
 	if cfg.Sandbox {
-		if public == "" {
-			_, port, _ := net.SplitHostPort(cfg.ListenAddr)
+		if _, port, _ := net.SplitHostPort(cfg.ListenAddr); public == "" && port != "0" {
+			// With port 0, serve fills it in once it knows the port.
 			public = "http://localhost:" + port
 		}
 		if cfg.HubSpotAPIBaseURL == "" {

@@ -108,12 +108,13 @@ func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
 
 // app is everything wire builds.
 type app struct {
-	runtime *actions.Runtime
-	flow    *oauth.Flow
-	hubspot *oauth.HubSpot
-	extra   routesExtra
-	closers []func()
-	notes   []string // sandbox notes for the announcement
+	runtime   *actions.Runtime
+	flow      *oauth.Flow
+	hubspot   *oauth.HubSpot
+	extra     routesExtra
+	providers providers
+	closers   []func()
+	notes     []string // sandbox notes for the announcement
 }
 
 func (a *app) close() {

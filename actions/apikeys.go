@@ -1,0 +1,171 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"hubspot-actions/oauth"
+	"hubspot-actions/store"
+)
+
+// APIKeys keeps one provider's per-portal API keys (Clearbit, Stripe),
+// sealed in the store, and falls back to the app-wide default key. It is
+// safe for concurrent use.
+type APIKeys struct {
+	db          *store.DB
+	keys        *oauth.Keyring
+	provider    string
+	fallback    string
+	settingsURL string
+	label       string
+
+	mu    sync.Mutex
+	cache map[int64]cachedKey
+}
+
+type cachedKey struct {
+	key     string
+	portal  bool
+	expires time.Time
+}
+
+// keyCacheTTL bounds how long another process's key change may go unseen.
+const keyCacheTTL = 15 * time.Second
+
+// NewAPIKeys returns the key store of provider (as named in the database,
+// e.g. "clearbit"); label is the provider's display name for messages,
+// fallback the app-wide key ("" for none) and settingsURL where admins
+// enter keys.
+func NewAPIKeys(db *store.DB, keys *oauth.Keyring, provider, label, fallback, settingsURL string) *APIKeys {
+	return &APIKeys{db: db, keys: keys, provider: provider, label: label, fallback: fallback, settingsURL: settingsURL, cache: map[int64]cachedKey{}}
+}
+
+// Key is a KeyFunc: the portal's own key, else the default, else a
+// NOT_CONNECTED error telling the admin where to enter one.
+func (k *APIKeys) Key(ctx context.Context, portalID int64) (string, error) {
+	key, _, err := k.resolve(ctx, portalID)
+	return key, err
+}
+
+// PortalOwned reports whether the portal uses a key of its own (false: the
+// app's default, or none).
+func (k *APIKeys) PortalOwned(ctx context.Context, portalID int64) bool {
+	_, portal, _ := k.resolve(ctx, portalID)
+	return portal
+}
+
+func (k *APIKeys) resolve(ctx context.Context, portalID int64) (string, bool, error) {
+	now := time.Now()
+	k.mu.Lock()
+	c, ok := k.cache[portalID]
+	k.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.key, c.portal, nil
+	}
+	ak, err := k.db.GetAPIKey(ctx, portalID, k.provider)
+	switch {
+	case err == nil:
+		key, err := k.keys.Open(ak.Secret, ak.KeyID)
+		if err != nil {
+			return "", false, fmt.Errorf("open %s key of portal %d: %w", k.provider, portalID, err)
+		}
+		k.remember(portalID, cachedKey{key: key, portal: true, expires: now.Add(keyCacheTTL)})
+		return key, true, nil
+	case errors.Is(err, store.ErrNotFound):
+		if k.fallback == "" {
+			return "", false, Fail(CodeNotConnected, "No %s API key is set up for this HubSpot account. An admin can enter one on the app's settings page: %s", k.label, k.settingsURL)
+		}
+		k.remember(portalID, cachedKey{key: k.fallback, expires: now.Add(keyCacheTTL)})
+		return k.fallback, false, nil
+	default:
+		return "", false, err
+	}
+}
+
+func (k *APIKeys) remember(portalID int64, c cachedKey) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.cache) > 10000 {
+		clear(k.cache)
+	}
+	k.cache[portalID] = c
+}
+
+// Save seals and stores a portal's key. The caller has verified it.
+func (k *APIKeys) Save(ctx context.Context, portalID int64, key string) error {
+	sealed, keyID, err := k.keys.Seal(key)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	err = k.db.Write(ctx, func(tx *store.Tx) error {
+		return tx.SaveAPIKey(ctx, store.APIKey{PortalID: portalID, Provider: k.provider, Secret: sealed, KeyID: keyID,
+			Hint: MaskKey(key), VerifiedAt: now, UpdatedAt: now})
+	})
+	k.forget(portalID)
+	return err
+}
+
+// Delete removes a portal's key; the default applies again.
+func (k *APIKeys) Delete(ctx context.Context, portalID int64) error {
+	err := k.db.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.DeleteAPIKey(ctx, portalID, k.provider)
+		return err
+	})
+	k.forget(portalID)
+	return err
+}
+
+func (k *APIKeys) forget(portalID int64) {
+	k.mu.Lock()
+	delete(k.cache, portalID)
+	k.mu.Unlock()
+}
+
+// KeyInfo describes a portal's key without revealing it.
+type KeyInfo struct {
+	Provider   string
+	Label      string
+	Own        bool      // the portal entered a key
+	Hint       string    // masked form of the portal's key
+	VerifiedAt time.Time // when the portal's key was last checked
+	HasDefault bool      // an app-wide default exists
+}
+
+// Info describes a portal's key.
+func (k *APIKeys) Info(ctx context.Context, portalID int64) (KeyInfo, error) {
+	info := KeyInfo{Provider: k.provider, Label: k.label, HasDefault: k.fallback != ""}
+	ak, err := k.db.GetAPIKey(ctx, portalID, k.provider)
+	if errors.Is(err, store.ErrNotFound) {
+		return info, nil
+	}
+	if err != nil {
+		return info, err
+	}
+	info.Own, info.Hint, info.VerifiedAt = true, ak.Hint, ak.VerifiedAt
+	return info, nil
+}
+
+// Provider returns the provider's name in the database.
+func (k *APIKeys) Provider() string { return k.provider }
+
+// Label returns the provider's display name.
+func (k *APIKeys) Label() string { return k.label }
+
+// MaskKey shows only what identifies a key: its prefix (up to the last
+// underscore, as in sk_test_) and last four characters.
+func MaskKey(key string) string {
+	key = strings.TrimSpace(key)
+	prefix := ""
+	if i := strings.LastIndex(key, "_"); i >= 0 && i < 12 {
+		prefix = key[:i+1]
+	}
+	if len(key)-len(prefix) <= 8 {
+		return prefix + "…"
+	}
+	return prefix + "…" + key[len(key)-4:]
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hubspot-actions/actions"
+	"hubspot-actions/oauth/hubspottest"
+)
+
+// testServer is the real service, started through run.
+type testServer struct {
+	URL    string // public base URL (http://localhost:port)
+	Secret string
+	Dir    string
+	logs   *syncBuffer
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startServer runs `serve` with env (a sandbox unless env says otherwise)
+// on a free port, and stops it when the test ends.
+func startServer(t *testing.T, env map[string]string) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	full := map[string]string{
+		"LISTEN_ADDR":  "127.0.0.1:0",
+		"DATABASE_URL": filepath.Join(dir, "data", "hubspot-actions.db"),
+	}
+	for k, v := range env {
+		full[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, []string{"serve"}, func(k string) string { return full[k] }, pw, io.Discard)
+		pw.Close()
+		done <- err
+	}()
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			logs.Write([]byte(line + "\n"))
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "listening" {
+				addr <- fmt.Sprint(m["public_base_url"])
+			}
+		}
+	}()
+	var url string
+	select {
+	case url = <-addr:
+	case err := <-done:
+		t.Fatalf("serve exited early: %v\n%s", err, logs)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve did not start\n%s", logs)
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve returned %v", err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Errorf("serve did not stop")
+		}
+	})
+	s := &testServer{URL: url, Dir: dir, logs: logs}
+	if env["HUBSPOT_CLIENT_SECRET"] != "" {
+		s.Secret = env["HUBSPOT_CLIENT_SECRET"]
+	} else {
+		sec, err := loadSandboxSecrets(filepath.Join(dir, "data"), false)
+		if err != nil {
+			t.Fatalf("sandbox secrets: %v", err)
+		}
+		s.Secret = sec.ClientSecret
+	}
+	return s
+}
+
+// post sends a v2-signed POST and returns the status and body.
+func (s *testServer) post(t *testing.T, path string, body []byte) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.URL+path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(actions.HeaderSignatureVersion, "v2")
+	req.Header.Set(actions.HeaderSignature, actions.SignV2(s.Secret, http.MethodPost, s.URL+path, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func (s *testServer) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(s.URL + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// execute sends an execution of action with inputs and returns its
+// outputFields.
+func (s *testServer) execute(t *testing.T, action, callbackID string, portalID int64, inputs map[string]any) map[string]string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{
+		"callbackId":  callbackID,
+		"origin":      map[string]any{"portalId": portalID, "actionDefinitionId": 1, "actionDefinitionVersion": 1},
+		"context":     map[string]any{"source": "WORKFLOWS", "workflowId": 77},
+		"object":      map[string]any{"objectId": 901, "objectType": "CONTACT", "properties": map[string]any{"email": "pat@example.com"}},
+		"inputFields": inputs,
+	})
+	status, b := s.post(t, "/hubspot/actions/"+action, body)
+	if status != http.StatusOK {
+		t.Fatalf("execute %s: %d %s", action, status, b)
+	}
+	var res actions.Response
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+	return res.OutputFields
+}
+
+func TestServeSandbox(t *testing.T) {
+	t.Parallel()
+	hs := hubspottest.NewTestServer(t, hubspottest.Config{SandboxTokens: true})
+	s := startServer(t, map[string]string{"HUBSPOT_API_BASE_URL": hs.URL(), "INLINE_BUDGET": "300ms"})
+
+	if status, body := s.get(t, "/healthz"); status != 200 || !strings.Contains(body, "ok") {
+		t.Errorf("/healthz = %d %s", status, body)
+	}
+	if status, body := s.get(t, "/readyz"); status != 200 || !strings.Contains(body, "ready") {
+		t.Errorf("/readyz = %d %s", status, body)
+	}
+
+	got := s.execute(t, "sandbox-echo", "ap-1-1-1-0", 101, map[string]any{"message": "hello"})
+	if got["hs_execution_state"] != "SUCCESS" || got["echo"] != "hello" || got["length"] != "5" {
+		t.Errorf("inline execution = %v", got)
+	}
+	got = s.execute(t, "sandbox-echo", "ap-1-1-2-0", 101, map[string]any{"message": "slow", "delay_ms": "1000"})
+	if got["hs_execution_state"] != "BLOCK" {
+		t.Fatalf("slow execution = %v, want BLOCK", got)
+	}
+	wctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done, err := hs.WaitCompletion(wctx, "ap-1-1-2-0")
+	if err != nil {
+		t.Fatalf("wait for completion: %v", err)
+	}
+	if done.OutputFields["hs_execution_state"] != "SUCCESS" || done.OutputFields["echo"] != "slow" {
+		t.Errorf("completion = %v", done)
+	}
+	got = s.execute(t, "sandbox-echo", "ap-1-1-3-0", 101, map[string]any{})
+	if got["hs_execution_state"] != "FAIL_CONTINUE" || got["error_code"] != "VALIDATION_FAILED" || !strings.HasPrefix(got["error_message"], "message: is required") {
+		t.Errorf("invalid execution = %v", got)
+	}
+
+	status, metrics := s.get(t, "/metrics")
+	for _, want := range []string{
+		`hubspot_actions_executions_total{action="sandbox-echo",error_code="",final_state="SUCCESS"} 2`,
+		`hubspot_actions_executions_total{action="sandbox-echo",error_code="VALIDATION_FAILED",final_state="FAIL_CONTINUE"} 1`,
+		`hubspot_actions_block_answers_total{action="sandbox-echo"} 1`,
+		`hubspot_actions_callback_completions_total{result="delivered"} 1`,
+		`hubspot_actions_execution_duration_seconds_bucket`,
+		`hubspot_actions_jobs{state="queued"}`,
+		`hubspot_actions_upstream_requests_total{provider="hubspot",status="204"} 1`,
+	} {
+		if status != 200 || !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	logs := s.logs.String()
+	for _, want := range []string{`"callback_id":"ap-1-1-1-0"`, `"portal_id":101`, `"action":"sandbox-echo"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %s", want)
+		}
+	}
+	if strings.Contains(logs, s.Secret) {
+		t.Errorf("logs contain the client secret")
+	}
+}
