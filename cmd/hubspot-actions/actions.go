@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"hubspot-actions/actions"
@@ -13,6 +14,7 @@ import (
 	"hubspot-actions/actions/clearbit/clearbittest"
 	"hubspot-actions/actions/sandbox"
 	"hubspot-actions/oauth"
+	"hubspot-actions/oauth/hubspottest"
 	"hubspot-actions/store"
 )
 
@@ -89,8 +91,34 @@ func (a *app) serveFake(name string, h http.Handler, log *slog.Logger) (string, 
 	return "http://" + ln.Addr().String(), nil
 }
 
+// Sandbox HubSpot account: the portal and admin the fake installs.
+const (
+	sandboxClientID  = "sandbox-app"
+	sandboxPortalID  = 1000001
+	sandboxUserEmail = "admin@sandbox.test"
+)
+
 // sandboxHubSpot points a sandbox's OAuth flow at an in-process fake of
-// HubSpot's authorize and token endpoints.
-func sandboxHubSpot(ctx context.Context, oc *oauth.Config, a *app) error {
+// HubSpot's authorize, token, introspect and revoke endpoints, so that the
+// install flow and settings page work without a HubSpot account.
+func sandboxHubSpot(oc *oauth.Config, a *app, log *slog.Logger) error {
+	oc.ClientID = sandboxClientID
+	fake := hubspottest.NewServer(hubspottest.Config{
+		ClientID:      oc.ClientID,
+		ClientSecret:  oc.ClientSecret,
+		RedirectURL:   oc.RedirectURL,
+		PortalID:      sandboxPortalID,
+		HubDomain:     "sandbox.hubspot.test",
+		UserID:        1,
+		UserEmail:     sandboxUserEmail,
+		SandboxTokens: true,
+	})
+	url, err := a.serveFake("hubspot", fake, log)
+	if err != nil {
+		return err
+	}
+	oc.AuthorizeURL = url + "/oauth/authorize"
+	oc.TokenBaseURL = url
+	a.notes = append(a.notes, fmt.Sprintf("Install and settings: open %s/oauth/hubspot/install (a fake HubSpot installs portal %d as %s).", strings.TrimSuffix(oc.RedirectURL, "/oauth/hubspot/callback"), sandboxPortalID, sandboxUserEmail))
 	return nil
 }

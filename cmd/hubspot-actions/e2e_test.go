@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -214,5 +216,34 @@ func TestServeSandbox(t *testing.T) {
 	}
 	if strings.Contains(logs, s.Secret) {
 		t.Errorf("logs contain the client secret")
+	}
+}
+
+func TestSandboxInstall(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	jar, _ := cookiejar.New(nil)
+	var landed string
+	hc := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		landed = req.URL.Path
+		return nil
+	}}
+	resp, err := hc.Get(s.URL + "/oauth/hubspot/install")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if landed != "/settings" {
+		t.Fatalf("install landed on %q, want /settings", landed)
+	}
+	u, _ := url.Parse(s.URL)
+	var session bool
+	for _, c := range jar.Cookies(u) {
+		if strings.Contains(strings.ToLower(c.Name), "session") {
+			session = true
+		}
+	}
+	if !session {
+		t.Errorf("no session cookie after install: %v", jar.Cookies(u))
 	}
 }

@@ -134,7 +134,7 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 	hubspotHTTP := outboundClient("hubspot", 20*time.Second, m)
 	oauthCfg := hubspotOAuthConfig(cfg)
 	if cfg.Sandbox {
-		if err := sandboxHubSpot(ctx, &oauthCfg, a); err != nil {
+		if err := sandboxHubSpot(&oauthCfg, a, log); err != nil {
 			return nil, err
 		}
 	}
