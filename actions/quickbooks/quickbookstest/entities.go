@@ -99,17 +99,17 @@ type DeliveryInfo struct {
 
 // Invoice is a sales invoice.
 type Invoice struct {
-	ID           string        `json:"Id,omitempty"`
-	SyncToken    string        `json:"SyncToken,omitempty"`
-	Sparse       bool          `json:"sparse"`
-	Domain       string        `json:"domain,omitempty"`
-	DocNumber    string        `json:"DocNumber,omitempty"`
-	TxnDate      string        `json:"TxnDate,omitempty"`
-	DueDate      string        `json:"DueDate,omitempty"`
-	CustomerRef  *Ref          `json:"CustomerRef,omitempty"`
-	BillEmail    *EmailAddr    `json:"BillEmail,omitempty"`
-	Line         []Line        `json:"Line"`
-	PrivateNote  string        `json:"PrivateNote,omitempty"`
+	ID           string     `json:"Id,omitempty"`
+	SyncToken    string     `json:"SyncToken,omitempty"`
+	Sparse       bool       `json:"sparse"`
+	Domain       string     `json:"domain,omitempty"`
+	DocNumber    string     `json:"DocNumber,omitempty"`
+	TxnDate      string     `json:"TxnDate,omitempty"`
+	DueDate      string     `json:"DueDate,omitempty"`
+	CustomerRef  *Ref       `json:"CustomerRef,omitempty"`
+	BillEmail    *EmailAddr `json:"BillEmail,omitempty"`
+	Line         []Line     `json:"Line"`
+	PrivateNote  string     `json:"PrivateNote,omitempty"`
 	CustomerMemo *struct {
 		Value string `json:"value"`
 	} `json:"CustomerMemo,omitempty"`
