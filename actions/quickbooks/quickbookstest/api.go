@@ -18,7 +18,7 @@ import (
 // with 2210 in the fake.
 const BadEmailDomain = "bad-email.example"
 
-var markerRE = regexp.MustCompile(`\[qbo:([a-z0-9-]+)\]`)
+var markerRE = regexp.MustCompile(`\[qbo-([a-z0-9-]+)\]`)
 
 // api serves /v3/company/{realmId}/…: gateway checks first (auth, forced
 // failures, magic markers, throttling), then requestid replay, then the
@@ -51,6 +51,9 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request, body []byte) {
 }
 
 func write(w http.ResponseWriter, a answer) {
+	if a.retryAfter != "" {
+		w.Header().Set("Retry-After", a.retryAfter)
+	}
 	if a.ctype != "" {
 		w.Header().Set("Content-Type", a.ctype)
 	}
@@ -138,7 +141,7 @@ func (s *Server) authFault() answer {
 
 func (s *Server) throttled(status int) answer {
 	b := fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Fault type="SERVICE"><Error code="3001"><Message>message=ThrottleExceeded; errorCode=003001; statusCode=%d</Message><Detail>The request limit was reached.  Try again later</Detail></Error></Fault>`, status)
-	return answer{status: status, ctype: "application/xml", body: []byte(b)}
+	return answer{status: status, ctype: "application/xml", body: []byte(b), retryAfter: s.opts.RetryAfter}
 }
 
 func (s *Server) forcedAnswer(status int) answer {
@@ -200,6 +203,12 @@ func (s *Server) execute(r *http.Request, realm, op string, body []byte, m strin
 }
 
 func (s *Server) operate(r *http.Request, c *company, op string, body []byte, m string) answer {
+	for i, rj := range s.reject {
+		if strings.HasSuffix(r.URL.Path, rj.pathSuffix) {
+			s.reject = append(s.reject[:i:i], s.reject[i+1:]...)
+			return s.validation(rj.code, rj.message, rj.message, "")
+		}
+	}
 	switch m {
 	case "fault200":
 		a := s.validation("6000", "A business validation error has occurred while processing your request",

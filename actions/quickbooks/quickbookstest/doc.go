@@ -48,12 +48,12 @@
 //     answers 610 Object Not Found.
 //   - any text field (display name, description …) containing one of these
 //     markers makes every request whose body or query holds it fail:
-//     [qbo:throttle] (XML 429 ThrottleExceeded), [qbo:throttle403] (the
-//     older 403 form), [qbo:unavailable] (503 SystemFault), [qbo:error500]
-//     (500 SystemFault), [qbo:fault200] (a ValidationFault inside a 200),
-//     [qbo:closed-books] (6210 Account Period Closed), [qbo:auth] (the
-//     lower-case 401 body). Suffix -once (e.g. [qbo:throttle-once],
-//     [qbo:unavailable-once]) fails only the first request per requestid (or
+//     [qbo-throttle] (XML 429 ThrottleExceeded), [qbo-throttle403] (the
+//     older 403 form), [qbo-unavailable] (503 SystemFault), [qbo-error500]
+//     (500 SystemFault), [qbo-fault200] (a ValidationFault inside a 200),
+//     [qbo-closed-books] (6210 Account Period Closed), [qbo-auth] (the
+//     lower-case 401 body). Suffix -once (e.g. [qbo-throttle-once],
+//     [qbo-unavailable-once]) fails only the first request per requestid (or
 //     per query), so a retry succeeds.
 //
 // # Knobs

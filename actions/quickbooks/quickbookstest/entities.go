@@ -152,9 +152,10 @@ type company struct {
 }
 
 type answer struct {
-	status int
-	ctype  string
-	body   []byte
+	retryAfter string
+	status     int
+	ctype      string
+	body       []byte
 }
 
 func meta(now time.Time) *MetaData {

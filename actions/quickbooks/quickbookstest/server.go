@@ -44,6 +44,9 @@ type Options struct {
 	// ThrottleStatus is the status of a throttled answer: 429 (default) or
 	// 403, the older form of the same XML fault.
 	ThrottleStatus int
+	// RetryAfter, when set, is sent as the Retry-After header of throttled
+	// answers (whether Intuit sends one is not documented).
+	RetryAfter string
 	// Latency delays every API answer, holding its concurrency slot.
 	Latency time.Duration
 	// AdoptUnknownGrants makes a well-formed refresh token this process did
@@ -79,6 +82,7 @@ type Server struct {
 	refreshes int
 	tid       int
 	failNext  []forced
+	reject    []rejection
 	faults200 bool
 	inFlight  map[string]int
 	maxFlight map[string]int
@@ -86,6 +90,8 @@ type Server struct {
 }
 
 type forced struct{ status int }
+
+type rejection struct{ pathSuffix, code, message string }
 
 // NewServer returns a fake with the fixtures described in the package doc.
 func NewServer(opts Options) *Server {
@@ -195,6 +201,14 @@ func (s *Server) FailNext(status, n int) {
 	for range n {
 		s.failNext = append(s.failNext, forced{status: status})
 	}
+}
+
+// RejectNext makes the next API request whose path ends with pathSuffix
+// (e.g. "/send") fail with a 400 ValidationFault carrying code and message.
+func (s *Server) RejectNext(pathSuffix, code, message string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reject = append(s.reject, rejection{pathSuffix, code, message})
 }
 
 // SetFaultsIn200 makes validation faults come back with HTTP 200, a form
