@@ -435,3 +435,29 @@ func TestItemOptions(t *testing.T) {
 		t.Errorf("options for a portal without QuickBooks = %+v, want one explanatory option", got.Options)
 	}
 }
+
+// TestFindOrCreateCustomerRerunAfterCrash re-runs a creation that went
+// through a duplicate-name fault and a suffixed retry: the replayed
+// requestids give back the same customer, and nothing is created twice.
+func TestFindOrCreateCustomerRerunAfterCrash(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, quickbookstest.Options{}, "")
+	e.connect(t, portal)
+	ex := &actions.Execution{CallbackID: "ap-7000001-crash-2", PortalID: portal, Ref: "EX-TEST",
+		Object: actions.Object{ObjectID: "88", ObjectType: "COMPANY", Properties: map[string]actions.FlexString{"name": "Acme Supplies"}}}
+	first, err := e.svc.findOrCreateCustomer(context.Background(), ex, customerIn{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := e.svc.findOrCreateCustomer(context.Background(), ex, customerIn{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first != second || !first.Created {
+		t.Errorf("runs answered %+v and %+v, want one created customer", first, second)
+	}
+	cs := e.fake.Customers(realm)
+	if len(cs) != 3 || cs[2].DisplayName != "Acme Supplies (HubSpot 88)" {
+		t.Errorf("customers = %+v, want one new \"Acme Supplies (HubSpot 88)\"", cs)
+	}
+}

@@ -120,6 +120,10 @@ func parseFault(body []byte) (typ string, errs []FaultError, ok bool) {
 		return "", nil, false
 	}
 	if b[0] == '{' {
+		// Skip the decode for the common case, a success without a fault.
+		if !bytes.Contains(b, []byte(`ault"`)) && !bytes.Contains(b, []byte(`AULT"`)) {
+			return "", nil, false
+		}
 		var jf jsonFault
 		if json.Unmarshal(b, &jf) != nil || jf.Fault == nil {
 			return "", nil, false

@@ -58,9 +58,14 @@
 //
 // # Knobs
 //
-// Options set per-realm throttling (RequestsPerMinute, MaxConcurrent,
-// ThrottleStatus), latency, the token lifetime and clock. Methods on Server
-// force states at run time: FailNext, SetFaultsIn200, ExpireAccessTokens,
-// RevokeGrants, plus inspection: Requests, Refreshes, Customers, Invoices,
-// MaxInFlight.
+// Options set the client credentials, the connected realm, registered
+// redirect URIs, per-realm throttling (RequestsPerMinute, MaxConcurrent,
+// ThrottleStatus 429 or 403, an optional RetryAfter header), Latency, the
+// access-token lifetime, the clock, and AdoptUnknownGrants (sandbox: accept
+// well-formed refresh tokens issued before a restart). Methods force states
+// at run time: FailNext (429/403/401/500/503), RejectNext (a
+// ValidationFault on a path), SetFaultsIn200, ExpireAccessTokens,
+// RevokeGrants, SetDenyConsent, ConnectRealm, AddCompany, SetItemActive;
+// and inspect: Requests, APIRequests, Refreshes, Revoked, Customers,
+// Invoices, MaxInFlight.
 package quickbookstest
