@@ -1,0 +1,162 @@
+package quickbooks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"golang.org/x/oauth2"
+
+	"hubspot-actions/oauth"
+)
+
+// HandleConnect serves GET /oauth/quickbooks/connect: it sends the signed-in
+// admin to Intuit to authorize the app for a QuickBooks company. A browser
+// without a settings session is sent to the HubSpot install flow first.
+func (s *Service) HandleConnect() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, ok := s.sessions.PortalID(c); !ok {
+			return c.Redirect(http.StatusSeeOther, InstallPath)
+		}
+		state, err := s.sessions.NewState(c, Provider)
+		if err != nil {
+			return fmt.Errorf("quickbooks: new oauth state: %w", err)
+		}
+		return c.Redirect(http.StatusFound, s.conf.AuthCodeURL(state))
+	}
+}
+
+// HandleCallback serves GET /oauth/quickbooks/callback: it checks the state,
+// exchanges the code, reads the company's name and saves the grant, then
+// sends the admin back to the settings page (303). Failures show a short
+// page that says what to do.
+func (s *Service) HandleCallback() echo.HandlerFunc {
+	type query struct {
+		Code    string `query:"code"`
+		State   string `query:"state"`
+		RealmID string `query:"realmId"`
+		Error   string `query:"error"`
+	}
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		var q query
+		if err := (&echo.DefaultBinder{}).BindQueryParams(c, &q); err != nil {
+			return s.page(c, http.StatusBadRequest, "The link back from QuickBooks was malformed.", err)
+		}
+		portalID, err := s.sessions.ConsumeState(c, Provider, q.State)
+		if err != nil {
+			return s.page(c, http.StatusBadRequest, "This QuickBooks connection link has expired or was already used. Go back to the settings page and click Connect QuickBooks again.", err)
+		}
+		log := s.log.With("portal_id", portalID)
+		switch {
+		case q.Error == "access_denied":
+			return s.page(c, http.StatusOK, "QuickBooks was not connected because the authorization was cancelled. You can connect it any time from the settings page.", nil)
+		case q.Error != "":
+			return s.page(c, http.StatusBadGateway, "QuickBooks did not authorize the app ("+q.Error+"). Try again from the settings page.", errors.New(q.Error))
+		case q.Code == "" || q.RealmID == "":
+			return s.page(c, http.StatusBadRequest, "QuickBooks did not say which company was connected. Try again from the settings page.", errors.New("code or realmId missing"))
+		}
+		xctx := context.WithValue(ctx, oauth2.HTTPClient, s.hc)
+		tok, err := s.conf.Exchange(xctx, q.Code)
+		if err != nil {
+			return s.page(c, http.StatusBadGateway, "QuickBooks did not accept the authorization. Try connecting again from the settings page.", fmt.Errorf("exchange code for portal %d: %w", portalID, err))
+		}
+		// The name is for display only: a failure to read it must not lose
+		// a grant that works.
+		name := ""
+		api := NewClient(s.cfg.APIBaseURL, s.conf.Client(xctx, tok), s.lim)
+		if info, err := api.CompanyInfo(ctx, q.RealmID); err != nil {
+			log.Warn("quickbooks: read company info after connecting", "realm_id", q.RealmID, "err", err)
+		} else {
+			name = info.CompanyName
+		}
+		if err := s.grants.Save(ctx, portalID, tok, q.RealmID, name); err != nil {
+			return s.page(c, http.StatusInternalServerError, "The QuickBooks connection could not be saved. Try again in a minute.", fmt.Errorf("save grant for portal %d: %w", portalID, err))
+		}
+		log.Info("quickbooks connected", "realm_id", q.RealmID)
+		return c.Redirect(http.StatusSeeOther, SettingsPath)
+	}
+}
+
+var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>QuickBooks connection</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: sans-serif; max-width: 36rem; margin: 4rem auto; line-height: 1.5">
+<h1>QuickBooks connection</h1>
+<p>{{.Message}}</p>
+<p><a href="{{.Settings}}">Back to settings</a></p>
+</body></html>
+`))
+
+// page answers the browser with a short explanation and logs the cause.
+func (s *Service) page(c echo.Context, status int, msg string, cause error) error {
+	if cause != nil {
+		s.log.Info("quickbooks: connect failed", "status", status, "err", cause)
+	}
+	var b bytes.Buffer
+	if err := pageTmpl.Execute(&b, struct{ Message, Settings string }{msg, SettingsPath}); err != nil {
+		return fmt.Errorf("quickbooks: render page: %w", err)
+	}
+	return c.HTMLBlob(status, b.Bytes())
+}
+
+// Disconnect revokes the portal's grant at Intuit and forgets it. The grant
+// is deleted even when Intuit cannot be reached; the error then says so.
+func (s *Service) Disconnect(ctx context.Context, portalID int64) error {
+	var revokeErr error
+	tok, err := s.grants.Token(ctx, portalID)
+	switch {
+	case errors.Is(err, oauth.ErrNotConnected):
+		// Nothing left to revoke: Intuit already refused the grant.
+	case err != nil:
+		revokeErr = fmt.Errorf("read token: %w", err)
+	default:
+		t := tok.RefreshToken
+		if t == "" {
+			t = tok.AccessToken
+		}
+		revokeErr = s.revoke(ctx, t)
+	}
+	if err := s.grants.Delete(ctx, portalID); err != nil && !errors.Is(err, oauth.ErrNotConnected) {
+		return fmt.Errorf("quickbooks: delete grant for portal %d: %w", portalID, err)
+	}
+	if revokeErr != nil {
+		return fmt.Errorf("quickbooks: grant for portal %d deleted, but not revoked at Intuit: %w", portalID, revokeErr)
+	}
+	s.log.Info("quickbooks disconnected", "portal_id", portalID)
+	return nil
+}
+
+// revoke asks Intuit to revoke a token (and so the whole grant). A 400
+// means the token is already invalid, which is what we want.
+func (s *Service) revoke(ctx context.Context, token string) error {
+	body, err := json.Marshal(map[string]string{"token": token})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.RevokeURL, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth(s.cfg.ClientID, s.cfg.ClientSecret)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusBadRequest {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+		return nil
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, oauth.MaxErrorBody))
+	return oauth.NewAPIError(resp, b, time.Now())
+}

@@ -1,0 +1,219 @@
+package quickbooks
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"hubspot-actions/actions"
+	"hubspot-actions/actions/quickbooks/quickbookstest"
+	"hubspot-actions/oauth"
+)
+
+// connectEnv serves the connect routes on a local server whose URL is the
+// public base URL, with a browser (cookie jar, redirects not followed).
+type connectEnv struct {
+	*env
+	url     string
+	browser *http.Client
+}
+
+func newConnectEnv(t *testing.T, opts quickbookstest.Options) *connectEnv {
+	t.Helper()
+	e := echo.New()
+	ts := httptest.NewServer(e)
+	t.Cleanup(ts.Close)
+	env := newEnv(t, opts, ts.URL)
+	e.GET(ConnectPath, env.svc.HandleConnect())
+	e.GET(CallbackPath, env.svc.HandleCallback())
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &connectEnv{env: env, url: ts.URL, browser: browser}
+}
+
+func (c *connectEnv) signIn(t *testing.T, portalID string) {
+	t.Helper()
+	u, _ := url.Parse(c.url)
+	c.browser.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: portalID, Path: "/"}})
+}
+
+func (c *connectEnv) get(t *testing.T, u string) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.browser.Get(u)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// authorize follows connect to Intuit and returns the callback URL Intuit
+// redirects back to.
+func (c *connectEnv) authorize(t *testing.T) string {
+	t.Helper()
+	resp, _ := c.get(t, c.url+ConnectPath)
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("connect status = %d, want 302 to Intuit", resp.StatusCode)
+	}
+	auth, _ := url.Parse(resp.Header.Get("Location"))
+	q := auth.Query()
+	if !strings.HasPrefix(auth.String(), c.fake.AuthorizeURL()+"?") || q.Get("response_type") != "code" || q.Get("client_id") != quickbookstest.DefaultClientID ||
+		q.Get("redirect_uri") != c.url+CallbackPath || q.Get("scope") != Scope || q.Get("state") == "" {
+		t.Fatalf("authorize URL = %s", auth)
+	}
+	resp, _ = c.get(t, auth.String())
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("authorize status = %d", resp.StatusCode)
+	}
+	return resp.Header.Get("Location")
+}
+
+func TestConnectFlow(t *testing.T) {
+	t.Parallel()
+	c := newConnectEnv(t, quickbookstest.Options{})
+	c.signIn(t, "4242")
+	back := c.authorize(t)
+	resp, _ := c.get(t, back)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != SettingsPath {
+		t.Fatalf("callback = %d %s, want 303 to %s", resp.StatusCode, resp.Header.Get("Location"), SettingsPath)
+	}
+	g, ok := c.grants.get(4242)
+	if !ok || g.realm != quickbookstest.DefaultRealm || g.name != quickbookstest.DefaultCompanyName || g.tok.RefreshToken == "" || g.tok.AccessToken == "" {
+		t.Fatalf("saved grant = %+v, %v", g, ok)
+	}
+	// The code exchange used Basic client authentication.
+	var exchange *quickbookstest.Request
+	for _, r := range c.fake.Requests() {
+		if r.Path == quickbookstest.TokenPath {
+			exchange = &r
+		}
+	}
+	if exchange == nil || !strings.HasPrefix(exchange.Header.Get("Authorization"), "Basic ") || strings.Contains(exchange.Body, "client_secret") {
+		t.Errorf("token request = %+v, want Basic auth and no secret in the body", exchange)
+	}
+	name, err := c.svc.VerifyConnection(context.Background(), 4242)
+	if err != nil || name != quickbookstest.DefaultCompanyName {
+		t.Errorf("VerifyConnection() = %q, %v", name, err)
+	}
+
+	// Replaying the callback (the state is single-use) shows a friendly page.
+	resp, body := c.get(t, back)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "expired or was already used") {
+		t.Errorf("replayed callback = %d %q", resp.StatusCode, body)
+	}
+}
+
+func TestConnectFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		run    func(t *testing.T, c *connectEnv) (*http.Response, string)
+		status int
+		text   string
+	}{
+		{"no settings session", func(t *testing.T, c *connectEnv) (*http.Response, string) {
+			return c.get(t, c.url+ConnectPath)
+		}, http.StatusSeeOther, ""},
+		{"unknown state", func(t *testing.T, c *connectEnv) (*http.Response, string) {
+			c.signIn(t, "1")
+			back, _ := url.Parse(c.authorize(t))
+			q := back.Query()
+			q.Set("state", "forged")
+			back.RawQuery = q.Encode()
+			return c.get(t, back.String())
+		}, http.StatusBadRequest, "expired or was already used"},
+		{"missing state", func(t *testing.T, c *connectEnv) (*http.Response, string) {
+			return c.get(t, c.url+CallbackPath+"?code=x&realmId=1")
+		}, http.StatusBadRequest, "expired or was already used"},
+		{"state from another browser", func(t *testing.T, c *connectEnv) (*http.Response, string) {
+			c.signIn(t, "1")
+			back := c.authorize(t)
+			other := &http.Client{CheckRedirect: c.browser.CheckRedirect}
+			resp, err := other.Get(back)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp, string(b)
+		}, http.StatusBadRequest, "expired or was already used"},
+		{"user cancelled", func(t *testing.T, c *connectEnv) (*http.Response, string) {
+			c.signIn(t, "1")
+			c.fake.SetDenyConsent(true)
+			return c.get(t, c.authorize(t))
+		}, http.StatusOK, "authorization was cancelled"},
+		{"code rejected", func(t *testing.T, c *connectEnv) (*http.Response, string) {
+			c.signIn(t, "1")
+			back, _ := url.Parse(c.authorize(t))
+			q := back.Query()
+			q.Set("code", "not-a-code")
+			back.RawQuery = q.Encode()
+			return c.get(t, back.String())
+		}, http.StatusBadGateway, "did not accept the authorization"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := newConnectEnv(t, quickbookstest.Options{})
+			resp, body := tt.run(t, c)
+			if resp.StatusCode != tt.status || !strings.Contains(body, tt.text) {
+				t.Errorf("answer = %d %q, want %d with %q", resp.StatusCode, body, tt.status, tt.text)
+			}
+			if tt.status == http.StatusSeeOther && resp.Header.Get("Location") != InstallPath {
+				t.Errorf("redirect = %q, want %s", resp.Header.Get("Location"), InstallPath)
+			}
+			if _, ok := c.grants.get(1); ok {
+				t.Errorf("a grant was saved")
+			}
+		})
+	}
+}
+
+func TestDisconnect(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, quickbookstest.Options{}, "")
+	ctx := context.Background()
+	e.connect(t, 7)
+	g, _ := e.grants.get(7)
+	if err := e.svc.Disconnect(ctx, 7); err != nil {
+		t.Fatalf("Disconnect() = %v", err)
+	}
+	if !e.fake.Revoked(g.tok.RefreshToken) {
+		t.Errorf("refresh token not revoked at Intuit")
+	}
+	var revoke *quickbookstest.Request
+	for _, r := range e.fake.Requests() {
+		if r.Path == quickbookstest.RevokePath {
+			revoke = &r
+		}
+	}
+	if revoke == nil || revoke.Body != `{"token":"`+g.tok.RefreshToken+`"}` || revoke.Header.Get("Content-Type") != "application/json" ||
+		!strings.HasPrefix(revoke.Header.Get("Authorization"), "Basic ") {
+		t.Errorf("revoke request = %+v", revoke)
+	}
+	if _, ok := e.grants.get(7); ok {
+		t.Errorf("grant not deleted")
+	}
+	// Once disconnected, the actions say how to connect.
+	_, err := e.svc.VerifyConnection(ctx, 7)
+	var ae *actions.Error
+	if !errors.As(err, &ae) || ae.Code != actions.CodeNotConnected || !strings.Contains(ae.Message, "https://actions.example.test/settings") {
+		t.Errorf("VerifyConnection() after disconnect = %v, want NOT_CONNECTED pointing to settings", err)
+	}
+	if !errors.Is(err, oauth.ErrNotConnected) {
+		t.Errorf("error %v does not wrap oauth.ErrNotConnected", err)
+	}
+	// Disconnecting again is harmless.
+	if err := e.svc.Disconnect(ctx, 7); err != nil {
+		t.Errorf("second Disconnect() = %v", err)
+	}
+}

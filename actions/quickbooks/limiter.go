@@ -1,0 +1,95 @@
+package quickbooks
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Intuit's documented limits per company (realm) and app.
+const (
+	DefaultRequestsPerMinute = 500
+	DefaultMaxConcurrent     = 10
+)
+
+// Limiter paces requests to each company so that the app stays under
+// Intuit's limits: at most perMinute requests in any minute and at most
+// concurrent requests in progress. It is safe for concurrent use and is
+// shared by every Client of the process. It keeps a small entry per realm
+// ever seen, which is bounded by the companies connected to the app.
+type Limiter struct {
+	burst      float64
+	perSecond  float64
+	concurrent int
+	now        func() time.Time
+
+	mu     sync.Mutex
+	realms map[string]*realmLimit
+}
+
+type realmLimit struct {
+	tokens float64
+	last   time.Time
+	slots  chan struct{}
+}
+
+// NewLimiter returns a limiter for perMinute requests and concurrent
+// requests in flight per realm; zero or negative values take Intuit's
+// limits.
+func NewLimiter(perMinute, concurrent int) *Limiter {
+	if perMinute <= 0 {
+		perMinute = DefaultRequestsPerMinute
+	}
+	if concurrent <= 0 {
+		concurrent = DefaultMaxConcurrent
+	}
+	// A token bucket of burst b refilled at r per second admits at most
+	// b + 60r requests in any minute; choose b + 60r = perMinute.
+	burst := max(1, perMinute/10)
+	rest := max(perMinute-burst, 1)
+	return &Limiter{
+		burst:      float64(burst),
+		perSecond:  float64(rest) / 60,
+		concurrent: concurrent,
+		now:        time.Now,
+		realms:     map[string]*realmLimit{},
+	}
+}
+
+// acquire waits for a request slot for realm and returns its release. It
+// returns ctx's error if ctx ends first.
+func (l *Limiter) acquire(ctx context.Context, realm string) (func(), error) {
+	if l == nil {
+		return func() {}, nil
+	}
+	l.mu.Lock()
+	rl := l.realms[realm]
+	now := l.now()
+	if rl == nil {
+		rl = &realmLimit{tokens: l.burst, last: now, slots: make(chan struct{}, l.concurrent)}
+		l.realms[realm] = rl
+	}
+	rl.tokens = min(l.burst, rl.tokens+now.Sub(rl.last).Seconds()*l.perSecond)
+	rl.last = now
+	rl.tokens-- // reserve; a negative balance is the queue ahead of us
+	wait := time.Duration(0)
+	if rl.tokens < 0 {
+		wait = time.Duration(-rl.tokens / l.perSecond * float64(time.Second))
+	}
+	l.mu.Unlock()
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
+	}
+	select {
+	case rl.slots <- struct{}{}:
+		return func() { <-rl.slots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
