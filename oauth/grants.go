@@ -165,7 +165,29 @@ func (g *Grants) Token(ctx context.Context, portalID int64) (*oauth2.Token, erro
 		// with the first caller's context; it has its own bound instead.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxWait+refreshTimeout)
 		defer cancel()
-		return g.load(fctx, portalID)
+		return g.load(fctx, portalID, time.Time{})
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return public(r.Val.(*oauth2.Token)), nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("oauth: wait for %s token of portal %d: %w", g.provider, portalID, ctx.Err())
+	}
+}
+
+// ForceRefresh refreshes the portal's access token even though it has not
+// expired by our clock — the provider rejected it (a 401) — unless the grant
+// was saved since staleBefore, which means someone already replaced the
+// token. It has Token's exactly-once guarantee.
+func (g *Grants) ForceRefresh(ctx context.Context, portalID int64, staleBefore time.Time) (*oauth2.Token, error) {
+	g.forget(portalID)
+	ch := g.flights.DoChan("force-"+strconv.FormatInt(portalID, 10), func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxWait+refreshTimeout)
+		defer cancel()
+		return g.load(fctx, portalID, staleBefore)
 	})
 	select {
 	case r := <-ch:
@@ -179,10 +201,11 @@ func (g *Grants) Token(ctx context.Context, portalID int64) (*oauth2.Token, erro
 }
 
 // load reads the grant and returns its access token, refreshing it when
-// due. Exactly one caller across processes wins the claim to refresh; the
-// others hand out the old token while it is still usable, or wait for the
-// winner's new version.
-func (g *Grants) load(ctx context.Context, portalID int64) (*oauth2.Token, error) {
+// due, or when the grant was last saved before forceBefore. Exactly one
+// caller across processes wins the claim to refresh; the others hand out
+// the old token while it is still usable, or wait for the winner's new
+// version.
+func (g *Grants) load(ctx context.Context, portalID int64, forceBefore time.Time) (*oauth2.Token, error) {
 	waitUntil := time.Now().Add(maxWait)
 	for {
 		row, err := g.db.GetToken(ctx, portalID, g.provider)
@@ -201,14 +224,15 @@ func (g *Grants) load(ctx context.Context, portalID int64) (*oauth2.Token, error
 		}
 		now := g.now()
 		left := tok.Expiry.Sub(now)
-		if left > refreshAhead {
+		force := row.UpdatedAt.Before(forceBefore)
+		if left > refreshAhead && !force {
 			g.remember(portalID, tok)
 			return tok, nil
 		}
 		if row.RefreshLockUntil.After(now) {
 			// Another process is refreshing, or the token endpoint told us
 			// to back off.
-			if left > minUsable {
+			if left > minUsable && !force {
 				return tok, nil
 			}
 			if until, ok := g.backingOff(portalID, now); ok {
@@ -277,7 +301,7 @@ func (g *Grants) refresh(ctx context.Context, row store.Token, old *oauth2.Token
 	if !saved {
 		// A reinstall replaced the grant while we refreshed; it wins.
 		g.log.Warn("refreshed token discarded: the grant changed meanwhile", "portal_id", row.PortalID, "version", row.Version)
-		return g.load(ctx, row.PortalID)
+		return g.load(ctx, row.PortalID, time.Time{})
 	}
 	rotated := nt.RefreshToken != old.RefreshToken
 	g.log.Info("token refreshed", "portal_id", row.PortalID, "version", row.Version+1, "expires_at", nt.Expiry, "refresh_token_rotated", rotated)
@@ -323,7 +347,7 @@ func (g *Grants) refreshFailed(ctx context.Context, row store.Token, old *oauth2
 		}
 		g.forget(portalID)
 		if !marked {
-			return g.load(ctx, portalID) // a reinstall replaced the grant meanwhile
+			return g.load(ctx, portalID, time.Time{}) // a reinstall replaced the grant meanwhile
 		}
 		g.log.Warn("refresh token rejected; the portal must reconnect", "portal_id", portalID, "status", re.Response.StatusCode, "error_code", re.ErrorCode)
 		return nil, fmt.Errorf("oauth: refresh %s token of portal %d: %s: %w", g.provider, portalID, reason, ErrNotConnected)

@@ -241,26 +241,31 @@ func (h *HubSpot) AssociatedIDs(ctx context.Context, portalID int64, objectType,
 	return ids, nil
 }
 
-// ContactEmailForDeal returns the email of the first contact associated
-// with a deal. It returns an error wrapping ErrNotFound when the deal is
-// unknown, has no contact, or its contact has no email.
-func (h *HubSpot) ContactEmailForDeal(ctx context.Context, portalID int64, dealID string) (string, error) {
+// ContactProperties are the contact properties DealContact reads.
+var ContactProperties = []string{"email", "firstname", "lastname", "company", "phone"}
+
+// DealContact returns the first contact associated with a deal that has an
+// email address, with ContactProperties. It returns an error wrapping
+// ErrNotFound when the deal is unknown or none of its (first ten) contacts
+// has an email.
+func (h *HubSpot) DealContact(ctx context.Context, portalID int64, dealID string) (Object, error) {
 	ids, err := h.AssociatedIDs(ctx, portalID, "deals", dealID, "contacts")
 	if err != nil {
-		return "", err
+		return Object{}, err
 	}
-	if len(ids) == 0 {
-		return "", fmt.Errorf("hubspot: deal %s has no associated contact: %w", dealID, ErrNotFound)
+	for _, id := range ids[:min(len(ids), 10)] {
+		c, err := h.GetObject(ctx, portalID, "contacts", id, ContactProperties, nil)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return Object{}, err
+		}
+		if strings.TrimSpace(c.Properties["email"]) != "" {
+			return c, nil
+		}
 	}
-	c, err := h.GetObject(ctx, portalID, "contacts", ids[0], []string{"email"}, nil)
-	if err != nil {
-		return "", err
-	}
-	email := strings.TrimSpace(c.Properties["email"])
-	if email == "" {
-		return "", fmt.Errorf("hubspot: contact %s of deal %s has no email: %w", ids[0], dealID, ErrNotFound)
-	}
-	return email, nil
+	return Object{}, fmt.Errorf("hubspot: deal %s has no associated contact with an email: %w", dealID, ErrNotFound)
 }
 
 // do sends one API request for a portal, paced by its limiter, and decodes

@@ -235,12 +235,12 @@ func TestGetObject(t *testing.T) {
 		t.Errorf("GetObject() mismatch (-want +got):\n%s", diff)
 	}
 
-	if email, err := env.h.ContactEmailForDeal(ctx, testPortal, "11"); err != nil || email != "buyer@example.com" {
-		t.Errorf("ContactEmailForDeal(11) = %q, %v; want buyer@example.com", email, err)
+	if c, err := env.h.DealContact(ctx, testPortal, "11"); err != nil || c.ID != "21" || c.Properties["email"] != "buyer@example.com" || c.Properties["firstname"] != "Ada" {
+		t.Errorf("DealContact(11) = %+v, %v; want contact 21 buyer@example.com", c, err)
 	}
 	for _, deal := range []string{"12", "13", "404"} {
-		if _, err := env.h.ContactEmailForDeal(ctx, testPortal, deal); !errors.Is(err, ErrNotFound) {
-			t.Errorf("ContactEmailForDeal(%s) = %v, want ErrNotFound", deal, err)
+		if _, err := env.h.DealContact(ctx, testPortal, deal); !errors.Is(err, ErrNotFound) {
+			t.Errorf("DealContact(%s) = %v, want ErrNotFound", deal, err)
 		}
 	}
 	_, err = env.h.GetObject(ctx, testPortal, "deals", "404", nil, nil)

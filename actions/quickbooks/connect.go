@@ -25,6 +25,9 @@ func (s *Service) HandleConnect() echo.HandlerFunc {
 		if _, ok := s.sessions.PortalID(c); !ok {
 			return c.Redirect(http.StatusSeeOther, InstallPath)
 		}
+		if !s.Configured() {
+			return s.page(c, http.StatusServiceUnavailable, "QuickBooks is not available in this installation of the app: its operator has not set up QuickBooks credentials.", nil)
+		}
 		state, err := s.sessions.NewState(c, Provider)
 		if err != nil {
 			return fmt.Errorf("quickbooks: new oauth state: %w", err)

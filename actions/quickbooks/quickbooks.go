@@ -70,11 +70,8 @@ type Config struct {
 
 func (c Config) withDefaults() (Config, error) {
 	var errs []error
-	if c.ClientID == "" {
-		errs = append(errs, errors.New("quickbooks: client id is required"))
-	}
-	if c.ClientSecret == "" {
-		errs = append(errs, errors.New("quickbooks: client secret is required"))
+	if (c.ClientID == "") != (c.ClientSecret == "") {
+		errs = append(errs, errors.New("quickbooks: client id and client secret go together"))
 	}
 	if c.PublicBaseURL == "" {
 		errs = append(errs, errors.New("quickbooks: public base URL is required"))
@@ -155,6 +152,11 @@ func New(cfg Config, grants Grants, sessions Sessions, crm CRM, hc *http.Client,
 	}, nil
 }
 
+// Configured reports whether the app has QuickBooks credentials. Without
+// them the actions are still registered (they are part of the app's
+// definition) but answer NOT_CONNECTED, and connecting is refused.
+func (s *Service) Configured() bool { return s.cfg.ClientID != "" }
+
 // Register registers the QuickBooks actions.
 func Register(r *actions.Registry, s *Service) error {
 	if err := actions.Register(r, s.findOrCreateCustomerSpec()); err != nil {
@@ -180,6 +182,10 @@ func (s *Service) reconnect(err error) *actions.Error {
 
 // company returns a client for the portal's company and its realmId.
 func (s *Service) company(ctx context.Context, portalID int64) (*Client, string, error) {
+	if !s.Configured() {
+		return nil, "", actions.Fail(actions.CodeNotConnected,
+			"QuickBooks is not available in this installation of the app (its operator has not set up QuickBooks credentials).")
+	}
 	realm, _, err := s.grants.Account(ctx, portalID)
 	if err != nil {
 		return nil, "", s.grantError(err)

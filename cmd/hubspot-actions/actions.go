@@ -12,6 +12,8 @@ import (
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/clearbit"
 	"hubspot-actions/actions/clearbit/clearbittest"
+	"hubspot-actions/actions/quickbooks"
+	"hubspot-actions/actions/quickbooks/quickbookstest"
 	"hubspot-actions/actions/sandbox"
 	"hubspot-actions/oauth"
 	"hubspot-actions/oauth/hubspottest"
@@ -23,6 +25,7 @@ import (
 type providers struct {
 	clearbit     *clearbit.Client
 	clearbitKeys *actions.APIKeys
+	quickbooks   *quickbooks.Service
 }
 
 // registerActions adds every action the service serves to reg, with its
@@ -63,6 +66,41 @@ func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db 
 	})
 	if err != nil {
 		return fmt.Errorf("register clearbit actions: %w", err)
+	}
+
+	// QuickBooks Online: each portal connects its own company.
+	qbCfg := quickbooks.Config{
+		ClientID:      cfg.QuickBooksClientID,
+		ClientSecret:  cfg.QuickBooksClientSecret.reveal(),
+		Environment:   cfg.QuickBooksEnvironment,
+		PublicBaseURL: cfg.PublicBaseURL,
+		APIBaseURL:    cfg.QuickBooksAPIBaseURL,
+		AuthorizeURL:  cfg.IntuitAuthorizeURL,
+		TokenURL:      cfg.IntuitTokenURL,
+		RevokeURL:     cfg.IntuitRevokeURL,
+	}
+	if cfg.Sandbox && cfg.QuickBooksClientID == "" {
+		qbCfg.ClientID, qbCfg.ClientSecret = "sandbox-quickbooks", "sandbox-quickbooks-secret"
+		url, err := a.serveFake("quickbooks", quickbookstest.NewServer(quickbookstest.Options{
+			ClientID: qbCfg.ClientID, ClientSecret: qbCfg.ClientSecret, AdoptUnknownGrants: true,
+		}), log)
+		if err != nil {
+			return err
+		}
+		qbCfg.APIBaseURL = url
+		qbCfg.AuthorizeURL = url + quickbookstest.AuthorizePath
+		qbCfg.TokenURL = url + quickbookstest.TokenPath
+		qbCfg.RevokeURL = url + quickbookstest.RevokePath
+		a.notes = append(a.notes, "QuickBooks is faked at "+url+": connect it from the settings page; items 1-30 exist, item 31 is inactive.")
+	}
+	qbHTTP := outboundClient("quickbooks", 30*time.Second, m)
+	qbGrant := oauth.NewGrants(quickbooks.Provider, quickbooks.OAuthConfig(qbCfg), db, keys, qbHTTP, log)
+	a.providers.quickbooks, err = quickbooks.New(qbCfg, qbGrants{qbGrant}, qbSessions{a.flow}, qbCRM{a.hubspot}, qbHTTP, log)
+	if err != nil {
+		return fmt.Errorf("quickbooks: %w", err)
+	}
+	if err := quickbooks.Register(reg, a.providers.quickbooks); err != nil {
+		return fmt.Errorf("register quickbooks actions: %w", err)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"hubspot-actions/actions"
+	"hubspot-actions/actions/quickbooks"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
 )
@@ -23,7 +24,7 @@ type routesExtra struct {
 }
 
 // addRoutes lists the whole HTTP surface of the service.
-func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *actions.Runtime, flow *oauth.Flow, m *actions.Metrics, promReg *prometheus.Registry, extra routesExtra) {
+func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *actions.Runtime, flow *oauth.Flow, qb *quickbooks.Service, m *actions.Metrics, promReg *prometheus.Registry, extra routesExtra) {
 	// Operations.
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", handleReady(db))
@@ -37,6 +38,10 @@ func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *act
 	// Portal admins install the app here.
 	e.GET("/oauth/hubspot/install", flow.HandleInstall())
 	e.GET("/oauth/hubspot/callback", flow.HandleCallback())
+
+	// Admins connect their QuickBooks company (from the settings page).
+	e.GET(quickbooks.ConnectPath, qb.HandleConnect())
+	e.GET(quickbooks.CallbackPath, qb.HandleCallback())
 
 	for _, r := range extra.register {
 		r(e)
