@@ -292,3 +292,46 @@ func (rt *Runtime) sendBatch(ctx context.Context, portalID int64, claim string, 
 // errWait means HubSpot asked us to wait: the outcomes were released until
 // then and delivery stops for now.
 var errWait = errors.New("actions: HubSpot asked to wait")
+
+// pruneArgs is the periodic job that deletes history older than the
+// retention.
+type pruneArgs struct{}
+
+func (pruneArgs) Kind() string { return "hubspot_actions.prune" }
+
+func (pruneArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: uniqueWhileLive}
+}
+
+type pruneWorker struct {
+	river.WorkerDefaults[pruneArgs]
+	rt *Runtime
+}
+
+// pruneBatch bounds one delete, so pruning never holds the writer long.
+const pruneBatch = 500
+
+func (w *pruneWorker) Work(ctx context.Context, job *river.Job[pruneArgs]) error {
+	rt := w.rt
+	before := rt.now().Add(-rt.cfg.Retention)
+	var total int64
+	for {
+		var n int64
+		err := rt.db.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			n, err = tx.PruneExecutions(ctx, before, pruneBatch)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		total += n
+		if n < pruneBatch {
+			break
+		}
+	}
+	if total > 0 {
+		rt.log.Info("pruned execution history", "deleted", total, "older_than", before.Format(time.RFC3339))
+	}
+	return nil
+}

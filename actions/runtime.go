@@ -42,6 +42,10 @@ type Config struct {
 	RecoveryGrace time.Duration
 	// Workers is how many River jobs run at once (default 20).
 	Workers int
+	// Retention is how long finished executions stay in the history
+	// (default 30 days); older ones are pruned every PruneEvery (default 1h).
+	Retention  time.Duration
+	PruneEvery time.Duration
 }
 
 func (c *Config) defaults() {
@@ -55,6 +59,8 @@ func (c *Config) defaults() {
 	def(&c.BlockExpiry, 24*time.Hour)
 	def(&c.SweepEvery, time.Second)
 	def(&c.RecoveryGrace, 2*time.Minute)
+	def(&c.Retention, 30*24*time.Hour)
+	def(&c.PruneEvery, time.Hour)
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 10
 	}
@@ -113,6 +119,9 @@ func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validato
 	if err := river.AddWorkerSafely(workers, &sweepWorker{rt: rt}); err != nil {
 		return nil, fmt.Errorf("actions: add sweep worker: %w", err)
 	}
+	if err := river.AddWorkerSafely(workers, &pruneWorker{rt: rt}); err != nil {
+		return nil, fmt.Errorf("actions: add prune worker: %w", err)
+	}
 	client, err := river.NewClient(riversqlite.New(db.SQL()), &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers:           workers,
@@ -124,7 +133,12 @@ func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validato
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return sweepArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.PruneEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return pruneArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
 		},
+		// Each sweep and prune leaves a completed job; keep them briefly.
+		CompletedJobRetentionPeriod: time.Hour,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("actions: river client: %w", err)

@@ -678,3 +678,41 @@ func TestOptions(t *testing.T) {
 		t.Errorf("search results (-want +got):\n%s", diff)
 	}
 }
+
+func TestHistoryIsPrunedAfterRetention(t *testing.T) {
+	t.Parallel()
+	h, _ := newHarness(t, actions.Config{Retention: time.Hour, PruneEvery: 100 * time.Millisecond})
+	ctx := context.Background()
+	h.HubSpot.Fail = func([]oauth.Completion) error { return &actions.APIError{Status: 503, RetryAfter: time.Hour} }
+	plant := func(message string, blocked bool, age time.Duration) string {
+		r := actionstest.NewRequest(7000010, "CONTACT", map[string]any{"message": message}, nil)
+		err := h.DB.Write(ctx, func(tx *store.Tx) error {
+			if _, err := tx.InsertExecution(ctx, store.NewExecution{CallbackID: r.CallbackID, Ref: "EX-OLD", PortalID: 7000010,
+				Action: "probe", Request: "{}", LeaseUntil: time.Now().Add(time.Hour), Blocked: blocked, ReceivedAt: time.Now().Add(-age)}); err != nil {
+				return err
+			}
+			_, _, err := tx.FinishExecution(ctx, r.CallbackID, 1, store.Outcome{FinalState: "SUCCESS", Outputs: "{}"})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.CallbackID
+	}
+	old := plant("old", false, 2*time.Hour)
+	undelivered := plant("old but undelivered", true, 2*time.Hour)
+	recent := plant("recent", false, 10*time.Minute)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, err := h.DB.GetExecution(ctx, old); errors.Is(err, store.ErrNotFound) {
+			break
+		}
+	}
+	if _, err := h.DB.GetExecution(ctx, old); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("execution older than the retention was not pruned (err %v)", err)
+	}
+	for _, id := range []string{undelivered, recent} {
+		if _, err := h.DB.GetExecution(ctx, id); err != nil {
+			t.Errorf("GetExecution(%s) = %v; it must be kept", id, err)
+		}
+	}
+}

@@ -153,6 +153,8 @@ type NewExecution struct {
 	// BLOCK; ExpiresAt is then its BLOCK expiry.
 	Blocked   bool
 	ExpiresAt time.Time
+	// ReceivedAt defaults to the transaction's time.
+	ReceivedAt time.Time
 }
 
 // InsertExecution records a new execution in state running with attempt 1.
@@ -164,8 +166,12 @@ func (tx *Tx) InsertExecution(ctx context.Context, e NewExecution) (bool, error)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, 1, ?, ?, ?, ?)
 		ON CONFLICT (callback_id) DO NOTHING`
 	now := ms(tx.now)
+	received := now
+	if !e.ReceivedAt.IsZero() {
+		received = ms(e.ReceivedAt)
+	}
 	res, err := tx.x.ExecContext(ctx, q, e.CallbackID, e.Ref, e.PortalID, e.Action, e.WorkflowID, e.ObjectType,
-		e.ObjectID, e.Request, boolInt(e.Blocked), ms(e.LeaseUntil), msOrZero(e.ExpiresAt), now, now)
+		e.ObjectID, e.Request, boolInt(e.Blocked), ms(e.LeaseUntil), msOrZero(e.ExpiresAt), received, now)
 	if err != nil {
 		return false, fmt.Errorf("store: insert execution %s: %w", e.CallbackID, mapErr(err))
 	}
