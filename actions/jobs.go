@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -165,8 +166,13 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 // lastError rebuilds enough of an execution's last failure to word a
 // give-up message.
 func lastError(e store.Execution) error {
-	if e.LastError == "" {
+	switch {
+	case e.LastError == "":
 		return errors.New("no answer in time")
+	case strings.HasPrefix(e.LastError, pendingPrefix):
+		return &PendingError{Reason: strings.TrimPrefix(e.LastError, pendingPrefix)}
+	case strings.Contains(e.LastError, "http 429"):
+		return &APIError{Status: http.StatusTooManyRequests, Body: e.LastError}
 	}
 	return errors.New(e.LastError)
 }

@@ -88,6 +88,10 @@ type Spec[In, Out any] struct {
 	// BlockExpiry is how long a BLOCKed execution may take before it is
 	// given up and completed with FAIL_CONTINUE (default: Config.BlockExpiry).
 	BlockExpiry time.Duration
+	// FailOutputs are outputs answered with every failure, under whatever
+	// the action itself returned: for example enriched "false", so a
+	// workflow can branch on it even when the runtime gave up on its own.
+	FailOutputs map[string]string
 	Run         func(ctx context.Context, ex *Execution, in In) (Out, error)
 	Options     map[string]OptionsFunc
 }
@@ -123,6 +127,7 @@ type Action struct {
 	Outputs     []OutputField
 	Messages    map[Code]string
 	BlockExpiry time.Duration
+	FailOutputs map[string]string
 	options     map[string]OptionsFunc
 	run         func(ctx context.Context, ex *Execution, inputs map[string]any, v validate) (map[string]string, error)
 	secrets     map[string]bool
@@ -244,6 +249,11 @@ func Register[In, Out any](r *Registry, s Spec[In, Out]) error {
 			return fmt.Errorf("actions: %s: %s field %q is not declared as an output", s.Key, outType, name)
 		}
 	}
+	for name := range s.FailOutputs {
+		if !seenOut[name] {
+			return fmt.Errorf("actions: %s: FailOutputs names %q, which is not an output", s.Key, name)
+		}
+	}
 	for code := range s.Messages {
 		if defaultMessages[code] == "" {
 			return fmt.Errorf("actions: %s: message for unknown error code %q", s.Key, code)
@@ -266,6 +276,7 @@ func Register[In, Out any](r *Registry, s Spec[In, Out]) error {
 		Outputs:          outputs,
 		Messages:         s.Messages,
 		BlockExpiry:      s.BlockExpiry,
+		FailOutputs:      s.FailOutputs,
 		options:          s.Options,
 		secrets:          secrets,
 		run: func(ctx context.Context, ex *Execution, inputs map[string]any, v validate) (map[string]string, error) {

@@ -313,6 +313,9 @@ func (rt *Runtime) attempt(ctx context.Context, a *Action, req *Request, ref str
 			break
 		}
 		log.Info("will retry", "after", after.String(), "reason", reason)
+		if pending != nil {
+			reason = pendingPrefix + reason
+		}
 		return rt.retry(ctx, a, req, attempt, after, reason, expires, inline)
 	default:
 		pe := publicError(err)
@@ -351,6 +354,9 @@ func (rt *Runtime) retryDelay(err error, attempt int) (time.Duration, string) {
 	}
 	return backoff(attempt), err.Error()
 }
+
+// pendingPrefix marks a last_error that was a "not ready yet" answer.
+const pendingPrefix = "pending: "
 
 // backoff returns 2s, 4s, 8s … capped at 10 minutes, with ±20% jitter.
 func backoff(attempt int) time.Duration {
@@ -533,6 +539,11 @@ func success(a *Action, outputs map[string]string) store.Outcome {
 // execution's reference.
 func (rt *Runtime) failure(a *Action, ref string, outputs map[string]string, e *Error) store.Outcome {
 	out := a.complete(outputs)
+	for k, v := range a.FailOutputs {
+		if out[k] == "" {
+			out[k] = v
+		}
+	}
 	msg := oneLine(e.Message)
 	if msg == "" {
 		msg = "The action failed."

@@ -74,7 +74,8 @@ func (p *probe) register(r *actions.Registry) {
 			{Name: "amount", Type: actions.TypeNumber, FieldType: actions.FieldNumber, Label: "Amount"},
 			{Name: "loud", Type: actions.TypeBool, FieldType: actions.FieldCheckbox, Label: "Loud"},
 		},
-		Run: p.run,
+		FailOutputs: map[string]string{"echo": "-"},
+		Run:         p.run,
 		Options: map[string]actions.OptionsFunc{
 			"gate": func(ctx context.Context, req *actions.OptionsRequest) (actions.OptionsPage, error) {
 				var all []actions.Option
@@ -203,13 +204,13 @@ func TestExecuteFailures(t *testing.T) {
 		echo      string
 		ranAction bool
 	}{
-		{"missing required input", map[string]any{}, "VALIDATION_FAILED", "message: is required", "", false},
-		{"too long", map[string]any{"message": strings.Repeat("x", 41)}, "VALIDATION_FAILED", "message: must be at most 40 characters long", "", false},
-		{"not a number", map[string]any{"message": "m", "delay_ms": "soon"}, "VALIDATION_FAILED", `delay_ms: must be a number, not "soon"`, "", false},
-		{"negative", map[string]any{"message": "m", "amount": -1}, "VALIDATION_FAILED", "amount: must be at least 0", "", false},
+		{"missing required input", map[string]any{}, "VALIDATION_FAILED", "message: is required", "-", false},
+		{"too long", map[string]any{"message": strings.Repeat("x", 41)}, "VALIDATION_FAILED", "message: must be at most 40 characters long", "-", false},
+		{"not a number", map[string]any{"message": "m", "delay_ms": "soon"}, "VALIDATION_FAILED", `delay_ms: must be a number, not "soon"`, "-", false},
+		{"negative", map[string]any{"message": "m", "amount": -1}, "VALIDATION_FAILED", "amount: must be at least 0", "-", false},
 		{"action error keeps its outputs", map[string]any{"message": "m", "fail": "NOT_FOUND"}, "NOT_FOUND", "probe failed as asked", "partial", true},
-		{"panic", map[string]any{"message": "m", "fail": "panic"}, "INTERNAL_ERROR", "An unexpected error occurred in the app.", "", true},
-		{"unclassified error", map[string]any{"message": "m", "fail": "internal"}, "INTERNAL_ERROR", "An unexpected error occurred in the app.", "", true},
+		{"panic", map[string]any{"message": "m", "fail": "panic"}, "INTERNAL_ERROR", "An unexpected error occurred in the app.", "-", true},
+		{"unclassified error", map[string]any{"message": "m", "fail": "internal"}, "INTERNAL_ERROR", "An unexpected error occurred in the app.", "-", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -714,5 +715,39 @@ func TestHistoryIsPrunedAfterRetention(t *testing.T) {
 		if _, err := h.DB.GetExecution(ctx, id); err != nil {
 			t.Errorf("GetExecution(%s) = %v; it must be kept", id, err)
 		}
+	}
+}
+
+// TestGiveUpBeforeHubSpotsWaitExpires plants a BLOCKed execution whose
+// provider kept answering "not ready" and whose wait is about to expire:
+// it must be completed FAIL_CONTINUE with a reason, not left to expire.
+func TestGiveUpBeforeHubSpotsWaitExpires(t *testing.T) {
+	t.Parallel()
+	h, p := newHarness(t, actions.Config{})
+	ctx := context.Background()
+	req := actionstest.NewRequest(7000011, "CONTACT", map[string]any{"message": "late"}, nil)
+	body, _ := json.Marshal(req)
+	err := h.DB.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.InsertExecution(ctx, store.NewExecution{CallbackID: req.CallbackID, Ref: "EX-LATE", PortalID: 7000011,
+			Action: "probe", Request: string(body), LeaseUntil: time.Now().Add(time.Minute), Blocked: true, ExpiresAt: time.Now().Add(50 * time.Second)})
+		if err != nil {
+			return err
+		}
+		_, err = tx.ReleaseExecution(ctx, req.CallbackID, 1, time.Now(), "pending: the provider is looking this up")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := h.HubSpot.Wait(t, req.CallbackID, 20*time.Second)
+	if got["hs_execution_state"] != "FAIL_CONTINUE" || got["error_code"] != "UPSTREAM_UNAVAILABLE" ||
+		!strings.Contains(got["error_message"], "did not have an answer ready in time (the provider is looking this up)") {
+		t.Errorf("completion = %v", got)
+	}
+	if got["echo"] != "-" {
+		t.Errorf("echo = %q, want the action's failure output \"-\"", got["echo"])
+	}
+	if n := p.count(req.CallbackID); n != 0 {
+		t.Errorf("the action ran %d times after its wait ran out", n)
 	}
 }

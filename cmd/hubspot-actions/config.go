@@ -42,6 +42,7 @@ type config struct {
 	EncryptionKeyPrevious []byte
 
 	InlineBudget     time.Duration
+	ActionTimeout    time.Duration
 	HistoryRetention time.Duration
 
 	ClearbitAPIKey  secret
@@ -120,6 +121,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		EncryptionKey:          key("ENCRYPTION_KEY"),
 		EncryptionKeyPrevious:  key("ENCRYPTION_KEY_PREVIOUS"),
 		InlineBudget:           dur("INLINE_BUDGET", 5*time.Second),
+		ActionTimeout:          dur("ACTION_TIMEOUT", 30*time.Second),
 		HistoryRetention:       dur("HISTORY_RETENTION", 30*24*time.Hour),
 		ClearbitAPIKey:         secret(get("CLEARBIT_API_KEY", "")),
 		ClearbitBaseURL:        strings.TrimRight(get("CLEARBIT_BASE_URL", ""), "/"),
@@ -144,6 +146,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		cfg.LogLevel = slog.LevelError
 	default:
 		errs = append(errs, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error"))
+	}
+	if cfg.InlineBudget >= cfg.ActionTimeout {
+		errs = append(errs, fmt.Errorf("INLINE_BUDGET (%v) must be shorter than ACTION_TIMEOUT (%v)", cfg.InlineBudget, cfg.ActionTimeout))
 	}
 	if _, port, err := net.SplitHostPort(cfg.ListenAddr); err != nil || port == "" {
 		errs = append(errs, fmt.Errorf("LISTEN_ADDR %q must be host:port or :port", cfg.ListenAddr))

@@ -146,7 +146,7 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 		return nil, err
 	}
 	v := validator.New(validator.WithRequiredStructEnabled())
-	a.runtime, err = actions.NewRuntime(actions.Config{InlineBudget: cfg.InlineBudget, Retention: cfg.HistoryRetention}, db, reg, a.hubspot, v, log, m, promReg)
+	a.runtime, err = actions.NewRuntime(actions.Config{InlineBudget: cfg.InlineBudget, AttemptTimeout: cfg.ActionTimeout, Retention: cfg.HistoryRetention}, db, reg, a.hubspot, v, log, m, promReg)
 	if err != nil {
 		return nil, err
 	}
