@@ -16,7 +16,7 @@ const msgBadKey = "Stripe did not accept the secret key in use for this HubSpot 
 
 // busyRetry is how soon to try again when Stripe is still working on an
 // earlier request with the same Idempotency-Key.
-const busyRetry = 2 * time.Second
+const busyRetry = time.Second
 
 // classify turns an error from the client into what the runtime should
 // see. Transient failures (network, 429, 5xx) pass through unchanged for

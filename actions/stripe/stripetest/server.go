@@ -388,7 +388,7 @@ func (s *Server) serve(r *http.Request, rec *Request) response {
 	if r.Method == http.MethodPost && strings.HasPrefix(key, "rk_") && key == KeyReadOnly {
 		return errResp(http.StatusForbidden, apiError{Message: "The provided key '" + mask(key) + "' does not have the required permissions for this endpoint on account 'acct_fake'. Having the 'rak_" + resourceOf(c.path) + "_write' permission would allow this request to continue."})
 	}
-	if f := s.fault(c); f != nil && !f.Saved {
+	if f := s.fault(c, false); f != nil {
 		return faultResp(f)
 	}
 	if m := magic(c); m != nil && !m.saved {
@@ -424,7 +424,7 @@ func (s *Server) execute(c *call) response {
 		close(h.arrived)
 		<-h.release
 	}
-	if f := s.fault(c); f != nil {
+	if f := s.fault(c, true); f != nil {
 		return faultResp(f)
 	}
 	if m := magic(c); m != nil && s.firstFailure(c) {
@@ -493,13 +493,14 @@ func (s *Server) takeHold(c *call) *hold {
 	return nil
 }
 
-// fault returns the next injected fault matching c, if any, using it up.
-// Unsaved faults apply before idempotency; saved ones during execution.
-func (s *Server) fault(c *call) *Fault {
+// fault returns the next injected fault matching c whose Saved is saved,
+// using it up. Unsaved faults apply before idempotency; saved ones during
+// execution.
+func (s *Server) fault(c *call, saved bool) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
-		if (f.Method == "" || f.Method == c.method) && (f.Path == "" || f.Path == c.path) {
+		if f.Saved == saved && (f.Method == "" || f.Method == c.method) && (f.Path == "" || f.Path == c.path) {
 			f.Times--
 			if f.Times <= 0 {
 				s.faults = append(s.faults[:i], s.faults[i+1:]...)
@@ -635,4 +636,16 @@ func canonical(v url.Values) string {
 func (s *Server) nextID(prefix string) string {
 	s.seq++
 	return prefix + strconv.Itoa(100000+s.seq)
+}
+
+// PruneIdempotencyKeys forgets every saved Idempotency-Key, as Stripe does
+// with keys older than 24 hours: a retry then executes afresh.
+func (s *Server) PruneIdempotencyKeys() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, e := range s.idem {
+		if e.done {
+			delete(s.idem, k)
+		}
+	}
 }
