@@ -81,4 +81,3 @@ func replayedFailure(err error) bool {
 // including an idempotency_error), after which a lookup may show that an
 // earlier run already created what we asked for.
 func rejected(err error) bool { return isStatus(err, http.StatusBadRequest) }
-

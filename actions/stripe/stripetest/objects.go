@@ -178,7 +178,7 @@ var (
 		"duration": kString, "duration_in_months": kInt, "max_redemptions": kInt, "redeem_by": kInt,
 		"metadata[*]": kString, "applies_to[products][]": kString, "expand[]": kExpand,
 	}
-	listParams = params{"limit": kInt, "starting_after": kString, "ending_before": kString, "expand[]": kExpand, "created": kInt}
+	listParams  = params{"limit": kInt, "starting_after": kString, "ending_before": kString, "expand[]": kExpand, "created": kInt}
 	promoCommon = params{
 		"code": kString, "customer": kString, "expires_at": kInt, "max_redemptions": kInt, "active": kBool,
 		"metadata[*]": kString, "expand[]": kExpand,
