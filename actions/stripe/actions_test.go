@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -686,5 +687,31 @@ func TestRegister(t *testing.T) {
 		if diff := cmp.Diff(io[1], out); diff != "" {
 			t.Errorf("%s outputs (-want +got):\n%s", key, diff)
 		}
+	}
+}
+
+// TestCheckReadsUnexpandedCoupon covers a promotion code whose coupon comes
+// back as an ID (a proxy or an API version that ignores the expansion):
+// the check reads the coupon itself.
+func TestCheckReadsUnexpandedCoupon(t *testing.T) {
+	t.Parallel()
+	fake := stripetest.NewServer(stripetest.Options{RateLimit: -1})
+	strip := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		q.Del("expand[]")
+		r.URL.RawQuery = q.Encode()
+		fake.ServeHTTP(w, r)
+	})
+	ts := httptest.NewServer(strip)
+	t.Cleanup(ts.Close)
+	a := &app{c: NewClient(ts.URL, ts.Client()), keys: testKeys, mint: minter{secret: testSecret}, now: time.Now}
+	ex := &actions.Execution{CallbackID: "ap-unexpanded", PortalID: portalOK}
+	got, err := a.check(context.Background(), ex, checkIn{Code: "TENOFF"})
+	want := checkOut{Found: true, Active: true, TimesRedeemed: "3", MaxRedemptions: "100", AmountOff: "10.00", Currency: "USD"}
+	if err != nil || got != want {
+		t.Errorf("check(TENOFF) = %+v, %v, want %+v", got, err, want)
+	}
+	if fake.Count(http.MethodGet, "/v1/coupons/fixture_10usd") != 1 {
+		t.Errorf("the coupon was not read")
 	}
 }

@@ -26,6 +26,27 @@
 //   - The expiry is computed from the clock rounded up to the whole hour, so
 //     retries within the hour send identical parameters; a later retry that
 //     differs gets an idempotency_error and is resolved by the same lookup.
+//   - Stripe saves a 5xx for an Idempotency-Key and replays it. After a
+//     replayed 5xx (Idempotent-Replayed: true) and a lookup that finds
+//     nothing, the request is sent once more under a key of this attempt;
+//     the deterministic code and coupon ID keep that from duplicating.
+//
+// Other decisions a marketer sees:
+//
+//   - amount_off is entered in the currency's usual unit (10.50 for $10.50,
+//     500 for ¥500) and converted with Stripe's exponent for the currency
+//     (zero-decimal JPY, KRW…; three-decimal KWD, BHD…); a comma is only a
+//     thousands separator, so "10,50" is refused rather than read as 1050.
+//   - customer_email restricts the code to the newest Stripe customer with
+//     that email; when there is none, one is created (idempotently), because
+//     a marketer restricting a code to a lead expects it to work for them.
+//   - stripe-check-promotion-code answers SUCCESS with found=false for a
+//     code that does not exist: the lookup worked and workflows branch on
+//     found. active means usable now: Stripe's active flag, not expired,
+//     uses left, and the coupon still valid.
+//   - Inconsistent inputs fail with VALIDATION_FAILED naming the input
+//     before any call; a 400 from Stripe about a parameter that comes from
+//     an input is reported the same way.
 package stripe
 
 import (

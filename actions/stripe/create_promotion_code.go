@@ -108,8 +108,7 @@ func (a *app) createSpec() actions.Spec[createIn, createOut] {
 			"the action again, it gets the same code back; codes with the same discount share one Stripe coupon.",
 		CardContent: "Create a Stripe discount code starting with {{code_prefix}}: {{discount_type}} off " +
 			"({{percent_off}}% or {{amount_off}} {{currency}}), expires in {{expires_in_days}} days",
-		ObjectTypes:      []string{"CONTACT"},
-		ObjectProperties: []string{"email"},
+		ObjectTypes: []string{"CONTACT"},
 		Inputs: []actions.InputField{
 			{Name: InDiscountType, Type: actions.TypeEnumeration, FieldType: actions.FieldSelect, Label: "Discount type", Required: true, ValueTypes: static,
 				Description: "A percentage off, or a fixed amount off in one currency.",

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -55,9 +53,10 @@ func stripeMockURL(t *testing.T) string {
 }
 
 func startStripeMock() (string, error) {
+	// go test puts the go command that runs it first on PATH.
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", fmt.Errorf("find the go command: %w", err)
 	}
 	out, err := exec.Command(goBin, "tool", "-n", "stripe-mock").Output()
 	if err != nil {

@@ -107,7 +107,8 @@ type Options struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// RateLimit is how many requests a second one key may send (default 25);
-	// negative turns the limit off.
+	// negative turns the limit off. It refills by Now, so turn it off when
+	// Now is a frozen test clock.
 	RateLimit int
 	// DefaultVersion is the account's API version, used when a request
 	// sends no Stripe-Version (default 2024-06-20).
