@@ -15,6 +15,8 @@ import (
 	"hubspot-actions/actions/quickbooks"
 	"hubspot-actions/actions/quickbooks/quickbookstest"
 	"hubspot-actions/actions/sandbox"
+	"hubspot-actions/actions/stripe"
+	"hubspot-actions/actions/stripe/stripetest"
 	"hubspot-actions/oauth"
 	"hubspot-actions/oauth/hubspottest"
 	"hubspot-actions/store"
@@ -26,6 +28,8 @@ type providers struct {
 	clearbit     *clearbit.Client
 	clearbitKeys *actions.APIKeys
 	quickbooks   *quickbooks.Service
+	stripe       *stripe.Client
+	stripeKeys   *actions.APIKeys
 }
 
 // registerActions adds every action the service serves to reg, with its
@@ -101,6 +105,28 @@ func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db 
 	}
 	if err := quickbooks.Register(reg, a.providers.quickbooks); err != nil {
 		return fmt.Errorf("register quickbooks actions: %w", err)
+	}
+
+	// Stripe promotion codes.
+	stripeURL, stripeKey := cfg.StripeAPIBaseURL, cfg.StripeSecretKey.reveal()
+	if cfg.Sandbox && cfg.StripeAPIBaseURL == stripe.DefaultBaseURL {
+		url, err := a.serveFake("stripe", stripetest.NewServer(stripetest.Options{}), log)
+		if err != nil {
+			return err
+		}
+		stripeURL = url
+		if stripeKey == "" {
+			stripeKey = stripetest.SandboxKey
+		}
+		a.notes = append(a.notes, "Stripe is faked at "+url+": codes WELCOME10, TENOFF and EXPIRED20 exist; a code_prefix of RATELIMIT gets a 429.")
+	}
+	a.providers.stripeKeys = actions.NewAPIKeys(db, keys, "stripe", "Stripe", stripeKey, settingsURL)
+	a.providers.stripe = stripe.NewClient(stripeURL, outboundClient("stripe", 30*time.Second, m))
+	// Promotion-code suffixes are an HMAC of the callbackId under this
+	// secret: unguessable, yet the same on every retry of an execution.
+	codeSecret := oauth.DeriveKey(cfg.EncryptionKey, "stripe promotion codes")
+	if err := stripe.Register(reg, a.providers.stripe, a.providers.stripeKeys.Key, codeSecret); err != nil {
+		return fmt.Errorf("register stripe actions: %w", err)
 	}
 	return nil
 }

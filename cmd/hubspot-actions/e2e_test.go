@@ -247,3 +247,82 @@ func TestSandboxInstall(t *testing.T) {
 		t.Errorf("no session cookie after install: %v", jar.Cookies(u))
 	}
 }
+
+// signIn installs the app in a sandbox (through its fake HubSpot) and
+// returns a client carrying the admin's session.
+func (s *testServer) signIn(t *testing.T) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	resp, err := hc.Get(s.URL + "/oauth/hubspot/install")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return hc
+}
+
+// TestSandboxProviders runs every provider action through the real server
+// in sandbox mode, against the providers' fakes.
+func TestSandboxProviders(t *testing.T) {
+	t.Parallel()
+	hs := hubspottest.NewTestServer(t, hubspottest.Config{SandboxTokens: true})
+	s := startServer(t, map[string]string{"HUBSPOT_API_BASE_URL": hs.URL()})
+	const portal = sandboxPortalID
+
+	got := s.execute(t, "clearbit-enrich-contact", "ap-p-1", portal, map[string]any{"email": "alex@stripe.com"})
+	if got["hs_execution_state"] != "SUCCESS" || got["enriched"] != "true" || got["full_name"] == "" {
+		t.Errorf("clearbit-enrich-contact = %v", got)
+	}
+	got = s.execute(t, "clearbit-enrich-company", "ap-p-2", portal, map[string]any{"domain": "https://www.example.org/about"})
+	if got["hs_execution_state"] != "SUCCESS" || got["enriched"] != "true" || got["company_name"] == "" {
+		t.Errorf("clearbit-enrich-company = %v", got)
+	}
+	got = s.execute(t, "clearbit-enrich-contact", "ap-p-3", portal, map[string]any{"email": "unknown@example.com"})
+	if got["hs_execution_state"] != "FAIL_CONTINUE" || got["error_code"] != "NOT_FOUND" || got["enriched"] != "false" {
+		t.Errorf("clearbit-enrich-contact (unknown) = %v", got)
+	}
+
+	got = s.execute(t, "stripe-create-promotion-code", "ap-p-4", portal, map[string]any{
+		"discount_type": "percent", "percent_off": "15", "duration": "once", "expires_in_days": "30", "max_redemptions": "1", "code_prefix": "spring"})
+	if got["hs_execution_state"] != "SUCCESS" || !strings.HasPrefix(got["code"], "SPRING") || got["promotion_code_id"] == "" {
+		t.Errorf("stripe-create-promotion-code = %v", got)
+	}
+	again := s.execute(t, "stripe-check-promotion-code", "ap-p-5", portal, map[string]any{"code": got["code"]})
+	if again["hs_execution_state"] != "SUCCESS" || again["found"] != "true" || again["active"] != "true" || again["percent_off"] != "15" {
+		t.Errorf("stripe-check-promotion-code(%s) = %v", got["code"], again)
+	}
+	got = s.execute(t, "stripe-create-promotion-code", "ap-p-6", portal, map[string]any{"discount_type": "amount", "amount_off": "10"})
+	if got["error_code"] != "VALIDATION_FAILED" || !strings.Contains(got["error_message"], "currency") {
+		t.Errorf("stripe-create-promotion-code without currency = %v", got)
+	}
+
+	// QuickBooks needs the portal's admin to connect a company first.
+	got = s.execute(t, "quickbooks-find-or-create-customer", "ap-p-7", portal, map[string]any{"email": "o'hara@example.com", "display_name": "Pat O'Hara"})
+	if got["error_code"] != "NOT_CONNECTED" || !strings.Contains(got["error_message"], "/settings") {
+		t.Errorf("quickbooks before connecting = %v", got)
+	}
+	hc := s.signIn(t)
+	resp, err := hc.Get(s.URL + "/oauth/quickbooks/connect")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/settings" {
+		t.Fatalf("QuickBooks connect landed on %s", resp.Request.URL)
+	}
+	got = s.execute(t, "quickbooks-find-or-create-customer", "ap-p-8", portal, map[string]any{"email": "o'hara@example.com", "display_name": "Pat O'Hara"})
+	if got["hs_execution_state"] != "SUCCESS" || got["customer_id"] == "" || got["created"] != "true" {
+		t.Errorf("quickbooks-find-or-create-customer = %v", got)
+	}
+	body, _ := json.Marshal(map[string]any{"origin": map[string]any{"portalId": portal}, "inputFieldName": "item_id", "fetchOptions": map[string]any{"q": "Onboard"}})
+	status, b := s.post(t, "/hubspot/actions/quickbooks-create-invoice/options/item_id", body)
+	if status != 200 || !strings.Contains(string(b), "Onboarding") {
+		t.Errorf("item_id options = %d %s", status, b)
+	}
+	got = s.execute(t, "quickbooks-create-invoice", "ap-p-9", portal, map[string]any{
+		"customer_email": "o'hara@example.com", "amount": "480", "item_id": "7", "description": "Onboarding", "due_in_days": "30", "send_email": "true"})
+	if got["hs_execution_state"] != "SUCCESS" || got["invoice_id"] == "" || got["total_amount"] != "480" || got["email_status"] != "EmailSent" {
+		t.Errorf("quickbooks-create-invoice = %v", got)
+	}
+}
