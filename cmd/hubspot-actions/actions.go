@@ -26,6 +26,9 @@ type providers struct {
 	clearbit     *clearbit.Client
 	clearbitKeys *actions.APIKeys
 	quickbooks   *quickbooks.Service
+	// keyed are the providers whose API keys admins enter on the settings
+	// page, in the order it shows them.
+	keyed []keyProvider
 }
 
 // registerActions adds every action the service serves to reg, with its
@@ -67,6 +70,8 @@ func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db 
 	if err != nil {
 		return fmt.Errorf("register clearbit actions: %w", err)
 	}
+	a.providers.keyed = append(a.providers.keyed, keyProvider{Keys: cbKeys, Verify: a.providers.clearbit.VerifyKey,
+		Help: "Your Clearbit secret API key, from the API page of your Clearbit dashboard (it starts with sk_)."})
 
 	// QuickBooks Online: each portal connects its own company.
 	qbCfg := quickbooks.Config{
