@@ -49,7 +49,13 @@ func (b *syncBuffer) String() string {
 // on a free port, and stops it when the test ends.
 func startServer(t *testing.T, env map[string]string) *testServer {
 	t.Helper()
-	dir := t.TempDir()
+	return startServerIn(t, t.TempDir(), env)
+}
+
+// startServerIn is startServer with the data (its database in
+// dir/data/hubspot-actions.db) kept in dir, which a test may seed first.
+func startServerIn(t *testing.T, dir string, env map[string]string) *testServer {
+	t.Helper()
 	full := map[string]string{
 		"LISTEN_ADDR":  "127.0.0.1:0",
 		"DATABASE_URL": filepath.Join(dir, "data", "hubspot-actions.db"),
