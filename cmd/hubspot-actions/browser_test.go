@@ -181,8 +181,8 @@ func (b *browser) wantText(sel string, want ...string) {
 // showed, and sign out. Screenshots of each step are test artifacts.
 func TestBrowserAdmin(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, nil)
 	b := newBrowser(t)
+	s := startServer(t, nil)
 
 	// A visitor without a session is sent through HubSpot's install, which
 	// the sandbox's fake HubSpot grants as admin@sandbox.test.
@@ -292,6 +292,12 @@ func TestBrowserAdmin(t *testing.T) {
 	if strings.Contains(b.text("table.executions tbody"), ref) {
 		t.Errorf("the SUCCESS filter lists the failed execution")
 	}
+
+	// QuickBooks can be disconnected again.
+	b.open(s.URL + "/settings")
+	b.submit("disconnect QuickBooks", chromedp.Click(chromedp.CSS("#quickbooks form button[type=submit]")))
+	b.wantText(".notice", "QuickBooks disconnected.")
+	b.wantText("#qb-status", "Not connected")
 
 	// Sign out: the session ends.
 	b.submit("sign out", chromedp.Click(chromedp.CSS(".account button[type=submit]")))

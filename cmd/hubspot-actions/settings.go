@@ -116,6 +116,9 @@ func handleSettings(w *web, flow *oauth.Flow, qb *quickbooks.Service, keyed []ke
 			return err
 		}
 		p, err := buildSettings(c, w, flow, qb, keyed, retention)
+		if errors.Is(err, store.ErrNotFound) {
+			return reinstall(c, flow)
+		}
 		if err != nil {
 			return err
 		}
@@ -175,11 +178,13 @@ func handleSaveKey(w *web, flow *oauth.Flow, qb *quickbooks.Service, keyed []key
 		}
 		if problemMsg != "" {
 			p, err := buildSettings(c, w, flow, qb, keyed, retention)
+			if errors.Is(err, store.ErrNotFound) {
+				return reinstall(c, flow)
+			}
 			if err != nil {
 				return err
 			}
 			p.Title = "Error: " + p.Title
-			p.Error = true
 			for i := range p.Keys {
 				if p.Keys[i].Provider == kp.Keys.Provider() {
 					p.Keys[i].Error = problemMsg
@@ -239,14 +244,25 @@ func handleDisconnectQuickBooks(w *web, flow *oauth.Flow, qb *quickbooks.Service
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
 		portalID := sessionOf(c).PortalID
-		err := qb.Disconnect(ctx, portalID)
+		before, err := flow.Portal(ctx, portalID)
+		if errors.Is(err, store.ErrNotFound) {
+			return reinstall(c, flow)
+		}
+		if err != nil {
+			return err
+		}
+		if findGrant(before.Grants, quickbooks.Provider) == nil {
+			// Nothing to disconnect (a second click, or another tab did it).
+			return c.Redirect(http.StatusSeeOther, quickbooks.SettingsPath)
+		}
+		err = qb.Disconnect(ctx, portalID)
 		if err == nil {
 			return c.Redirect(http.StatusSeeOther, settingsNoticeURL("qb-disconnected", ""))
 		}
 		// Disconnect forgets the grant even when Intuit cannot be reached;
 		// only a grant still stored is a failure.
-		info, perr := flow.Portal(ctx, portalID)
-		if perr != nil || findGrant(info.Grants, quickbooks.Provider) != nil {
+		after, perr := flow.Portal(ctx, portalID)
+		if perr != nil || findGrant(after.Grants, quickbooks.Provider) != nil {
 			return err
 		}
 		w.log.Warn("quickbooks disconnected without revocation", "portal_id", portalID, "err", err)
@@ -280,16 +296,20 @@ func findGrant(grants []oauth.GrantStatus, provider string) *oauth.GrantStatus {
 	return nil
 }
 
+// reinstall signs out a session whose portal is not installed (its data
+// was deleted) and sends the browser through the install flow.
+func reinstall(c echo.Context, flow *oauth.Flow) error {
+	flow.ClearSession(c)
+	return c.Redirect(http.StatusSeeOther, quickbooks.InstallPath)
+}
+
 // buildSettings gathers what the settings page shows for the session's
-// portal.
+// portal. The error wraps store.ErrNotFound when the portal is not
+// installed.
 func buildSettings(c echo.Context, w *web, flow *oauth.Flow, qb *quickbooks.Service, keyed []keyProvider, retention time.Duration) (settingsPage, error) {
 	ctx := c.Request().Context()
 	portalID := sessionOf(c).PortalID
 	info, err := flow.Portal(ctx, portalID)
-	if errors.Is(err, store.ErrNotFound) {
-		return settingsPage{}, echo.NewHTTPError(http.StatusNotFound,
-			"This HubSpot account has not installed the app (or it was removed). Install it again to use these pages.").WithInternal(err)
-	}
 	if err != nil {
 		return settingsPage{}, err
 	}

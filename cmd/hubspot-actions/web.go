@@ -178,7 +178,6 @@ type page struct {
 	CSS     string
 	CSRF    string
 	Session oauth.Session
-	Error   bool // the page reports a problem (its title says so)
 }
 
 // newPage returns the frame of a page for the signed-in admin.
@@ -214,7 +213,6 @@ func (w *web) errorPage(c echo.Context, status int, message string) error {
 		Message string
 		SignIn  bool
 	}{page: w.newPage(c, http.StatusText(status), ""), Status: status, Message: message}
-	data.Error = true
 	switch {
 	case status >= 500:
 		data.Message = "Something went wrong on our side. Please try again in a minute."

@@ -486,8 +486,10 @@ func TestAdminAPIKeys(t *testing.T) {
 	if plain, err := keys.Open(row.Secret, row.KeyID); err != nil || plain != key {
 		t.Errorf("stored key opens to %q, %v; want %q", plain, err, key)
 	}
-	if strings.Contains(s.logs.String(), key) {
-		t.Errorf("the key was logged")
+	for _, k := range []string{key, "pk_not_a_secret_key_77"} {
+		if strings.Contains(s.logs.String(), k) {
+			t.Errorf("the key %q was logged", k)
+		}
 	}
 
 	r = wc.post("/settings/keys/clearbit/delete", url.Values{"csrf_token": {token}})
@@ -837,6 +839,32 @@ func TestHistoryRetention(t *testing.T) {
 	}
 	if r := wc.get("/settings/history/EX-0LD0000001"); r.Status != http.StatusNotFound {
 		t.Errorf("the pruned execution still has a page: %d", r.Status)
+	}
+}
+
+// TestSettingsPortalNotInstalled: a session whose portal has no
+// installation (its data was deleted) is signed out and sent to install.
+func TestSettingsPortalNotInstalled(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	requests := []func(wc *webClient, token string) webResponse{
+		func(wc *webClient, _ string) webResponse { return wc.get("/settings") },
+		func(wc *webClient, token string) webResponse {
+			return wc.post("/settings/keys/clearbit", url.Values{"csrf_token": {token}, "api_key": {""}})
+		},
+		func(wc *webClient, token string) webResponse {
+			return wc.post("/settings/quickbooks/disconnect", url.Values{"csrf_token": {token}})
+		},
+	}
+	for _, do := range requests {
+		wc := withSession(t, s, 4000004, "gone@example.com")
+		r := do(wc, wc.csrf())
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/oauth/hubspot/install" {
+			t.Errorf("a session of a portal not installed: %d to %q, want 303 to /oauth/hubspot/install", r.Status, r.Header.Get("Location"))
+		}
+		if r := wc.get("/settings/history"); r.Status != http.StatusSeeOther {
+			t.Errorf("after that the session is over, yet GET /settings/history = %d", r.Status)
+		}
 	}
 }
 
