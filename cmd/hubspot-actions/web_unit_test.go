@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -214,5 +215,25 @@ func TestSettingsStates(t *testing.T) {
 			}
 			checkAccessible(t, tt.name, rec.Body.String())
 		})
+	}
+}
+
+func TestVerifyProblem(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"refused", actions.Fail(actions.CodeRejected, "Clearbit does not accept this API key."), "Clearbit does not accept this API key."},
+		{"unreachable", &actions.APIError{Status: 503, Body: "down"}, "Clearbit could not be reached to check the key, so it was not saved. Try again in a minute."},
+		{"timeout", context.DeadlineExceeded, "Clearbit could not be reached to check the key, so it was not saved. Try again in a minute."},
+		{"internal", actions.Fail(actions.CodeInternal, "stack trace here"), "The key could not be checked, so it was not saved. Try again in a minute."},
+		{"unexpected", errors.New("tls: secret detail"), "The key could not be checked, so it was not saved. Try again in a minute."},
+	}
+	for _, tt := range tests {
+		if got := verifyProblem("Clearbit", tt.err); got != tt.want {
+			t.Errorf("verifyProblem(%s) = %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }
