@@ -30,6 +30,9 @@ type providers struct {
 	quickbooks   *quickbooks.Service
 	stripe       *stripe.Client
 	stripeKeys   *actions.APIKeys
+	// keyed are the providers whose API keys admins enter on the settings
+	// page, in the order it shows them.
+	keyed []keyProvider
 }
 
 // registerActions adds every action the service serves to reg, with its
@@ -71,6 +74,8 @@ func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db 
 	if err != nil {
 		return fmt.Errorf("register clearbit actions: %w", err)
 	}
+	a.providers.keyed = append(a.providers.keyed, keyProvider{Keys: cbKeys, Verify: a.providers.clearbit.VerifyKey,
+		Help: "Your Clearbit secret API key, from the API page of your Clearbit dashboard (it starts with sk_)."})
 
 	// QuickBooks Online: each portal connects its own company.
 	qbCfg := quickbooks.Config{
@@ -128,6 +133,8 @@ func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db 
 	if err := stripe.Register(reg, a.providers.stripe, a.providers.stripeKeys.Key, codeSecret); err != nil {
 		return fmt.Errorf("register stripe actions: %w", err)
 	}
+	a.providers.keyed = append(a.providers.keyed, keyProvider{Keys: a.providers.stripeKeys, Verify: a.providers.stripe.VerifyKey,
+		Help: "Your Stripe secret key, from Developers → API keys (it starts with sk_ or rk_)."})
 	return nil
 }
 

@@ -49,7 +49,13 @@ func (b *syncBuffer) String() string {
 // on a free port, and stops it when the test ends.
 func startServer(t *testing.T, env map[string]string) *testServer {
 	t.Helper()
-	dir := t.TempDir()
+	return startServerIn(t, t.TempDir(), env)
+}
+
+// startServerIn is startServer with the data (its database in
+// dir/data/hubspot-actions.db) kept in dir, which a test may seed first.
+func startServerIn(t *testing.T, dir string, env map[string]string) *testServer {
+	t.Helper()
 	full := map[string]string{
 		"LISTEN_ADDR":  "127.0.0.1:0",
 		"DATABASE_URL": filepath.Join(dir, "data", "hubspot-actions.db"),
@@ -248,20 +254,6 @@ func TestSandboxInstall(t *testing.T) {
 	}
 }
 
-// signIn installs the app in a sandbox (through its fake HubSpot) and
-// returns a client carrying the admin's session.
-func (s *testServer) signIn(t *testing.T) *http.Client {
-	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{Jar: jar}
-	resp, err := hc.Get(s.URL + "/oauth/hubspot/install")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return hc
-}
-
 // TestSandboxProviders runs every provider action through the real server
 // in sandbox mode, against the providers' fakes.
 func TestSandboxProviders(t *testing.T) {
@@ -302,8 +294,9 @@ func TestSandboxProviders(t *testing.T) {
 	if got["error_code"] != "NOT_CONNECTED" || !strings.Contains(got["error_message"], "/settings") {
 		t.Errorf("quickbooks before connecting = %v", got)
 	}
-	hc := s.signIn(t)
-	resp, err := hc.Get(s.URL + "/oauth/quickbooks/connect")
+	wc := signIn(t, s)
+	follow := &http.Client{Jar: wc.hc.Jar}
+	resp, err := follow.Get(s.URL + "/oauth/quickbooks/connect")
 	if err != nil {
 		t.Fatal(err)
 	}

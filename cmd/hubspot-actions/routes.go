@@ -24,7 +24,7 @@ type routesExtra struct {
 }
 
 // addRoutes lists the whole HTTP surface of the service.
-func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *actions.Runtime, flow *oauth.Flow, qb *quickbooks.Service, m *actions.Metrics, promReg *prometheus.Registry, extra routesExtra) {
+func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *actions.Runtime, flow *oauth.Flow, qb *quickbooks.Service, keyed []keyProvider, m *actions.Metrics, promReg *prometheus.Registry, extra routesExtra) {
 	// Operations.
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", handleReady(db))
@@ -42,6 +42,21 @@ func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *act
 	// Admins connect their QuickBooks company (from the settings page).
 	e.GET(quickbooks.ConnectPath, qb.HandleConnect())
 	e.GET(quickbooks.CallbackPath, qb.HandleCallback())
+
+	// The portal admin's pages: server-rendered HTML under a strict CSP.
+	// The session comes from the install flow; forms carry a CSRF token
+	// bound to it; every handler acts on the session's portal only.
+	w := newWeb(flow, oauth.DeriveKey(cfg.EncryptionKey, "csrf"), log)
+	e.GET("/static/:file", w.handleStatic(), w.secure)
+	e.GET("/signed-out", w.handleSignedOut(), w.secure)
+	admin := e.Group("/settings", w.secure, w.requireSession, w.checkCSRF)
+	admin.GET("", handleSettings(w, flow, qb, keyed, cfg.HistoryRetention))
+	admin.POST("/keys/:provider", handleSaveKey(w, flow, qb, keyed, cfg.HistoryRetention))
+	admin.POST("/keys/:provider/delete", handleDeleteKey(w, keyed))
+	admin.POST("/quickbooks/disconnect", handleDisconnectQuickBooks(w, flow, qb))
+	admin.GET("/history", handleHistory(w, db, rt.Registry(), cfg.HistoryRetention))
+	admin.GET("/history/:id", handleExecution(w, db, rt.Registry()))
+	admin.POST("/logout", w.handleLogout())
 
 	for _, r := range extra.register {
 		r(e)
@@ -132,12 +147,19 @@ func httpErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			}
 			code, body = http.StatusBadRequest, map[string]any{"error": "invalid request", "fields": fields}
 		}
-		rid := c.Response().Header().Get(echo.HeaderXRequestID)
-		if code >= 500 {
-			log.Error("request failed", "status", code, "path", c.Request().URL.Path, "request_id", rid, "err", err)
-		} else {
-			log.Info("request refused", "status", code, "path", c.Request().URL.Path, "request_id", rid, "err", err)
+		if w, ok := c.Get(ctxWeb).(*web); ok && c.Request().Method != http.MethodHead {
+			// An admin page: the browser gets an HTML page, not JSON.
+			msg, _ := body["error"].(string)
+			if code == http.StatusBadRequest && errors.As(err, &ve) {
+				msg = "Some of the values in the address are not valid."
+			}
+			logRefusal(log, c, code, err)
+			if err := w.errorPage(c, code, msg); err != nil {
+				log.Error("write error page", "err", err)
+			}
+			return
 		}
+		logRefusal(log, c, code, err)
 		if c.Request().Method == http.MethodHead {
 			err = c.NoContent(code)
 		} else {
@@ -146,5 +168,16 @@ func httpErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if err != nil {
 			log.Error("write error response", "err", err)
 		}
+	}
+}
+
+// logRefusal logs a failed request: 5xx at Error with the full chain, the
+// rest at Info.
+func logRefusal(log *slog.Logger, c echo.Context, code int, err error) {
+	rid := c.Response().Header().Get(echo.HeaderXRequestID)
+	if code >= 500 {
+		log.Error("request failed", "status", code, "path", c.Request().URL.Path, "request_id", rid, "err", err)
+	} else {
+		log.Info("request refused", "status", code, "path", c.Request().URL.Path, "request_id", rid, "err", err)
 	}
 }

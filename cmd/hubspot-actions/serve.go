@@ -55,7 +55,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	defer app.close()
 
 	e := newServer(log)
-	addRoutes(e, log, cfg, db, app.runtime, app.flow, app.providers.quickbooks, metrics, promReg, app.extra)
+	addRoutes(e, log, cfg, db, app.runtime, app.flow, app.providers.quickbooks, app.providers.keyed, metrics, promReg, app.extra)
 	e.Listener = ln
 
 	if err := app.runtime.Start(ctx); err != nil {

@@ -1,0 +1,311 @@
+package main
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"mime"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"hubspot-actions/oauth"
+)
+
+// The admin pages (settings and execution history) are server-rendered
+// from templates embedded in the binary, styled by one static stylesheet,
+// and need no JavaScript.
+//
+//go:embed web/templates/*.html web/static/*
+var webFS embed.FS
+
+// contentSecurityPolicy allows nothing but our own stylesheet and forms
+// posting back to us: no scripts at all, no framing, no <base>.
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " +
+	"frame-ancestors 'none'; base-uri 'none'"
+
+// Context keys the admin pages set.
+const (
+	ctxWeb     = "web"     // *web: errors render as HTML pages
+	ctxSession = "session" // oauth.Session of the signed-in admin
+)
+
+// csrfField is the name of the hidden form field carrying the CSRF token.
+const csrfField = "csrf_token"
+
+// web renders the admin pages. It is safe for concurrent use.
+type web struct {
+	pages   map[string]*template.Template
+	static  map[string]staticFile
+	cssURL  string
+	csrfKey []byte
+	flow    *oauth.Flow
+	log     *slog.Logger
+}
+
+type staticFile struct {
+	body        []byte
+	contentType string
+	etag        string
+}
+
+// newWeb parses the embedded templates. csrfKey signs the CSRF tokens bound
+// to each session. It panics if the embedded files are broken, which the
+// tests catch.
+func newWeb(flow *oauth.Flow, csrfKey []byte, log *slog.Logger) *web {
+	w := &web{pages: map[string]*template.Template{}, static: map[string]staticFile{}, csrfKey: csrfKey, flow: flow, log: log.With("component", "web")}
+	layout := template.Must(template.ParseFS(webFS, "web/templates/layout.html"))
+	names, err := fs.Glob(webFS, "web/templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	for _, name := range names {
+		base := path.Base(name)
+		if base == "layout.html" {
+			continue
+		}
+		w.pages[strings.TrimSuffix(base, ".html")] = template.Must(template.Must(layout.Clone()).ParseFS(webFS, name))
+	}
+	statics, err := fs.Glob(webFS, "web/static/*")
+	if err != nil {
+		panic(err)
+	}
+	for _, name := range statics {
+		b, err := webFS.ReadFile(name)
+		if err != nil {
+			panic(err)
+		}
+		sum := sha256.Sum256(b)
+		ct := mime.TypeByExtension(path.Ext(name))
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		w.static[path.Base(name)] = staticFile{body: b, contentType: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+	}
+	css := w.static["app.css"]
+	// The version in the URL changes with the file, so it can be cached long.
+	w.cssURL = "/static/app.css?v=" + strings.Trim(css.etag, `"`)
+	return w
+}
+
+// secure sets the security headers of every admin page and static file,
+// and makes errors on these routes render as HTML pages.
+func (w *web) secure(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+		c.Set(ctxWeb, w)
+		return next(c)
+	}
+}
+
+// requireSession lets through only a browser signed in to a portal; others
+// are sent through the HubSpot install flow, which identifies the admin and
+// the portal and comes back to /settings.
+func (w *web) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		s, ok := w.flow.Session(c)
+		if !ok {
+			c.Response().Header().Set("Cache-Control", "no-store")
+			return c.Redirect(http.StatusSeeOther, "/oauth/hubspot/install")
+		}
+		c.Set(ctxSession, s)
+		c.Set("portal_id", s.PortalID)
+		// Pages show one portal's data: never store or share them.
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return next(c)
+	}
+}
+
+// checkCSRF refuses a state-changing request that does not carry the CSRF
+// token of the browser's session (a synchronizer token, derived from the
+// session, so a page of another site can neither read nor forge it), or
+// that the browser says comes from another site.
+func (w *web) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		s := sessionOf(c)
+		if c.Request().Header.Get("Sec-Fetch-Site") == "cross-site" {
+			return echo.NewHTTPError(http.StatusForbidden, "This form was sent from another website, so it was ignored.")
+		}
+		// From the body only: a token in a URL would leak into logs.
+		got := c.Request().PostFormValue(csrfField)
+		if got == "" || !hmac.Equal([]byte(got), []byte(w.csrfToken(s))) {
+			return echo.NewHTTPError(http.StatusForbidden, "This form has expired. Go back, reload the page and try again.")
+		}
+		return next(c)
+	}
+}
+
+// csrfToken is the token a session's forms carry: an HMAC of who is
+// signed in and until when, so it changes with every sign-in.
+func (w *web) csrfToken(s oauth.Session) string {
+	m := hmac.New(sha256.New, w.csrfKey)
+	fmt.Fprintf(m, "csrf\x00%d\x00%d\x00%s\x00%d", s.PortalID, s.UserID, s.UserEmail, s.ExpiresAt.Unix())
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// sessionOf returns the session requireSession found.
+func sessionOf(c echo.Context) oauth.Session {
+	s, _ := c.Get(ctxSession).(oauth.Session)
+	return s
+}
+
+// page is what every admin page shows around its content.
+type page struct {
+	Title   string
+	Nav     string // "settings" or "history": the current section
+	CSS     string
+	CSRF    string
+	Session oauth.Session
+}
+
+// newPage returns the frame of a page for the signed-in admin.
+func (w *web) newPage(c echo.Context, title, nav string) page {
+	s := sessionOf(c)
+	p := page{Title: title, Nav: nav, CSS: w.cssURL, Session: s}
+	if s.PortalID != 0 {
+		p.CSRF = w.csrfToken(s)
+	}
+	return p
+}
+
+// render writes a page with the given status.
+func (w *web) render(c echo.Context, status int, name string, data any) error {
+	t, ok := w.pages[name]
+	if !ok {
+		return fmt.Errorf("web: no template %q", name)
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, "layout", data); err != nil {
+		return fmt.Errorf("web: render %s: %w", name, err)
+	}
+	return c.HTMLBlob(status, b.Bytes())
+}
+
+// errorPage renders an error for the admin pages. httpErrorHandler calls it
+// for requests that went through secure, so an admin's browser gets a page
+// rather than JSON.
+func (w *web) errorPage(c echo.Context, status int, message string) error {
+	data := struct {
+		page
+		Status  int
+		Message string
+		SignIn  bool
+	}{page: w.newPage(c, http.StatusText(status), ""), Status: status, Message: message}
+	switch {
+	case status >= 500:
+		data.Message = "Something went wrong on our side. Please try again in a minute."
+	case status == http.StatusNotFound && strings.EqualFold(message, "not found"):
+		data.Message = "There is nothing at this address."
+	case message == "" || message == http.StatusText(status):
+		data.Message = "This request could not be handled."
+	}
+	data.SignIn = data.Session.PortalID == 0
+	return w.render(c, status, "error", data)
+}
+
+// handleStatic serves the embedded stylesheet (and any other static file).
+func (w *web) handleStatic() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		f, ok := w.static[c.Param("file")]
+		if !ok {
+			return echo.ErrNotFound
+		}
+		h := c.Response().Header()
+		h.Set("ETag", f.etag)
+		h.Set("Cache-Control", "public, max-age=86400")
+		if c.Request().Header.Get("If-None-Match") == f.etag {
+			return c.NoContent(http.StatusNotModified)
+		}
+		return c.Blob(http.StatusOK, f.contentType, f.body)
+	}
+}
+
+// handleLogout serves POST /settings/logout: it ends the session.
+func (w *web) handleLogout() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		w.flow.ClearSession(c)
+		return c.Redirect(http.StatusSeeOther, "/signed-out")
+	}
+}
+
+// handleSignedOut serves GET /signed-out.
+func (w *web) handleSignedOut() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return w.render(c, http.StatusOK, "signed-out", w.newPage(c, "Signed out", ""))
+	}
+}
+
+// Formatting shared by the pages. Times are shown in UTC, which is also
+// what operators and logs use.
+
+const timeLayout = "2006-01-02 15:04:05 UTC"
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+// fmtDuration says how long something took, to a useful precision.
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d < 0:
+		return ""
+	case d < time.Second:
+		return strconv.FormatInt(d.Milliseconds(), 10) + " ms"
+	case d < time.Minute:
+		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
+	case d < time.Hour:
+		d = d.Round(time.Second)
+		return fmt.Sprintf("%d min %d s", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	d = d.Round(time.Minute)
+	return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// fmtPeriod says how long a period is in words: "30 days", "2 days 12
+// hours", "90 minutes".
+func fmtPeriod(d time.Duration) string {
+	plural := func(n int64, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return strconv.FormatInt(n, 10) + " " + unit + "s"
+	}
+	const day = 24 * time.Hour
+	switch {
+	case d >= day && d%day == 0:
+		return plural(int64(d/day), "day")
+	case d >= day && d%time.Hour == 0:
+		return plural(int64(d/day), "day") + " " + plural(int64(d%day/time.Hour), "hour")
+	case d >= time.Hour && d%time.Hour == 0:
+		return plural(int64(d/time.Hour), "hour")
+	case d >= time.Minute && d%time.Minute == 0:
+		return plural(int64(d/time.Minute), "minute")
+	}
+	return d.String()
+}

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/labstack/echo/v4"
+
+	"hubspot-actions/actions"
+	"hubspot-actions/actions/quickbooks"
+	"hubspot-actions/oauth"
+)
+
+func TestRedact(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, field, value string
+		secret             bool
+		want               string
+	}{
+		{"plain", "message", "hello", false, "hello"},
+		{"marked secret", "webhook", "https://example.com/hook", true, redactedValue},
+		{"api key", "api_key", "anything", false, redactedValue},
+		{"key in camel case", "apiKey", "anything", false, redactedValue},
+		{"token", "access_token", "abc", false, redactedValue},
+		{"secret", "client_secret", "abc", false, redactedValue},
+		{"password", "Password", "abc", false, redactedValue},
+		{"authorization", "authorization", "abc", false, redactedValue},
+		{"stripe secret value", "note", "sk_live_51Habcdef", false, redactedValue},
+		{"restricted key value", "note", "rk_test_51Habcdef", false, redactedValue},
+		{"bearer value", "header", "Bearer abc", false, redactedValue},
+		{"jwt value", "note", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", false, redactedValue},
+		{"hubspot private app token", "note", "pat-na1-11111111-2222", false, redactedValue},
+		{"short sk_ text", "note", "sk_a", false, "sk_a"},
+		{"email", "email", "pat@example.com", false, "pat@example.com"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, hidden := redact(tt.field, tt.value, tt.secret)
+			if got != tt.want || hidden != (tt.want == redactedValue) {
+				t.Errorf("redact(%q, %q, %v) = %q, %v; want %q", tt.field, tt.value, tt.secret, got, hidden, tt.want)
+			}
+		})
+	}
+}
+
+// TestInputFieldsSecret checks that an input the action marks Secret is
+// redacted whatever its name and value, and that inputs come in the
+// action's order with their labels.
+func TestInputFieldsSecret(t *testing.T) {
+	t.Parallel()
+	type in struct {
+		Webhook string `json:"webhook"`
+		Name    string `json:"name"`
+	}
+	type out struct {
+		Done string `json:"done"`
+	}
+	reg := actions.NewRegistry()
+	err := actions.Register(reg, actions.Spec[in, out]{
+		Key: "test-secret-input", Name: "Test", ObjectTypes: []string{"CONTACT"},
+		Inputs: []actions.InputField{
+			{Name: "webhook", Type: actions.TypeString, FieldType: actions.FieldText, Label: "Webhook URL", Secret: true},
+			{Name: "name", Type: actions.TypeString, FieldType: actions.FieldText, Label: "Name"},
+		},
+		Outputs: []actions.OutputField{{Name: "done", Type: actions.TypeString, FieldType: actions.FieldText, Label: "Done"}},
+		Run:     func(context.Context, *actions.Execution, in) (out, error) { return out{}, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := reg.Get("test-secret-input")
+	got := inputFields(a, map[string]any{"name": "Ada", "webhook": "https://hooks.example.com/T0/B0/abc", "extra": 3.5, "z_password": "x"})
+	want := []field{
+		{Name: "webhook", Label: "Webhook URL", Value: redactedValue, Redacted: true},
+		{Name: "name", Label: "Name", Value: "Ada"},
+		{Name: "extra", Value: "3.5"},
+		{Name: "z_password", Value: redactedValue, Redacted: true},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("inputFields mismatch (-want +got):\n%s", diff)
+	}
+	outs := outputFields(a, map[string]any{"done": "yes", "error_code": "", "hs_execution_state": "SUCCESS"})
+	if len(outs) != 3 || outs[0].Name != "done" || outs[0].Label != "Done" {
+		t.Errorf("outputFields = %+v, want the declared output first", outs)
+	}
+}
+
+func TestSearchTerm(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"EX-7K2M9QJ4RT", "EX-7K2M9QJ4RT"},
+		{" ex-7k2m9qj4rt ", "EX-7K2M9QJ4RT"},
+		{"The sandbox was asked to fail with NOT_FOUND. (ref EX-7K2M9QJ4RT)", "EX-7K2M9QJ4RT"},
+		{"Not found: nothing matched (ref ex-7k2m9qj4rt).", "EX-7K2M9QJ4RT"},
+		{"ap-1-1-1-0", "ap-1-1-1-0"},
+		{" 901 ", "901"},
+		{"EX-SHORT", "EX-SHORT"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := searchTerm(tt.in); got != tt.want {
+			t.Errorf("searchTerm(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestFormatting(t *testing.T) {
+	t.Parallel()
+	periods := []struct {
+		d    time.Duration
+		want string
+	}{
+		{30 * 24 * time.Hour, "30 days"},
+		{24 * time.Hour, "1 day"},
+		{36 * time.Hour, "1 day 12 hours"},
+		{48 * time.Hour, "2 days"},
+		{2 * time.Hour, "2 hours"},
+		{90 * time.Minute, "90 minutes"},
+		{90 * time.Second, "1m30s"},
+	}
+	for _, tt := range periods {
+		if got := fmtPeriod(tt.d); got != tt.want {
+			t.Errorf("fmtPeriod(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+	durations := []struct {
+		d    time.Duration
+		want string
+	}{
+		{42 * time.Millisecond, "42 ms"},
+		{1500 * time.Millisecond, "1.5 s"},
+		{125 * time.Second, "2 min 5 s"},
+		{3*time.Hour + 20*time.Minute, "3 h 20 min"},
+	}
+	for _, tt := range durations {
+		if got := fmtDuration(tt.d); got != tt.want {
+			t.Errorf("fmtDuration(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
+
+// TestSettingsStates renders the settings page for each state of the
+// HubSpot connection and of QuickBooks.
+func TestSettingsStates(t *testing.T) {
+	t.Parallel()
+	log := slog.New(slog.DiscardHandler)
+	w := newWeb(oauth.New(oauth.Config{SessionKey: make([]byte, 32)}, nil, nil, &http.Client{}, log), make([]byte, 32), log)
+	now := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
+	unconfigured, err := quickbooks.New(quickbooks.Config{Environment: "sandbox", PublicBaseURL: "https://actions.example.com"}, nil, nil, nil, &http.Client{}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		portal oauth.PortalInfo
+		qb     qbView
+		want   []string
+		link   bool // a reinstall link
+	}{
+		{
+			name:   "active",
+			portal: oauth.PortalInfo{PortalID: 5, Status: oauth.StatusActive, TokenExpiresAt: now.Add(20 * time.Minute)},
+			qb:     qbView{Configured: true, Connected: true, Healthy: true, Company: "Acme Ltd"},
+			want:   []string{"Connection to HubSpot Active", "expires at 2026-05-04 12:20:00 UTC", "QuickBooks Online Connected Company: Acme Ltd.", "Disconnect QuickBooks"},
+		},
+		{
+			name:   "needs reinstall",
+			portal: oauth.PortalInfo{PortalID: 5, Status: oauth.StatusNeedsReinstall, StatusReason: "the refresh token was rejected (invalid_grant)"},
+			qb:     qbView{Configured: true, Connected: true, Company: "Acme Ltd", Detail: "QuickBooks no longer accepts the app's access to this company."},
+			want:   []string{"Needs reinstall HubSpot no longer accepts the app's access to this account (the refresh token was rejected (invalid_grant)).", "Reinstall the app", "Needs reconnecting Company: Acme Ltd.", "Reconnect QuickBooks", "Disconnect QuickBooks"},
+			link:   true,
+		},
+		{
+			name:   "removed",
+			portal: oauth.PortalInfo{PortalID: 5, Status: oauth.StatusRemoved},
+			qb:     newQBView(context.Background(), unconfigured, oauth.PortalInfo{}, 5),
+			want:   []string{"Removed", "Reinstall the app", "QuickBooks Online Not available QuickBooks is not available in this installation of the app"},
+			link:   true,
+		},
+		{
+			name:   "not connected",
+			portal: oauth.PortalInfo{PortalID: 5, Status: oauth.StatusNotConnected},
+			qb:     qbView{Configured: true, ConnectURL: quickbooks.ConnectPath},
+			want:   []string{"Not connected No HubSpot access token is stored", "QuickBooks Online Not connected", "Connect QuickBooks"},
+			link:   true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := httptest.NewRecorder()
+			c := echo.New().NewContext(httptest.NewRequest(http.MethodGet, "/settings", nil), rec)
+			c.Set(ctxSession, oauth.Session{PortalID: 5, UserEmail: "a@example.com"})
+			p := settingsPage{page: w.newPage(c, "Settings", "settings"), Portal: newPortalView(tt.portal, now), QB: tt.qb, Retention: "30 days"}
+			if err := w.render(c, http.StatusOK, "settings", p); err != nil {
+				t.Fatal(err)
+			}
+			text := pageText(t, rec.Body.String())
+			for _, want := range tt.want {
+				if !strings.Contains(text, want) {
+					t.Errorf("page lacks %q:\n%s", want, text)
+				}
+			}
+			if got := strings.Contains(rec.Body.String(), `href="/oauth/hubspot/install"`); got != tt.link {
+				t.Errorf("reinstall link shown = %v, want %v", got, tt.link)
+			}
+			checkAccessible(t, tt.name, rec.Body.String())
+		})
+	}
+}
+
+func TestVerifyProblem(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"refused", actions.Fail(actions.CodeRejected, "Clearbit does not accept this API key."), "Clearbit does not accept this API key."},
+		{"unreachable", &actions.APIError{Status: 503, Body: "down"}, "Clearbit could not be reached to check the key, so it was not saved. Try again in a minute."},
+		{"timeout", context.DeadlineExceeded, "Clearbit could not be reached to check the key, so it was not saved. Try again in a minute."},
+		{"internal", actions.Fail(actions.CodeInternal, "stack trace here"), "The key could not be checked, so it was not saved. Try again in a minute."},
+		{"unexpected", errors.New("tls: secret detail"), "The key could not be checked, so it was not saved. Try again in a minute."},
+	}
+	for _, tt := range tests {
+		if got := verifyProblem("Clearbit", tt.err); got != tt.want {
+			t.Errorf("verifyProblem(%s) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
