@@ -26,10 +26,12 @@ func (tx *Tx) SQL() *sql.Tx { return tx.x.Tx }
 func (tx *Tx) Now() time.Time { return tx.now }
 
 // Write runs fn inside a transaction and commits it. Writes that arrive while
-// another is committing are grouped into the next transaction (group commit),
-// each inside its own savepoint: an error from fn undoes only that write's
-// changes and is returned to its caller alone. fn must do database work only
-// and return quickly; it must not call Write itself.
+// another is committing are grouped into the next transaction (group
+// commit). An error from fn undoes only that write's changes and is
+// returned to its caller alone: the others are then run again on their own,
+// so fn may run more than once and must only touch the database (keep
+// results in variables it assigns, not appends to). fn must return quickly
+// and must not call Write itself.
 //
 // Write waits for the commit even if ctx is cancelled, so a caller never has
 // to guess whether its write happened.
@@ -101,47 +103,53 @@ func (c *committer) write(ctx context.Context, now func() time.Time, fn func(*Tx
 	return op.err
 }
 
+// commit runs a batch in one transaction. Writes almost never fail, so
+// the fast path uses no savepoints; if one does fail, the transaction is
+// rolled back and every write of the batch is run again in a transaction
+// of its own, so each caller gets its own result.
 func (c *committer) commit(ctx context.Context, now time.Time, batch []*writeOp) {
-	fail := func(err error) {
-		for _, o := range batch {
-			if o.err == nil {
-				o.err = err
-			}
-		}
+	if len(batch) == 1 {
+		batch[0].err = c.one(ctx, now, batch[0].fn)
+		return
 	}
 	x, err := c.db.BeginTxx(ctx, nil)
 	if err != nil {
-		fail(fmt.Errorf("store: begin: %w", err))
+		for _, o := range batch {
+			o.err = fmt.Errorf("store: begin: %w", err)
+		}
 		return
 	}
-	defer x.Rollback() // no-op after Commit
 	tx := &Tx{x: x, now: now}
-	if len(batch) == 1 {
-		if err := call(batch[0].fn, tx); err != nil {
-			batch[0].err = err
+	for _, o := range batch {
+		if err := call(o.fn, tx); err != nil {
+			x.Rollback()
+			for _, o := range batch {
+				o.err = c.one(ctx, now, o.fn)
+			}
 			return
-		}
-	} else {
-		for _, o := range batch {
-			if _, err := x.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-				fail(fmt.Errorf("store: savepoint: %w", err))
-				return
-			}
-			if o.err = call(o.fn, tx); o.err != nil {
-				if _, err := x.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
-					fail(fmt.Errorf("store: rollback to savepoint: %w", err))
-					return
-				}
-			}
-			if _, err := x.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
-				fail(fmt.Errorf("store: release savepoint: %w", err))
-				return
-			}
 		}
 	}
 	if err := x.Commit(); err != nil {
-		fail(fmt.Errorf("store: commit: %w", err))
+		for _, o := range batch {
+			o.err = fmt.Errorf("store: commit: %w", err)
+		}
 	}
+}
+
+// one runs a single write in its own transaction.
+func (c *committer) one(ctx context.Context, now time.Time, fn func(*Tx) error) error {
+	x, err := c.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer x.Rollback() // no-op after Commit
+	if err := call(fn, &Tx{x: x, now: now}); err != nil {
+		return err
+	}
+	if err := x.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
 }
 
 // call runs fn, turning a panic into an error so that a faulty write cannot

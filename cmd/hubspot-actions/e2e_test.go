@@ -47,14 +47,14 @@ func (b *syncBuffer) String() string {
 
 // startServer runs `serve` with env (a sandbox unless env says otherwise)
 // on a free port, and stops it when the test ends.
-func startServer(t *testing.T, env map[string]string) *testServer {
+func startServer(t testing.TB, env map[string]string) *testServer {
 	t.Helper()
 	return startServerIn(t, t.TempDir(), env)
 }
 
 // startServerIn is startServer with the data (its database in
 // dir/data/hubspot-actions.db) kept in dir, which a test may seed first.
-func startServerIn(t *testing.T, dir string, env map[string]string) *testServer {
+func startServerIn(t testing.TB, dir string, env map[string]string) *testServer {
 	t.Helper()
 	full := map[string]string{
 		"LISTEN_ADDR":  "127.0.0.1:0",

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadConfigSandboxDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := loadConfig(env(nil))
+	if err != nil {
+		t.Fatalf("loadConfig() error = %v", err)
+	}
+	if !cfg.Sandbox || cfg.ListenAddr != ":8080" || cfg.PublicBaseURL != "http://localhost:8080" ||
+		cfg.DatabaseURL != "./data/hubspot-actions.db" || cfg.DataDir != "data" || cfg.InlineBudget != 5*time.Second ||
+		cfg.HubSpotAPIBaseURL != "http://127.0.0.1:8090" || cfg.HistoryRetention != 30*24*time.Hour {
+		t.Errorf("sandbox defaults = %+v", cfg)
+	}
+}
+
+func TestLoadConfigProduction(t *testing.T) {
+	t.Parallel()
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	cfg, err := loadConfig(env(map[string]string{
+		"HUBSPOT_CLIENT_ID": "id", "HUBSPOT_CLIENT_SECRET": "s3cret", "PUBLIC_BASE_URL": "https://actions.example.com/",
+		"ENCRYPTION_KEY": key, "INLINE_BUDGET": "2s", "HISTORY_RETENTION": "7d",
+	}))
+	if err != nil {
+		t.Fatalf("loadConfig() error = %v", err)
+	}
+	if cfg.Sandbox || cfg.PublicBaseURL != "https://actions.example.com" || cfg.HubSpotAPIBaseURL != "https://api.hubapi.com" ||
+		cfg.InlineBudget != 2*time.Second || cfg.HistoryRetention != 7*24*time.Hour || len(cfg.EncryptionKey) != 32 {
+		t.Errorf("production config = %+v", cfg)
+	}
+	if s := cfg.HubSpotClientSecret.String(); s != "[redacted]" {
+		t.Errorf("secret prints as %q", s)
+	}
+}
+
+// TestLoadConfigReportsEveryProblemAtOnce: with HUBSPOT_CLIENT_ID set, each
+// missing or wrong production setting is named in one error.
+func TestLoadConfigReportsEveryProblemAtOnce(t *testing.T) {
+	t.Parallel()
+	_, err := loadConfig(env(map[string]string{
+		"HUBSPOT_CLIENT_ID": "id", "INLINE_BUDGET": "soon", "ENCRYPTION_KEY_PREVIOUS": "short",
+		"HUBSPOT_SCOPES": "oauth", "LOG_LEVEL": "loud", "QUICKBOOKS_ENVIRONMENT": "staging",
+	}))
+	if err == nil {
+		t.Fatal("loadConfig() = nil, want errors")
+	}
+	for _, want := range []string{"HUBSPOT_CLIENT_SECRET is required", "PUBLIC_BASE_URL is required", "ENCRYPTION_KEY is required",
+		"INLINE_BUDGET", "ENCRYPTION_KEY_PREVIOUS must be the base64", "must include automation", "LOG_LEVEL", "QUICKBOOKS_ENVIRONMENT"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+	_, err = loadConfig(env(map[string]string{"HUBSPOT_CLIENT_ID": "id", "HUBSPOT_CLIENT_SECRET": "s", "PUBLIC_BASE_URL": "http://actions.example.com",
+		"ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(make([]byte, 32))}))
+	if err == nil || !strings.Contains(err.Error(), "must use https") {
+		t.Errorf("plain-http public URL: %v", err)
+	}
+}
+
+func TestServeRefusesIncompleteProductionConfig(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"serve"}, env(map[string]string{
+		"HUBSPOT_CLIENT_ID": "id", "LISTEN_ADDR": "127.0.0.1:0", "DATABASE_URL": t.TempDir() + "/x.db"}), &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "HUBSPOT_CLIENT_SECRET is required") || !strings.Contains(err.Error(), "PUBLIC_BASE_URL is required") {
+		t.Fatalf("run(serve) = %v, want the missing settings", err)
+	}
+	if strings.Contains(stdout.String(), "listening") {
+		t.Errorf("serve listened despite a bad configuration")
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	t.Parallel()
+	var stdout bytes.Buffer
+	db := t.TempDir() + "/nested/hubspot-actions.db"
+	if err := run(context.Background(), []string{"migrate"}, env(map[string]string{"DATABASE_URL": db}), &stdout, &stdout); err != nil {
+		t.Fatalf("run(migrate) = %v", err)
+	}
+	if !strings.Contains(stdout.String(), "migrations applied to "+db) {
+		t.Errorf("migrate printed %q", stdout.String())
+	}
+}
