@@ -115,9 +115,9 @@ func mustJSON(t *testing.T, v any) string {
 func TestCheckDefinitionFindsEachBrokenRule(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name  string
+		name   string
 		mutate func(d *actions.Definition)
-		want  string
+		want   string
 	}{
 		{"bad type pair", func(d *actions.Definition) { d.InputFields[0].TypeDefinition.FieldType = "number" }, `input "title": type "string" cannot use fieldType "number"`},
 		{"options on a radio", func(d *actions.Definition) { d.InputFields[2].TypeDefinition.FieldType = "radio" }, `input "size": a field with options must be type "enumeration" with fieldType "select"`},
