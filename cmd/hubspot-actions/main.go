@@ -89,6 +89,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return portalsCommand(ctx, rest, cfg, stdout)
 	case "definitions":
 		return definitionsCommand(rest, getenv, stdout, stderr)
+	case "publish":
+		return publishCommand(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
