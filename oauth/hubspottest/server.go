@@ -61,6 +61,11 @@ type Config struct {
 	EnforceRateLimit  bool
 	// Now is the server's clock (default time.Now).
 	Now func() time.Time
+	// OnComplete, when set, is called once for each callback completion
+	// the server records, after recording it and outside its lock (so
+	// concurrently for concurrent requests); it must return quickly. The
+	// simulator uses it to follow thousands of executions.
+	OnComplete func(Completion)
 }
 
 func (c *Config) defaults() {
@@ -1005,7 +1010,6 @@ func (s *Server) outputs(w http.ResponseWriter, name string, fields map[string]j
 
 func (s *Server) record(c Completion) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.completed[c.CallbackID] > 0 {
 		s.duplicates++
 	}
@@ -1013,6 +1017,10 @@ func (s *Server) record(c Completion) {
 	s.completions = append(s.completions, c)
 	close(s.changed)
 	s.changed = make(chan struct{})
+	s.mu.Unlock()
+	if s.cfg.OnComplete != nil {
+		s.cfg.OnComplete(c)
+	}
 }
 
 // ---- answers ----
