@@ -433,6 +433,21 @@ func (s *Server) SeedObject(portalID int64, objectType, id string, props map[str
 	o.props = p
 }
 
+// Object returns a copy of a seeded record's properties.
+func (s *Server) Object(portalID int64, objectType, id string) (map[string]string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.objects[objectKey{portalID, canonicalType(objectType), id}]
+	if !ok {
+		return nil, false
+	}
+	p := make(map[string]string, len(o.props))
+	for k, v := range o.props {
+		p[k] = v
+	}
+	return p, true
+}
+
 // Associate associates two seeded records, both ways.
 func (s *Server) Associate(portalID int64, fromType, fromID, toType, toID string) {
 	s.mu.Lock()

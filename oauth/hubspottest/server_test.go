@@ -246,3 +246,15 @@ func TestOnCompleteSeesEveryCompletion(t *testing.T) {
 		t.Errorf("Duplicates() = %d, want 1", s.Duplicates())
 	}
 }
+
+func TestObject(t *testing.T) {
+	t.Parallel()
+	s := NewServer(Config{})
+	s.SeedObject(5, "DEAL", "9", map[string]string{"dealname": "Big"})
+	if p, ok := s.Object(5, "deals", "9"); !ok || p["dealname"] != "Big" {
+		t.Errorf("Object(5, deals, 9) = %v, %v", p, ok)
+	}
+	if _, ok := s.Object(6, "0-3", "9"); ok {
+		t.Errorf("Object of another portal found")
+	}
+}
