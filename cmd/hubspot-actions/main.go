@@ -91,6 +91,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return definitionsCommand(rest, getenv, stdout, stderr)
 	case "publish":
 		return publishCommand(ctx, rest, getenv, stdout, stderr)
+	case "simulate":
+		return simulateCommand(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
