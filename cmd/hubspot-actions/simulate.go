@@ -343,8 +343,9 @@ func executionBody(o simOptions, act *actions.Action, hs *hubspottest.Server) (m
 	setIf(origin, "portalId", "portal", o.Portal)
 	setIf(origin, "actionDefinitionId", "", defID)
 	setIf(origin, "actionDefinitionVersion", "", 1)
-	setIf(origin, "extensionDefinitionId", "", defID)
-	setIf(origin, "extensionDefinitionVersionId", "", 1)
+	// HubSpot mirrors the definition id and version here (§4.2).
+	setIf(origin, "extensionDefinitionId", "", origin["actionDefinitionId"])
+	setIf(origin, "extensionDefinitionVersionId", "", origin["actionDefinitionVersion"])
 	setIf(ctxm, "source", "", "WORKFLOWS")
 	setIf(ctxm, "workflowId", "workflow-id", o.WorkflowID)
 	setIf(ctxm, "actionId", "", 1)
