@@ -61,6 +61,7 @@ func runLoad(ctx context.Context, o simOptions, c *hubspotCaller, base map[strin
 			t := time.NewTicker(250 * time.Millisecond)
 			defer t.Stop()
 			start := time.Now()
+			var rate float64
 			for {
 				select {
 				case <-done:
@@ -69,8 +70,11 @@ func runLoad(ctx context.Context, o simOptions, c *hubspotCaller, base map[strin
 				case <-t.C:
 				}
 				finals, awaiting := tr.counts()
-				fmt.Fprintf(stderr, "\r\033[K%d/%d sent, %d answered (%d BLOCK), %d awaiting completion, %d outcomes, %d retries, %.0f/s",
-					sent.Load(), n, answered.Load(), blocked.Load(), awaiting, finals, retries.Load(), float64(answered.Load())/time.Since(start).Seconds())
+				if a := answered.Load(); a < int64(n) {
+					rate = float64(a) / time.Since(start).Seconds()
+				}
+				fmt.Fprintf(stderr, "\r\033[K%d/%d sent, %d answered (%d BLOCK) at %.0f/s, %d awaiting completion, %d outcomes, %d retries",
+					sent.Load(), n, answered.Load(), blocked.Load(), rate, awaiting, finals, retries.Load())
 			}
 		})
 	}
