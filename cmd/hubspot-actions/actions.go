@@ -62,7 +62,7 @@ func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db 
 	a.providers.clearbitKeys = actions.NewAPIKeys(db, keys, "clearbit", "Clearbit", clearbitKey, settingsURL)
 	a.providers.clearbit = clearbit.NewClient(clearbitURL, outboundClient("clearbit", 10*time.Second, m))
 	cbKeys := a.providers.clearbitKeys
-	err := clearbit.Register(reg, a.providers.clearbit, cbKeys.Key, clearbit.Options{
+	cbOpts := clearbit.Options{
 		SettingsURL: settingsURL,
 		KeyOwner: func(ctx context.Context, portalID int64) clearbit.KeyOwner {
 			if cbKeys.PortalOwned(ctx, portalID) {
@@ -70,9 +70,6 @@ func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db 
 			}
 			return clearbit.OwnerApp
 		},
-	})
-	if err != nil {
-		return fmt.Errorf("register clearbit actions: %w", err)
 	}
 	a.providers.keyed = append(a.providers.keyed, keyProvider{Keys: cbKeys, Verify: a.providers.clearbit.VerifyKey,
 		Help: "Your Clearbit secret API key, from the API page of your Clearbit dashboard (it starts with sk_)."})
@@ -104,11 +101,25 @@ func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db 
 	}
 	qbHTTP := outboundClient("quickbooks", 30*time.Second, m)
 	qbGrant := oauth.NewGrants(quickbooks.Provider, quickbooks.OAuthConfig(qbCfg), db, keys, qbHTTP, log)
-	a.providers.quickbooks, err = quickbooks.New(qbCfg, qbGrants{qbGrant}, qbSessions{a.flow}, qbCRM{a.hubspot}, qbHTTP, log)
+	qb, err := quickbooks.New(qbCfg, qbGrants{qbGrant}, qbSessions{a.flow}, qbCRM{a.hubspot}, qbHTTP, log)
 	if err != nil {
 		return fmt.Errorf("quickbooks: %w", err)
 	}
-	if err := quickbooks.Register(reg, a.providers.quickbooks); err != nil {
+	a.providers.quickbooks = qb
+	return registerPublished(reg, a.providers.clearbit, cbKeys.Key, cbOpts, qb)
+}
+
+// registerPublished registers the actions of the published app: every
+// provider's, never the sandbox's. The service (registerActions) and the
+// definitions command (definitionRegistry) both go through it, so the
+// app-definition lists exactly the actions the service serves. A new
+// provider adds its clients to the parameters, which makes both callers
+// supply them.
+func registerPublished(reg *actions.Registry, cb *clearbit.Client, cbKey actions.KeyFunc, cbOpts clearbit.Options, qb *quickbooks.Service) error {
+	if err := clearbit.Register(reg, cb, cbKey, cbOpts); err != nil {
+		return fmt.Errorf("register clearbit actions: %w", err)
+	}
+	if err := quickbooks.Register(reg, qb); err != nil {
 		return fmt.Errorf("register quickbooks actions: %w", err)
 	}
 
@@ -136,6 +147,23 @@ func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db 
 	a.providers.keyed = append(a.providers.keyed, keyProvider{Keys: a.providers.stripeKeys, Verify: a.providers.stripe.VerifyKey,
 		Help: "Your Stripe secret key, from Developers → API keys (it starts with sk_ or rk_)."})
 	return nil
+}
+
+// definitionRegistry returns the published app's actions with inert
+// clients: enough to read their definitions, never to run them. It starts
+// nothing and needs no configuration.
+func definitionRegistry() (*actions.Registry, error) {
+	reg := actions.NewRegistry()
+	noKey := func(context.Context, int64) (string, error) { return "", nil }
+	qb, err := quickbooks.New(quickbooks.Config{Environment: "sandbox", PublicBaseURL: "http://localhost"},
+		nil, nil, nil, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, fmt.Errorf("quickbooks: %w", err)
+	}
+	if err := registerPublished(reg, clearbit.NewClient("", nil), noKey, clearbit.Options{}, qb); err != nil {
+		return nil, err
+	}
+	return reg, nil
 }
 
 // serveFake serves a provider's fake on a loopback port until the app

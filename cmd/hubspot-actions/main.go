@@ -49,9 +49,16 @@ Usage:
   hubspot-actions serve                 run the service
   hubspot-actions migrate               apply database migrations and exit
   hubspot-actions portals list|show ID|remove ID
-  hubspot-actions definitions [--check] write or check app-definition/
-  hubspot-actions publish [--allow-breaking] [--dry-run]
-  hubspot-actions simulate [flags]      play HubSpot against a running backend
+  hubspot-actions definitions [--check] [--public-base-url URL]
+                                        write or check app-definition/
+  hubspot-actions publish [--dry-run] [--allow-breaking] [--published=false]
+                                        create or update the app's actions in HubSpot
+  hubspot-actions simulate --action KEY [--input name=value]... [flags]
+                                        play HubSpot against a running backend
+  hubspot-actions simulate --action KEY --options FIELD [--q TERM] [--after CURSOR]
+  hubspot-actions simulate --action KEY --load N [--concurrency C]
+
+Run a command with -h for its flags.
 
 Configuration comes from environment variables; see README.md.
 `
@@ -87,6 +94,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return portalsCommand(ctx, rest, cfg, stdout)
+	case "definitions":
+		return definitionsCommand(rest, getenv, stdout, stderr)
+	case "publish":
+		return publishCommand(ctx, rest, getenv, stdout, stderr)
+	case "simulate":
+		return simulateCommand(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -61,6 +61,11 @@ type Config struct {
 	EnforceRateLimit  bool
 	// Now is the server's clock (default time.Now).
 	Now func() time.Time
+	// OnComplete, when set, is called once for each callback completion
+	// the server records, after recording it and outside its lock (so
+	// concurrently for concurrent requests); it must return quickly. The
+	// simulator uses it to follow thousands of executions.
+	OnComplete func(Completion)
 }
 
 func (c *Config) defaults() {
@@ -426,6 +431,21 @@ func (s *Server) SeedObject(portalID int64, objectType, id string, props map[str
 		s.objects[k] = o
 	}
 	o.props = p
+}
+
+// Object returns a copy of a seeded record's properties.
+func (s *Server) Object(portalID int64, objectType, id string) (map[string]string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.objects[objectKey{portalID, canonicalType(objectType), id}]
+	if !ok {
+		return nil, false
+	}
+	p := make(map[string]string, len(o.props))
+	for k, v := range o.props {
+		p[k] = v
+	}
+	return p, true
 }
 
 // Associate associates two seeded records, both ways.
@@ -1005,7 +1025,6 @@ func (s *Server) outputs(w http.ResponseWriter, name string, fields map[string]j
 
 func (s *Server) record(c Completion) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.completed[c.CallbackID] > 0 {
 		s.duplicates++
 	}
@@ -1013,6 +1032,10 @@ func (s *Server) record(c Completion) {
 	s.completions = append(s.completions, c)
 	close(s.changed)
 	s.changed = make(chan struct{})
+	s.mu.Unlock()
+	if s.cfg.OnComplete != nil {
+		s.cfg.OnComplete(c)
+	}
 }
 
 // ---- answers ----

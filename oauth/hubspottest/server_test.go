@@ -211,3 +211,50 @@ func TestCallbacksAndRateLimitHeaders(t *testing.T) {
 		t.Errorf("complete with an expired token = %d, want 401", r.StatusCode)
 	}
 }
+
+func TestOnCompleteSeesEveryCompletion(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var seen []string
+	s := NewTestServer(t, Config{SandboxTokens: true, OnComplete: func(c Completion) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, fmt.Sprintf("%d %s %s %v", c.PortalID, c.CallbackID, c.OutputFields["hs_execution_state"], c.Batch))
+	}})
+	post := func(path, body string) {
+		req, _ := http.NewRequest("POST", s.URL()+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer sandbox-77")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("POST %s = %d", path, resp.StatusCode)
+		}
+	}
+	post("/automation/actions/callbacks/2026-03/a/complete", `{"outputFields":{"hs_execution_state":"SUCCESS"},"typedOutputs":{}}`)
+	post("/automation/actions/callbacks/2026-03/complete", `{"inputs":[{"callbackId":"b","outputFields":{"hs_execution_state":"FAIL_CONTINUE"},"typedOutputs":{}},{"callbackId":"a","outputFields":{"hs_execution_state":"SUCCESS"},"typedOutputs":{}}]}`)
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"77 a SUCCESS false", "77 b FAIL_CONTINUE true", "77 a SUCCESS true"}
+	if strings.Join(seen, "|") != strings.Join(want, "|") {
+		t.Errorf("OnComplete saw %q, want %q", seen, want)
+	}
+	if s.Duplicates() != 1 {
+		t.Errorf("Duplicates() = %d, want 1", s.Duplicates())
+	}
+}
+
+func TestObject(t *testing.T) {
+	t.Parallel()
+	s := NewServer(Config{})
+	s.SeedObject(5, "DEAL", "9", map[string]string{"dealname": "Big"})
+	if p, ok := s.Object(5, "deals", "9"); !ok || p["dealname"] != "Big" {
+		t.Errorf("Object(5, deals, 9) = %v, %v", p, ok)
+	}
+	if _, ok := s.Object(6, "0-3", "9"); ok {
+		t.Errorf("Object of another portal found")
+	}
+}

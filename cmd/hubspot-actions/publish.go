@@ -1,0 +1,338 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"hubspot-actions/actions"
+)
+
+// publishCommand makes the app's action definitions in HubSpot match the
+// code: it lists them, matches them to the code's actions by actionUrl,
+// creates the missing ones and updates those that differ. It refuses to
+// remove or rename an input or output of a published action unless
+// --allow-breaking is given, and --dry-run only prints the plan.
+func publishCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fset := flag.NewFlagSet("publish", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	dryRun := fset.Bool("dry-run", false, "print what would change and change nothing")
+	allowBreaking := fset.Bool("allow-breaking", false, "allow removing or renaming inputs and outputs of published actions (live workflows that use them break)")
+	published := fset.Bool("published", true, "whether the actions are published (visible to installing accounts)")
+	base := fset.String("public-base-url", "", "the https origin HubSpot calls (default: $PUBLIC_BASE_URL, else the one recorded in --dir)")
+	dir := fset.String("dir", definitionsDir, "the project folder whose recorded public base URL and support details are used when no flag or variable gives them")
+	fset.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: hubspot-actions publish [--dry-run] [--allow-breaking] [--published=false] [--public-base-url URL]")
+		fmt.Fprintln(stderr, "\nEnvironment: HUBSPOT_APP_ID, HUBSPOT_DEVELOPER_API_KEY, HUBSPOT_API_BASE_URL (default https://api.hubapi.com), PUBLIC_BASE_URL.")
+		fmt.Fprintln(stderr)
+		fset.PrintDefaults()
+	}
+	if err := fset.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errUsage
+	}
+	if fset.NArg() > 0 {
+		fset.Usage()
+		return errUsage
+	}
+
+	var errs []error
+	appID := strings.TrimSpace(getenv("HUBSPOT_APP_ID"))
+	if appID == "" {
+		errs = append(errs, errors.New("HUBSPOT_APP_ID is required (the app's id, from the developer account)"))
+	} else if _, err := strconv.ParseUint(appID, 10, 64); err != nil {
+		errs = append(errs, fmt.Errorf("HUBSPOT_APP_ID %q must be a number", appID))
+	}
+	key := secret(strings.TrimSpace(getenv("HUBSPOT_DEVELOPER_API_KEY")))
+	if key == "" {
+		errs = append(errs, errors.New("HUBSPOT_DEVELOPER_API_KEY is required (the developer account's API key)"))
+	}
+	apiBase := strings.TrimRight(strings.TrimSpace(getenv("HUBSPOT_API_BASE_URL")), "/")
+	if apiBase == "" {
+		apiBase = "https://api.hubapi.com"
+	}
+	p, err := resolveProjectParams(*base, getenv, readRecorded(*dir))
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+
+	reg, err := definitionRegistry()
+	if err != nil {
+		return err
+	}
+	dp := actions.DefinitionParams{PublicBaseURL: p.PublicBaseURL, AppDisplayName: appName, Published: *published}
+	var want []localDefinition
+	for _, a := range reg.All() {
+		d := a.Definition(dp)
+		if err := actions.CheckDefinition(d); err != nil {
+			return fmt.Errorf("%s breaks HubSpot's rules:\n%w", a.Key, err)
+		}
+		want = append(want, localDefinition{Key: a.Key, Definition: d})
+	}
+
+	api := newAutomationClient(apiBase, appID, key, &http.Client{Timeout: 30 * time.Second})
+	remote, err := api.List(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "app %s: %d actions in the code, %d definitions in HubSpot (%s)\n", appID, len(want), len(remote), apiBase)
+	plan := planPublish(want, remote)
+
+	var breaking []string
+	for _, s := range plan.Steps {
+		for _, b := range s.Breaking {
+			breaking = append(breaking, s.Key+": "+b)
+		}
+	}
+	if len(breaking) > 0 && !*allowBreaking {
+		plan.print(stdout, true)
+		return fmt.Errorf("refusing to change published actions in a way that breaks live workflows:\n  %s\nnothing was changed; rename fields back, or pass --allow-breaking if every workflow that uses them has been updated",
+			strings.Join(breaking, "\n  "))
+	}
+	if *dryRun {
+		plan.print(stdout, true)
+		fmt.Fprintln(stdout, "dry run: nothing was changed")
+		return nil
+	}
+	// Each step is printed once done, so a failure leaves a true record.
+	for i, s := range plan.Steps {
+		switch s.Kind {
+		case stepCreate:
+			got, err := api.Create(ctx, s.Definition)
+			if err != nil {
+				return fmt.Errorf("%s: %w (the steps above were done)", s.Key, err)
+			}
+			plan.Steps[i].ID = string(got.ID)
+		case stepUpdate:
+			if _, err := api.Update(ctx, s.ID, s.Definition); err != nil {
+				return fmt.Errorf("%s: %w (the steps above were done)", s.Key, err)
+			}
+		}
+		plan.printStep(stdout, plan.Steps[i], false)
+	}
+	plan.printRest(stdout, false)
+	return nil
+}
+
+// localDefinition is an action's definition as the code declares it.
+type localDefinition struct {
+	Key        string
+	Definition actions.Definition
+}
+
+type stepKind int
+
+const (
+	stepSame stepKind = iota
+	stepCreate
+	stepUpdate
+)
+
+// publishStep is what publish does for one of the code's actions.
+type publishStep struct {
+	Key        string
+	Kind       stepKind
+	ID         string   // HubSpot's definition id, once known
+	Changed    []string // top-level fields that differ
+	Breaking   []string // removed or renamed fields of a published action
+	Definition actions.Definition
+}
+
+// publishPlan is every step, plus HubSpot's definitions no action claims.
+type publishPlan struct {
+	Steps     []publishStep
+	Unclaimed []remoteDefinition
+}
+
+// planPublish matches the code's definitions to HubSpot's by actionUrl and
+// decides what to do with each.
+func planPublish(want []localDefinition, remote []remoteDefinition) publishPlan {
+	byURL := map[string]remoteDefinition{}
+	claimed := map[string]bool{}
+	for _, r := range remote {
+		if _, dup := byURL[r.ActionURL]; !dup {
+			byURL[r.ActionURL] = r
+		}
+	}
+	var plan publishPlan
+	for _, w := range want {
+		r, ok := byURL[w.Definition.ActionURL]
+		if !ok {
+			plan.Steps = append(plan.Steps, publishStep{Key: w.Key, Kind: stepCreate, Definition: w.Definition})
+			continue
+		}
+		claimed[string(r.ID)] = true
+		s := publishStep{Key: w.Key, Kind: stepSame, ID: string(r.ID), Definition: w.Definition}
+		s.Changed = changedFields(w.Definition, r.Definition)
+		if len(s.Changed) > 0 {
+			s.Kind = stepUpdate
+			if r.Published {
+				s.Breaking = breakingChanges(w.Definition, r.Definition)
+			}
+		}
+		plan.Steps = append(plan.Steps, s)
+	}
+	for _, r := range remote {
+		if !claimed[string(r.ID)] {
+			plan.Unclaimed = append(plan.Unclaimed, r)
+		}
+	}
+	return plan
+}
+
+// changedFields returns the top-level fields of want that differ from
+// have, comparing normalized JSON: both went through our own types, so
+// key order, fields HubSpot adds and empty versus missing lists do not
+// count. Only want's locales are compared.
+func changedFields(want, have actions.Definition) []string {
+	labels := map[string]actions.Labels{}
+	for loc := range want.Labels {
+		if l, ok := have.Labels[loc]; ok {
+			labels[loc] = l
+		}
+	}
+	have.Labels = labels
+	fields := []struct {
+		name       string
+		want, have any
+	}{
+		{"actionUrl", want.ActionURL, have.ActionURL},
+		{"published", want.Published, have.Published},
+		{"objectTypes", want.ObjectTypes, have.ObjectTypes},
+		{"objectRequestOptions", want.ObjectRequestOptions, have.ObjectRequestOptions},
+		{"inputFields", want.InputFields, have.InputFields},
+		{"outputFields", want.OutputFields, have.OutputFields},
+		{"executionRules", want.ExecutionRules, have.ExecutionRules},
+		{"labels", want.Labels, have.Labels},
+	}
+	var out []string
+	for _, f := range fields {
+		if normalJSON(f.want) != normalJSON(f.have) {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+// normalJSON encodes v with empty lists and objects and null dropped.
+func normalJSON(v any) string {
+	b, _ := json.Marshal(v)
+	var x any
+	_ = json.Unmarshal(b, &x)
+	b, _ = json.Marshal(dropEmpty(x))
+	return string(b)
+}
+
+func dropEmpty(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range t {
+			if e = dropEmpty(e); e != nil {
+				out[k] = e
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case []any:
+		if len(t) == 0 {
+			return nil
+		}
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = dropEmpty(e)
+		}
+		return out
+	}
+	return v
+}
+
+// breakingChanges lists inputs and outputs that have and want lacks: for
+// a published action that removes or renames them, which breaks the
+// workflows that fill or read them.
+func breakingChanges(want, have actions.Definition) []string {
+	var out []string
+	names := func(fs []actions.InputFieldDefinition) []string {
+		var n []string
+		for _, f := range fs {
+			n = append(n, f.TypeDefinition.Name)
+		}
+		return n
+	}
+	outNames := func(fs []actions.OutputFieldDefinition) []string {
+		var n []string
+		for _, f := range fs {
+			n = append(n, f.TypeDefinition.Name)
+		}
+		return n
+	}
+	wantIn, wantOut := names(want.InputFields), outNames(want.OutputFields)
+	for _, n := range names(have.InputFields) {
+		if !slices.Contains(wantIn, n) {
+			out = append(out, fmt.Sprintf("input %q would be removed or renamed", n))
+		}
+	}
+	for _, n := range outNames(have.OutputFields) {
+		if !slices.Contains(wantOut, n) {
+			out = append(out, fmt.Sprintf("output %q would be removed or renamed", n))
+		}
+	}
+	return out
+}
+
+// print writes the plan, as done or (planned) as it would be done.
+func (p publishPlan) print(w io.Writer, planned bool) {
+	for _, s := range p.Steps {
+		p.printStep(w, s, planned)
+	}
+	p.printRest(w, planned)
+}
+
+func verbs(planned bool) map[stepKind]string {
+	if planned {
+		return map[stepKind]string{stepSame: "unchanged", stepCreate: "would create", stepUpdate: "would change"}
+	}
+	return map[stepKind]string{stepSame: "unchanged", stepCreate: "created", stepUpdate: "changed"}
+}
+
+func (p publishPlan) printStep(w io.Writer, s publishStep, planned bool) {
+	id := s.ID
+	if id == "" {
+		id = "-"
+	}
+	line := fmt.Sprintf("%-13s %-36s id %-10s %s", verbs(planned)[s.Kind], s.Key, id, s.Definition.ActionURL)
+	if len(s.Changed) > 0 {
+		line += " (" + strings.Join(s.Changed, ", ") + ")"
+	}
+	fmt.Fprintln(w, line)
+	for _, b := range s.Breaking {
+		fmt.Fprintf(w, "%-13s   BREAKING: %s\n", "", b)
+	}
+}
+
+// printRest writes the definitions left alone and the totals.
+func (p publishPlan) printRest(w io.Writer, planned bool) {
+	verb := verbs(planned)
+	counts := map[stepKind]int{}
+	for _, s := range p.Steps {
+		counts[s.Kind]++
+	}
+	for _, r := range p.Unclaimed {
+		fmt.Fprintf(w, "%-13s %-36s id %-10s %s (no action in the code has this actionUrl)\n", "left alone", "-", string(r.ID), r.ActionURL)
+	}
+	fmt.Fprintf(w, "%d %s, %d %s, %d unchanged, %d left alone\n",
+		counts[stepCreate], verb[stepCreate], counts[stepUpdate], verb[stepUpdate], counts[stepSame], len(p.Unclaimed))
+}

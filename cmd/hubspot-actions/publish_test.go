@@ -1,0 +1,473 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"hubspot-actions/actions"
+)
+
+const (
+	testAppID  = "4242"
+	testDevKey = "dev-key-0123456789abcdef"
+)
+
+// automationFake is HubSpot's Automation Actions API for one app, with
+// state. It checks every request (method, path, the developer key in
+// hapikey and nowhere else, content type, body shape), pages its lists two
+// at a time, and adds server fields to what it stores, as HubSpot does.
+type automationFake struct {
+	t  *testing.T
+	ts *httptest.Server
+
+	mu      sync.Mutex
+	defs    []map[string]any
+	nextID  int
+	calls   []string
+	failGET []int // statuses to answer the next GETs with
+}
+
+func newAutomationFake(t *testing.T) *automationFake {
+	t.Helper()
+	f := &automationFake{t: t, nextID: 900}
+	f.ts = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.ts.Close)
+	return f
+}
+
+// seed stores a definition as if created earlier; it returns its id.
+func (f *automationFake) seed(d actions.Definition) string {
+	b, _ := json.Marshal(d)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.storeLocked(m)
+}
+
+func (f *automationFake) storeLocked(m map[string]any) string {
+	f.nextID++
+	id := strconv.Itoa(f.nextID)
+	m["id"] = id
+	m["revisionId"] = "1"
+	m["functions"] = []any{}
+	// HubSpot returns output types with server-model fields.
+	if outs, ok := m["outputFields"].([]any); ok {
+		for _, o := range outs {
+			td := o.(map[string]any)["typeDefinition"].(map[string]any)
+			td["externalOptions"] = false
+			td["useChirp"] = false
+			td["schema"] = map[string]any{"type": "STRING"}
+		}
+	}
+	f.defs = append(f.defs, m)
+	return id
+}
+
+// writes returns the POST and PATCH calls seen so far.
+func (f *automationFake) writes() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, c := range f.calls {
+		if !strings.HasPrefix(c, "GET ") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (f *automationFake) get(id string) map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, d := range f.defs {
+		if d["id"] == id {
+			return d
+		}
+	}
+	return nil
+}
+
+var definitionKeys = []string{"actionUrl", "published", "objectTypes", "objectRequestOptions", "inputFields", "outputFields",
+	"executionRules", "labels", "functions", "inputFieldDependencies", "archivedAt"}
+
+func (f *automationFake) serve(w http.ResponseWriter, r *http.Request) {
+	t := f.t
+	fail := func(status int, format string, args ...any) {
+		t.Errorf("automation fake: %s %s: %s", r.Method, r.URL.Path, fmt.Sprintf(format, args...))
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(map[string]any{"status": "error", "message": fmt.Sprintf(format, args...), "category": "VALIDATION_ERROR"})
+	}
+	f.mu.Lock()
+	f.calls = append(f.calls, r.Method+" "+r.URL.Path)
+	f.mu.Unlock()
+	if r.Header.Get("Authorization") != "" {
+		fail(http.StatusBadRequest, "Authorization header sent; these endpoints take the developer key as hapikey")
+		return
+	}
+	if r.URL.Query().Get("hapikey") != testDevKey {
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"status":"error","message":"The API key provided is invalid.","category":"INVALID_AUTHENTICATION"}`)
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/automation/actions/2026-03/"+testAppID)
+	if !ok {
+		fail(http.StatusNotFound, "unexpected path")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	switch {
+	case r.Method == http.MethodGet && rest == "":
+		f.list(w, r)
+	case r.Method == http.MethodPost && rest == "":
+		body, ok := f.body(r, true)
+		if !ok {
+			fail(http.StatusBadRequest, "bad create body")
+			return
+		}
+		f.mu.Lock()
+		id := f.storeLocked(body)
+		f.mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(f.get(id))
+	case r.Method == http.MethodPatch && strings.HasPrefix(rest, "/"):
+		body, ok := f.body(r, false)
+		if !ok {
+			fail(http.StatusBadRequest, "bad patch body")
+			return
+		}
+		d := f.get(rest[1:])
+		if d == nil {
+			fail(http.StatusNotFound, "no definition %s", rest[1:])
+			return
+		}
+		f.mu.Lock()
+		for k, v := range body {
+			d[k] = v
+		}
+		rev, _ := strconv.Atoi(d["revisionId"].(string))
+		d["revisionId"] = strconv.Itoa(rev + 1)
+		f.mu.Unlock()
+		json.NewEncoder(w).Encode(d)
+	default:
+		fail(http.StatusMethodNotAllowed, "unexpected method")
+	}
+}
+
+func (f *automationFake) list(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.failGET) > 0 {
+		status := f.failGET[0]
+		f.failGET = f.failGET[1:]
+		w.Header().Set("Retry-After", "0")
+		w.WriteHeader(status)
+		io.WriteString(w, `{"status":"error","message":"try later","category":"INTERNAL_ERROR"}`)
+		return
+	}
+	q := r.URL.Query()
+	if limit, err := strconv.Atoi(q.Get("limit")); err != nil || limit < 1 || limit > 100 {
+		f.t.Errorf("automation fake: list limit %q", q.Get("limit"))
+	}
+	from, _ := strconv.Atoi(q.Get("after"))
+	to := min(from+2, len(f.defs))
+	page := map[string]any{"results": f.defs[from:to]}
+	if to < len(f.defs) {
+		page["paging"] = map[string]any{"next": map[string]any{"after": strconv.Itoa(to), "link": "?after=" + strconv.Itoa(to)}}
+	}
+	json.NewEncoder(w).Encode(page)
+}
+
+// body decodes and checks a create (or patch) body.
+func (f *automationFake) body(r *http.Request, create bool) (map[string]any, bool) {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		f.t.Errorf("automation fake: content type %q", ct)
+		return nil, false
+	}
+	var m map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+		f.t.Errorf("automation fake: body: %v", err)
+		return nil, false
+	}
+	for k := range m {
+		if !slices.Contains(definitionKeys, k) {
+			f.t.Errorf("automation fake: unknown field %q", k)
+			return nil, false
+		}
+	}
+	if create {
+		for _, k := range []string{"actionUrl", "published", "objectTypes", "inputFields", "labels", "functions"} {
+			if _, ok := m[k]; !ok {
+				f.t.Errorf("automation fake: create body lacks %q", k)
+				return nil, false
+			}
+		}
+	}
+	var d actions.Definition
+	b, _ := json.Marshal(m)
+	if err := json.Unmarshal(b, &d); err != nil {
+		f.t.Errorf("automation fake: body is not a definition: %v", err)
+		return nil, false
+	}
+	if err := actions.CheckDefinition(d); err != nil {
+		f.t.Errorf("automation fake: body breaks the protocol's rules: %v", err)
+		return nil, false
+	}
+	return m, true
+}
+
+// publish runs the publish command against the fake.
+func (f *automationFake) publish(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	env := map[string]string{
+		"HUBSPOT_APP_ID":            testAppID,
+		"HUBSPOT_DEVELOPER_API_KEY": testDevKey,
+		"HUBSPOT_API_BASE_URL":      f.ts.URL,
+		"PUBLIC_BASE_URL":           placeholderBaseURL,
+	}
+	var out, errb bytes.Buffer
+	args = append([]string{"publish", "--dir", filepath.Join(t.TempDir(), "none")}, args...)
+	err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errb)
+	s := out.String() + errb.String()
+	if err != nil {
+		s += err.Error()
+	}
+	if strings.Contains(s, testDevKey) {
+		t.Errorf("publish printed the developer API key:\n%s", s)
+	}
+	return out.String(), err
+}
+
+// codeDefinition returns the code's definition of an action.
+func codeDefinition(t *testing.T, key string) actions.Definition {
+	t.Helper()
+	reg, err := definitionRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, ok := reg.Get(key)
+	if !ok {
+		t.Fatalf("no action %s", key)
+	}
+	return a.Definition(actions.DefinitionParams{PublicBaseURL: placeholderBaseURL, AppDisplayName: appName, Published: true})
+}
+
+func TestPublishCreatesThenChangesNothing(t *testing.T) {
+	t.Parallel()
+	f := newAutomationFake(t)
+	out, err := f.publish(t)
+	if err != nil {
+		t.Fatalf("publish: %v\n%s", err, out)
+	}
+	if got := len(f.writes()); got != 4 {
+		t.Errorf("first run made %d writes, want 4 creates: %v", got, f.writes())
+	}
+	for _, want := range []string{"4 created, 0 changed, 0 unchanged, 0 left alone", "created       clearbit-enrich-company"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("first run output lacks %q:\n%s", want, out)
+		}
+	}
+
+	out, err = f.publish(t)
+	if err != nil {
+		t.Fatalf("second publish: %v\n%s", err, out)
+	}
+	if got := len(f.writes()); got != 4 {
+		t.Errorf("second run wrote: %v", f.writes()[4:])
+	}
+	if !strings.Contains(out, "0 created, 0 changed, 4 unchanged, 0 left alone") {
+		t.Errorf("second run output:\n%s", out)
+	}
+}
+
+func TestPublishUpdatesWhatChangedAndLeavesOthersAlone(t *testing.T) {
+	t.Parallel()
+	f := newAutomationFake(t)
+	old := codeDefinition(t, "clearbit-enrich-contact")
+	l := old.Labels["en"]
+	l.ActionName = "Old name"
+	old.Labels = map[string]actions.Labels{"en": l}
+	id := f.seed(old)
+	other := codeDefinition(t, "clearbit-enrich-company")
+	other.ActionURL = "https://elsewhere.example.com/hubspot/actions/x"
+	otherID := f.seed(other)
+
+	out, err := f.publish(t)
+	if err != nil {
+		t.Fatalf("publish: %v\n%s", err, out)
+	}
+	wantWrites := []string{"POST /automation/actions/2026-03/4242", "PATCH /automation/actions/2026-03/4242/" + id}
+	for _, w := range wantWrites {
+		if !slices.Contains(f.writes(), w) {
+			t.Errorf("writes %v lack %s", f.writes(), w)
+		}
+	}
+	if got := f.get(id)["labels"].(map[string]any)["en"].(map[string]any)["actionName"]; got != "Enrich contact with Clearbit" {
+		t.Errorf("after PATCH actionName = %v", got)
+	}
+	for _, want := range []string{
+		"changed       clearbit-enrich-contact              id " + id,
+		"(labels)",
+		"left alone    -                                    id " + otherID,
+		"3 created, 1 changed, 0 unchanged, 1 left alone",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	n := len(f.writes())
+	if out, err := f.publish(t); err != nil || len(f.writes()) != n {
+		t.Errorf("second run: %v, writes %v\n%s", err, f.writes()[n:], out)
+	}
+}
+
+func TestPublishRefusesBreakingChanges(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		published bool
+		args      []string
+		refused   bool
+	}{
+		{"published", true, nil, true},
+		{"published, allowed", true, []string{"--allow-breaking"}, false},
+		{"unpublished", false, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newAutomationFake(t)
+			old := codeDefinition(t, "quickbooks-create-invoice")
+			old.Published = tt.published
+			old.InputFields = append(old.InputFields, actions.InputFieldDefinition{
+				TypeDefinition: actions.TypeDefinition{Name: "po_number", Type: "string", FieldType: "text"}, SupportedValueTypes: []string{"STATIC_VALUE"}})
+			old.OutputFields = append(old.OutputFields, actions.OutputFieldDefinition{
+				TypeDefinition: actions.TypeDefinition{Name: "invoice_url", Type: "string", FieldType: "text"}})
+			id := f.seed(old)
+
+			out, err := f.publish(t, tt.args...)
+			if !tt.refused {
+				if err != nil {
+					t.Fatalf("publish: %v\n%s", err, out)
+				}
+				if !slices.Contains(f.writes(), "PATCH /automation/actions/2026-03/4242/"+id) {
+					t.Errorf("writes = %v, want the PATCH", f.writes())
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("publish succeeded:\n%s", out)
+			}
+			for _, want := range []string{`input "po_number" would be removed or renamed`, `output "invoice_url" would be removed or renamed`, "--allow-breaking", "nothing was changed"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error lacks %q: %v", want, err)
+				}
+			}
+			if !strings.Contains(out, "BREAKING: input \"po_number\"") {
+				t.Errorf("plan does not show the breaking change:\n%s", out)
+			}
+			if w := f.writes(); len(w) != 0 {
+				t.Errorf("a refused publish wrote %v", w)
+			}
+		})
+	}
+}
+
+func TestPublishDryRun(t *testing.T) {
+	t.Parallel()
+	f := newAutomationFake(t)
+	f.seed(codeDefinition(t, "clearbit-enrich-contact"))
+	out, err := f.publish(t, "--dry-run")
+	if err != nil {
+		t.Fatalf("publish --dry-run: %v", err)
+	}
+	if w := f.writes(); len(w) != 0 {
+		t.Errorf("dry run wrote %v", w)
+	}
+	for _, want := range []string{"would create  clearbit-enrich-company", "unchanged     clearbit-enrich-contact", "3 would create, 0 would change, 1 unchanged", "dry run: nothing was changed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestPublishErrors(t *testing.T) {
+	t.Parallel()
+	t.Run("configuration", func(t *testing.T) {
+		t.Parallel()
+		err := run(context.Background(), []string{"publish", "--public-base-url", placeholderBaseURL}, noEnv, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "HUBSPOT_APP_ID is required") || !strings.Contains(err.Error(), "HUBSPOT_DEVELOPER_API_KEY is required") {
+			t.Errorf("publish without configuration = %v", err)
+		}
+	})
+	t.Run("bad key", func(t *testing.T) {
+		t.Parallel()
+		f := newAutomationFake(t)
+		env := map[string]string{"HUBSPOT_APP_ID": testAppID, "HUBSPOT_DEVELOPER_API_KEY": "wrong-key-secret", "HUBSPOT_API_BASE_URL": f.ts.URL, "PUBLIC_BASE_URL": placeholderBaseURL}
+		var out bytes.Buffer
+		err := run(context.Background(), []string{"publish"}, func(k string) string { return env[k] }, &out, &out)
+		if err == nil || !strings.Contains(err.Error(), "http 401") {
+			t.Errorf("publish with a bad key = %v", err)
+		}
+		if err != nil && strings.Contains(err.Error()+out.String(), "wrong-key-secret") {
+			t.Errorf("the key was printed: %v %s", err, out.String())
+		}
+	})
+	t.Run("unreachable", func(t *testing.T) {
+		t.Parallel()
+		env := map[string]string{"HUBSPOT_APP_ID": testAppID, "HUBSPOT_DEVELOPER_API_KEY": testDevKey, "HUBSPOT_API_BASE_URL": "http://127.0.0.1:1", "PUBLIC_BASE_URL": placeholderBaseURL}
+		err := run(context.Background(), []string{"publish"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+		if err == nil || strings.Contains(err.Error(), testDevKey) {
+			t.Errorf("publish to a closed port = %v", err)
+		}
+	})
+	t.Run("transient list failure is retried", func(t *testing.T) {
+		t.Parallel()
+		f := newAutomationFake(t)
+		f.failGET = []int{http.StatusServiceUnavailable}
+		if out, err := f.publish(t, "--dry-run"); err != nil {
+			t.Errorf("publish after a 503: %v\n%s", err, out)
+		}
+	})
+}
+
+func TestChangedFieldsIgnoresServerNoise(t *testing.T) {
+	t.Parallel()
+	want := codeDefinition(t, "quickbooks-create-invoice")
+	b, _ := json.Marshal(want)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	m["id"], m["revisionId"], m["functions"] = "1", "7", []any{map[string]any{"functionType": "PRE_ACTION_EXECUTION", "id": "0"}}
+	m["labels"].(map[string]any)["fr"] = map[string]any{"actionName": "Créer une facture"}
+	for _, in := range m["inputFields"].([]any) {
+		td := in.(map[string]any)["typeDefinition"].(map[string]any)
+		if td["options"] == nil {
+			td["options"] = []any{}
+		}
+		td["helpText"] = nil
+	}
+	b, _ = json.Marshal(m)
+	var have remoteDefinition
+	if err := json.Unmarshal(b, &have); err != nil {
+		t.Fatal(err)
+	}
+	if got := changedFields(want, have.Definition); len(got) != 0 {
+		t.Errorf("changedFields() = %v, want none", got)
+	}
+	have.Published = false
+	have.ObjectRequestOptions = nil
+	if got, wantFields := changedFields(want, have.Definition), []string{"published", "objectRequestOptions"}; !slices.Equal(got, wantFields) {
+		t.Errorf("changedFields() = %v, want %v", got, wantFields)
+	}
+}

@@ -1,0 +1,481 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hubspot-actions/actions"
+)
+
+// freeAddr returns a loopback address that was free a moment ago, for a
+// simulator and a server that must know it before either starts. It picks
+// ports below Linux's ephemeral range (32768 and up), so the client side of
+// some other test's connection cannot take the port in the meantime.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	for range 100 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return addr
+	}
+	t.Fatal("no free port between 20000 and 32000")
+	return ""
+}
+
+// simulate runs `hubspot-actions simulate args…` with env and returns what
+// it printed (stdout, then stderr).
+func simulate(t *testing.T, env map[string]string, args ...string) (string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), append([]string{"simulate"}, args...), func(k string) string { return env[k] }, &out, &errb)
+	return out.String() + errb.String(), err
+}
+
+// sandboxWithSimulator starts the real service in sandbox mode with its
+// HubSpot API at a free address for the simulator's local HubSpot.
+func sandboxWithSimulator(t *testing.T, env map[string]string) (*testServer, string, map[string]string) {
+	t.Helper()
+	cbAddr := freeAddr(t)
+	full := map[string]string{"HUBSPOT_API_BASE_URL": "http://" + cbAddr}
+	for k, v := range env {
+		full[k] = v
+	}
+	s := startServer(t, full)
+	simEnv := map[string]string{"DATABASE_URL": filepath.Join(s.Dir, "data", "hubspot-actions.db")}
+	return s, cbAddr, simEnv
+}
+
+// wantState checks a load report's count of a final state.
+func wantState(t *testing.T, out, state string, n int) {
+	t.Helper()
+	if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(state) + `\s+` + fmt.Sprint(n) + `$`).MatchString(out) {
+		t.Errorf("output lacks final state %s × %d:\n%s", state, n, out)
+	}
+}
+
+func wantLines(t *testing.T, out string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+}
+
+func TestSimulateAgainstSandbox(t *testing.T) {
+	t.Parallel()
+	s, cbAddr, env := sandboxWithSimulator(t, map[string]string{"INLINE_BUDGET": "300ms"})
+	common := []string{"--url", s.URL, "--callback-addr", cbAddr, "--wait", "30s"}
+	sim := func(args ...string) string {
+		t.Helper()
+		out, err := simulate(t, env, append(common, args...)...)
+		if err != nil {
+			t.Fatalf("simulate %v: %v\n%s", args, err, out)
+		}
+		if strings.Contains(out, s.Secret) {
+			t.Errorf("simulate printed the client secret")
+		}
+		return out
+	}
+
+	out := sim("--action", "sandbox-echo", "--input", "message=hello")
+	wantLines(t, out,
+		"Action:   Sandbox: echo a message (sandbox-echo)",
+		"Card:     Echo hello",
+		"signature v2",
+		"Final state: SUCCESS (answered inline)",
+		"Echo (echo):",
+		"hello",
+		"History:     (no execution rule matches; HubSpot shows its default message)",
+		"client secret from "+filepath.Join(s.Dir, "data", sandboxSecretsFile),
+	)
+
+	out = sim("--action", "sandbox-echo", "--signature", "v3", "--input", "message=slow", "--input", "delay_ms=800")
+	wantLines(t, out, "signature v3", ": BLOCK (expires after", "Final state: SUCCESS (completed by callback", "slow")
+
+	out = sim("--action", "sandbox-echo", "--input", "message=x", "--input", "fail_with=UPSTREAM_REJECTED")
+	wantLines(t, out,
+		"Final state: FAIL_CONTINUE (answered inline)",
+		"History:     The service refused the request: The sandbox was asked to fail with UPSTREAM_REJECTED. (ref EX-",
+	)
+
+	// A slow failure: BLOCK, then a FAIL_CONTINUE completion whose message
+	// is rendered from the completion's outputs.
+	out = sim("--action", "sandbox-echo", "--input", "message=x", "--input", "delay_ms=600", "--input", "fail_with=NOT_FOUND")
+	wantLines(t, out, "Final state: FAIL_CONTINUE (completed by callback", "History:     Nothing found: The sandbox was asked to fail with NOT_FOUND.")
+
+	out = sim("--action", "quickbooks-create-invoice", "--options", "item_id", "--q", "cons")
+	wantLines(t, out, `Options of Product or service (item_id) for quickbooks-create-invoice, search "cons": 1`, "QuickBooks is not connected", "NOT_CONNECTED")
+}
+
+// TestSimulateInvoiceReadsTheDealsContact connects the sandbox's fake
+// QuickBooks and runs quickbooks-create-invoice on a deal whose contact
+// only the simulator's CRM (--crm) knows.
+func TestSimulateInvoiceReadsTheDealsContact(t *testing.T) {
+	t.Parallel()
+	s, cbAddr, env := sandboxWithSimulator(t, nil)
+
+	// Install (a settings session) and connect QuickBooks, as an admin would.
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	for _, path := range []string{"/oauth/hubspot/install", "/oauth/quickbooks/connect"} {
+		resp, err := hc.Get(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		// The settings page itself may not be served; landing there is what counts.
+		if resp.Request.URL.Path != "/settings" {
+			t.Fatalf("GET %s ended at %s with %d:\n%s", path, resp.Request.URL.Path, resp.StatusCode, body)
+		}
+	}
+
+	crm := filepath.Join(t.TempDir(), "crm.json")
+	os.WriteFile(crm, []byte(`{
+		"objects": [
+			{"type": "deals", "id": "501", "properties": {"dealname": "Website redesign"}},
+			{"type": "contacts", "id": "601", "properties": {"email": "pat@example.com", "firstname": "Pat", "lastname": "Lee"}}
+		],
+		"associations": [{"from": "deals/501", "to": "contacts/601"}]
+	}`), 0o644)
+	out, err := simulate(t, env, "--url", s.URL, "--callback-addr", cbAddr, "--crm", crm,
+		"--action", "quickbooks-create-invoice", "--object-id", "501", "--input", "amount=1200", "--input", "item_id=7")
+	if err != nil {
+		t.Fatalf("simulate: %v\n%s", err, out)
+	}
+	wantLines(t, out, "Card:     Create a QuickBooks invoice for 1200", "DEAL 501", "Final state: SUCCESS", "Invoice total (total_amount):")
+	if !regexp.MustCompile(`QuickBooks invoice ID \(invoice_id\):\s+\d+`).MatchString(out) {
+		t.Errorf("no invoice id in:\n%s", out)
+	}
+}
+
+func TestSimulateLoadAgainstSandbox(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		budget string
+		args   []string
+		want   []string
+		state  string
+		n      int
+	}{
+		{"inline", "5s", []string{"--load", "400", "--concurrency", "16", "--input", "message=hi"},
+			[]string{"Answered 400 requests", "(400 final inline, 0 BLOCK;"}, "SUCCESS", 400},
+		// Under -race a run may finish just as its budget ends; the runtime
+		// then answers inline, so only most executions need to BLOCK.
+		{"block heavy", "50ms", []string{"--load", "150", "--concurrency", "16", "--input", "message=hi", "--input", "delay_ms=300", "--signature", "v3"},
+			[]string{"Completion latency:"}, "SUCCESS", 150},
+		{"failures", "5s", []string{"--load", "50", "--concurrency", "8", "--input", "message=hi", "--input", "fail_with=RATE_LIMITED"},
+			nil, "FAIL_CONTINUE RATE_LIMITED", 50},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, cbAddr, env := sandboxWithSimulator(t, map[string]string{"INLINE_BUDGET": tt.budget})
+			out, err := simulate(t, env, append([]string{"--url", s.URL, "--callback-addr", cbAddr, "--wait", "60s", "--settle", "300ms", "--action", "sandbox-echo"}, tt.args...)...)
+			if err != nil {
+				t.Fatalf("simulate: %v\n%s", err, out)
+			}
+			wantLines(t, out, append(tt.want, "Answer latency:      p50 ", " p90 ", " p99 ", "Lost: 0   Completed twice: 0   Completions of unknown callbackIds: 0")...)
+			wantState(t, out, tt.state, tt.n)
+			if m := regexp.MustCompile(`(\d+) final inline, (\d+) BLOCK`).FindStringSubmatch(out); m == nil {
+				t.Errorf("no inline/BLOCK counts in:\n%s", out)
+			} else if blocks, _ := strconv.Atoi(m[2]); (tt.budget == "50ms") != (blocks > tt.n/2) {
+				t.Errorf("%s executions answered BLOCK with a %s budget:\n%s", m[2], tt.budget, out)
+			}
+		})
+	}
+}
+
+// fakeBackend is a tiny backend that checks HubSpot's signature and
+// answers as told; complete, when set, sends callback completions to the
+// simulator's local HubSpot before answering.
+type fakeBackend struct {
+	t        *testing.T
+	ts       *httptest.Server
+	secret   string
+	cbURL    string
+	answer   func(attempt int, req map[string]any) (int, http.Header, string)
+	complete int // completions to send per execution
+
+	mu       sync.Mutex
+	attempts map[string]int
+	bodies   map[string][]string
+}
+
+func newFakeBackend(t *testing.T, cbAddr string, answer func(attempt int, req map[string]any) (int, http.Header, string)) *fakeBackend {
+	t.Helper()
+	f := &fakeBackend{t: t, secret: "fake-secret-xyz", cbURL: "http://" + cbAddr, answer: answer, attempts: map[string]int{}, bodies: map[string][]string{}}
+	f.ts = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.ts.Close)
+	return f
+}
+
+func (f *fakeBackend) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if err := actions.CheckSignature(f.secret, r.Header, r.Method, f.ts.URL+r.URL.RequestURI(), body, time.Now()); err != nil {
+		f.t.Errorf("fake backend: %s %s: %v", r.Method, r.URL.Path, err)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	var req map[string]any
+	if err := json.Unmarshal(body, &req); err != nil {
+		f.t.Errorf("fake backend: body: %v", err)
+	}
+	cb, _ := req["callbackId"].(string)
+	f.mu.Lock()
+	f.attempts[cb]++
+	attempt := f.attempts[cb]
+	f.bodies[cb] = append(f.bodies[cb], string(body))
+	f.mu.Unlock()
+	for range f.complete {
+		f.completeCallback(cb)
+	}
+	status, h, answer := f.answer(attempt, req)
+	for k, v := range h {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	io.WriteString(w, answer)
+}
+
+func (f *fakeBackend) completeCallback(cb string) {
+	req, _ := http.NewRequest(http.MethodPost, f.cbURL+"/automation/actions/callbacks/2026-03/"+cb+"/complete",
+		strings.NewReader(`{"outputFields":{"hs_execution_state":"SUCCESS"},"typedOutputs":{}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", fmt.Sprintf("Bearer sandbox-%d", sandboxPortalID))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Errorf("fake backend: complete %s: %v", cb, err)
+		return
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		f.t.Errorf("fake backend: complete %s = %d", cb, resp.StatusCode)
+	}
+}
+
+func (f *fakeBackend) env() map[string]string {
+	return map[string]string{"HUBSPOT_CLIENT_SECRET": f.secret}
+}
+
+const success = `{"outputFields":{"hs_execution_state":"SUCCESS"}}`
+const block = `{"outputFields":{"hs_execution_state":"BLOCK","hs_expiration_duration":"PT1H"}}`
+
+func TestSimulateLoadDetectsDoubleAndLostOutcomes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		answer   string
+		complete int
+		wantErr  string
+		want     []string
+	}{
+		{"inline answer and a completion", success, 1, "0 executions lost, 20 completed twice",
+			[]string{"Completed twice: 20", "completed twice, for example: ap-", "(answered SUCCESS, 1 completions)"}},
+		{"two completions", block, 2, "0 executions lost, 20 completed twice", []string{"Completed twice: 20", "(answered BLOCK, 2 completions)"}},
+		{"blocked and never completed", block, 0, "20 executions lost, 0 completed twice",
+			[]string{"Lost: 20", "answered BLOCK, never completed"}},
+		{"all well", block, 1, "", []string{"Lost: 0   Completed twice: 0", "Final states:\n  SUCCESS "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cbAddr := freeAddr(t)
+			f := newFakeBackend(t, cbAddr, func(int, map[string]any) (int, http.Header, string) { return 200, nil, tt.answer })
+			f.complete = tt.complete
+			out, err := simulate(t, f.env(), "--url", f.ts.URL, "--callback-addr", cbAddr, "--wait", "500ms", "--settle", "200ms",
+				"--action", "sandbox-echo", "--input", "message=hi", "--load", "20", "--concurrency", "4")
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr) {
+				t.Errorf("simulate --load = %v, want %q\n%s", err, tt.wantErr, out)
+			}
+			wantLines(t, out, tt.want...)
+		})
+	}
+}
+
+func TestSimulateRetriesLikeHubSpot(t *testing.T) {
+	t.Parallel()
+	answer := func(attempt int, _ map[string]any) (int, http.Header, string) {
+		switch attempt {
+		case 1:
+			return http.StatusServiceUnavailable, http.Header{"Retry-After": {"0"}}, `{"error":"busy"}`
+		case 2:
+			return http.StatusTooManyRequests, http.Header{"Retry-After": {"1"}}, `{"error":"slow down"}`
+		}
+		return 200, nil, `{"outputFields":{"hs_execution_state":"SUCCESS","echo":"hi"}}`
+	}
+	for _, sig := range []string{"v2", "v3"} {
+		t.Run(sig, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeBackend(t, "127.0.0.1:1", answer)
+			start := time.Now()
+			out, err := simulate(t, f.env(), "--url", f.ts.URL, "--callback-addr", "", "--signature", sig,
+				"--action", "sandbox-echo", "--input", "message=hi", "--callback-id", "ap-1-2-3-0")
+			if err != nil {
+				t.Fatalf("simulate: %v\n%s", err, out)
+			}
+			if time.Since(start) < time.Second {
+				t.Errorf("Retry-After: 1 was not honoured (took %s)", time.Since(start))
+			}
+			wantLines(t, out, "attempt 1: HTTP 503; HubSpot retries", "attempt 2: HTTP 429; HubSpot retries in 1s", "after 3 attempts: SUCCESS")
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if b := f.bodies["ap-1-2-3-0"]; len(b) != 3 || b[0] != b[1] || b[1] != b[2] {
+				t.Errorf("retries did not resend the same body: %q", b)
+			}
+		})
+	}
+	t.Run("load counts retries", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeBackend(t, "127.0.0.1:1", func(attempt int, req map[string]any) (int, http.Header, string) {
+			if attempt == 1 {
+				return http.StatusBadGateway, http.Header{"Retry-After": {"0"}}, ""
+			}
+			return 200, nil, success
+		})
+		out, err := simulate(t, f.env(), "--url", f.ts.URL, "--callback-addr", "", "--action", "sandbox-echo", "--input", "message=hi", "--load", "30", "--concurrency", "5")
+		if err != nil {
+			t.Fatalf("simulate: %v\n%s", err, out)
+		}
+		wantLines(t, out, "30 final inline, 0 BLOCK; 30 retried attempts; 0 without an answer", "Lost: 0")
+	})
+	t.Run("gives up", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeBackend(t, "127.0.0.1:1", func(int, map[string]any) (int, http.Header, string) {
+			return http.StatusInternalServerError, http.Header{"Retry-After": {"0"}}, ""
+		})
+		out, err := simulate(t, f.env(), "--url", f.ts.URL, "--callback-addr", "", "--action", "sandbox-echo", "--input", "message=hi", "--max-attempts", "2")
+		if err == nil || !strings.Contains(err.Error(), "no answer after 2 attempts: HTTP 500") {
+			t.Errorf("simulate against a failing backend = %v\n%s", err, out)
+		}
+	})
+}
+
+func TestSimulateBuildsTheRequestFromFileFlagsAndCRM(t *testing.T) {
+	t.Parallel()
+	cbAddr := freeAddr(t)
+	var got map[string]any
+	var crmSeen string
+	var f *fakeBackend
+	f = newFakeBackend(t, cbAddr, func(_ int, req map[string]any) (int, http.Header, string) {
+		got = req
+		// The backend reads the deal's contact from the local HubSpot.
+		r, _ := http.NewRequest(http.MethodGet, f.cbURL+"/crm/objects/2026-03/deals/501?associations=contacts", nil)
+		r.Header.Set("Authorization", "Bearer sandbox-42")
+		resp, err := http.DefaultClient.Do(r)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			crmSeen = string(b)
+		}
+		return 200, nil, success
+	})
+	dir := t.TempDir()
+	reqFile := filepath.Join(dir, "request.json")
+	os.WriteFile(reqFile, []byte(`{
+		"callbackId": "ap-42-9-9-0",
+		"origin": {"portalId": 42, "actionDefinitionId": 7, "actionDefinitionVersion": 3},
+		"context": {"source": "WORKFLOWS", "workflowId": 99},
+		"object": {"objectId": "501", "objectType": "DEAL"},
+		"inputFields": {"amount": "10", "item_id": "3"}
+	}`), 0o644)
+	crm := filepath.Join(dir, "crm.json")
+	os.WriteFile(crm, []byte(`{"objects":[{"portal":42,"type":"deals","id":"501","properties":{"dealname":"Big deal","amount":"900"}},{"portal":42,"type":"contacts","id":"601","properties":{"email":"pat@example.com"}}],"associations":[{"portal":42,"from":"deals/501","to":"contacts/601"}]}`), 0o644)
+
+	out, err := simulate(t, f.env(), "--url", f.ts.URL, "--callback-addr", cbAddr, "--request", reqFile, "--crm", crm,
+		"--action", "quickbooks-create-invoice", "--input", "amount=1200", "--property", "pipeline=default")
+	if err != nil {
+		t.Fatalf("simulate: %v\n%s", err, out)
+	}
+	want := map[string]any{
+		"callbackId":  "ap-42-9-9-0",
+		"origin":      map[string]any{"portalId": 42.0, "actionDefinitionId": 7.0, "actionDefinitionVersion": 3.0, "extensionDefinitionId": 7.0, "extensionDefinitionVersionId": 3.0},
+		"context":     map[string]any{"source": "WORKFLOWS", "workflowId": 99.0, "actionId": 1.0},
+		"object":      map[string]any{"objectId": "501", "objectType": "DEAL", "properties": map[string]any{"dealname": "Big deal", "pipeline": "default"}},
+		"inputFields": map[string]any{"amount": "1200", "item_id": "3"},
+		"fields":      map[string]any{"amount": "1200", "item_id": "3"},
+	}
+	if g, w := mustJSONText(t, got), mustJSONText(t, want); g != w {
+		t.Errorf("request body =\n%s\nwant\n%s", g, w)
+	}
+	if !strings.Contains(crmSeen, `"contacts":{"results":[{"id":"601"`) {
+		t.Errorf("CRM read of the deal = %s", crmSeen)
+	}
+}
+
+func mustJSONText(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.MarshalIndent(v, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestSimulateOptions(t *testing.T) {
+	t.Parallel()
+	var f *fakeBackend
+	f = newFakeBackend(t, "127.0.0.1:1", func(_ int, req map[string]any) (int, http.Header, string) {
+		want := `{"fetchOptions":{"after":"c1","q":"con"},"inputFieldName":"item_id","inputFields":{"amount":{"type":"STATIC_VALUE","value":"5"}},"objectTypeId":"0-3","origin":{"actionDefinitionId":` +
+			fmt.Sprint(definitionID("quickbooks-create-invoice")) + `,"actionDefinitionVersion":1,"portalId":1000001}}`
+		if b, _ := json.Marshal(req); string(b) != want {
+			f.t.Errorf("options request = %s\nwant %s", b, want)
+		}
+		return 200, nil, `{"options":[{"label":"Consulting","value":"7","description":"Hourly"}],"after":"c2","searchable":true}`
+	})
+	out, err := simulate(t, f.env(), "--url", f.ts.URL, "--action", "quickbooks-create-invoice", "--options", "item_id", "--q", "con", "--after", "c1", "--input", "amount=5")
+	if err != nil {
+		t.Fatalf("simulate --options: %v\n%s", err, out)
+	}
+	wantLines(t, out, `Options of Product or service (item_id) for quickbooks-create-invoice, search "con", after "c1": 1`,
+		"  7            Consulting — Hourly", "More: --after c2", "Searchable: yes")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.attempts) != 1 {
+		t.Errorf("options requests = %v", f.attempts)
+	}
+}
+
+func TestSimulatorSecret(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "data", "x.db")
+	if _, _, err := simulatorSecret(func(k string) string { return map[string]string{"DATABASE_URL": db}[k] }); err == nil || !strings.Contains(err.Error(), "set HUBSPOT_CLIENT_SECRET") {
+		t.Errorf("simulatorSecret without secrets = %v", err)
+	}
+	s, err := loadSandboxSecrets(filepath.Join(dir, "data"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := simulatorSecret(func(k string) string { return map[string]string{"DATABASE_URL": db}[k] }); err != nil || got != s.ClientSecret {
+		t.Errorf("simulatorSecret from the sandbox file = %q, %v", got, err)
+	}
+	if got, src, _ := simulatorSecret(func(k string) string {
+		return map[string]string{"DATABASE_URL": db, "HUBSPOT_CLIENT_SECRET": "real"}[k]
+	}); got != "real" || src != "HUBSPOT_CLIENT_SECRET" {
+		t.Errorf("simulatorSecret with HUBSPOT_CLIENT_SECRET = %q from %s", got, src)
+	}
+}
