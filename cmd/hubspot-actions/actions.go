@@ -106,22 +106,6 @@ func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db 
 		return fmt.Errorf("quickbooks: %w", err)
 	}
 	a.providers.quickbooks = qb
-	return registerPublished(reg, a.providers.clearbit, cbKeys.Key, cbOpts, qb)
-}
-
-// registerPublished registers the actions of the published app: every
-// provider's, never the sandbox's. The service (registerActions) and the
-// definitions command (definitionRegistry) both go through it, so the
-// app-definition lists exactly the actions the service serves. A new
-// provider adds its clients to the parameters, which makes both callers
-// supply them.
-func registerPublished(reg *actions.Registry, cb *clearbit.Client, cbKey actions.KeyFunc, cbOpts clearbit.Options, qb *quickbooks.Service) error {
-	if err := clearbit.Register(reg, cb, cbKey, cbOpts); err != nil {
-		return fmt.Errorf("register clearbit actions: %w", err)
-	}
-	if err := quickbooks.Register(reg, qb); err != nil {
-		return fmt.Errorf("register quickbooks actions: %w", err)
-	}
 
 	// Stripe promotion codes.
 	stripeURL, stripeKey := cfg.StripeAPIBaseURL, cfg.StripeSecretKey.reveal()
@@ -141,17 +125,32 @@ func registerPublished(reg *actions.Registry, cb *clearbit.Client, cbKey actions
 	// Promotion-code suffixes are an HMAC of the callbackId under this
 	// secret: unguessable, yet the same on every retry of an execution.
 	codeSecret := oauth.DeriveKey(cfg.EncryptionKey, "stripe promotion codes")
-	if err := stripe.Register(reg, a.providers.stripe, a.providers.stripeKeys.Key, codeSecret); err != nil {
-		return fmt.Errorf("register stripe actions: %w", err)
-	}
 	a.providers.keyed = append(a.providers.keyed, keyProvider{Keys: a.providers.stripeKeys, Verify: a.providers.stripe.VerifyKey,
 		Help: "Your Stripe secret key, from Developers → API keys (it starts with sk_ or rk_)."})
+
+	return registerPublished(reg, a.providers.clearbit, cbKeys.Key, cbOpts, qb, a.providers.stripe, a.providers.stripeKeys.Key, codeSecret)
+}
+
+// registerPublished registers the actions of the published app: every
+// provider's, never the sandbox's. The service (registerActions) and the
+// definitions command (definitionRegistry) both go through it, so the
+// app-definition lists exactly the actions the service serves. A new
+// provider adds its clients to the parameters, which makes both callers
+// supply them.
+func registerPublished(reg *actions.Registry, cb *clearbit.Client, cbKey actions.KeyFunc, cbOpts clearbit.Options, qb *quickbooks.Service,
+	st *stripe.Client, stKey actions.KeyFunc, stCodeSecret []byte) error {
+	if err := clearbit.Register(reg, cb, cbKey, cbOpts); err != nil {
+		return fmt.Errorf("register clearbit actions: %w", err)
+	}
+	if err := quickbooks.Register(reg, qb); err != nil {
+		return fmt.Errorf("register quickbooks actions: %w", err)
+	}
+	if err := stripe.Register(reg, st, stKey, stCodeSecret); err != nil {
+		return fmt.Errorf("register stripe actions: %w", err)
+	}
 	return nil
 }
 
-// definitionRegistry returns the published app's actions with inert
-// clients: enough to read their definitions, never to run them. It starts
-// nothing and needs no configuration.
 func definitionRegistry() (*actions.Registry, error) {
 	reg := actions.NewRegistry()
 	noKey := func(context.Context, int64) (string, error) { return "", nil }
@@ -160,7 +159,9 @@ func definitionRegistry() (*actions.Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("quickbooks: %w", err)
 	}
-	if err := registerPublished(reg, clearbit.NewClient("", nil), noKey, clearbit.Options{}, qb); err != nil {
+	// Clients that never run; the secret only shapes promotion codes.
+	if err := registerPublished(reg, clearbit.NewClient("", nil), noKey, clearbit.Options{}, qb,
+		stripe.NewClient("", nil), noKey, make([]byte, 32)); err != nil {
 		return nil, err
 	}
 	return reg, nil
