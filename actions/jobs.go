@@ -105,6 +105,11 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[sweepArgs]) error
 			return err
 		}
 	}
+	// Writers never checkpoint the write-ahead log themselves (it would
+	// stall a commit); the sweeper does it, off the request path.
+	if err := rt.db.Checkpoint(ctx); err != nil {
+		rt.log.Warn("checkpoint", "err", err)
+	}
 	return nil
 }
 
@@ -158,7 +163,7 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 	attempt := e.Attempt + 1
 	if !now.Before(expires.Add(-time.Minute)) {
 		log.Warn("giving up: HubSpot's wait for this execution is about to expire")
-		return rt.finish(ctx, a, &req, attempt, e.ReceivedAt, rt.failure(a, e.Ref, nil, giveUp(lastError(e), attempt-1)), log).err
+		return rt.finish(ctx, a, &req, attempt, e.ReceivedAt, rt.failure(a, e.Ref, nil, giveUp(lastError(e), attempt-1))).err
 	}
 	return rt.attempt(ctx, a, &req, e.Ref, attempt, e.ReceivedAt, false).err
 }
@@ -191,7 +196,7 @@ func (rt *Runtime) abandon(ctx context.Context, e store.Execution, pe *Error) er
 		if _, err := tx.MarkBlocked(ctx, e.CallbackID, rt.now().Add(time.Hour)); err != nil {
 			return err
 		}
-		_, _, err = tx.FinishExecution(ctx, e.CallbackID, e.Attempt+1, rt.failure(a, e.Ref, nil, pe))
+		_, _, err = tx.FinishExecution(ctx, e.CallbackID, e.Attempt+1, rt.failure(a, e.Ref, nil, pe).Outcome)
 		return err
 	})
 }

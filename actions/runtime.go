@@ -204,6 +204,10 @@ func (rt *Runtime) Execute(ctx context.Context, a *Action, req *Request) (Respon
 	// A portal that must reinstall can never receive a callback, so its
 	// executions are answered at once, without running the action.
 	gate := rt.hs.CheckPortal(ctx, ne.PortalID)
+	var refused outcome
+	if gate != nil {
+		refused = rt.failure(a, ne.Ref, nil, publicError(gate))
+	}
 	var inserted bool
 	var existing store.Execution
 	var delivery string
@@ -217,7 +221,7 @@ func (rt *Runtime) Execute(ctx context.Context, a *Action, req *Request) (Respon
 			return err
 		}
 		if gate != nil {
-			delivery, _, err = tx.FinishExecution(ctx, req.CallbackID, 1, rt.failure(a, ne.Ref, nil, publicError(gate)))
+			delivery, _, err = tx.FinishExecution(ctx, req.CallbackID, 1, refused.Outcome)
 		}
 		return err
 	})
@@ -231,8 +235,7 @@ func (rt *Runtime) Execute(ctx context.Context, a *Action, req *Request) (Respon
 	if gate != nil {
 		rt.finished(a, delivery, StateFailContinue, string(CodeNotConnected), received)
 		rt.log.Warn("execution refused: portal not connected", "portal_id", ne.PortalID, "action", a.Key, "callback_id", req.CallbackID, "err", gate)
-		o := rt.failure(a, ne.Ref, nil, publicError(gate))
-		return answerFromOutputs(o.Outputs), nil
+		return Response{OutputFields: refused.fields}, nil
 	}
 	return rt.runInline(ctx, a, req, ne.Ref, 1, received)
 }
@@ -285,7 +288,10 @@ type attemptResult struct {
 // an outcome (answered inline or delivered by callback, as the ledger
 // decides), or a retry for later. inline says whether a request is waiting.
 func (rt *Runtime) attempt(ctx context.Context, a *Action, req *Request, ref string, attempt int, received time.Time, inline bool) attemptResult {
-	log := rt.log.With("portal_id", int64(req.Origin.PortalID), "action", a.Key, "callback_id", req.CallbackID, "attempt", attempt)
+	// Built only when something is worth logging: the common path logs nothing.
+	log := func() *slog.Logger {
+		return rt.log.With("portal_id", int64(req.Origin.PortalID), "action", a.Key, "callback_id", req.CallbackID, "attempt", attempt)
+	}
 	ex := &Execution{
 		CallbackID: req.CallbackID,
 		Ref:        ref,
@@ -299,20 +305,20 @@ func (rt *Runtime) attempt(ctx context.Context, a *Action, req *Request, ref str
 	outputs, err := rt.run(ctx, a, ex, req.InputFields)
 	rt.m.inflight.Dec()
 
-	var outcome store.Outcome
+	var o outcome
 	var pending *PendingError
 	switch {
 	case err == nil:
-		outcome = success(a, outputs)
+		o = success(a, outputs)
 	case errors.As(err, &pending) || Transient(err):
 		after, reason := rt.retryDelay(err, attempt)
 		expires := received.Add(a.blockExpiry(rt.cfg))
 		if attempt >= rt.cfg.MaxAttempts && pending == nil || rt.now().Add(after).After(expires.Add(-time.Minute)) {
-			log.Warn("giving up after retries", "err", err)
-			outcome = rt.failure(a, ref, outputs, giveUp(err, attempt))
+			log().Warn("giving up after retries", "err", err)
+			o = rt.failure(a, ref, outputs, giveUp(err, attempt))
 			break
 		}
-		log.Info("will retry", "after", after.String(), "reason", reason)
+		log().Info("will retry", "after", after.String(), "reason", reason)
 		if pending != nil {
 			reason = pendingPrefix + reason
 		}
@@ -320,13 +326,13 @@ func (rt *Runtime) attempt(ctx context.Context, a *Action, req *Request, ref str
 	default:
 		pe := publicError(err)
 		if pe.Code == CodeInternal {
-			log.Error("action failed", "err", err)
+			log().Error("action failed", "err", err)
 		} else {
-			log.Info("action failed", "error_code", string(pe.Code), "err", err)
+			log().Info("action failed", "error_code", string(pe.Code), "err", err)
 		}
-		outcome = rt.failure(a, ref, outputs, pe)
+		o = rt.failure(a, ref, outputs, pe)
 	}
-	return rt.finish(ctx, a, req, attempt, received, outcome, log)
+	return rt.finish(ctx, a, req, attempt, received, o)
 }
 
 // run calls the action, turning a panic into an INTERNAL_ERROR.
@@ -410,16 +416,16 @@ func (rt *Runtime) retry(ctx context.Context, a *Action, req *Request, attempt i
 
 // finish records an outcome and answers it: inline when no BLOCK was
 // answered, else BLOCK, and the sweeper has it delivered by callback.
-func (rt *Runtime) finish(ctx context.Context, a *Action, req *Request, attempt int, received time.Time, o store.Outcome, log *slog.Logger) attemptResult {
+func (rt *Runtime) finish(ctx context.Context, a *Action, req *Request, attempt int, received time.Time, o outcome) attemptResult {
 	var delivery string
 	var ok bool
 	err := rt.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		delivery, ok, err = tx.FinishExecution(ctx, req.CallbackID, attempt, o)
+		delivery, ok, err = tx.FinishExecution(ctx, req.CallbackID, attempt, o.Outcome)
 		return err
 	})
 	if err != nil {
-		log.Error("record outcome", "err", err)
+		rt.log.Error("record outcome", "portal_id", int64(req.Origin.PortalID), "action", a.Key, "callback_id", req.CallbackID, "err", err)
 		return attemptResult{err: errUnavailable}
 	}
 	if !ok {
@@ -433,7 +439,7 @@ func (rt *Runtime) finish(ctx context.Context, a *Action, req *Request, attempt 
 		}
 		return attemptResult{answer: blockAnswer(e.ExpiresAt.Sub(rt.now()))}
 	}
-	return attemptResult{answer: answerFromOutputs(o.Outputs)}
+	return attemptResult{answer: Response{OutputFields: o.fields}}
 }
 
 func (rt *Runtime) finished(a *Action, delivery, state, code string, received time.Time) {
@@ -526,18 +532,24 @@ func (a *Action) blockExpiry(cfg Config) time.Duration {
 	return cfg.BlockExpiry
 }
 
+// outcome is an outcome as recorded (Outputs is JSON) and as answered.
+type outcome struct {
+	store.Outcome
+	fields map[string]string
+}
+
 // success builds a SUCCESS outcome with every declared output present.
-func success(a *Action, outputs map[string]string) store.Outcome {
+func success(a *Action, outputs map[string]string) outcome {
 	out := a.complete(outputs)
 	out[OutputErrorCode] = ""
 	out[OutputErrorMsg] = ""
 	out[OutputState] = StateSuccess
-	return store.Outcome{FinalState: StateSuccess, Outputs: mustJSON(out)}
+	return outcome{store.Outcome{FinalState: StateSuccess, Outputs: mustJSON(out)}, out}
 }
 
 // failure builds a FAIL_CONTINUE outcome whose message carries the
 // execution's reference.
-func (rt *Runtime) failure(a *Action, ref string, outputs map[string]string, e *Error) store.Outcome {
+func (rt *Runtime) failure(a *Action, ref string, outputs map[string]string, e *Error) outcome {
 	out := a.complete(outputs)
 	for k, v := range a.FailOutputs {
 		if out[k] == "" {
@@ -556,7 +568,7 @@ func (rt *Runtime) failure(a *Action, ref string, outputs map[string]string, e *
 	if e.Err != nil {
 		internal = e.Err.Error()
 	}
-	return store.Outcome{FinalState: StateFailContinue, Outputs: mustJSON(out), ErrorCode: string(e.Code), ErrorMessage: msg, LastError: internal}
+	return outcome{store.Outcome{FinalState: StateFailContinue, Outputs: mustJSON(out), ErrorCode: string(e.Code), ErrorMessage: msg, LastError: internal}, out}
 }
 
 // complete returns a copy of outputs with every declared output present.

@@ -9,6 +9,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -43,6 +44,7 @@ var migrationFS embed.FS
 type DB struct {
 	w    *sqlx.DB // the single writer connection; River uses it too
 	r    *sqlx.DB // readers (WAL lets them run beside the writer)
+	m    *sqlx.DB // one connection for checkpoints
 	c    *committer
 	now  func() time.Time
 	path string
@@ -67,10 +69,14 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	// commits. The statement cache matters: River's SQL is long and costly to
 	// prepare.
 	const params = "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=5000&_txlock=immediate&_synchronous=NORMAL&_stmt_cache_size=256"
-	w, err := sqlx.Open("sqlite3", "file:"+path+"?"+params)
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
+	// The writer never checkpoints on commit: a checkpoint copies the WAL
+	// into the database file and syncs it, which would stall whichever
+	// commit triggered it. Checkpoint does that work on its own connection.
+	writer := &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		_, err := c.Exec("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864", nil)
+		return err
+	}}
+	w := sqlx.NewDb(sql.OpenDB(connector{writer, "file:" + path + "?" + params}), "sqlite3")
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
@@ -83,7 +89,14 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	n := max(2, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	db := &DB{w: w, r: r, now: time.Now, path: path}
+	m, err := sqlx.Open("sqlite3", "file:"+path+"?"+params)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("store: open %s for checkpoints: %w", path, err)
+	}
+	m.SetMaxOpenConns(1)
+	db := &DB{w: w, r: r, m: m, now: time.Now, path: path}
 	db.c = &committer{db: w}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
@@ -121,10 +134,33 @@ func sqlitePath(raw string) (string, error) {
 // Path returns the SQLite file the database lives in.
 func (db *DB) Path() string { return db.path }
 
-// Close closes both connection pools.
+// Close checkpoints the write-ahead log into the database file and closes
+// the connection pools.
 func (db *DB) Close() error {
-	return errors.Join(db.r.Close(), db.w.Close())
+	_, cerr := db.m.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	return errors.Join(cerr, db.r.Close(), db.w.Close(), db.m.Close())
 }
+
+// Checkpoint copies what the write-ahead log holds into the database file
+// without blocking the writer or readers (a passive checkpoint), so the log
+// can restart from its beginning. Call it every few seconds; the writer
+// does not checkpoint on its own.
+func (db *DB) Checkpoint(ctx context.Context) error {
+	if _, err := db.m.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+		return fmt.Errorf("store: checkpoint: %w", err)
+	}
+	return nil
+}
+
+// connector opens writer connections through a driver with a connect hook,
+// without registering a driver globally.
+type connector struct {
+	d   *sqlite3.SQLiteDriver
+	dsn string
+}
+
+func (c connector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.dsn) }
+func (c connector) Driver() driver.Driver                        { return c.d }
 
 // SQL returns the writer pool for River's driver. Callers must not use it for
 // their own writes; those go through Write.

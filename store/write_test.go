@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -141,5 +143,43 @@ func TestLedgerTransitions(t *testing.T) {
 	e, err := db.GetExecution(ctx, "blocked")
 	if err != nil || e.DeliveredAt.IsZero() {
 		t.Errorf("delivered execution = %+v, %v", e, err)
+	}
+}
+
+// TestCheckpointKeepsTheLogSmall: commits never checkpoint on their own,
+// so without Checkpoint the write-ahead log would only grow.
+func TestCheckpointKeepsTheLogSmall(t *testing.T) {
+	t.Parallel()
+	db := newTestDB(t)
+	ctx := context.Background()
+	walSize := func() int64 {
+		fi, err := os.Stat(db.Path() + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	write := func(from, to int) {
+		for i := from; i < to; i++ {
+			err := db.Write(ctx, func(tx *Tx) error {
+				_, err := tx.InsertExecution(ctx, NewExecution{CallbackID: fmt.Sprint("wal-", i), Ref: "EX", PortalID: 1, Action: "a",
+					Request: strings.Repeat("x", 2000), LeaseUntil: time.Now()})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	write(0, 500)
+	grown := walSize()
+	for round := 1; round <= 4; round++ {
+		if err := db.Checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
+		write(round*500, (round+1)*500)
+	}
+	if got := walSize(); got > grown*3/2 {
+		t.Errorf("write-ahead log grew from %d to %d bytes across checkpoints; it should be reused", grown, got)
 	}
 }

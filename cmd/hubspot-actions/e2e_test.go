@@ -76,11 +76,16 @@ func startServerIn(t testing.TB, dir string, env map[string]string) *testServer 
 	go func() {
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		found := false
 		for sc.Scan() {
-			line := sc.Text()
-			logs.Write([]byte(line + "\n"))
+			line := sc.Bytes()
+			logs.Write(append(line, '\n'))
+			if found || !bytes.Contains(line, []byte(`"msg":"listening"`)) {
+				continue
+			}
 			var m map[string]any
-			if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "listening" {
+			if json.Unmarshal(line, &m) == nil {
+				found = true
 				addr <- fmt.Sprint(m["public_base_url"])
 			}
 		}
