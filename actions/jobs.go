@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,8 +66,12 @@ type sweepWorker struct {
 	rt *Runtime
 }
 
-// sweepLimit bounds the rows one sweep hands over.
-const sweepLimit = 1000
+// sweepLimit bounds the rows one sweep hands over; sweepChunk how many
+// share a transaction.
+const (
+	sweepLimit = 1000
+	sweepChunk = 50
+)
 
 func (w *sweepWorker) Work(ctx context.Context, job *river.Job[sweepArgs]) error {
 	rt := w.rt
@@ -75,25 +80,31 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[sweepArgs]) error
 	if err != nil {
 		return err
 	}
-	for _, o := range due {
-		expires := now.Add(rt.cfg.BlockExpiry)
-		if a, ok := rt.reg.Get(o.Action); ok {
-			expires = now.Add(a.blockExpiry(rt.cfg))
-		}
+	for chunk := range slices.Chunk(due, sweepChunk) {
 		err := rt.db.Write(ctx, func(tx *store.Tx) error {
-			// An execution a job runs has no request waiting: it is, or now
-			// becomes, BLOCKed, and its outcome goes by callback.
-			if _, err := tx.MarkBlocked(ctx, o.CallbackID, expires); err != nil {
-				return err
+			jobs := make([]river.InsertManyParams, 0, len(chunk))
+			for _, o := range chunk {
+				expires := now.Add(rt.cfg.BlockExpiry)
+				if a, ok := rt.reg.Get(o.Action); ok {
+					expires = now.Add(a.blockExpiry(rt.cfg))
+				}
+				// An execution a job runs has no request waiting: it is, or
+				// now becomes, BLOCKed, and its outcome goes by callback.
+				if _, err := tx.MarkBlocked(ctx, o.CallbackID, expires); err != nil {
+					return err
+				}
+				jobs = append(jobs, river.InsertManyParams{Args: executeArgs{CallbackID: o.CallbackID}})
 			}
-			_, err := rt.river.InsertTx(ctx, tx.SQL(), executeArgs{CallbackID: o.CallbackID}, nil)
+			_, err := rt.river.InsertManyTx(ctx, tx.SQL(), jobs)
 			return err
 		})
 		if err != nil {
 			return err
 		}
-		if !o.Blocked {
-			rt.log.Info("recovering an execution whose run was interrupted", "portal_id", o.PortalID, "action", o.Action, "callback_id", o.CallbackID)
+		for _, o := range chunk {
+			if !o.Blocked {
+				rt.log.Info("recovering an execution whose run was interrupted", "portal_id", o.PortalID, "action", o.Action, "callback_id", o.CallbackID)
+			}
 		}
 	}
 	portals, err := rt.db.PortalsAwaitingDelivery(ctx, now, sweepLimit)

@@ -2,134 +2,72 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
-	"fmt"
+	"context"
 	"io"
-	"net/http"
-	"slices"
-	"sync"
-	"sync/atomic"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
-
-	"hubspot-actions/actions"
-	"hubspot-actions/oauth/hubspottest"
 )
 
-// benchServe sends b.N signed executions of sandbox-echo from 64
-// concurrent clients to the real server (started through run, with its
-// request logging, metrics and durable SQLite ledger) and reports
-// executions per second and latency percentiles. When the answers are
-// BLOCK it also waits for every callback completion and reports how long
-// all of them took.
+// benchSimulate starts the real server (through run, with its request
+// logging, metrics and durable SQLite ledger), sends it b.N executions of
+// sandbox-echo with the simulator's load mode (64 concurrent, signed,
+// retried like HubSpot, every BLOCK waited for, exiting non-zero on a lost
+// or doubled outcome), and reports the simulator's figures.
 //
 //	go test -run '^$' -bench BenchmarkServe -benchtime 20000x ./cmd/hubspot-actions/
-func benchServe(b *testing.B, env map[string]string, inputs map[string]any, wantState string, complete bool) {
-	hs := hubspottest.NewTestServer(b, hubspottest.Config{SandboxTokens: true})
-	env["HUBSPOT_API_BASE_URL"] = hs.URL()
-	s := startServer(b, env)
-	const clients = 64
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
-	url := s.URL + "/hubspot/actions/sandbox-echo"
-	type prepared struct {
-		body []byte
-		sig  string
+func benchSimulate(b *testing.B, serverEnv map[string]string, inputs ...string) {
+	port := freePort(b)
+	serverEnv["HUBSPOT_API_BASE_URL"] = "http://127.0.0.1:" + port
+	s := startServer(b, serverEnv)
+	args := []string{"simulate", "--url", s.URL, "--callback-addr", "127.0.0.1:" + port, "--action", "sandbox-echo",
+		"--load", strconv.Itoa(b.N), "--concurrency", "64", "--settle", "200ms"}
+	for _, in := range inputs {
+		args = append(args, "--input", in)
 	}
-	reqs := make([]prepared, b.N)
-	for i := range reqs {
-		body, _ := json.Marshal(map[string]any{
-			"callbackId":  fmt.Sprintf("ap-bench-%d-%d", time.Now().UnixNano(), i),
-			"origin":      map[string]any{"portalId": 100 + i%16, "actionDefinitionId": 1, "actionDefinitionVersion": 1},
-			"context":     map[string]any{"source": "WORKFLOWS", "workflowId": 5},
-			"object":      map[string]any{"objectId": i, "objectType": "CONTACT", "properties": map[string]any{"email": "pat@example.com"}},
-			"inputFields": inputs,
-		})
-		reqs[i] = prepared{body: body, sig: actions.SignV2(s.Secret, http.MethodPost, url, body)}
-	}
-	lat := make([]time.Duration, b.N)
-	var next, failed, inline atomic.Int64
-	var wg sync.WaitGroup
+	simEnv := map[string]string{"DATABASE_URL": filepath.Join(s.Dir, "data", "hubspot-actions.db")}
+	var out bytes.Buffer
 	b.ResetTimer()
-	start := time.Now()
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(reqs) {
-					return
-				}
-				r, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(reqs[i].body))
-				r.Header.Set("Content-Type", "application/json")
-				r.Header.Set(actions.HeaderSignatureVersion, "v2")
-				r.Header.Set(actions.HeaderSignature, reqs[i].sig)
-				t0 := time.Now()
-				resp, err := hc.Do(r)
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				var res actions.Response
-				err = json.NewDecoder(resp.Body).Decode(&res)
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				lat[i] = time.Since(t0)
-				switch state := res.OutputFields["hs_execution_state"]; {
-				case err != nil:
-					failed.Add(1)
-				case state == wantState:
-				case wantState == "BLOCK" && state == "SUCCESS":
-					// The work finished before the BLOCK was recorded: it is
-					// answered inline, and never completed by callback.
-					inline.Add(1)
-				default:
-					failed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if n := failed.Load(); n > 0 {
-		b.Fatalf("%d of %d executions failed or were not %s", n, b.N, wantState)
-	}
-	if wantState == "BLOCK" && complete {
-		blocked := b.N - int(inline.Load())
-		deadline := time.Now().Add(5 * time.Minute)
-		for len(hs.Completions()) < blocked && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if got := len(hs.Completions()); got != blocked || hs.Duplicates() != 0 {
-			b.Fatalf("%d completions (%d duplicates) for %d BLOCKed executions", got, hs.Duplicates(), blocked)
-		}
-		b.ReportMetric(time.Since(start).Seconds(), "s-until-all-completed")
-		b.ReportMetric(float64(inline.Load()), "answered-inline")
-	}
+	err := run(context.Background(), args, func(k string) string { return simEnv[k] }, &out, io.Discard)
 	b.StopTimer()
-	slices.Sort(lat)
-	q := func(f float64) float64 { return float64(lat[int(f*float64(len(lat)-1))]) / float64(time.Millisecond) }
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "exec/s")
-	b.ReportMetric(q(0.50), "p50-ms")
-	b.ReportMetric(q(0.99), "p99-ms")
+	if err != nil {
+		b.Fatalf("simulate: %v\n%s", err, out.String())
+	}
+	metric := func(re string) float64 {
+		m := regexp.MustCompile(re).FindStringSubmatch(out.String())
+		if m == nil {
+			b.Fatalf("no %q in the simulator's report:\n%s", re, out.String())
+		}
+		if d, err := time.ParseDuration(m[1]); err == nil {
+			return float64(d) / float64(time.Millisecond)
+		}
+		f, _ := strconv.ParseFloat(m[1], 64)
+		return f
+	}
+	b.ReportMetric(metric(`Answered \d+ requests in \S+: (\d+) executions/s`), "exec/s")
+	b.ReportMetric(metric(`Answer latency: +p50 (\S+)`), "p50-ms")
+	b.ReportMetric(metric(`Answer latency: +p50 \S+ +p90 \S+ +p99 (\S+)`), "p99-ms")
+	b.ReportMetric(metric(`Every outcome in \S+: (\d+) executions/s`), "outcomes/s")
 	b.ReportMetric(0, "ns/op")
 }
 
 // BenchmarkServeInline: executions answered inline.
 func BenchmarkServeInline(b *testing.B) {
-	benchServe(b, map[string]string{}, map[string]any{"message": "hello"}, "SUCCESS", false)
+	benchSimulate(b, map[string]string{}, "message=hello")
 }
 
-// BenchmarkServeBlock: executions whose work outlives a 1 ms inline budget
-// (they sleep 20 ms): each is admitted with a BLOCK answer, then finished
-// and delivered by batched callback completions.
+// BenchmarkServeBlock: executions whose work (20 ms) outlives a 1 ms inline
+// budget: each is admitted with a BLOCK answer, then finished and delivered
+// by batched callback completions while the load goes on.
 func BenchmarkServeBlock(b *testing.B) {
-	benchServe(b, map[string]string{"INLINE_BUDGET": "1ms"}, map[string]any{"message": "hello", "delay_ms": 20}, "BLOCK", true)
+	benchSimulate(b, map[string]string{"INLINE_BUDGET": "1ms"}, "message=hello", "delay_ms=20")
 }
 
-// BenchmarkServeBlockPending: the action answers "not ready" (as Clearbit's
-// 202 does) so each execution is admitted with a BLOCK answer and a
-// durable retry; nothing completes during the run.
+// BenchmarkServeBlockPending: the action first answers "not ready" (as
+// Clearbit's 202 does), so each execution is admitted with a BLOCK answer
+// and a durable retry a second later, then completed by callback.
 func BenchmarkServeBlockPending(b *testing.B) {
-	benchServe(b, map[string]string{}, map[string]any{"message": "hello", "pending_times": 20}, "BLOCK", false)
+	benchSimulate(b, map[string]string{}, "message=hello", "pending_times=1")
 }
