@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -17,7 +18,7 @@ import (
 // *Error naming the first field at fault.
 type validate func(in any) error
 
-// NewValidate adapts the service's one validator to input checking: field
+// newValidate adapts the service's one validator to input checking: field
 // names in messages are the inputs' json names.
 func newValidate(v *validator.Validate) validate {
 	return func(in any) error {
@@ -183,16 +184,26 @@ func number(raw any, s string, isString bool) (float64, error) {
 	if s == "" {
 		return 0, nil
 	}
-	f, err := strconv.ParseFloat(strings.ReplaceAll(s, ",", ""), 64)
+	if strings.Contains(s, ",") {
+		// Only thousands separators: "1,234.50" is 1234.5, but "10,50"
+		// could mean 10.50 or 1050, so it is refused rather than guessed.
+		if !thousands.MatchString(s) {
+			return 0, fmt.Errorf("must be a number with a dot for decimals (such as 10.50), not %q", clip(s))
+		}
+		s = strings.ReplaceAll(s, ",", "")
+	}
+	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, fmt.Errorf("must be a number, not %q", clip(s))
 	}
 	return f, nil
 }
 
+var thousands = regexp.MustCompile(`^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$`)
+
 func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
 	}
 	return s
 }
@@ -252,7 +263,7 @@ func idempotencyKey(callbackID, purpose string) string {
 }
 
 // reference returns the short reference a marketer quotes to find an
-// execution in the history: EX- and 8 characters of Crockford-like base32.
+// execution in the history: EX- and 10 characters of Crockford-like base32.
 func reference(callbackID string) string {
 	sum := sha256.Sum256([]byte(callbackID))
 	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

@@ -125,6 +125,8 @@ func TestBindInputs(t *testing.T) {
 		{"empty strings", map[string]any{"n": "", "b": "", "f": ""}, in{}, ""},
 		{"number as text", map[string]any{"s": 12.0}, in{S: "12"}, ""},
 		{"bad number", map[string]any{"n": "ten"}, in{}, `n: must be a number, not "ten"`},
+		{"decimal comma refused", map[string]any{"f": "10,50"}, in{}, `f: must be a number with a dot for decimals (such as 10.50), not "10,50"`},
+		{"thousands", map[string]any{"f": "-12,345,678.5"}, in{F: -12345678.5}, ""},
 		{"fraction for int", map[string]any{"n": "2.5"}, in{}, "n: must be a whole number, not 2.5"},
 		{"bad bool", map[string]any{"b": "maybe"}, in{}, `b: must be true or false, not "maybe"`},
 		{"object for string", map[string]any{"s": map[string]any{}}, in{}, "s: must be text"},

@@ -117,10 +117,8 @@ func Transient(err error) bool {
 		return true
 	}
 	var oe *net.OpError
-	return errors.As(err, &oe) || errors.Is(err, errTransient)
+	return errors.As(err, &oe)
 }
-
-var errTransient = errors.New("transient")
 
 // RetryAfter returns how long the upstream asked us to wait, if it did.
 func RetryAfter(err error) (time.Duration, bool) {

@@ -18,6 +18,11 @@ import (
 	"hubspot-actions/store"
 )
 
+// controlQueue runs the sweeper, deliveries and pruning, apart from action
+// runs, so a backlog of slow retries can never hold up callbacks or
+// recovery.
+const controlQueue = "control"
+
 // uniqueWhileLive makes a job unique by its args among jobs not yet
 // finished, so a finished job never blocks a later one.
 var uniqueWhileLive = river.UniqueOpts{
@@ -49,7 +54,7 @@ type deliverArgs struct {
 func (deliverArgs) Kind() string { return "hubspot_actions.deliver" }
 
 func (deliverArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: uniqueWhileLive}
+	return river.InsertOpts{Queue: controlQueue, MaxAttempts: 10, UniqueOpts: uniqueWhileLive}
 }
 
 // sweepArgs is the periodic job that turns due ledger rows into jobs.
@@ -58,7 +63,7 @@ type sweepArgs struct{}
 func (sweepArgs) Kind() string { return "hubspot_actions.sweep" }
 
 func (sweepArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 1, UniqueOpts: uniqueWhileLive}
+	return river.InsertOpts{Queue: controlQueue, MaxAttempts: 1, UniqueOpts: uniqueWhileLive}
 }
 
 type sweepWorker struct {
@@ -90,7 +95,7 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[sweepArgs]) error
 				}
 				// An execution a job runs has no request waiting: it is, or
 				// now becomes, BLOCKed, and its outcome goes by callback.
-				if _, err := tx.MarkBlocked(ctx, o.CallbackID, expires); err != nil {
+				if _, err := tx.MarkBlocked(ctx, o.CallbackID, expires, false); err != nil {
 					return err
 				}
 				jobs = append(jobs, river.InsertManyParams{Args: executeArgs{CallbackID: o.CallbackID}})
@@ -160,12 +165,13 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 		expires = e.ReceivedAt.Add(a.blockExpiry(rt.cfg))
 	}
 	var claimed bool
+	lease := now.Add(rt.cfg.lease())
 	err = rt.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		if claimed, err = tx.ClaimExecution(ctx, e.CallbackID, e.Attempt, now.Add(rt.cfg.lease())); err != nil || !claimed {
+		if claimed, err = tx.ClaimExecution(ctx, e.CallbackID, e.Attempt, lease); err != nil || !claimed {
 			return err
 		}
-		_, err = tx.MarkBlocked(ctx, e.CallbackID, expires)
+		_, err = tx.MarkBlocked(ctx, e.CallbackID, expires, false)
 		return err
 	})
 	if err != nil || !claimed {
@@ -176,7 +182,7 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 		log.Warn("giving up: HubSpot's wait for this execution is about to expire")
 		return rt.finish(ctx, a, &req, attempt, e.ReceivedAt, rt.failure(a, e.Ref, nil, giveUp(lastError(e), attempt-1))).err
 	}
-	return rt.attempt(ctx, a, &req, e.Ref, attempt, e.ReceivedAt, false).err
+	return rt.attempt(ctx, a, &req, e.Ref, attempt, e.ReceivedAt, lease, false).err
 }
 
 // lastError rebuilds enough of an execution's last failure to word a
@@ -204,7 +210,7 @@ func (rt *Runtime) abandon(ctx context.Context, e store.Execution, pe *Error) er
 		if err != nil || !claimed {
 			return err
 		}
-		if _, err := tx.MarkBlocked(ctx, e.CallbackID, rt.now().Add(time.Hour)); err != nil {
+		if _, err := tx.MarkBlocked(ctx, e.CallbackID, rt.now().Add(time.Hour), false); err != nil {
 			return err
 		}
 		_, _, err = tx.FinishExecution(ctx, e.CallbackID, e.Attempt+1, rt.failure(a, e.Ref, nil, pe).Outcome)
@@ -265,28 +271,38 @@ func (rt *Runtime) sendBatch(ctx context.Context, portalID int64, claim string, 
 	case err == nil:
 		rt.m.completions.WithLabelValues("delivered").Add(float64(len(ids)))
 		return rt.db.Write(ctx, func(tx *store.Tx) error { return tx.MarkDelivered(ctx, claim, ids) })
-	case errors.Is(err, oauth.ErrNotConnected):
-		log.Warn("cannot deliver outcomes: portal must reinstall", "count", len(ids), "err", err)
-		rt.m.completions.WithLabelValues("failed").Add(float64(len(ids)))
-		return rt.db.Write(ctx, func(tx *store.Tx) error {
-			return tx.FailDeliveries(ctx, claim, ids, "HubSpot no longer accepts this portal's token; the app must be reinstalled: "+err.Error())
-		})
-	case Transient(err):
-		attempts := batch[0].Attempts
-		wait := backoff(attempts)
+	case Transient(err) || errors.Is(err, oauth.ErrNotConnected) || errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
+		// Worth trying again until HubSpot stops waiting: an outage, a rate
+		// limit, or a token an admin can still fix by reinstalling.
+		wait := backoff(batch[0].Attempts)
 		if d, ok := RetryAfter(err); ok {
 			wait = d
 		}
-		if attempts >= 15 {
-			log.Error("giving up delivering outcomes", "count", len(ids), "err", err)
-			rt.m.completions.WithLabelValues("failed").Add(float64(len(ids)))
-			return rt.db.Write(ctx, func(tx *store.Tx) error {
-				return tx.FailDeliveries(ctx, claim, ids, "HubSpot kept failing: "+err.Error())
-			})
+		if errors.Is(err, oauth.ErrNotConnected) {
+			wait = max(wait, 5*time.Minute)
 		}
-		log.Info("callback completion will be retried", "count", len(ids), "after", wait.String(), "err", err)
-		rt.m.completions.WithLabelValues("retried").Add(float64(len(ids)))
-		if err := rt.db.Write(ctx, func(tx *store.Tx) error { return tx.ReleaseDeliveries(ctx, claim, ids, tx.Now().Add(wait)) }); err != nil {
+		now := rt.now()
+		var retry, expired []string
+		for _, d := range batch {
+			if exp := d.ExpiresAt(); !exp.IsZero() && now.Add(wait).After(exp) || exp.IsZero() && d.Attempts >= 20 {
+				expired = append(expired, d.CallbackID)
+			} else {
+				retry = append(retry, d.CallbackID)
+			}
+		}
+		log.Info("callback completion will be retried", "count", len(retry), "given_up", len(expired), "after", wait.String(), "err", err)
+		rt.m.completions.WithLabelValues("retried").Add(float64(len(retry)))
+		rt.m.completions.WithLabelValues("failed").Add(float64(len(expired)))
+		reason := "HubSpot's wait ran out before the outcome could be delivered: " + err.Error()
+		if errors.Is(err, oauth.ErrNotConnected) {
+			reason = "HubSpot no longer accepts this portal's token; the app must be reinstalled: " + err.Error()
+		}
+		if err := rt.db.Write(ctx, func(tx *store.Tx) error {
+			if err := tx.ReleaseDeliveries(ctx, claim, retry, tx.Now().Add(wait)); err != nil {
+				return err
+			}
+			return tx.FailDeliveries(ctx, claim, expired, reason)
+		}); err != nil {
 			return err
 		}
 		return errWait
@@ -322,7 +338,7 @@ type pruneArgs struct{}
 func (pruneArgs) Kind() string { return "hubspot_actions.prune" }
 
 func (pruneArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: uniqueWhileLive}
+	return river.InsertOpts{Queue: controlQueue, MaxAttempts: 3, UniqueOpts: uniqueWhileLive}
 }
 
 type pruneWorker struct {

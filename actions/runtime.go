@@ -123,7 +123,10 @@ func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validato
 		return nil, fmt.Errorf("actions: add prune worker: %w", err)
 	}
 	client, err := river.NewClient(riversqlite.New(db.SQL()), &river.Config{
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: cfg.Workers},
+			controlQueue:       {MaxWorkers: 4},
+		},
 		Workers:           workers,
 		FetchPollInterval: 200 * time.Millisecond,
 		FetchCooldown:     20 * time.Millisecond,
@@ -159,16 +162,24 @@ func (rt *Runtime) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop waits for action runs in flight (each is bounded by AttemptTimeout)
-// and then stops River, letting running jobs finish, until ctx ends.
+// Stop stops fetching jobs and waits, until ctx ends, for action runs in
+// flight (each is bounded by AttemptTimeout) and running jobs to finish;
+// jobs still running then are cancelled (their executions are recovered
+// by the next process).
 func (rt *Runtime) Stop(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { rt.wg.Wait(); close(done) }()
+	runs := make(chan struct{})
+	go func() { rt.wg.Wait(); close(runs) }()
+	err := rt.river.Stop(ctx)
+	if err != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		err = errors.Join(err, rt.river.StopAndCancel(cctx))
+	}
 	select {
-	case <-done:
+	case <-runs:
 	case <-ctx.Done():
 	}
-	return rt.river.Stop(ctx)
+	return err
 }
 
 // Registry returns the registry the runtime serves.
@@ -185,6 +196,9 @@ func ErrUnavailable(err error) bool { return errors.Is(err, errUnavailable) }
 // An error means no answer could be given (the ledger is unavailable): the
 // caller answers 503 so HubSpot retries.
 func (rt *Runtime) Execute(ctx context.Context, a *Action, req *Request) (Response, error) {
+	// Once HubSpot's request is here, its bookkeeping is finished even if
+	// HubSpot hangs up: a half-recorded execution helps nobody.
+	ctx = context.WithoutCancel(ctx)
 	received := rt.now()
 	body, err := json.Marshal(req)
 	if err != nil {
@@ -237,20 +251,20 @@ func (rt *Runtime) Execute(ctx context.Context, a *Action, req *Request) (Respon
 		rt.log.Warn("execution refused: portal not connected", "portal_id", ne.PortalID, "action", a.Key, "callback_id", req.CallbackID, "err", gate)
 		return Response{OutputFields: refused.fields}, nil
 	}
-	return rt.runInline(ctx, a, req, ne.Ref, 1, received)
+	return rt.runInline(ctx, a, req, ne.Ref, 1, received, ne.LeaseUntil)
 }
 
 // runInline runs attempt of an execution while the request waits, up to
 // the inline budget, and answers its outcome, or BLOCK when the budget runs
 // out first. The run goes on after a BLOCK answer and delivers through the
 // callbacks API.
-func (rt *Runtime) runInline(ctx context.Context, a *Action, req *Request, ref string, attempt int, received time.Time) (Response, error) {
+func (rt *Runtime) runInline(ctx context.Context, a *Action, req *Request, ref string, attempt int, received, lease time.Time) (Response, error) {
 	done := make(chan attemptResult, 1)
 	wctx := context.WithoutCancel(ctx)
 	rt.wg.Add(1)
 	go func() {
 		defer rt.wg.Done()
-		done <- rt.attempt(wctx, a, req, ref, attempt, received, true)
+		done <- rt.attempt(wctx, a, req, ref, attempt, received, lease, true)
 	}()
 	timer := time.NewTimer(rt.cfg.InlineBudget)
 	defer timer.Stop()
@@ -263,7 +277,7 @@ func (rt *Runtime) runInline(ctx context.Context, a *Action, req *Request, ref s
 	var blocked bool
 	err := rt.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		blocked, err = tx.MarkBlocked(ctx, req.CallbackID, expires)
+		blocked, err = tx.MarkBlocked(ctx, req.CallbackID, expires, true)
 		return err
 	})
 	if err != nil {
@@ -286,8 +300,10 @@ type attemptResult struct {
 
 // attempt runs the action once under attempt and records what happened:
 // an outcome (answered inline or delivered by callback, as the ledger
-// decides), or a retry for later. inline says whether a request is waiting.
-func (rt *Runtime) attempt(ctx context.Context, a *Action, req *Request, ref string, attempt int, received time.Time, inline bool) attemptResult {
+// decides), or a retry for later. The run must end before lease, when
+// others may take the execution over; inline says whether a request is
+// waiting.
+func (rt *Runtime) attempt(ctx context.Context, a *Action, req *Request, ref string, attempt int, received, lease time.Time, inline bool) attemptResult {
 	// Built only when something is worth logging: the common path logs nothing.
 	log := func() *slog.Logger {
 		return rt.log.With("portal_id", int64(req.Origin.PortalID), "action", a.Key, "callback_id", req.CallbackID, "attempt", attempt)
@@ -302,7 +318,7 @@ func (rt *Runtime) attempt(ctx context.Context, a *Action, req *Request, ref str
 		Object:     req.Object,
 	}
 	rt.m.inflight.Inc()
-	outputs, err := rt.run(ctx, a, ex, req.InputFields)
+	outputs, err := rt.run(ctx, a, ex, req.InputFields, lease)
 	rt.m.inflight.Dec()
 
 	var o outcome
@@ -335,9 +351,15 @@ func (rt *Runtime) attempt(ctx context.Context, a *Action, req *Request, ref str
 	return rt.finish(ctx, a, req, attempt, received, o)
 }
 
-// run calls the action, turning a panic into an INTERNAL_ERROR.
-func (rt *Runtime) run(ctx context.Context, a *Action, ex *Execution, inputs map[string]any) (out map[string]string, err error) {
-	ctx, cancel := context.WithTimeout(ctx, rt.cfg.AttemptTimeout)
+// run calls the action, turning a panic into an INTERNAL_ERROR. It gives
+// the action AttemptTimeout, and never past two seconds before the lease
+// ends, so that nobody takes over an execution whose run is still going.
+func (rt *Runtime) run(ctx context.Context, a *Action, ex *Execution, inputs map[string]any, lease time.Time) (out map[string]string, err error) {
+	deadline := rt.now().Add(rt.cfg.AttemptTimeout)
+	if end := lease.Add(-2 * time.Second); end.Before(deadline) {
+		deadline = end
+	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
@@ -397,7 +419,7 @@ func (rt *Runtime) retry(ctx context.Context, a *Action, req *Request, attempt i
 		if held, err = tx.ReleaseExecution(ctx, req.CallbackID, attempt, retryAt, reason); err != nil || !held {
 			return err
 		}
-		_, err = tx.MarkBlocked(ctx, req.CallbackID, expires)
+		_, err = tx.MarkBlocked(ctx, req.CallbackID, expires, inline)
 		return err
 	})
 	if err != nil {
@@ -475,7 +497,35 @@ func (rt *Runtime) duplicate(ctx context.Context, a *Action, e store.Execution, 
 	switch {
 	case e.State == store.StateDone && e.Delivery == store.DeliveryInline:
 		return answerFromOutputs(e.Outputs), nil
-	case e.State == store.StateDone || e.Blocked:
+	case e.State == store.StateDone && e.BlockAnswered && e.DeliveryError == "":
+		return blockAnswer(e.ExpiresAt.Sub(now)), nil
+	case e.State == store.StateDone:
+		// HubSpot never got a BLOCK for this execution (its process died
+		// before answering, and recovery finished it), or the callback
+		// failed: HubSpot asking again is the chance to hand it the
+		// outcome, unless a delivery worker is sending it right now.
+		var inline bool
+		err := rt.db.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			if inline, err = tx.AnswerInline(ctx, e.CallbackID); err == nil && !inline {
+				err = tx.NoteBlockAnswered(ctx, e.CallbackID)
+			}
+			return err
+		})
+		if err != nil {
+			return Response{}, errUnavailable
+		}
+		if inline {
+			return answerFromOutputs(e.Outputs), nil
+		}
+		return blockAnswer(e.ExpiresAt.Sub(now)), nil
+	case e.Blocked && e.LeaseUntil.After(now) || e.Blocked && e.BlockAnswered:
+		// Running in a job (or its retry is scheduled): it ends by callback.
+		if !e.BlockAnswered {
+			if err := rt.db.Write(ctx, func(tx *store.Tx) error { return tx.NoteBlockAnswered(ctx, e.CallbackID) }); err != nil {
+				return Response{}, errUnavailable
+			}
+		}
 		return blockAnswer(e.ExpiresAt.Sub(now)), nil
 	}
 	if depth > 2 {
@@ -488,7 +538,7 @@ func (rt *Runtime) duplicate(ctx context.Context, a *Action, e store.Execution, 
 		var blocked bool
 		err := rt.db.Write(ctx, func(tx *store.Tx) error {
 			var err error
-			if blocked, err = tx.MarkBlocked(ctx, e.CallbackID, expires); err == nil && !blocked {
+			if blocked, err = tx.MarkBlocked(ctx, e.CallbackID, expires, true); err == nil && !blocked {
 				e, err = tx.GetExecution(ctx, e.CallbackID)
 			}
 			return err
@@ -502,12 +552,16 @@ func (rt *Runtime) duplicate(ctx context.Context, a *Action, e store.Execution, 
 		}
 		return rt.duplicate(ctx, a, e, depth+1)
 	}
-	// The run that held it died before answering: take over.
+	// The run that held it died before answering: take over, answering
+	// inline again unless HubSpot was already told BLOCK.
 	var claimed bool
+	lease := now.Add(rt.cfg.lease())
 	err := rt.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		if claimed, err = tx.ClaimExecution(ctx, e.CallbackID, e.Attempt, now.Add(rt.cfg.lease())); err == nil && !claimed {
+		if claimed, err = tx.ClaimExecution(ctx, e.CallbackID, e.Attempt, lease); err == nil && !claimed {
 			e, err = tx.GetExecution(ctx, e.CallbackID)
+		} else if err == nil {
+			err = tx.ResumeInline(ctx, e.CallbackID)
 		}
 		return err
 	})
@@ -522,7 +576,7 @@ func (rt *Runtime) duplicate(ctx context.Context, a *Action, e store.Execution, 
 		return Response{}, fmt.Errorf("actions: decode recorded request %s: %w", e.CallbackID, err)
 	}
 	log.Info("resuming an execution whose run was interrupted", "attempt", e.Attempt+1)
-	return rt.runInline(ctx, a, &req, e.Ref, e.Attempt+1, e.ReceivedAt)
+	return rt.runInline(ctx, a, &req, e.Ref, e.Attempt+1, e.ReceivedAt, lease)
 }
 
 func (a *Action) blockExpiry(cfg Config) time.Duration {

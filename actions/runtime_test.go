@@ -428,7 +428,7 @@ func TestPendingAndTransientRetries(t *testing.T) {
 func TestNotConnectedPortalFailsAtOnce(t *testing.T) {
 	t.Parallel()
 	h, p := newHarness(t, actions.Config{})
-	h.HubSpot.NotConnected = map[int64]bool{7000009: true}
+	h.HubSpot.SetNotConnected(7000009)
 	req := actionstest.NewRequest(7000009, "CONTACT", map[string]any{"message": "m"}, nil)
 	got := h.Execute(t, "probe", req)
 	if got["hs_execution_state"] != "FAIL_CONTINUE" || got["error_code"] != "NOT_CONNECTED" || !strings.Contains(got["error_message"], "reinstall") {
@@ -444,7 +444,7 @@ func TestCallbackDeliveryRetriesAndBatches(t *testing.T) {
 	h, _ := newHarness(t, actions.Config{InlineBudget: 5 * time.Millisecond})
 	var mu sync.Mutex
 	failures := 2
-	h.HubSpot.Fail = func(batch []oauth.Completion) error {
+	h.HubSpot.SetFail(func(batch []oauth.Completion) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if failures > 0 {
@@ -452,7 +452,7 @@ func TestCallbackDeliveryRetriesAndBatches(t *testing.T) {
 			return &actions.APIError{Status: http.StatusTooManyRequests, RetryAfter: 50 * time.Millisecond}
 		}
 		return nil
-	}
+	})
 	const n = 150
 	var reqs []actions.Request
 	var wg sync.WaitGroup
@@ -499,14 +499,17 @@ func TestCallbackDeliveryRetriesAndBatches(t *testing.T) {
 	}
 }
 
-func TestDeliveryToPortalThatMustReinstallIsRecordedNotRetriedForever(t *testing.T) {
+// TestDeliveryToPortalThatMustReinstall: a portal whose token HubSpot no
+// longer accepts may still be reinstalled while HubSpot waits, so delivery
+// goes on until the wait would run out, and then records why it stopped.
+func TestDeliveryToPortalThatMustReinstall(t *testing.T) {
 	t.Parallel()
-	h, _ := newHarness(t, actions.Config{InlineBudget: 5 * time.Millisecond})
+	h, _ := newHarness(t, actions.Config{InlineBudget: 5 * time.Millisecond, BlockExpiry: 2 * time.Minute})
+	h.HubSpot.SetFail(func([]oauth.Completion) error { return fmt.Errorf("refresh: %w", oauth.ErrNotConnected) })
 	req := actionstest.NewRequest(7000006, "CONTACT", map[string]any{"message": "m", "delay_ms": 50}, nil)
 	if got := h.Execute(t, "probe", req); got["hs_execution_state"] != "BLOCK" {
 		t.Fatalf("Execute() = %v", got)
 	}
-	h.HubSpot.Fail = func([]oauth.Completion) error { return fmt.Errorf("refresh: %w", oauth.ErrNotConnected) }
 	e := waitDelivered(t, h, req.CallbackID)
 	if e.DeliveryError == "" || !strings.Contains(e.DeliveryError, "reinstall") {
 		t.Errorf("delivery error = %q, want it to say the app must be reinstalled", e.DeliveryError)
@@ -563,8 +566,17 @@ func TestRecoveryOfDeadRuns(t *testing.T) {
 	if got["echo"] != "nobody asked again" {
 		t.Errorf("recovered completion = %v", got)
 	}
-	if c := h.HubSpot.Completions(blocked.CallbackID); len(c) != 1 {
-		t.Errorf("completions = %d, want 1", len(c))
+	waitDelivered(t, h, quiet.CallbackID)
+	for _, r := range []actions.Request{blocked, quiet} {
+		if c := h.HubSpot.Completions(r.CallbackID); len(c) != 1 {
+			t.Errorf("%s completed %d times, want 1", r.CallbackID, len(c))
+		}
+	}
+	// If HubSpot does ask again for an execution it was never told BLOCK
+	// about, it gets the outcome itself rather than a BLOCK nobody will end.
+	late := h.Execute(t, "probe", quiet)
+	if late["hs_execution_state"] != "SUCCESS" || late["echo"] != "nobody asked again" {
+		t.Errorf("HubSpot's late retry of a recovered execution = %v, want its outcome", late)
 	}
 }
 
@@ -684,7 +696,7 @@ func TestHistoryIsPrunedAfterRetention(t *testing.T) {
 	t.Parallel()
 	h, _ := newHarness(t, actions.Config{Retention: time.Hour, PruneEvery: 100 * time.Millisecond})
 	ctx := context.Background()
-	h.HubSpot.Fail = func([]oauth.Completion) error { return &actions.APIError{Status: 503, RetryAfter: time.Hour} }
+	h.HubSpot.SetFail(func([]oauth.Completion) error { return &actions.APIError{Status: 503, RetryAfter: time.Hour} })
 	plant := func(message string, blocked bool, age time.Duration) string {
 		r := actionstest.NewRequest(7000010, "CONTACT", map[string]any{"message": message}, nil)
 		err := h.DB.Write(ctx, func(tx *store.Tx) error {

@@ -33,7 +33,8 @@ type Execution struct {
 	ObjectID         string
 	Request          string // the decoded execution request, JSON
 	State            string
-	Blocked          bool
+	Blocked          bool // the outcome goes through the callbacks API
+	BlockAnswered    bool // HubSpot was answered BLOCK over HTTP
 	Attempt          int
 	LeaseUntil       time.Time
 	FinalState       string
@@ -63,6 +64,7 @@ type executionRow struct {
 	Request            string `db:"request"`
 	State              string `db:"state"`
 	Blocked            int    `db:"blocked"`
+	BlockAnswered      int    `db:"block_answered"`
 	Attempt            int    `db:"attempt"`
 	LeaseUntil         int64  `db:"lease_until"`
 	FinalState         string `db:"final_state"`
@@ -83,7 +85,7 @@ type executionRow struct {
 }
 
 const executionColumns = `callback_id, ref, portal_id, action, workflow_id, object_type, object_id, request,
-	state, blocked, attempt, lease_until, final_state, outputs, error_code, error_message, last_error,
+	state, blocked, block_answered, attempt, lease_until, final_state, outputs, error_code, error_message, last_error,
 	delivery, delivered_at, delivery_error, delivery_attempts, delivery_claim, delivery_claim_until,
 	expires_at, received_at, finished_at, updated_at`
 
@@ -99,6 +101,7 @@ func (r executionRow) execution() Execution {
 		Request:          r.Request,
 		State:            r.State,
 		Blocked:          r.Blocked != 0,
+		BlockAnswered:    r.BlockAnswered != 0,
 		Attempt:          r.Attempt,
 		LeaseUntil:       fromMS(r.LeaseUntil),
 		FinalState:       r.FinalState,
@@ -182,16 +185,37 @@ func (tx *Tx) InsertExecution(ctx context.Context, e NewExecution) (bool, error)
 	return n == 1, nil
 }
 
-// MarkBlocked records that HubSpot has been (or is about to be) answered
-// BLOCK for a running execution, so its outcome must go through the callbacks
-// API. expiresAt is kept if one was set before. It reports false when the
+// MarkBlocked records that a running execution's outcome must go through
+// the callbacks API: HubSpot has been (or is about to be) answered BLOCK, in
+// which case answered is true, or recovery took the execution over.
+// expiresAt is kept if one was set before. It reports false when the
 // execution is no longer running: its outcome was recorded first and
 // answers inline.
-func (tx *Tx) MarkBlocked(ctx context.Context, callbackID string, expiresAt time.Time) (bool, error) {
+func (tx *Tx) MarkBlocked(ctx context.Context, callbackID string, expiresAt time.Time, answered bool) (bool, error) {
 	const q = `UPDATE executions SET blocked = 1,
+		block_answered = CASE WHEN ? = 1 THEN 1 ELSE block_answered END,
 		expires_at = CASE WHEN expires_at = 0 THEN ? ELSE expires_at END, updated_at = ?
 		WHERE callback_id = ? AND state = 'running'`
-	return tx.execOne(ctx, "mark execution blocked", q, ms(expiresAt), ms(tx.now), callbackID)
+	return tx.execOne(ctx, "mark execution blocked", q, boolInt(answered), ms(expiresAt), ms(tx.now), callbackID)
+}
+
+// NoteBlockAnswered records that HubSpot was answered BLOCK for an
+// execution, whatever its state.
+func (tx *Tx) NoteBlockAnswered(ctx context.Context, callbackID string) error {
+	const q = `UPDATE executions SET block_answered = 1, updated_at = ? WHERE callback_id = ?`
+	_, err := tx.execOne(ctx, "note block answered", q, ms(tx.now), callbackID)
+	return err
+}
+
+// AnswerInline switches a finished execution waiting for callback delivery
+// to inline delivery, because HubSpot asked for it again and gets the
+// outcome in the answer. It reports false when a delivery worker holds the
+// outcome right now (it goes by callback then).
+func (tx *Tx) AnswerInline(ctx context.Context, callbackID string) (bool, error) {
+	const q = `UPDATE executions SET delivery = 'inline', updated_at = ?
+		WHERE callback_id = ? AND state = 'done' AND delivery = 'callback' AND delivery_claim_until <= ?`
+	now := ms(tx.now)
+	return tx.execOne(ctx, "answer inline", q, now, callbackID, now)
 }
 
 // ClaimExecution takes over a running execution for a new attempt: it bumps
@@ -203,6 +227,16 @@ func (tx *Tx) ClaimExecution(ctx context.Context, callbackID string, want int, l
 		WHERE callback_id = ? AND state = 'running' AND attempt = ? AND lease_until <= ?`
 	now := ms(tx.now)
 	return tx.execOne(ctx, "claim execution", q, ms(leaseUntil), now, callbackID, want, now)
+}
+
+// ResumeInline makes a running execution's outcome answer inline again,
+// unless HubSpot was already answered BLOCK for it: a retried request that
+// takes over a dead run is waiting for the answer.
+func (tx *Tx) ResumeInline(ctx context.Context, callbackID string) error {
+	const q = `UPDATE executions SET blocked = block_answered, updated_at = ?
+		WHERE callback_id = ? AND state = 'running'`
+	_, err := tx.execOne(ctx, "resume inline", q, ms(tx.now), callbackID)
+	return err
 }
 
 // ReleaseExecution ends attempt's hold on a running execution whose next
@@ -262,7 +296,11 @@ type Delivery struct {
 	CallbackID string `db:"callback_id"`
 	Outputs    string `db:"outputs"`
 	Attempts   int    `db:"delivery_attempts"`
+	ExpiresMS  int64  `db:"expires_at"`
 }
+
+// ExpiresAt is when HubSpot stops waiting for the outcome (zero: unknown).
+func (d Delivery) ExpiresAt() time.Time { return fromMS(d.ExpiresMS) }
 
 // ClaimDeliveries marks up to limit undelivered callback outcomes of a
 // portal, oldest first, as being sent under claim until the given time, and
@@ -276,7 +314,7 @@ func (tx *Tx) ClaimDeliveries(ctx context.Context, portalID int64, claim string,
 				AND delivery_error = '' AND delivery_claim_until <= ?
 			ORDER BY finished_at
 			LIMIT ?)
-		RETURNING callback_id, outputs, delivery_attempts`
+		RETURNING callback_id, outputs, delivery_attempts, expires_at`
 	var out []Delivery
 	if err := sqlx.SelectContext(ctx, tx.x, &out, q, claim, ms(until), portalID, ms(tx.now), limit); err != nil {
 		return nil, fmt.Errorf("store: claim deliveries for portal %d: %w", portalID, mapErr(err))

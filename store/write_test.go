@@ -98,7 +98,7 @@ func TestLedgerTransitions(t *testing.T) {
 		if d != DeliveryInline || !ok || err != nil {
 			t.Errorf("finish = %q %v %v, want inline", d, ok, err)
 		}
-		if blocked, err := tx.MarkBlocked(ctx, "inline", time.Now()); blocked || err != nil {
+		if blocked, err := tx.MarkBlocked(ctx, "inline", time.Now(), true); blocked || err != nil {
 			t.Errorf("mark blocked after finish = %v %v, want false", blocked, err)
 		}
 		return nil
@@ -106,7 +106,7 @@ func TestLedgerTransitions(t *testing.T) {
 
 	insert("blocked")
 	write(func(tx *Tx) error {
-		if blocked, err := tx.MarkBlocked(ctx, "blocked", time.Now().Add(time.Hour)); !blocked || err != nil {
+		if blocked, err := tx.MarkBlocked(ctx, "blocked", time.Now().Add(time.Hour), true); !blocked || err != nil {
 			t.Errorf("mark blocked = %v %v", blocked, err)
 		}
 		if _, ok, _ := tx.FinishExecution(ctx, "blocked", 2, Outcome{FinalState: "SUCCESS"}); ok {

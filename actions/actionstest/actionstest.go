@@ -194,17 +194,36 @@ func (h *Harness) Options(t testing.TB, key, field string, req actions.OptionsRe
 	return page
 }
 
-// HubSpot records callback completions in place of HubSpot's API. Set
-// Fail to make completions fail; NotConnected marks portals that must
+// HubSpot records callback completions in place of HubSpot's API.
+// SetFail makes completions fail; SetNotConnected marks portals that must
 // reinstall.
 type HubSpot struct {
 	mu           sync.Mutex
 	completions  map[string][]map[string]string
 	calls        int
 	batchSizes   []int
-	Fail         func(batch []oauth.Completion) error
-	NotConnected map[int64]bool
+	fail         func(batch []oauth.Completion) error
+	notConnected map[int64]bool
 	changed      chan struct{}
+}
+
+// SetFail makes CompleteCallbacks return fail's answer (nil: accept).
+func (h *HubSpot) SetFail(fail func(batch []oauth.Completion) error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.fail = fail
+}
+
+// SetNotConnected marks portals as needing a reinstall.
+func (h *HubSpot) SetNotConnected(portalIDs ...int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.notConnected == nil {
+		h.notConnected = map[int64]bool{}
+	}
+	for _, p := range portalIDs {
+		h.notConnected[p] = true
+	}
 }
 
 // CompleteCallbacks records a batch.
@@ -212,12 +231,12 @@ func (h *HubSpot) CompleteCallbacks(ctx context.Context, portalID int64, batch [
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.calls++
-	if h.Fail != nil {
-		if err := h.Fail(batch); err != nil {
+	if h.fail != nil {
+		if err := h.fail(batch); err != nil {
 			return err
 		}
 	}
-	if h.NotConnected[portalID] {
+	if h.notConnected[portalID] {
 		return fmt.Errorf("portal %d: %w", portalID, oauth.ErrNotConnected)
 	}
 	if h.completions == nil {
@@ -238,7 +257,7 @@ func (h *HubSpot) CompleteCallbacks(ctx context.Context, portalID int64, batch [
 func (h *HubSpot) CheckPortal(ctx context.Context, portalID int64) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.NotConnected[portalID] {
+	if h.notConnected[portalID] {
 		return fmt.Errorf("portal %d must reinstall: %w", portalID, oauth.ErrNotConnected)
 	}
 	return nil

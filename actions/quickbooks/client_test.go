@@ -354,10 +354,35 @@ func TestLimiterRate(t *testing.T) {
 		}
 		release()
 	}
+	// The 7th request's turn is over a second away: with a shorter
+	// deadline it is refused at once, reserving nothing.
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
-	if _, err := l.acquire(short, "r1"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("7th acquire = %v, want to wait past the deadline", err)
+	for range 200 {
+		_, err := l.acquire(short, "r1")
+		var ae *actions.APIError
+		if !errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests || ae.RetryAfter <= 0 {
+			t.Fatalf("acquire past the deadline = %v, want a 429 with RetryAfter", err)
+		}
+	}
+	// Refused requests took nothing: the next turn is still about a second
+	// away, not minutes.
+	_, err := l.acquire(short, "r1")
+	var ae *actions.APIError
+	if errors.As(err, &ae) && ae.RetryAfter > 3*time.Second {
+		t.Errorf("after 200 refused requests the wait is %v; refusals must not reserve", ae.RetryAfter)
+	}
+	// A reservation abandoned while waiting is handed back.
+	waiting, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { _, err := l.acquire(waiting, "r1"); done <- err }()
+	time.Sleep(20 * time.Millisecond)
+	stop()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled acquire = %v", err)
+	}
+	if _, err := l.acquire(short, "r1"); !errors.As(err, &ae) || ae.RetryAfter > 3*time.Second {
+		t.Errorf("after a cancelled wait the next turn is %v away, want about a second", ae.RetryAfter)
 	}
 	// Another realm has its own budget.
 	if release, err := l.acquire(ctx, "r2"); err != nil {

@@ -2,8 +2,11 @@ package quickbooks
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"time"
+
+	"hubspot-actions/actions"
 )
 
 // Intuit's documented limits per company (realm) and app.
@@ -56,8 +59,15 @@ func NewLimiter(perMinute, concurrent int) *Limiter {
 	}
 }
 
-// acquire waits for a request slot for realm and returns its release. It
-// returns ctx's error if ctx ends first.
+// maxWait bounds how long a request queues for its turn; past it the
+// request is not sent and the caller retries later.
+const maxWait = 5 * time.Second
+
+// acquire waits for a request slot for realm and returns its release. When
+// the turn would come later than maxWait (or after ctx's deadline) it
+// reserves nothing and returns a 429 *actions.APIError with RetryAfter, so
+// the runtime reschedules instead of queueing; a reservation given up
+// because ctx ended is handed back.
 func (l *Limiter) acquire(ctx context.Context, realm string) (func(), error) {
 	if l == nil {
 		return func() {}, nil
@@ -71,18 +81,33 @@ func (l *Limiter) acquire(ctx context.Context, realm string) (func(), error) {
 	}
 	rl.tokens = min(l.burst, rl.tokens+now.Sub(rl.last).Seconds()*l.perSecond)
 	rl.last = now
-	rl.tokens-- // reserve; a negative balance is the queue ahead of us
 	wait := time.Duration(0)
-	if rl.tokens < 0 {
-		wait = time.Duration(-rl.tokens / l.perSecond * float64(time.Second))
+	if rl.tokens < 1 {
+		wait = time.Duration((1 - rl.tokens) / l.perSecond * float64(time.Second))
 	}
+	limit := maxWait
+	if dl, ok := ctx.Deadline(); ok {
+		limit = min(limit, dl.Sub(now))
+	}
+	if wait > limit {
+		l.mu.Unlock()
+		return nil, &actions.APIError{Status: http.StatusTooManyRequests, RetryAfter: wait,
+			Body: "QuickBooks request budget for this company is used up (our own pacing, nothing was sent)"}
+	}
+	rl.tokens-- // reserve; a negative balance is the queue ahead of us
 	l.mu.Unlock()
+	giveBack := func() {
+		l.mu.Lock()
+		rl.tokens++
+		l.mu.Unlock()
+	}
 	if wait > 0 {
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
+			giveBack()
 			return nil, ctx.Err()
 		}
 	}

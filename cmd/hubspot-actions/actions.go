@@ -101,6 +101,7 @@ func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db 
 	}
 	qbHTTP := outboundClient("quickbooks", 30*time.Second, m)
 	qbGrant := oauth.NewGrants(quickbooks.Provider, quickbooks.OAuthConfig(qbCfg), db, keys, qbHTTP, log)
+	a.grants = append(a.grants, qbGrant)
 	qb, err := quickbooks.New(qbCfg, qbGrants{qbGrant}, qbSessions{a.flow}, qbCRM{a.hubspot}, qbHTTP, log)
 	if err != nil {
 		return fmt.Errorf("quickbooks: %w", err)
@@ -123,8 +124,12 @@ func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db 
 	a.providers.stripeKeys = actions.NewAPIKeys(db, keys, "stripe", "Stripe", stripeKey, settingsURL)
 	a.providers.stripe = stripe.NewClient(stripeURL, outboundClient("stripe", 30*time.Second, m))
 	// Promotion-code suffixes are an HMAC of the callbackId under this
-	// secret: unguessable, yet the same on every retry of an execution.
-	codeSecret := oauth.DeriveKey(cfg.EncryptionKey, "stripe promotion codes")
+	// secret: unguessable, yet the same on every retry of an execution. It
+	// is the app's own, stored sealed, and survives key rotations.
+	codeSecret, err := appSecret(ctx, db, keys, "stripe promotion codes")
+	if err != nil {
+		return fmt.Errorf("stripe code secret: %w", err)
+	}
 	a.providers.keyed = append(a.providers.keyed, keyProvider{Keys: a.providers.stripeKeys, Verify: a.providers.stripe.VerifyKey,
 		Help: "Your Stripe secret key, from Developers → API keys (it starts with sk_ or rk_)."})
 

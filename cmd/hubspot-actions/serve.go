@@ -113,6 +113,7 @@ type app struct {
 	hubspot   *oauth.HubSpot
 	extra     routesExtra
 	providers providers
+	grants    []*oauth.Grants // every provider's OAuth grants
 	closers   []func()
 	notes     []string // sandbox notes for the announcement
 }
@@ -140,10 +141,16 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 	}
 	a.flow = oauth.New(oauthCfg, db, keys, hubspotHTTP, log)
 	a.hubspot = oauth.NewHubSpot(cfg.HubSpotAPIBaseURL, a.flow, log)
+	a.grants = append(a.grants, a.flow.Grants())
 
 	reg := actions.NewRegistry()
 	if err := registerActions(ctx, reg, cfg, db, keys, a, log, m); err != nil {
 		return nil, err
+	}
+	if cfg.EncryptionKeyPrevious != nil {
+		if err := reseal(ctx, db, keys, a.grants, log); err != nil {
+			return nil, fmt.Errorf("re-seal secrets under the new ENCRYPTION_KEY: %w", err)
+		}
 	}
 	v := validator.New(validator.WithRequiredStructEnabled())
 	a.runtime, err = actions.NewRuntime(actions.Config{InlineBudget: cfg.InlineBudget, AttemptTimeout: cfg.ActionTimeout, Retention: cfg.HistoryRetention}, db, reg, a.hubspot, v, log, m, promReg)
