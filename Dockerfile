@@ -1,11 +1,17 @@
 # syntax=docker/dockerfile:1
 # Build: docker build -t hubspot-actions .
-# Run:   docker run -p 8080:8080 -v hubspot-actions-data:/data hubspot-actions
+# Run:   docker run -p 8080:8080 -v hubspot-actions-data:/data --env-file prod.env hubspot-actions
+# (Without HubSpot settings the binary starts a sandbox, which listens on the
+# container's loopback only and is therefore unreachable: configure it.)
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
-COPY . .
+# Only the sources: never local data (sandbox secrets, databases) or builds.
+COPY cmd ./cmd
+COPY actions ./actions
+COPY oauth ./oauth
+COPY store ./store
 # mattn/go-sqlite3 needs cgo; distroless/base has the glibc it links against.
 RUN CGO_ENABLED=1 go build -trimpath -ldflags="-s -w" -o /out/hubspot-actions ./cmd/hubspot-actions \
  && mkdir -p /out/data
@@ -13,8 +19,7 @@ RUN CGO_ENABLED=1 go build -trimpath -ldflags="-s -w" -o /out/hubspot-actions ./
 FROM gcr.io/distroless/base-debian12:nonroot
 COPY --from=build /out/hubspot-actions /usr/local/bin/hubspot-actions
 COPY --from=build --chown=nonroot:nonroot /out/data /data
-ENV LISTEN_ADDR=:8080 \
-    DATABASE_URL=/data/hubspot-actions.db
+ENV DATABASE_URL=/data/hubspot-actions.db
 VOLUME /data
 EXPOSE 8080
 USER nonroot:nonroot

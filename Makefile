@@ -1,4 +1,5 @@
-# hubspot-actions developer tasks. `make check` is what CI runs (through .ci/run).
+# hubspot-actions developer tasks. CI runs .ci/run (gofmt, vet, definitions --check
+# and the README's test command); `make check` adds tidy-check.
 GO ?= go
 PKGS := ./...
 

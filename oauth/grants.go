@@ -317,7 +317,8 @@ func (g *Grants) refreshFailed(ctx context.Context, row store.Token, old *oauth2
 	usable := old.Expiry.Sub(now) > minUsable
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) || re.Response == nil {
-		g.release(ctx, row, time.Time{})
+		// Network trouble: let the next caller try again shortly, not at once.
+		g.release(ctx, row, now.Add(time.Second))
 		if usable {
 			g.log.Warn("token refresh failed; using the current token meanwhile", "portal_id", portalID, "err", err)
 			return old, nil
@@ -368,9 +369,14 @@ func (g *Grants) refreshFailed(ctx context.Context, row store.Token, old *oauth2
 		}
 		return nil, fmt.Errorf("oauth: refresh %s token of portal %d: %w", g.provider, portalID, ae)
 	default:
-		var retryAt time.Time
-		if ae.Status >= 500 {
-			retryAt = now.Add(max(ae.RetryAfter, time.Second))
+		// An outage, or a refusal that is not about the grant (for example
+		// invalid_client): never hammer the token endpoint meanwhile.
+		retryAt := now.Add(max(ae.RetryAfter, time.Second))
+		if ae.Status < 500 {
+			retryAt = now.Add(max(ae.RetryAfter, 30*time.Second))
+			g.mu.Lock()
+			g.backoff[portalID] = retryAt
+			g.mu.Unlock()
 		}
 		g.release(ctx, row, retryAt)
 		if usable {

@@ -470,3 +470,39 @@ func TestKeyRotation(t *testing.T) {
 		t.Errorf("Token(portal 1) with only the new key = %v, %v; want the stored token", tok, err)
 	}
 }
+
+// TestTokenEndpointRefusalBacksOff: a refusal that is not about the grant
+// (invalid_client, say) does not mark the portal, and the token endpoint is
+// not called again on every request meanwhile.
+func TestTokenEndpointRefusalBacksOff(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	hs, hsURL := fakeHubSpot(t, hubspottest.Config{}, 0)
+	db := newTestDB(t)
+	g := newTestGrants(t, hsURL, db, newTestKeyring(t, testKey("k"), nil))
+	clock := newFakeClock()
+	g.now = clock.Now
+	saveGrant(t, g, hs.Grant(testPortal), testPortal, clock.Now().Add(-time.Minute))
+	hs.Fail(hubspottest.EndpointToken, 1, http.StatusBadRequest, 0)
+
+	if _, err := g.Token(ctx, testPortal); err == nil || errors.Is(err, ErrNotConnected) {
+		t.Fatalf("Token() = %v, want a refusal that is not ErrNotConnected", err)
+	}
+	for range 5 {
+		clock.Advance(time.Second)
+		if _, err := g.Token(ctx, testPortal); err == nil {
+			t.Fatalf("Token() during backoff succeeded")
+		}
+	}
+	if n := hs.RefreshCalls(); n != 1 {
+		t.Errorf("token endpoint called %d times during backoff, want 1", n)
+	}
+	clock.Advance(30 * time.Second)
+	if _, err := g.Token(ctx, testPortal); err != nil {
+		t.Errorf("Token() after the backoff = %v", err)
+	}
+	row, _ := db.GetToken(ctx, testPortal, ProviderHubSpot)
+	if row.Status != store.StatusActive {
+		t.Errorf("grant status = %q, want active", row.Status)
+	}
+}

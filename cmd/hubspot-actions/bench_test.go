@@ -19,10 +19,10 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkServe -benchtime 20000x ./cmd/hubspot-actions/
 func benchSimulate(b *testing.B, serverEnv map[string]string, inputs ...string) {
-	port := freePort(b)
-	serverEnv["HUBSPOT_API_BASE_URL"] = "http://127.0.0.1:" + port
+	callbacks := freeAddr(b)
+	serverEnv["HUBSPOT_API_BASE_URL"] = "http://" + callbacks
 	s := startServer(b, serverEnv)
-	args := []string{"simulate", "--url", s.URL, "--callback-addr", "127.0.0.1:" + port, "--action", "sandbox-echo",
+	args := []string{"simulate", "--url", s.URL, "--callback-addr", callbacks, "--action", "sandbox-echo",
 		"--load", strconv.Itoa(b.N), "--concurrency", "64", "--settle", "200ms"}
 	for _, in := range inputs {
 		args = append(args, "--input", in)

@@ -60,6 +60,13 @@ type config struct {
 	StripeAPIBaseURL string
 }
 
+// Defaults: the SQLite file, and where a sandbox sends HubSpot API calls
+// (the simulator's local HubSpot).
+const (
+	defaultDatabaseURL       = "./data/hubspot-actions.db"
+	defaultSandboxHubSpotURL = "http://127.0.0.1:8090"
+)
+
 // defaultScopes are the scopes the app requires: oauth and automation for
 // the actions and callbacks, and the CRM reads the actions make.
 var defaultScopes = []string{"oauth", "automation", "crm.objects.contacts.read", "crm.objects.companies.read", "crm.objects.deals.read"}
@@ -110,8 +117,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return b
 	}
 	cfg := config{
-		ListenAddr:             get("LISTEN_ADDR", ":8080"),
-		DatabaseURL:            get("DATABASE_URL", "./data/hubspot-actions.db"),
+		ListenAddr:             get("LISTEN_ADDR", ""),
+		DatabaseURL:            get("DATABASE_URL", defaultDatabaseURL),
 		HubSpotClientID:        get("HUBSPOT_CLIENT_ID", ""),
 		HubSpotClientSecret:    secret(get("HUBSPOT_CLIENT_SECRET", "")),
 		HubSpotAPIBaseURL:      strings.TrimRight(get("HUBSPOT_API_BASE_URL", ""), "/"),
@@ -127,7 +134,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ClearbitBaseURL:        strings.TrimRight(get("CLEARBIT_BASE_URL", ""), "/"),
 		QuickBooksClientID:     get("QUICKBOOKS_CLIENT_ID", ""),
 		QuickBooksClientSecret: secret(get("QUICKBOOKS_CLIENT_SECRET", "")),
-		QuickBooksEnvironment:  get("QUICKBOOKS_ENVIRONMENT", "sandbox"),
+		QuickBooksEnvironment:  get("QUICKBOOKS_ENVIRONMENT", ""),
 		QuickBooksAPIBaseURL:   strings.TrimRight(get("QUICKBOOKS_API_BASE_URL", ""), "/"),
 		IntuitAuthorizeURL:     get("INTUIT_AUTHORIZE_URL", "https://appcenter.intuit.com/connect/oauth2"),
 		IntuitTokenURL:         get("INTUIT_TOKEN_URL", "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"),
@@ -147,6 +154,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	default:
 		errs = append(errs, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error"))
 	}
+	cfg.Sandbox = cfg.HubSpotClientID == "" && cfg.HubSpotClientSecret == ""
+	if cfg.ListenAddr == "" {
+		// A sandbox hands out admin sessions to anyone who asks, so it
+		// listens on loopback unless told otherwise.
+		cfg.ListenAddr = ":8080"
+		if cfg.Sandbox {
+			cfg.ListenAddr = "127.0.0.1:8080"
+		}
+	}
 	if cfg.InlineBudget >= cfg.ActionTimeout {
 		errs = append(errs, fmt.Errorf("INLINE_BUDGET (%v) must be shorter than ACTION_TIMEOUT (%v)", cfg.InlineBudget, cfg.ActionTimeout))
 	}
@@ -155,6 +171,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	switch cfg.QuickBooksEnvironment {
 	case "sandbox", "production":
+	case "":
+		// With real Intuit credentials the environment must be said: a
+		// wrong guess looks like every company needing to reconnect.
+		if cfg.QuickBooksClientID != "" {
+			errs = append(errs, errors.New("QUICKBOOKS_ENVIRONMENT is required with QUICKBOOKS_CLIENT_ID (sandbox or production)"))
+		}
+		cfg.QuickBooksEnvironment = "sandbox"
 	default:
 		errs = append(errs, fmt.Errorf("QUICKBOOKS_ENVIRONMENT must be sandbox or production, not %q", cfg.QuickBooksEnvironment))
 	}
@@ -166,7 +189,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	cfg.DataDir = dataDir(cfg.DatabaseURL)
 
-	cfg.Sandbox = cfg.HubSpotClientID == "" && cfg.HubSpotClientSecret == ""
 	public := get("PUBLIC_BASE_URL", "")
 	if cfg.Sandbox {
 		if _, port, _ := net.SplitHostPort(cfg.ListenAddr); public == "" && port != "0" {
@@ -174,7 +196,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 			public = "http://localhost:" + port
 		}
 		if cfg.HubSpotAPIBaseURL == "" {
-			cfg.HubSpotAPIBaseURL = "http://127.0.0.1:8090"
+			cfg.HubSpotAPIBaseURL = defaultSandboxHubSpotURL
 		}
 	} else {
 		if cfg.HubSpotClientID == "" {

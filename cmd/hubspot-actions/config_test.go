@@ -17,7 +17,7 @@ func TestLoadConfigSandboxDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("loadConfig() error = %v", err)
 	}
-	if !cfg.Sandbox || cfg.ListenAddr != ":8080" || cfg.PublicBaseURL != "http://localhost:8080" ||
+	if !cfg.Sandbox || cfg.ListenAddr != "127.0.0.1:8080" || cfg.PublicBaseURL != "http://localhost:8080" ||
 		cfg.DatabaseURL != "./data/hubspot-actions.db" || cfg.DataDir != "data" || cfg.InlineBudget != 5*time.Second ||
 		cfg.HubSpotAPIBaseURL != "http://127.0.0.1:8090" || cfg.HistoryRetention != 30*24*time.Hour {
 		t.Errorf("sandbox defaults = %+v", cfg)
@@ -34,7 +34,7 @@ func TestLoadConfigProduction(t *testing.T) {
 	if err != nil {
 		t.Fatalf("loadConfig() error = %v", err)
 	}
-	if cfg.Sandbox || cfg.PublicBaseURL != "https://actions.example.com" || cfg.HubSpotAPIBaseURL != "https://api.hubapi.com" ||
+	if cfg.Sandbox || cfg.ListenAddr != ":8080" || cfg.PublicBaseURL != "https://actions.example.com" || cfg.HubSpotAPIBaseURL != "https://api.hubapi.com" ||
 		cfg.InlineBudget != 2*time.Second || cfg.HistoryRetention != 7*24*time.Hour || len(cfg.EncryptionKey) != 32 {
 		t.Errorf("production config = %+v", cfg)
 	}
@@ -49,13 +49,13 @@ func TestLoadConfigReportsEveryProblemAtOnce(t *testing.T) {
 	t.Parallel()
 	_, err := loadConfig(env(map[string]string{
 		"HUBSPOT_CLIENT_ID": "id", "INLINE_BUDGET": "soon", "ENCRYPTION_KEY_PREVIOUS": "short",
-		"HUBSPOT_SCOPES": "oauth", "LOG_LEVEL": "loud", "QUICKBOOKS_ENVIRONMENT": "staging",
+		"HUBSPOT_SCOPES": "oauth", "LOG_LEVEL": "loud", "QUICKBOOKS_CLIENT_ID": "qb", "QUICKBOOKS_CLIENT_SECRET": "qbs",
 	}))
 	if err == nil {
 		t.Fatal("loadConfig() = nil, want errors")
 	}
 	for _, want := range []string{"HUBSPOT_CLIENT_SECRET is required", "PUBLIC_BASE_URL is required", "ENCRYPTION_KEY is required",
-		"INLINE_BUDGET", "ENCRYPTION_KEY_PREVIOUS must be the base64", "must include automation", "LOG_LEVEL", "QUICKBOOKS_ENVIRONMENT"} {
+		"INLINE_BUDGET", "ENCRYPTION_KEY_PREVIOUS must be the base64", "must include automation", "LOG_LEVEL", "QUICKBOOKS_ENVIRONMENT is required"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)
 		}

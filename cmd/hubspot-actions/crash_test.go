@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -34,16 +33,6 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-func freePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return portOf(ln.Addr())
-}
-
 // child is the service running as a separate process. done is closed
 // when it has exited; err is then its exit error.
 type child struct {
@@ -53,41 +42,41 @@ type child struct {
 	err  error
 }
 
-func startChild(t *testing.T, bin string, env []string) *child {
-	t.Helper()
+// startChild starts `serve` and waits until it is ready. It may run on any
+// goroutine, so it reports failure as an error; the caller stops the child.
+func startChild(bin, url string, env []string) (*child, error) {
 	c := &child{cmd: exec.Command(bin, "serve"), logs: &syncBuffer{}, done: make(chan struct{})}
 	c.cmd.Env = env
 	c.cmd.Stdout = c.logs
 	c.cmd.Stderr = c.logs
 	if err := c.cmd.Start(); err != nil {
-		t.Fatalf("start child: %v", err)
+		return nil, fmt.Errorf("start child: %w", err)
 	}
 	go func() { c.err = c.cmd.Wait(); close(c.done) }()
-	t.Cleanup(func() {
-		c.cmd.Process.Kill()
-		<-c.done
-	})
-	return c
-}
-
-func waitHealthy(t *testing.T, url string, c *child) {
-	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(url + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return c, nil
 			}
 		}
 		select {
 		case <-c.done:
-			t.Fatalf("child exited: %v\n%s", c.err, c.logs)
+			return c, fmt.Errorf("child exited: %v\n%s", c.err, c.logs)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	t.Fatalf("child never became ready\n%s", c.logs)
+	return c, fmt.Errorf("child never became ready\n%s", c.logs)
+}
+
+// stop kills the child (if it runs) and waits for it.
+func (c *child) stop() {
+	if c != nil {
+		c.cmd.Process.Kill()
+		<-c.done
+	}
 }
 
 // TestKillDashNine kills the real service with SIGKILL in the middle of a
@@ -104,18 +93,23 @@ func TestKillDashNine(t *testing.T) {
 	bin := buildBinary(t)
 	hs := hubspottest.NewTestServer(t, hubspottest.Config{SandboxTokens: true})
 	dir := t.TempDir()
-	port := freePort(t)
-	url := "http://localhost:" + port
+	// A port outside the ephemeral range, so no outgoing connection takes
+	// it between the kill and the restart.
+	addr := freeAddr(t)
+	url := "http://localhost:" + addr[strings.LastIndex(addr, ":")+1:]
 	env := append(os.Environ(),
-		"LISTEN_ADDR=127.0.0.1:"+port,
+		"LISTEN_ADDR="+addr,
 		"DATABASE_URL="+filepath.Join(dir, "data", "hubspot-actions.db"),
 		"HUBSPOT_API_BASE_URL="+hs.URL(),
 		"INLINE_BUDGET=300ms",
 		"ACTION_TIMEOUT=2s",
 		"LOG_LEVEL=warn",
 	)
-	first := startChild(t, bin, env)
-	waitHealthy(t, url, first)
+	first, err := startChild(bin, url, env)
+	t.Cleanup(first.stop)
+	if err != nil {
+		t.Fatal(err)
+	}
 	secrets, err := loadSandboxSecrets(filepath.Join(dir, "data"), false)
 	if err != nil {
 		t.Fatal(err)
@@ -177,6 +171,7 @@ func TestKillDashNine(t *testing.T) {
 	}
 	restarted := make(chan struct{})
 	var second *child
+	var restartErr error
 	go func() {
 		defer close(restarted)
 		for answered.Load() < n/3 {
@@ -186,8 +181,7 @@ func TestKillDashNine(t *testing.T) {
 			t.Errorf("kill: %v", err)
 		}
 		<-first.done
-		second = startChild(t, bin, env)
-		waitHealthy(t, url, second)
+		second, restartErr = startChild(bin, url, env)
 	}()
 	for i := range n {
 		work <- i
@@ -195,6 +189,10 @@ func TestKillDashNine(t *testing.T) {
 	close(work)
 	wg.Wait()
 	<-restarted
+	t.Cleanup(second.stop)
+	if restartErr != nil {
+		t.Fatal(restartErr)
+	}
 
 	// Every execution answered BLOCK must now be completed, once.
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

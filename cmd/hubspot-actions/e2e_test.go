@@ -174,7 +174,7 @@ func (s *testServer) execute(t *testing.T, action, callbackID string, portalID i
 func TestServeSandbox(t *testing.T) {
 	t.Parallel()
 	hs := hubspottest.NewTestServer(t, hubspottest.Config{SandboxTokens: true})
-	s := startServer(t, map[string]string{"HUBSPOT_API_BASE_URL": hs.URL(), "INLINE_BUDGET": "300ms"})
+	s := startServer(t, map[string]string{"HUBSPOT_API_BASE_URL": hs.URL(), "INLINE_BUDGET": "1s"})
 
 	if status, body := s.get(t, "/healthz"); status != 200 || !strings.Contains(body, "ok") {
 		t.Errorf("/healthz = %d %s", status, body)
@@ -187,7 +187,7 @@ func TestServeSandbox(t *testing.T) {
 	if got["hs_execution_state"] != "SUCCESS" || got["echo"] != "hello" || got["length"] != "5" {
 		t.Errorf("inline execution = %v", got)
 	}
-	got = s.execute(t, "sandbox-echo", "ap-1-1-2-0", 101, map[string]any{"message": "slow", "delay_ms": "1000"})
+	got = s.execute(t, "sandbox-echo", "ap-1-1-2-0", 101, map[string]any{"message": "slow", "delay_ms": "2500"})
 	if got["hs_execution_state"] != "BLOCK" {
 		t.Fatalf("slow execution = %v, want BLOCK", got)
 	}

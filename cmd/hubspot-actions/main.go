@@ -13,6 +13,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -72,18 +73,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
-	case "serve":
+	case "serve", "migrate":
+		// Both take their configuration from the environment only.
+		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		fs.Usage = func() {
+			fmt.Fprintf(stderr, "Usage: hubspot-actions %s\n\nIt takes no flags: configuration comes from environment variables (see README.md).\n", cmd)
+		}
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return errUsage
+		}
+		if fs.NArg() > 0 {
+			fs.Usage()
+			return errUsage
+		}
 		cfg, err := loadConfig(getenv)
 		if err != nil {
 			return fmt.Errorf("configuration:\n%w", err)
+		}
+		if cmd == "migrate" {
+			return migrate(ctx, cfg, stdout)
 		}
 		return serve(ctx, cfg, stdout, stderr)
-	case "migrate":
-		cfg, err := loadConfig(getenv)
-		if err != nil {
-			return fmt.Errorf("configuration:\n%w", err)
-		}
-		return migrate(ctx, cfg, stdout)
 	case "portals":
 		cfg, err := loadConfig(getenv)
 		if err != nil {

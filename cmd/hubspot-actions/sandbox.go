@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 )
@@ -86,6 +87,16 @@ func randomString(n int) string {
 func announceSandbox(log *slog.Logger, w io.Writer, cfg config, a *app) {
 	log.Warn("SANDBOX MODE: no HubSpot app is configured (HUBSPOT_CLIENT_ID is unset). Request signatures use a generated secret, tokens are fake and providers are local fakes. Never expose this to the internet.",
 		"secrets_file", filepath.Join(cfg.DataDir, sandboxSecretsFile), "hubspot_api_base_url", cfg.HubSpotAPIBaseURL)
+	// The simulator finds the secret through DATABASE_URL and must listen
+	// where this instance sends callbacks.
+	sim := "go run ./cmd/hubspot-actions simulate"
+	if cfg.DatabaseURL != defaultDatabaseURL {
+		sim = "DATABASE_URL=" + cfg.DatabaseURL + " " + sim
+	}
+	sim += " --url " + cfg.PublicBaseURL
+	if u, err := url.Parse(cfg.HubSpotAPIBaseURL); err == nil && cfg.HubSpotAPIBaseURL != defaultSandboxHubSpotURL {
+		sim += " --callback-addr " + u.Host
+	}
 	fmt.Fprintf(w, `
   ┌──────────────────────────────────────────────────────────────────────┐
   │ hubspot-actions is running in SANDBOX MODE                           │
@@ -95,15 +106,15 @@ func announceSandbox(log *slog.Logger, w io.Writer, cfg config, a *app) {
 
   Try an action (in another terminal), playing HubSpot:
 
-    go run ./cmd/hubspot-actions simulate --url %s \
+    %s \
         --action sandbox-echo --input message=hello
 
   A slow one, answered BLOCK and completed by callback:
 
-    go run ./cmd/hubspot-actions simulate --url %s \
+    %s \
         --action sandbox-echo --input message=hello --input delay_ms=8000
 
-`, filepath.Join(cfg.DataDir, sandboxSecretsFile), cfg.PublicBaseURL, cfg.PublicBaseURL)
+`, filepath.Join(cfg.DataDir, sandboxSecretsFile), sim, sim)
 	for _, n := range a.notes {
 		fmt.Fprintf(w, "  %s\n", n)
 	}

@@ -57,6 +57,12 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	e := newServer(log)
 	addRoutes(e, log, cfg, db, app.runtime, app.flow, app.providers.quickbooks, app.providers.keyed, metrics, promReg, app.extra)
 	e.Listener = ln
+	// Slow or idle clients cannot hold connections forever; an execution
+	// answers within INLINE_BUDGET plus a write, well inside WriteTimeout.
+	e.Server.ReadHeaderTimeout = 10 * time.Second
+	e.Server.ReadTimeout = 30 * time.Second
+	e.Server.WriteTimeout = cfg.InlineBudget + 30*time.Second
+	e.Server.IdleTimeout = 2 * time.Minute
 
 	if err := app.runtime.Start(ctx); err != nil {
 		return err
@@ -70,26 +76,32 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		announceSandbox(log, stderr, cfg, app)
 	}
 
+	var failed error
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
 		if !errors.Is(err, http.ErrServerClosed) {
 			log.Error("server stopped", "err", err)
+			failed = fmt.Errorf("HTTP server: %w", err)
 		}
 	}
+	// Graceful shutdown: requests in flight get their inline budget and a
+	// margin; then action runs and running jobs get up to ACTION_TIMEOUT.
+	// Whatever is still unfinished after that is recovered by the next
+	// process from the ledger.
 	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.InlineBudget+5*time.Second)
 	defer cancel()
 	if err := e.Shutdown(shutdownCtx); err != nil {
 		log.Error("shut down HTTP server", "err", err)
 	}
-	jobsCtx, cancelJobs := context.WithTimeout(context.Background(), 40*time.Second)
+	jobsCtx, cancelJobs := context.WithTimeout(context.Background(), cfg.ActionTimeout+5*time.Second)
 	defer cancelJobs()
 	if err := app.runtime.Stop(jobsCtx); err != nil {
 		log.Error("stop jobs", "err", err)
 	}
 	log.Info("stopped")
-	return nil
+	return failed
 }
 
 // migrate applies migrations (Open does) and reports.
@@ -126,8 +138,13 @@ func (a *app) close() {
 
 // wire builds the HTTP clients, OAuth, the HubSpot client, the actions and
 // the runtime.
-func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *actions.Metrics, promReg *prometheus.Registry) (*app, error) {
+func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *actions.Metrics, promReg *prometheus.Registry) (_ *app, err error) {
 	a := &app{}
+	defer func() {
+		if err != nil {
+			a.close() // stop the sandbox fakes already started
+		}
+	}()
 	keys, err := oauth.NewKeyring(cfg.EncryptionKey, cfg.EncryptionKeyPrevious)
 	if err != nil {
 		return nil, fmt.Errorf("encryption keys: %w", err)

@@ -27,7 +27,7 @@ import (
 // simulator and a server that must know it before either starts. It picks
 // ports below Linux's ephemeral range (32768 and up), so the client side of
 // some other test's connection cannot take the port in the meantime.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	for range 100 {
 		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
