@@ -98,6 +98,7 @@ func newJobsCollector(count jobCounter) *jobsCollector {
 func (c *jobsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c *jobsCollector) Collect(ch chan<- prometheus.Metric) {
+	// Prometheus gives collectors no context; bound the query instead.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	counts, err := c.count(ctx)
