@@ -461,3 +461,33 @@ func TestFindOrCreateCustomerRerunAfterCrash(t *testing.T) {
 		t.Errorf("customers = %+v, want one new \"Acme Supplies (HubSpot 88)\"", cs)
 	}
 }
+
+// TestEmptyAnswersAreNotSuccess: a 200 without the Customer or Invoice is
+// retried and, when it persists, ends UPSTREAM_UNAVAILABLE: never SUCCESS
+// with an empty id, and never a send to /invoice//send.
+func TestEmptyAnswersAreNotSuccess(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		key    string
+		path   string
+		inputs map[string]any
+	}{
+		{"customer create", KeyFindOrCreateCustomer, "/customer", map[string]any{"email": "empty.answer@example.com", "display_name": "Empty Answer"}},
+		{"invoice create", KeyCreateInvoice, "/invoice", map[string]any{"customer_email": "jordan.lee@example.com", "amount": "10", "item_id": "7", "send_email": "true"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, quickbookstest.Options{}, actions.Config{MaxAttempts: 2})
+			h.fake.AnswerEmptyNext(tt.path)
+			_, got := h.run(t, tt.key, "DEAL", tt.inputs, nil)
+			wantFailure(t, got, actions.CodeUnavailable, "kept failing")
+			for _, r := range h.fake.APIRequests() {
+				if strings.HasSuffix(r.Path, "/send") {
+					t.Errorf("request to %s, want no send of an invoice never seen", r.Path)
+				}
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"hubspot-actions/actions"
 )
 
 // MinorVersion is the Accounting API minor version every request asks for
@@ -196,6 +199,9 @@ func (c *Client) CreateCustomer(ctx context.Context, realmID, requestID string, 
 		Customer Customer `json:"Customer"`
 	}
 	err := c.write(ctx, realmID, "/customer", requestID, cu, &out)
+	if err == nil && out.Customer.ID == "" {
+		err = noEntity("/customer", "Customer")
+	}
 	return out.Customer, err
 }
 
@@ -205,12 +211,18 @@ func (c *Client) CreateInvoice(ctx context.Context, realmID, requestID string, i
 		Invoice Invoice `json:"Invoice"`
 	}
 	err := c.write(ctx, realmID, "/invoice", requestID, inv, &out)
+	if err == nil && out.Invoice.ID == "" {
+		err = noEntity("/invoice", "Invoice")
+	}
 	return out.Invoice, err
 }
 
 // SendInvoice emails an invoice to sendTo (or, when empty, to its
 // BillEmail) and returns it with its new EmailStatus.
 func (c *Client) SendInvoice(ctx context.Context, realmID, requestID, invoiceID, sendTo string) (Invoice, error) {
+	if invoiceID == "" {
+		return Invoice{}, errors.New("quickbooks: send invoice: no invoice id")
+	}
 	q := url.Values{}
 	if sendTo != "" {
 		q.Set("sendTo", sendTo)
@@ -222,7 +234,19 @@ func (c *Client) SendInvoice(ctx context.Context, realmID, requestID, invoiceID,
 		Invoice Invoice `json:"Invoice"`
 	}
 	err := c.do(ctx, http.MethodPost, realmID, "/invoice/"+url.PathEscape(invoiceID)+"/send", q, "application/octet-stream", nil, &out)
+	if err == nil && out.Invoice.ID == "" {
+		err = noEntity("/invoice/{id}/send", "Invoice")
+	}
 	return out.Invoice, err
+}
+
+// noEntity is the error for a 200 answer to a write that holds neither the
+// entity nor a Fault. Intuit documents no such answer, so whether the write
+// happened is unknown: it is transient (502, a bad answer from upstream),
+// and a later run finds the entity or asks again under the same requestid.
+func noEntity(path, entity string) error {
+	return fmt.Errorf("quickbooks: POST %s: %w", path,
+		&actions.APIError{Status: http.StatusBadGateway, Body: "a 200 answer without the " + entity})
 }
 
 // CompanyInfo returns the company's profile.
