@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -436,29 +437,50 @@ func TestItemOptions(t *testing.T) {
 	}
 }
 
-// TestFindOrCreateCustomerRerunAfterCrash re-runs a creation that went
-// through a duplicate-name fault and a suffixed retry: the replayed
-// requestids give back the same customer, and nothing is created twice.
+// TestFindOrCreateCustomerRerunAfterCrash re-runs a creation whose answer
+// was lost: found by its email, or (without one) through a duplicate-name
+// fault and a suffixed retry whose replayed requestids give back the same
+// customer. Nothing is created twice, and both runs answer created.
 func TestFindOrCreateCustomerRerunAfterCrash(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, quickbookstest.Options{}, "")
-	e.connect(t, portal)
-	ex := &actions.Execution{CallbackID: "ap-7000001-crash-2", PortalID: portal, Ref: "EX-TEST",
-		Object: actions.Object{ObjectID: "88", ObjectType: "COMPANY", Properties: map[string]actions.FlexString{"name": "Acme Supplies"}}}
-	first, err := e.svc.findOrCreateCustomer(context.Background(), ex, customerIn{})
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name        string
+		objectType  string
+		props       map[string]actions.FlexString
+		displayName string
+	}{
+		{"with an email", "CONTACT", map[string]actions.FlexString{"email": "lost.answer@example.com", "firstname": "Lost", "lastname": "Answer"}, "Lost Answer"},
+		{"without an email", "COMPANY", map[string]actions.FlexString{"name": "Acme Supplies"}, "Acme Supplies (HubSpot 88)"},
 	}
-	second, err := e.svc.findOrCreateCustomer(context.Background(), ex, customerIn{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if first != second || !first.Created {
-		t.Errorf("runs answered %+v and %+v, want one created customer", first, second)
-	}
-	cs := e.fake.Customers(realm)
-	if len(cs) != 3 || cs[2].DisplayName != "Acme Supplies (HubSpot 88)" {
-		t.Errorf("customers = %+v, want one new \"Acme Supplies (HubSpot 88)\"", cs)
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, quickbookstest.Options{}, "")
+			e.connect(t, portal)
+			ex := &actions.Execution{CallbackID: fmt.Sprintf("ap-7000001-crash-2-%d", i), PortalID: portal, Ref: "EX-TEST",
+				Object: actions.Object{ObjectID: "88", ObjectType: tt.objectType, Properties: tt.props}}
+			first, err := e.svc.findOrCreateCustomer(context.Background(), ex, customerIn{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			second, err := e.svc.findOrCreateCustomer(context.Background(), ex, customerIn{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first != second || !first.Created {
+				t.Errorf("runs answered %+v and %+v, want one created customer", first, second)
+			}
+			cs := e.fake.Customers(realm)
+			if len(cs) != 3 || cs[2].DisplayName != tt.displayName {
+				t.Errorf("customers = %+v, want one new %q", cs, tt.displayName)
+			}
+			// Another execution finds the customer; it did not create it.
+			other := *ex
+			other.CallbackID, other.Ref = ex.CallbackID+"-other", "EX-OTHER"
+			if got, err := e.svc.findOrCreateCustomer(context.Background(), &other, customerIn{}); err != nil || got.Created || got.CustomerID != first.CustomerID {
+				t.Errorf("another execution = %+v, %v, want customer %s found, not created", got, err, first.CustomerID)
+			}
+		})
 	}
 }
 
