@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -606,5 +607,35 @@ func TestCreateInvoiceCustomerFromInvoice(t *testing.T) {
 	}
 	if second != first {
 		t.Errorf("second run = %+v, want %+v (the invoice's customer)", second, first)
+	}
+}
+
+// TestCutsOnRuneBoundaries: text shortened for QuickBooks or for messages
+// stays valid UTF-8.
+func TestCutsOnRuneBoundaries(t *testing.T) {
+	t.Parallel()
+	long := "x" + strings.Repeat("€", 400) // 3 bytes a rune, off by one byte
+	tests := []struct {
+		name  string
+		got   string
+		runes int // at most
+	}{
+		{"plain", plain(FaultError{Message: long}), 301},
+		{"clip", clip(long), 61},
+	}
+	w, _, err := customerFromRecord(&actions.Execution{Object: actions.Object{ObjectType: "CONTACT",
+		Properties: map[string]actions.FlexString{"email": "a@example.com", "phone": actions.FlexString(long)}}}, customerIn{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests = append(tests, struct {
+		name  string
+		got   string
+		runes int
+	}{"phone", w.Phone, 30})
+	for _, tt := range tests {
+		if !utf8.ValidString(tt.got) || utf8.RuneCountInString(tt.got) > tt.runes || !strings.HasPrefix(tt.got, "x€€") {
+			t.Errorf("%s = %q (%d runes), want valid UTF-8, at most %d runes, the start kept", tt.name, tt.got, utf8.RuneCountInString(tt.got), tt.runes)
+		}
 	}
 }
