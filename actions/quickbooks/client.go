@@ -278,7 +278,8 @@ func (c *Client) do(ctx context.Context, method, realmID, path string, q url.Val
 		q = url.Values{}
 	}
 	q.Set("minorversion", MinorVersion)
-	u := c.baseURL + "/v3/company/" + url.PathEscape(realmID) + path + "?" + q.Encode()
+	endpoint := c.baseURL + "/v3/company/" + url.PathEscape(realmID) + path
+	u := endpoint + "?" + q.Encode()
 	release, err := c.lim.acquire(ctx, realmID)
 	if err != nil {
 		return fmt.Errorf("quickbooks: wait for a request slot: %w", err)
@@ -298,6 +299,11 @@ func (c *Client) do(ctx context.Context, method, realmID, path string, q url.Val
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		// The query holds the customer's email or name; keep it out of logs.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = endpoint
+		}
 		return fmt.Errorf("quickbooks: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()

@@ -437,3 +437,24 @@ func TestClientEmptyAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestClientNetworkErrorKeepsInputOutOfMessage: a failed request's error
+// (logged, and kept as the execution's last error) leaves out the query,
+// which holds the customer's email or name.
+func TestClientNetworkErrorKeepsInputOutOfMessage(t *testing.T) {
+	t.Parallel()
+	ts := httptest.NewServer(http.NotFoundHandler())
+	ts.Close()
+	c := NewClient(ts.URL, &http.Client{Timeout: 5 * time.Second}, nil)
+	ctx := context.Background()
+	_, findErr := c.FindCustomerByEmail(ctx, realm, "jane.private@example.com")
+	_, sendErr := c.SendInvoice(ctx, realm, "req-1", "101", "jane.private@example.com")
+	for _, err := range []error{findErr, sendErr} {
+		if err == nil || !actions.Transient(err) {
+			t.Fatalf("call to a closed server = %v, want a transient network error", err)
+		}
+		if strings.Contains(err.Error(), "jane.private") {
+			t.Errorf("error %q repeats the email", err)
+		}
+	}
+}
