@@ -35,6 +35,7 @@ const (
 	portalRate       = 8100008
 	portalQueued     = 8100009
 	portalRepeat     = 8100010
+	portalReinstall  = 8100011 // must reinstall the app: the runtime refuses its executions
 )
 
 var portalKeys = map[int64]string{
@@ -484,5 +485,28 @@ func TestDefinitions(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("definitions (-want +got):\n%s", diff)
+	}
+}
+
+// TestRuntimeFailuresAnswerNotEnriched: failures the runtime produces
+// without running the action (here: the portal must reinstall the app, so
+// NOT_CONNECTED) still answer enriched "false" for workflows to branch on.
+func TestRuntimeFailuresAnswerNotEnriched(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, clearbittest.Options{}, clearbit.Options{})
+	e.h.HubSpot.SetNotConnected(portalReinstall)
+	tests := []struct {
+		action, objectType, field, input string
+	}{
+		{clearbit.KeyEnrichContact, "CONTACT", "email", "reinstall@acme.com"},
+		{clearbit.KeyEnrichCompany, "COMPANY", "domain", "acme.com"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.action, func(t *testing.T) {
+			t.Parallel()
+			req := actionstest.NewRequest(portalReinstall, tt.objectType, map[string]any{tt.field: tt.input}, nil)
+			got := e.h.Execute(t, tt.action, req)
+			outcome{state: "FAIL_CONTINUE", code: "NOT_CONNECTED", outputs: map[string]string{"enriched": "false"}}.check(t, got)
+		})
 	}
 }

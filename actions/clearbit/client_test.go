@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -211,12 +212,55 @@ func TestClientRateLimit(t *testing.T) {
 		}
 	}
 	fake.AssertKeyCalls(t, "sk_paced", 3)
+}
 
-	// A cancelled wait gives the context's error.
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err := paced.FindCompany(cctx, "sk_paced", "acme.com"); !errors.Is(err, context.Canceled) {
-		t.Errorf("FindCompany() with a cancelled context = %v", err)
+// countingTransport answers every request with an empty company, ignoring
+// the request's context, and counts the requests: one sent after its
+// context ended shows a wait that did not end with it.
+type countingTransport struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countingTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(strings.NewReader(`{"name":"Acme"}`))}, nil
+}
+
+func (c *countingTransport) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// TestClientRateLimitWaitEndsWithContext: a request waiting for its turn
+// gives up when its context ends, and is never sent.
+func TestClientRateLimitWaitEndsWithContext(t *testing.T) {
+	t.Parallel()
+	tr := &countingTransport{}
+	c := clearbit.NewClient("https://clearbit.invalid", &http.Client{Transport: tr})
+	now := time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)
+	clearbit.SetNow(c, func() time.Time { return now })
+	c = c.WithRateLimit(30, 1) // the next turn is 2s after the first request: waited out, not refused
+	ctx := context.Background()
+	if _, err := c.FindCompany(ctx, "sk_wait", "acme.com"); err != nil {
+		t.Fatalf("first FindCompany() = %v", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.FindCompany(wctx, "sk_wait", "acme.com")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("FindCompany() whose context ends while it waits = %v, want the context's error", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("FindCompany() returned after %v, want it to stop waiting when its context ended", d)
+	}
+	if n := tr.count(); n != 1 {
+		t.Errorf("requests sent = %d, want 1: the waiting one must not be sent", n)
 	}
 }
 

@@ -80,6 +80,10 @@ func (e *enricher) companySpec() actions.Spec[companyIn, companyOut] {
 		},
 		Messages:    messages("Clearbit has no data for this domain"),
 		BlockExpiry: e.opts.BlockExpiry,
+		// Also answered with failures the runtime produces without running
+		// the action (the portal must reinstall, the wait for Clearbit
+		// expired), so workflows can always branch on enriched.
+		FailOutputs: map[string]string{OutputEnriched: "false"},
 		Run:         e.enrichCompany,
 	}
 }

@@ -80,6 +80,10 @@ func (e *enricher) contactSpec() actions.Spec[contactIn, contactOut] {
 		},
 		Messages:    messages("Clearbit has no data for this email"),
 		BlockExpiry: e.opts.BlockExpiry,
+		// Also answered with failures the runtime produces without running
+		// the action (the portal must reinstall, the wait for Clearbit
+		// expired), so workflows can always branch on enriched.
+		FailOutputs: map[string]string{OutputEnriched: "false"},
 		Run:         e.enrichContact,
 	}
 }

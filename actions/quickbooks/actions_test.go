@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -330,7 +332,7 @@ func TestCreateInvoiceSendRejectedKeepsInvoice(t *testing.T) {
 	h := newHarness(t, quickbookstest.Options{}, actions.Config{})
 	h.fake.RejectNext("/send", "6000", "A business validation error has occurred while processing your request")
 	_, got := h.run(t, KeyCreateInvoice, "DEAL", map[string]any{"customer_email": "jordan.lee@example.com", "amount": "10", "item_id": "7", "send_email": "true"}, nil)
-	wantFailure(t, got, actions.CodeRejected, "Invoice 1001 was created but QuickBooks did not email it")
+	wantFailure(t, got, actions.CodeRejected, "Invoice 1001 exists but was not emailed: QuickBooks rejected the request")
 	if got["invoice_id"] == "" || got["invoice_number"] != "1001" || got["email_status"] != "NotSet" {
 		t.Errorf("outputs = %v, want the created invoice with email_status NotSet", got)
 	}
@@ -436,28 +438,204 @@ func TestItemOptions(t *testing.T) {
 	}
 }
 
-// TestFindOrCreateCustomerRerunAfterCrash re-runs a creation that went
-// through a duplicate-name fault and a suffixed retry: the replayed
-// requestids give back the same customer, and nothing is created twice.
+// TestFindOrCreateCustomerRerunAfterCrash re-runs a creation whose answer
+// was lost: found by its email, or (without one) through a duplicate-name
+// fault and a suffixed retry whose replayed requestids give back the same
+// customer. Nothing is created twice, and both runs answer created.
 func TestFindOrCreateCustomerRerunAfterCrash(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, quickbookstest.Options{}, "")
+	tests := []struct {
+		name        string
+		objectType  string
+		props       map[string]actions.FlexString
+		displayName string
+	}{
+		{"with an email", "CONTACT", map[string]actions.FlexString{"email": "lost.answer@example.com", "firstname": "Lost", "lastname": "Answer"}, "Lost Answer"},
+		{"without an email", "COMPANY", map[string]actions.FlexString{"name": "Acme Supplies"}, "Acme Supplies (HubSpot 88)"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, quickbookstest.Options{}, "")
+			e.connect(t, portal)
+			ex := &actions.Execution{CallbackID: fmt.Sprintf("ap-7000001-crash-2-%d", i), PortalID: portal, Ref: "EX-TEST",
+				Object: actions.Object{ObjectID: "88", ObjectType: tt.objectType, Properties: tt.props}}
+			first, err := e.svc.findOrCreateCustomer(context.Background(), ex, customerIn{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			second, err := e.svc.findOrCreateCustomer(context.Background(), ex, customerIn{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first != second || !first.Created {
+				t.Errorf("runs answered %+v and %+v, want one created customer", first, second)
+			}
+			cs := e.fake.Customers(realm)
+			if len(cs) != 3 || cs[2].DisplayName != tt.displayName {
+				t.Errorf("customers = %+v, want one new %q", cs, tt.displayName)
+			}
+			// Another execution finds the customer; it did not create it.
+			other := *ex
+			other.CallbackID, other.Ref = ex.CallbackID+"-other", "EX-OTHER"
+			if got, err := e.svc.findOrCreateCustomer(context.Background(), &other, customerIn{}); err != nil || got.Created || got.CustomerID != first.CustomerID {
+				t.Errorf("another execution = %+v, %v, want customer %s found, not created", got, err, first.CustomerID)
+			}
+		})
+	}
+}
+
+// TestEmptyAnswersAreNotSuccess: a 200 without the Customer or Invoice is
+// retried and, when it persists, ends UPSTREAM_UNAVAILABLE: never SUCCESS
+// with an empty id, and never a send to /invoice//send.
+func TestEmptyAnswersAreNotSuccess(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		key    string
+		path   string
+		inputs map[string]any
+	}{
+		{"customer create", KeyFindOrCreateCustomer, "/customer", map[string]any{"email": "empty.answer@example.com", "display_name": "Empty Answer"}},
+		{"invoice create", KeyCreateInvoice, "/invoice", map[string]any{"customer_email": "jordan.lee@example.com", "amount": "10", "item_id": "7", "send_email": "true"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, quickbookstest.Options{}, actions.Config{MaxAttempts: 2})
+			h.fake.AnswerEmptyNext(tt.path)
+			_, got := h.run(t, tt.key, "DEAL", tt.inputs, nil)
+			wantFailure(t, got, actions.CodeUnavailable, "kept failing")
+			for _, r := range h.fake.APIRequests() {
+				if strings.HasSuffix(r.Path, "/send") {
+					t.Errorf("request to %s, want no send of an invoice never seen", r.Path)
+				}
+			}
+		})
+	}
+}
+
+// TestCreateInvoiceSendKeepsFailing: an invoice created but never emailed
+// because QuickBooks kept failing ends with the invoice's outputs and a
+// history message saying it exists, whether the action stops trying to
+// send or the runtime's retries run out first.
+func TestCreateInvoiceSendKeepsFailing(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		status      int
+		maxAttempts int
+		code        actions.Code
+		says        string
+	}{
+		{"throttled", 429, 0, actions.CodeRateLimited, "Invoice 1001 exists but was not emailed: QuickBooks kept limiting requests"},
+		{"unavailable", 503, 0, actions.CodeUnavailable, "Invoice 1001 exists but was not emailed: QuickBooks kept failing"},
+		{"runtime gives up first", 429, 2, actions.CodeRateLimited, "rate limiting"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, quickbookstest.Options{}, actions.Config{MaxAttempts: tt.maxAttempts})
+			h.fake.FailNextOn("/send", tt.status, 20)
+			req := actionstest.NewRequest(portal, "DEAL", map[string]any{"customer_email": "jordan.lee@example.com", "amount": "10", "item_id": "7", "send_email": "true"}, nil)
+			if first := h.h.Execute(t, KeyCreateInvoice, req); first[actions.OutputState] != actions.StateBlock {
+				t.Fatalf("first answer = %v, want BLOCK while the send is retried", first)
+			}
+			got := h.h.HubSpot.Wait(t, req.CallbackID, 20*time.Second)
+			wantFailure(t, got, tt.code, tt.says)
+			for k, v := range map[string]string{"invoice_id": "101", "invoice_number": "1001", "customer_id": "1", "total_amount": "10", "email_status": "NotSet"} {
+				if got[k] != v {
+					t.Errorf("output %s = %q, want %q", k, got[k], v)
+				}
+			}
+			a, _ := h.h.Registry.Get(KeyCreateInvoice)
+			msg, _ := a.Definition(actions.DefinitionParams{PublicBaseURL: "https://actions.example.test"}).HistoryMessage(got)
+			if strings.Contains(msg, "no invoice") || strings.Contains(msg, "not created") {
+				t.Errorf("history message = %q, want nothing saying there is no invoice", msg)
+			}
+			if n := len(h.fake.Invoices(realm)); n != 1 {
+				t.Errorf("invoices = %d, want 1", n)
+			}
+		})
+	}
+}
+
+// TestCreateInvoiceChecksConnectionFirst: a portal without QuickBooks gets
+// NOT_CONNECTED without the deal's contact being read from HubSpot.
+func TestCreateInvoiceChecksConnectionFirst(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, quickbookstest.Options{}, actions.Config{})
+	h.crm.contacts["9001"] = Contact{ID: "1", FirstName: "No", LastName: "Email"}
+	req := actionstest.NewRequest(999, "DEAL", map[string]any{"amount": "10", "item_id": "7"}, nil)
+	req.Object.ObjectID = "9001"
+	got := h.h.Run(t, KeyCreateInvoice, req, 15*time.Second)
+	wantFailure(t, got, actions.CodeNotConnected, "https://actions.example.test/settings")
+	h.crm.mu.Lock()
+	defer h.crm.mu.Unlock()
+	if h.crm.calls != 0 {
+		t.Errorf("CRM read %d times, want none for a portal without QuickBooks", h.crm.calls)
+	}
+}
+
+// TestCreateInvoiceCustomerFromInvoice: customer_id is the invoice's
+// customer, even when a re-run finds another customer for the email than
+// the run that created the invoice (here: it was made inactive between).
+func TestCreateInvoiceCustomerFromInvoice(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, quickbookstest.Options{Now: func() time.Time { return testNow }}, "")
 	e.connect(t, portal)
-	ex := &actions.Execution{CallbackID: "ap-7000001-crash-2", PortalID: portal, Ref: "EX-TEST",
-		Object: actions.Object{ObjectID: "88", ObjectType: "COMPANY", Properties: map[string]actions.FlexString{"name": "Acme Supplies"}}}
-	first, err := e.svc.findOrCreateCustomer(context.Background(), ex, customerIn{})
+	ctx := context.Background()
+	ex := &actions.Execution{CallbackID: "ap-7000001-customer-ref", PortalID: portal, Ref: "EX-TEST",
+		Object: actions.Object{ObjectID: "78", ObjectType: "DEAL"}}
+	in := invoiceIn{CustomerEmail: "jordan.lee@example.com", Amount: 10, ItemID: "7"}
+	first, err := e.svc.createInvoice(ctx, ex, in)
+	if err != nil || first.CustomerID != "1" {
+		t.Fatalf("first run = %+v, %v, want customer 1", first, err)
+	}
+	hc, err := e.grants.Client(ctx, portal)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := e.svc.findOrCreateCustomer(context.Background(), ex, customerIn{})
+	inactive := false
+	if _, err := NewClient(e.fake.APIBaseURL(), hc, nil).CreateCustomer(ctx, realm, "", Customer{ID: "1", SyncToken: "0", DisplayName: "Jordan Lee",
+		PrimaryEmailAddr: &EmailAddr{Address: "jordan.lee@example.com"}, Active: &inactive}); err != nil {
+		t.Fatalf("deactivate customer 1: %v", err)
+	}
+	second, err := e.svc.createInvoice(ctx, ex, in)
+	if err != nil {
+		t.Fatalf("second run = %v", err)
+	}
+	if second != first {
+		t.Errorf("second run = %+v, want %+v (the invoice's customer)", second, first)
+	}
+}
+
+// TestCutsOnRuneBoundaries: text shortened for QuickBooks or for messages
+// stays valid UTF-8.
+func TestCutsOnRuneBoundaries(t *testing.T) {
+	t.Parallel()
+	long := "x" + strings.Repeat("€", 400) // 3 bytes a rune, off by one byte
+	tests := []struct {
+		name  string
+		got   string
+		runes int // at most
+	}{
+		{"plain", plain(FaultError{Message: long}), 301},
+		{"clip", clip(long), 61},
+	}
+	w, _, err := customerFromRecord(&actions.Execution{Object: actions.Object{ObjectType: "CONTACT",
+		Properties: map[string]actions.FlexString{"email": "a@example.com", "phone": actions.FlexString(long)}}}, customerIn{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first != second || !first.Created {
-		t.Errorf("runs answered %+v and %+v, want one created customer", first, second)
-	}
-	cs := e.fake.Customers(realm)
-	if len(cs) != 3 || cs[2].DisplayName != "Acme Supplies (HubSpot 88)" {
-		t.Errorf("customers = %+v, want one new \"Acme Supplies (HubSpot 88)\"", cs)
+	tests = append(tests, struct {
+		name  string
+		got   string
+		runes int
+	}{"phone", w.Phone, 30})
+	for _, tt := range tests {
+		if !utf8.ValidString(tt.got) || utf8.RuneCountInString(tt.got) > tt.runes || !strings.HasPrefix(tt.got, "x€€") {
+			t.Errorf("%s = %q (%d runes), want valid UTF-8, at most %d runes, the start kept", tt.name, tt.got, utf8.RuneCountInString(tt.got), tt.runes)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"hubspot-actions/actions"
 )
 
 // MinorVersion is the Accounting API minor version every request asks for
@@ -196,6 +199,9 @@ func (c *Client) CreateCustomer(ctx context.Context, realmID, requestID string, 
 		Customer Customer `json:"Customer"`
 	}
 	err := c.write(ctx, realmID, "/customer", requestID, cu, &out)
+	if err == nil && out.Customer.ID == "" {
+		err = noEntity("/customer", "Customer")
+	}
 	return out.Customer, err
 }
 
@@ -205,12 +211,18 @@ func (c *Client) CreateInvoice(ctx context.Context, realmID, requestID string, i
 		Invoice Invoice `json:"Invoice"`
 	}
 	err := c.write(ctx, realmID, "/invoice", requestID, inv, &out)
+	if err == nil && out.Invoice.ID == "" {
+		err = noEntity("/invoice", "Invoice")
+	}
 	return out.Invoice, err
 }
 
 // SendInvoice emails an invoice to sendTo (or, when empty, to its
 // BillEmail) and returns it with its new EmailStatus.
 func (c *Client) SendInvoice(ctx context.Context, realmID, requestID, invoiceID, sendTo string) (Invoice, error) {
+	if invoiceID == "" {
+		return Invoice{}, errors.New("quickbooks: send invoice: no invoice id")
+	}
 	q := url.Values{}
 	if sendTo != "" {
 		q.Set("sendTo", sendTo)
@@ -222,7 +234,19 @@ func (c *Client) SendInvoice(ctx context.Context, realmID, requestID, invoiceID,
 		Invoice Invoice `json:"Invoice"`
 	}
 	err := c.do(ctx, http.MethodPost, realmID, "/invoice/"+url.PathEscape(invoiceID)+"/send", q, "application/octet-stream", nil, &out)
+	if err == nil && out.Invoice.ID == "" {
+		err = noEntity("/invoice/{id}/send", "Invoice")
+	}
 	return out.Invoice, err
+}
+
+// noEntity is the error for a 200 answer to a write that holds neither the
+// entity nor a Fault. Intuit documents no such answer, so whether the write
+// happened is unknown: it is transient (502, a bad answer from upstream),
+// and a later run finds the entity or asks again under the same requestid.
+func noEntity(path, entity string) error {
+	return fmt.Errorf("quickbooks: POST %s: %w", path,
+		&actions.APIError{Status: http.StatusBadGateway, Body: "a 200 answer without the " + entity})
 }
 
 // CompanyInfo returns the company's profile.
@@ -254,7 +278,8 @@ func (c *Client) do(ctx context.Context, method, realmID, path string, q url.Val
 		q = url.Values{}
 	}
 	q.Set("minorversion", MinorVersion)
-	u := c.baseURL + "/v3/company/" + url.PathEscape(realmID) + path + "?" + q.Encode()
+	endpoint := c.baseURL + "/v3/company/" + url.PathEscape(realmID) + path
+	u := endpoint + "?" + q.Encode()
 	release, err := c.lim.acquire(ctx, realmID)
 	if err != nil {
 		return fmt.Errorf("quickbooks: wait for a request slot: %w", err)
@@ -274,6 +299,11 @@ func (c *Client) do(ctx context.Context, method, realmID, path string, q url.Val
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		// The query holds the customer's email or name; keep it out of logs.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = endpoint
+		}
 		return fmt.Errorf("quickbooks: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()

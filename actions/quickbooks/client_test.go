@@ -391,3 +391,70 @@ func TestLimiterRate(t *testing.T) {
 		release()
 	}
 }
+
+// TestClientEmptyAnswers: a 200 without the entity written is a transient
+// failure, never a zero entity taken for success.
+func TestClientEmptyAnswers(t *testing.T) {
+	t.Parallel()
+	c, e := newTestClient(t, quickbookstest.Options{}, nil)
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		path string
+		call func() (id string, err error)
+	}{
+		{"create customer", "/customer", func() (string, error) {
+			cu, err := c.CreateCustomer(ctx, realm, "req-empty-cust", Customer{DisplayName: "Empty Answer"})
+			return cu.ID, err
+		}},
+		{"create invoice", "/invoice", func() (string, error) {
+			inv, err := c.CreateInvoice(ctx, realm, "req-empty-inv", Invoice{
+				CustomerRef: &Ref{Value: "1"},
+				Line:        []Line{{DetailType: "SalesItemLineDetail", Amount: 1, SalesItemLineDetail: &SalesItemLineDetail{ItemRef: Ref{Value: "7"}, Qty: 1, UnitPrice: 1}}},
+			})
+			return inv.ID, err
+		}},
+		{"send invoice", "/send", func() (string, error) {
+			inv, err := c.SendInvoice(ctx, realm, "req-empty-send", "1", "ap@example.com")
+			return inv.ID, err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.fake.AnswerEmptyNext(tt.path)
+			id, err := tt.call()
+			if err == nil || !actions.Transient(err) {
+				t.Errorf("%s with an empty 200 = id %q, %v; want a transient error", tt.name, id, err)
+			}
+		})
+	}
+	if _, err := c.SendInvoice(ctx, realm, "", "", "ap@example.com"); err == nil {
+		t.Errorf("SendInvoice() without an invoice id = nil error, want one")
+	}
+	for _, r := range e.fake.APIRequests() {
+		if strings.Contains(r.Path, "//") {
+			t.Errorf("request to %s, want no empty path segment", r.Path)
+		}
+	}
+}
+
+// TestClientNetworkErrorKeepsInputOutOfMessage: a failed request's error
+// (logged, and kept as the execution's last error) leaves out the query,
+// which holds the customer's email or name.
+func TestClientNetworkErrorKeepsInputOutOfMessage(t *testing.T) {
+	t.Parallel()
+	ts := httptest.NewServer(http.NotFoundHandler())
+	ts.Close()
+	c := NewClient(ts.URL, &http.Client{Timeout: 5 * time.Second}, nil)
+	ctx := context.Background()
+	_, findErr := c.FindCustomerByEmail(ctx, realm, "jane.private@example.com")
+	_, sendErr := c.SendInvoice(ctx, realm, "req-1", "101", "jane.private@example.com")
+	for _, err := range []error{findErr, sendErr} {
+		if err == nil || !actions.Transient(err) {
+			t.Fatalf("call to a closed server = %v, want a transient network error", err)
+		}
+		if strings.Contains(err.Error(), "jane.private") {
+			t.Errorf("error %q repeats the email", err)
+		}
+	}
+}

@@ -2,8 +2,10 @@ package quickbooks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -89,12 +91,14 @@ func (s *Service) createInvoiceSpec() actions.Spec[invoiceIn, invoiceOut] {
 			{Name: OutEmailStatus, Type: actions.TypeString, FieldType: actions.FieldText, Label: "Email status"},
 		},
 		Messages: map[actions.Code]string{
-			actions.CodeValidation:   "The invoice was not created: {{ error_message }}",
-			actions.CodeNotConnected: "QuickBooks is not connected, so no invoice was created: {{ error_message }}",
-			actions.CodeNotFound:     "The invoice was not created: {{ error_message }}",
-			actions.CodeRejected:     "QuickBooks refused the invoice: {{ error_message }}",
-			actions.CodeRateLimited:  "QuickBooks kept limiting requests, so no invoice was created: {{ error_message }}",
-			actions.CodeUnavailable:  "QuickBooks could not be reached, so no invoice was created: {{ error_message }}",
+			actions.CodeValidation: "The invoice was not created: {{ error_message }}",
+			actions.CodeNotFound:   "The invoice was not created: {{ error_message }}",
+			// These codes also end executions whose invoice exists but was
+			// not emailed, so their messages leave that to error_message.
+			actions.CodeNotConnected: "QuickBooks is not connected: {{ error_message }}",
+			actions.CodeRejected:     "QuickBooks refused the request: {{ error_message }}",
+			actions.CodeRateLimited:  "QuickBooks kept limiting requests: {{ error_message }}",
+			actions.CodeUnavailable:  "QuickBooks could not be reached or kept failing: {{ error_message }}",
 		},
 		Run:     s.createInvoice,
 		Options: map[string]actions.OptionsFunc{InItemID: s.itemOptions},
@@ -104,6 +108,15 @@ func (s *Service) createInvoiceSpec() actions.Spec[invoiceIn, invoiceOut] {
 func (s *Service) createInvoice(ctx context.Context, ex *actions.Execution, in invoiceIn) (invoiceOut, error) {
 	if strings.Trim(in.ItemID, "0123456789") != "" {
 		return invoiceOut{}, actions.Invalid(InItemID, "must be a QuickBooks product or service id such as 7; pick one from the list")
+	}
+	amount := math.Round(in.Amount*100) / 100
+	if amount <= 0 {
+		return invoiceOut{}, actions.Invalid(InAmount, "must be at least 0.01")
+	}
+	// A portal without QuickBooks must learn that, not that its deal's
+	// contact has no email, and must not spend HubSpot quota finding out.
+	if _, _, err := s.company(ctx, ex.PortalID); err != nil {
+		return invoiceOut{}, s.classify(err, hints{})
 	}
 	w := customerWant{
 		Email:       in.CustomerEmail,
@@ -122,10 +135,6 @@ func (s *Service) createInvoice(ctx context.Context, ex *actions.Execution, in i
 			return invoiceOut{}, actions.Invalid(InCustomerEmail, "the deal's contact email %q is not a valid email address", clip(ct.Email))
 		}
 		w.Email, w.GivenName, w.FamilyName, w.CompanyName, w.Phone = ct.Email, ct.FirstName, ct.LastName, ct.Company, ct.Phone
-	}
-	amount := math.Round(in.Amount*100) / 100
-	if amount <= 0 {
-		return invoiceOut{}, actions.Invalid(InAmount, "must be at least 0.01")
 	}
 	desc := in.Description
 	if desc == "" {
@@ -148,8 +157,7 @@ func (s *Service) createInvoice(ctx context.Context, ex *actions.Execution, in i
 	if in.DueInDays > 0 {
 		inv.DueDate = s.now().UTC().AddDate(0, 0, in.DueInDays).Format(time.DateOnly)
 	}
-	var out invoiceOut
-	var sendErr error
+	var out invoiceOut // set once the invoice exists
 	err := s.withCompany(ctx, ex.PortalID, func(c *Client, realm string) error {
 		cu, _, err := findOrCreateCustomer(ctx, c, realm, ex, w)
 		if err != nil {
@@ -168,32 +176,66 @@ func (s *Service) createInvoice(ctx context.Context, ex *actions.Execution, in i
 			DueDate:       created.DueDate,
 			EmailStatus:   created.EmailStatus,
 		}
+		// A replayed create answers the invoice of the run that made it,
+		// whose customer may not be the one found this time.
+		if created.CustomerRef != nil && created.CustomerRef.Value != "" {
+			out.CustomerID = created.CustomerRef.Value
+		}
 		if !in.SendEmail {
 			return nil
 		}
 		sent, err := c.SendInvoice(ctx, realm, ex.IdempotencyKey("qbo-invoice-send"), created.ID, w.Email)
 		if err != nil {
-			if isTransient(err) {
-				return err
-			}
-			sendErr = err // the invoice exists; report it with the error
-			return nil
+			return err
 		}
 		out.EmailStatus = sent.EmailStatus
 		return nil
 	})
-	if err != nil {
+	switch {
+	case err == nil:
+		return out, nil
+	case out.InvoiceID == "":
 		return invoiceOut{}, s.classify(err, hints{emailField: InCustomerEmail, itemField: InItemID, itemID: in.ItemID})
 	}
-	if sendErr != nil {
-		ce := s.classify(sendErr, hints{emailField: InCustomerEmail})
-		msg := ce.Error()
-		if ae, ok := ce.(*actions.Error); ok {
-			msg = ae.Message
-		}
-		return out, actions.Fail(actions.CodeRejected, "Invoice %s was created but QuickBooks did not email it: %s", out.InvoiceNumber, msg).With(sendErr)
+	return out, s.notEmailed(ex, out, err)
+}
+
+// sendTries is how many runs of an execution may try to email an invoice
+// that exists. The runtime would retry transient failures for longer, but
+// then its give-up message could not say that the invoice exists; after
+// these runs the execution ends with the invoice, not emailed.
+const sendTries = 3
+
+// notEmailed is the error for a failure after the invoice was created
+// (sending it, or reconnecting to send it), returned with the invoice's
+// outputs: a transient one is left to the runtime to retry until the
+// sendTries-th run, and the rest say that the invoice exists but was not
+// emailed.
+func (s *Service) notEmailed(ex *actions.Execution, out invoiceOut, err error) error {
+	invoice := out.InvoiceNumber
+	if invoice == "" {
+		invoice = "with ID " + out.InvoiceID
 	}
-	return out, nil
+	if isTransient(err) {
+		if ex.Attempt < sendTries {
+			return err
+		}
+		code, why := actions.CodeUnavailable, "QuickBooks kept failing"
+		var ae *actions.APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests {
+			code, why = actions.CodeRateLimited, "QuickBooks kept limiting requests"
+		}
+		return actions.Fail(code, "Invoice %s exists but was not emailed: %s (%d tries). Send it from QuickBooks.", invoice, why, ex.Attempt).With(err)
+	}
+	var ae *actions.Error
+	if !errors.As(s.classify(err, hints{emailField: InCustomerEmail}), &ae) {
+		return actions.Fail(actions.CodeInternal, "Invoice %s exists but was not emailed: the app could not read QuickBooks' answer. Send it from QuickBooks.", invoice).With(err)
+	}
+	code := actions.CodeRejected
+	if ae.Code == actions.CodeNotConnected {
+		code = ae.Code
+	}
+	return actions.Fail(code, "Invoice %s exists but was not emailed: %s", invoice, ae.Message).With(err)
 }
 
 // isTransient reports whether an API error is worth retrying.

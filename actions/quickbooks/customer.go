@@ -61,12 +61,14 @@ func validEmail(s string) bool {
 // it creates (created is true). It is idempotent on the execution: creates
 // carry requestids derived from the callbackId, and a display name already
 // in use is resolved by reusing that customer when its email matches (or it
-// has none) or else by creating once more with a suffixed name.
+// has none) or else by creating once more with a suffixed name. A customer
+// the execution created carries its reference in Notes, so created stays
+// true when a re-run finds it.
 func findOrCreateCustomer(ctx context.Context, c *Client, realm string, ex *actions.Execution, w customerWant) (cu Customer, created bool, err error) {
 	if w.Email != "" {
 		found, err := c.FindCustomerByEmail(ctx, realm, w.Email)
 		if err != nil || found != nil {
-			return deref(found), false, err
+			return deref(found), createdBy(found, ex), err
 		}
 	}
 	name := w.name()
@@ -77,7 +79,7 @@ func findOrCreateCustomer(ctx context.Context, c *Client, realm string, ex *acti
 		// Without an email the name is the only identity there is.
 		found, err := c.FindCustomerByName(ctx, realm, name)
 		if err != nil || found != nil {
-			return deref(found), false, err
+			return deref(found), createdBy(found, ex), err
 		}
 	}
 	in := Customer{
@@ -85,6 +87,7 @@ func findOrCreateCustomer(ctx context.Context, c *Client, realm string, ex *acti
 		GivenName:   cleanName(w.GivenName, 100),
 		FamilyName:  cleanName(w.FamilyName, 100),
 		CompanyName: cleanName(w.CompanyName, 100),
+		Notes:       refNote(ex),
 	}
 	if w.Email != "" {
 		in.PrimaryEmailAddr = &EmailAddr{Address: w.Email}
@@ -102,7 +105,7 @@ func findOrCreateCustomer(ctx context.Context, c *Client, realm string, ex *acti
 	if found, ferr := c.FindCustomerByName(ctx, realm, name); ferr != nil {
 		return Customer{}, false, ferr
 	} else if found != nil && (found.Email() == "" || strings.EqualFold(found.Email(), w.Email)) {
-		return *found, false, nil
+		return *found, createdBy(found, ex), nil
 	}
 	suffix := w.Email
 	if suffix == "" || strings.EqualFold(suffix, name) {
@@ -117,10 +120,25 @@ func findOrCreateCustomer(ctx context.Context, c *Client, realm string, ex *acti
 		return Customer{}, false, err
 	}
 	if found, ferr := c.FindCustomerByName(ctx, realm, in.DisplayName); ferr == nil && found != nil && (found.Email() == "" || strings.EqualFold(found.Email(), w.Email)) {
-		return *found, false, nil
+		return *found, createdBy(found, ex), nil
 	}
 	return Customer{}, false, actions.Fail(actions.CodeRejected,
 		"QuickBooks already has another customer, vendor or employee named %q (and %q); set a different display name.", name, in.DisplayName).With(err)
+}
+
+// refNote is the Notes of a customer an execution creates: the
+// execution's reference, which finds it in the workflow history.
+func refNote(ex *actions.Execution) string {
+	if ex.Ref == "" {
+		return ""
+	}
+	return "Created by a HubSpot workflow (ref " + ex.Ref + ")"
+}
+
+// createdBy reports whether cu was created by ex: a run whose create
+// succeeded but whose answer was lost finds it by email or name.
+func createdBy(cu *Customer, ex *actions.Execution) bool {
+	return cu != nil && ex.Ref != "" && strings.Contains(cu.Notes, refNote(ex))
 }
 
 func duplicateName(err error) bool {

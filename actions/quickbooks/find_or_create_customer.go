@@ -3,6 +3,7 @@ package quickbooks
 import (
 	"context"
 	"strings"
+	"unicode/utf8"
 
 	"hubspot-actions/actions"
 )
@@ -120,9 +121,7 @@ func customerFromRecord(ex *actions.Execution, in customerIn) (customerWant, str
 	if w.Phone == "" {
 		w.Phone = strings.TrimSpace(o.Property("phone"))
 	}
-	if len(w.Phone) > 30 {
-		w.Phone = w.Phone[:30]
-	}
+	w.Phone, _ = cut(w.Phone, 30) // Intuit's limit, in characters
 	if w.Email != "" && !validEmail(w.Email) {
 		return w, field, actions.Invalid(field, "%q is not an email address such as jane@example.com", clip(w.Email))
 	}
@@ -133,8 +132,17 @@ func customerFromRecord(ex *actions.Execution, in customerIn) (customerWant, str
 }
 
 func clip(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "…"
+	if c, short := cut(s, 60); short {
+		return c + "…"
 	}
 	return s
+}
+
+// cut returns s shortened to at most n characters, never splitting one,
+// and whether it was shortened.
+func cut(s string, n int) (string, bool) {
+	if utf8.RuneCountInString(s) <= n {
+		return s, false
+	}
+	return string([]rune(s)[:n]), true
 }

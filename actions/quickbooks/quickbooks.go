@@ -307,8 +307,8 @@ func plain(fe FaultError) string {
 	if fe.Code != "" {
 		msg += " (code " + fe.Code + ")"
 	}
-	if len(msg) > 300 {
-		msg = msg[:300] + "…"
+	if c, short := cut(msg, 300); short {
+		msg = c + "…"
 	}
 	return msg
 }

@@ -393,6 +393,7 @@ func TestCreateValidationFailsBeforeAnyCall(t *testing.T) {
 	}{
 		{"percent over 100", map[string]any{InDiscountType: "percent", InPercentOff: "150"}, InPercentOff},
 		{"amount without currency", map[string]any{InDiscountType: "amount", InAmountOff: "10"}, InCurrency},
+		{"unknown currency, for a customer", map[string]any{InDiscountType: "amount", InAmountOff: "5", InCurrency: "xyz", InCustomerEmail: "new.lead@example.com"}, InCurrency},
 		{"repeating without months", map[string]any{InDiscountType: "percent", InPercentOff: 10, InDuration: "repeating"}, InDurationInMonths},
 		{"negative days", map[string]any{InDiscountType: "percent", InPercentOff: 10, InExpiresInDays: "-3"}, InExpiresInDays},
 		{"fractional uses", map[string]any{InDiscountType: "percent", InPercentOff: 10, InMaxRedemptions: "1.5"}, InMaxRedemptions},
@@ -437,7 +438,7 @@ func TestCreateFailures(t *testing.T) {
 		{"invalid key", portalBadKey, pct, nil, actions.CodeRejected, "did not accept the secret key"},
 		{"read-only key", portalReadOnly, pct, nil, actions.CodeRejected, "may not create the Stripe coupon"},
 		{"blocked customer", portalOK, with(InCustomerEmail, "x@blocked.example"), nil, actions.CodeRejected, "Stripe declined to create the Stripe customer"},
-		{"Stripe refuses the currency", portalOK, map[string]any{InDiscountType: "amount", InAmountOff: "5", InCurrency: "xyz"}, nil, actions.CodeValidation, "currency: Stripe refused it: Invalid currency: xyz"},
+		{"Stripe refuses the currency", portalOK, map[string]any{InDiscountType: "amount", InAmountOff: "5", InCurrency: "kpw", InCustomerEmail: "kim@new.example"}, nil, actions.CodeValidation, "currency: Stripe refused it: Invalid currency: kpw"},
 		{"Stripe refuses the code", portalOK, pct, &stripetest.Fault{Method: "POST", Path: "/v1/promotion_codes", Status: 400, Param: "code", Message: "That code is reserved."}, actions.CodeValidation, "code_prefix: Stripe refused it: That code is reserved."},
 		{"Stripe refuses something else", portalOK, with(InCodePrefix, "OTHER"), &stripetest.Fault{Method: "POST", Path: "/v1/promotion_codes", Status: 400, Param: "restrictions", Message: "Nope."}, actions.CodeRejected, "Stripe refused to create the promotion code: Nope."},
 		{"permission on one endpoint", portalOK, with(InCodePrefix, "PERM"), &stripetest.Fault{Method: "POST", Path: "/v1/promotion_codes", Status: 403, Message: "no"}, actions.CodeRejected, "may not create the promotion code"},
@@ -455,6 +456,12 @@ func TestCreateFailures(t *testing.T) {
 				t.Errorf("the message shows a key: %q", got[actions.OutputErrorMsg])
 			}
 		})
+	}
+	// A refused coupon leaves no customer behind: the coupon comes first.
+	for _, c := range e.fake.Customers() {
+		if c.Email == "kim@new.example" {
+			t.Errorf("customer %s created for a code that was never made", c.ID)
+		}
 	}
 }
 

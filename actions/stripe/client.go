@@ -422,6 +422,12 @@ func (c *Client) do(ctx context.Context, key, method, path string, params url.Va
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		// The query holds the customer's email or the promotion code; keep
+		// it out of logs.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = c.baseURL + path
+		}
 		return fmt.Errorf("stripe: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -287,5 +288,26 @@ func BenchmarkLimiterWait(b *testing.B) {
 	ctx := context.Background()
 	for b.Loop() {
 		l.wait(ctx, "sk_test_bench", time.Now)
+	}
+}
+
+// TestClientNetworkErrorKeepsInputOutOfMessage: a failed request's error
+// (logged, and kept as the execution's last error) leaves out the query,
+// which holds the customer's email or the promotion code.
+func TestClientNetworkErrorKeepsInputOutOfMessage(t *testing.T) {
+	t.Parallel()
+	ts := httptest.NewServer(http.NotFoundHandler())
+	ts.Close()
+	c := NewClient(ts.URL, &http.Client{Timeout: 5 * time.Second})
+	ctx := context.Background()
+	_, findErr := c.FindCustomersByEmail(ctx, testKey, "jane.private@example.com")
+	_, listErr := c.ListPromotionCodes(ctx, testKey, "SECRETCODE42")
+	for _, err := range []error{findErr, listErr} {
+		if err == nil || !actions.Transient(err) {
+			t.Fatalf("call to a closed server = %v, want a transient network error", err)
+		}
+		if strings.Contains(err.Error(), "jane.private") || strings.Contains(err.Error(), "SECRETCODE42") {
+			t.Errorf("error %q repeats the input", err)
+		}
 	}
 }

@@ -203,6 +203,8 @@ func plan(in createIn) (createPlan, error) {
 			return p, actions.Invalid(InCurrency, "is required for a fixed-amount discount: a three-letter code such as USD")
 		case !currencyPattern.MatchString(currency):
 			return p, actions.Invalid(InCurrency, "must be a three-letter currency code such as USD, not %q", clip(in.Currency))
+		case !isoCurrencies[currency]:
+			return p, actions.Invalid(InCurrency, "must be an ISO 4217 currency code such as USD, not %q", clip(in.Currency))
 		}
 		amount, err := parseAmount(in.AmountOff, currency)
 		if err != nil {
@@ -283,9 +285,11 @@ func parsePercent(s string) (float64, error) {
 	return f, nil
 }
 
-// create runs stripe-create-promotion-code: find or create the customer,
-// find or create the shared coupon, then create the code, each step safe
-// to repeat (see the package documentation).
+// create runs stripe-create-promotion-code: find or create the shared
+// coupon, find or create the customer, then create the code, each step
+// safe to repeat (see the package documentation). The coupon comes first
+// so that terms Stripe refuses (a currency it does not support) leave no
+// customer behind.
 func (a *app) create(ctx context.Context, ex *actions.Execution, in createIn) (createOut, error) {
 	p, err := plan(in)
 	if err != nil {
@@ -295,15 +299,15 @@ func (a *app) create(ctx context.Context, ex *actions.Execution, in createIn) (c
 	if err != nil {
 		return createOut{}, err
 	}
+	coupon, err := a.coupon(ctx, ex, key, p.terms)
+	if err != nil {
+		return createOut{}, err
+	}
 	var customer string
 	if p.email != "" {
 		if customer, err = a.customer(ctx, ex, key, p.email); err != nil {
 			return createOut{}, err
 		}
-	}
-	coupon, err := a.coupon(ctx, ex, key, p.terms)
-	if err != nil {
-		return createOut{}, err
 	}
 	params := PromotionCodeParams{
 		CouponID:       coupon.ID,

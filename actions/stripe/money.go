@@ -30,6 +30,22 @@ var specialScales = map[string]currencyScale{
 	"isk": {2, 0},
 }
 
+// isoCurrencies are the lower-case ISO 4217 codes of currencies (not of
+// funds, precious metals, special drawing rights or testing), the codes
+// Stripe takes. Stripe supports fewer; it refuses the others itself.
+var isoCurrencies = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range strings.Fields(`aed afn all amd aoa ars aud awg azn bam bbd bdt bgn bhd bif bmd bnd bob brl bsd
+		btn bwp byn bzd cad cdf chf clp cny cop crc cup cve czk djf dkk dop dzd egp ern etb eur fjd fkp gbp gel ghs gip
+		gmd gnf gtq gyd hkd hnl htg huf idr ils inr iqd irr isk jmd jod jpy kes kgs khr kmf kpw krw kwd kyd kzt lak lbp
+		lkr lrd lsl lyd mad mdl mga mkd mmk mnt mop mru mur mvr mwk mxn myr mzn nad ngn nio nok npr nzd omr pab pen pgk
+		php pkr pln pyg qar ron rsd rub rwf sar sbd scr sdg sek sgd shp sle sos srd ssp stn svc syp szl thb tjs tmt tnd
+		top try ttd twd tzs uah ugx usd uyu uzs ved ves vnd vuv wst xaf xcd xcg xof xpf yer zar zmw zwg`) {
+		m[c] = true
+	}
+	return m
+}()
+
 func scaleOf(currency string) currencyScale {
 	if s, ok := specialScales[strings.ToLower(currency)]; ok {
 		return s

@@ -80,6 +80,8 @@ func TestPlanInvalid(t *testing.T) {
 		{"amount missing", amt(func(in *createIn) { in.AmountOff = "" }), InAmountOff, "is required"},
 		{"amount without currency", amt(func(in *createIn) { in.Currency = "" }), InCurrency, "is required"},
 		{"amount bad currency", amt(func(in *createIn) { in.Currency = "dollars" }), InCurrency, "three-letter"},
+		{"amount unknown currency", amt(func(in *createIn) { in.Currency = "XYZ" }), InCurrency, `ISO 4217 currency code such as USD, not "XYZ"`},
+		{"amount metal, not a currency", amt(func(in *createIn) { in.Currency = "xau" }), InCurrency, "ISO 4217"},
 		{"amount zero", amt(func(in *createIn) { in.AmountOff = "0.00" }), InAmountOff, "more than 0"},
 		{"amount negative", amt(func(in *createIn) { in.AmountOff = "-10" }), InAmountOff, "more than 0"},
 		{"amount European comma", amt(func(in *createIn) { in.AmountOff = "10,50" }), InAmountOff, "use a dot"},

@@ -81,6 +81,12 @@ func (s *Server) admit(r *http.Request, realm, m string) (answer, bool) {
 		s.failNext = s.failNext[1:]
 		return s.forcedAnswer(f.status), true
 	}
+	for i, f := range s.failOn {
+		if strings.HasSuffix(r.URL.Path, f.pathSuffix) {
+			s.failOn = append(s.failOn[:i:i], s.failOn[i+1:]...)
+			return s.forcedAnswer(f.status), true
+		}
+	}
 	if m != "" {
 		switch m {
 		case "throttle":
@@ -207,6 +213,12 @@ func (s *Server) operate(r *http.Request, c *company, op string, body []byte, m 
 		if strings.HasSuffix(r.URL.Path, rj.pathSuffix) {
 			s.reject = append(s.reject[:i:i], s.reject[i+1:]...)
 			return s.validation(rj.code, rj.message, rj.message, "")
+		}
+	}
+	for i, suffix := range s.empty {
+		if strings.HasSuffix(r.URL.Path, suffix) {
+			s.empty = append(s.empty[:i:i], s.empty[i+1:]...)
+			return s.json(http.StatusOK, map[string]any{"time": s.stamp()})
 		}
 	}
 	switch m {

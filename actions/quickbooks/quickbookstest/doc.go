@@ -63,8 +63,9 @@
 // ThrottleStatus 429 or 403, an optional RetryAfter header), Latency, the
 // access-token lifetime, the clock, and AdoptUnknownGrants (sandbox: accept
 // well-formed refresh tokens issued before a restart). Methods force states
-// at run time: FailNext (429/403/401/500/503), RejectNext (a
-// ValidationFault on a path), SetFaultsIn200, ExpireAccessTokens,
+// at run time: FailNext (429/403/401/500/503), FailNextOn (the same on
+// one path), RejectNext (a ValidationFault on a path), AnswerEmptyNext (a
+// 200 without the entity on a path), SetFaultsIn200, ExpireAccessTokens,
 // RevokeGrants, SetDenyConsent, ConnectRealm, AddCompany, SetItemActive;
 // and inspect: Requests, APIRequests, Refreshes, Revoked, Customers,
 // Invoices, MaxInFlight.

@@ -82,14 +82,19 @@ type Server struct {
 	refreshes int
 	tid       int
 	failNext  []forced
+	failOn    []forced
 	reject    []rejection
+	empty     []string // path suffixes whose next request answers 200 without an entity
 	faults200 bool
 	inFlight  map[string]int
 	maxFlight map[string]int
 	once      map[string]bool
 }
 
-type forced struct{ status int }
+type forced struct {
+	status     int
+	pathSuffix string
+}
 
 type rejection struct{ pathSuffix, code, message string }
 
@@ -201,6 +206,26 @@ func (s *Server) FailNext(status, n int) {
 	for range n {
 		s.failNext = append(s.failNext, forced{status: status})
 	}
+}
+
+// FailNextOn is FailNext for requests whose path ends with pathSuffix
+// (e.g. "/send"): the next n of them fail with status, others pass.
+func (s *Server) FailNextOn(pathSuffix string, status, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.failOn = append(s.failOn, forced{status: status, pathSuffix: pathSuffix})
+	}
+}
+
+// AnswerEmptyNext makes the next API request whose path ends with
+// pathSuffix answer 200 with only a time stamp: no entity and no Fault, an
+// answer a client must not take for success. Like any answer, it is
+// replayed for a repeated requestid.
+func (s *Server) AnswerEmptyNext(pathSuffix string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.empty = append(s.empty, pathSuffix)
 }
 
 // RejectNext makes the next API request whose path ends with pathSuffix

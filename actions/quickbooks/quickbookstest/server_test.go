@@ -260,3 +260,32 @@ func TestGatewayFaults(t *testing.T) {
 		t.Errorf("expired token = %d %s, want the lower-case 401", status, body)
 	}
 }
+
+func TestPathKnobs(t *testing.T) {
+	t.Parallel()
+	c := connect(t, Options{})
+	c.f.FailNextOn("/send", 503, 2)
+	c.f.AnswerEmptyNext("/customer")
+	tests := []struct {
+		name, method, path, ctype, body string
+		status                          int
+		want                            string
+	}{
+		{"other paths pass", "GET", "/companyinfo/" + DefaultRealm, "", "", 200, `"CompanyName"`},
+		{"send fails", "POST", "/invoice/1/send", "application/octet-stream", "", 503, `"SystemFault"`},
+		{"send fails again", "POST", "/invoice/1/send", "application/octet-stream", "", 503, `"SystemFault"`},
+		{"then passes", "POST", "/invoice/1/send", "application/octet-stream", "", 400, `"code":"610"`},
+		{"empty 200", "POST", "/customer?requestid=e1", "application/json", `{"DisplayName":"Empty"}`, 200, `{"time":"`},
+		{"replayed empty", "POST", "/customer?requestid=e1", "application/json", `{"DisplayName":"Empty"}`, 200, `{"time":"`},
+		{"next create is real", "POST", "/customer?requestid=e2", "application/json", `{"DisplayName":"Real"}`, 200, `"Customer":`},
+	}
+	for _, tt := range tests {
+		status, _, body := c.call(tt.method, tt.path, tt.ctype, tt.body)
+		if status != tt.status || !strings.Contains(body, tt.want) {
+			t.Errorf("%s: %d %s, want %d with %s", tt.name, status, body, tt.status, tt.want)
+		}
+	}
+	if n := len(c.f.Customers(DefaultRealm)); n != 3 {
+		t.Errorf("customers = %d, want the 2 seeded and the real one", n)
+	}
+}
