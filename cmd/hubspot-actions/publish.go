@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,20 +19,24 @@ import (
 
 // publishCommand makes the app's action definitions in HubSpot match the
 // code: it lists them, matches them to the code's actions by actionUrl,
-// creates the missing ones and updates those that differ. It refuses to
-// remove or rename an input or output of a published action unless
-// --allow-breaking is given, and --dry-run only prints the plan.
+// creates the missing ones and updates those that differ. The public base
+// URL must be given (--public-base-url or PUBLIC_BASE_URL) and must not be
+// the committed files' placeholder: every actionUrl is built from it, and a
+// wrong one creates a second set of live actions that point nowhere. It
+// refuses to remove or rename an input or output of a published action
+// unless --allow-breaking is given, and --dry-run only prints the plan.
 func publishCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("publish", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	dryRun := fset.Bool("dry-run", false, "print what would change and change nothing")
 	allowBreaking := fset.Bool("allow-breaking", false, "allow removing or renaming inputs and outputs of published actions (live workflows that use them break)")
 	published := fset.Bool("published", true, "whether the actions are published (visible to installing accounts)")
-	base := fset.String("public-base-url", "", "the https origin HubSpot calls (default: $PUBLIC_BASE_URL, else the one recorded in --dir)")
-	dir := fset.String("dir", definitionsDir, "the project folder whose recorded public base URL and support details are used when no flag or variable gives them")
+	base := fset.String("public-base-url", "", "the https origin HubSpot calls (required unless PUBLIC_BASE_URL is set; never the placeholder of the committed files)")
 	fset.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: hubspot-actions publish [--dry-run] [--allow-breaking] [--published=false] [--public-base-url URL]")
-		fmt.Fprintln(stderr, "\nEnvironment: HUBSPOT_APP_ID, HUBSPOT_DEVELOPER_API_KEY, HUBSPOT_API_BASE_URL (default https://api.hubapi.com), PUBLIC_BASE_URL.")
+		fmt.Fprintln(stderr, "Usage: hubspot-actions publish --public-base-url URL [--dry-run] [--allow-breaking] [--published=false]")
+		fmt.Fprintln(stderr, "\nEnvironment: HUBSPOT_APP_ID, HUBSPOT_DEVELOPER_API_KEY, HUBSPOT_API_BASE_URL (default https://api.hubapi.com),")
+		fmt.Fprintln(stderr, "PUBLIC_BASE_URL (when --public-base-url is not given). The base URL of app-definition/ is never used:")
+		fmt.Fprintf(stderr, "it is the placeholder %s, which publish refuses.\n", placeholderBaseURL)
 		fmt.Fprintln(stderr)
 		fset.PrintDefaults()
 	}
@@ -61,7 +66,7 @@ func publishCommand(ctx context.Context, args []string, getenv func(string) stri
 	if apiBase == "" {
 		apiBase = "https://api.hubapi.com"
 	}
-	p, err := resolveProjectParams(*base, getenv, readRecorded(*dir))
+	p, err := publishParams(*base, getenv)
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
@@ -123,6 +128,36 @@ func publishCommand(ctx context.Context, args []string, getenv func(string) stri
 	}
 	plan.printRest(stdout, false)
 	return nil
+}
+
+// publishParams resolves the deployment values publish needs: the public
+// base URL comes from the flag or PUBLIC_BASE_URL only. The project folder's
+// recorded URL is not a fallback: the committed one is the placeholder, and
+// publishing it would create a second, broken set of live actions.
+func publishParams(flagBase string, getenv func(string) string) (projectParams, error) {
+	base := strings.TrimSpace(flagBase)
+	if base == "" {
+		base = strings.TrimSpace(getenv("PUBLIC_BASE_URL"))
+	}
+	if base == "" {
+		return projectParams{}, errors.New("no public base URL: pass --public-base-url https://actions.yourco.com or set PUBLIC_BASE_URL to the origin HubSpot calls")
+	}
+	p, err := resolveProjectParams(base, getenv, recorded{})
+	if err != nil {
+		return projectParams{}, err
+	}
+	if isPlaceholder(p.PublicBaseURL) {
+		return projectParams{}, fmt.Errorf("public base URL %s is the placeholder of the committed app-definition, not a deployment: every actionUrl would point nowhere; pass the origin HubSpot calls with --public-base-url or PUBLIC_BASE_URL", p.PublicBaseURL)
+	}
+	return p, nil
+}
+
+// isPlaceholder reports whether base is on the committed files' placeholder
+// host, whatever its case, port or trailing slash.
+func isPlaceholder(base string) bool {
+	u, err := url.Parse(base)
+	ph, _ := url.Parse(placeholderBaseURL)
+	return err == nil && strings.EqualFold(u.Hostname(), ph.Hostname())
 }
 
 // localDefinition is an action's definition as the code declares it.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +20,9 @@ import (
 const (
 	testAppID  = "4242"
 	testDevKey = "dev-key-0123456789abcdef"
+	// testBaseURL is a deployment's public base URL: publish refuses the
+	// committed files' placeholder.
+	testBaseURL = "https://actions.yourco.test"
 )
 
 // automationFake is HubSpot's Automation Actions API for one app, with
@@ -234,10 +236,10 @@ func (f *automationFake) publish(t *testing.T, args ...string) (string, error) {
 		"HUBSPOT_APP_ID":            testAppID,
 		"HUBSPOT_DEVELOPER_API_KEY": testDevKey,
 		"HUBSPOT_API_BASE_URL":      f.ts.URL,
-		"PUBLIC_BASE_URL":           placeholderBaseURL,
+		"PUBLIC_BASE_URL":           testBaseURL,
 	}
 	var out, errb bytes.Buffer
-	args = append([]string{"publish", "--dir", filepath.Join(t.TempDir(), "none")}, args...)
+	args = append([]string{"publish"}, args...)
 	err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errb)
 	s := out.String() + errb.String()
 	if err != nil {
@@ -260,7 +262,7 @@ func codeDefinition(t *testing.T, key string) actions.Definition {
 	if !ok {
 		t.Fatalf("no action %s", key)
 	}
-	return a.Definition(actions.DefinitionParams{PublicBaseURL: placeholderBaseURL, AppDisplayName: appName, Published: true})
+	return a.Definition(actions.DefinitionParams{PublicBaseURL: testBaseURL, AppDisplayName: appName, Published: true})
 }
 
 func TestPublishCreatesThenChangesNothing(t *testing.T) {
@@ -385,6 +387,52 @@ func TestPublishRefusesBreakingChanges(t *testing.T) {
 	}
 }
 
+// TestPublishNeedsADeploymentBaseURL: publish builds every actionUrl from
+// the public base URL, so it must be given and must not be the committed
+// placeholder, which would create a second set of actions pointing nowhere.
+func TestPublishNeedsADeploymentBaseURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		flag    string
+		env     string
+		wantErr string
+	}{
+		{"none", "", "", "no public base URL: pass --public-base-url"},
+		{"placeholder from the environment", "", placeholderBaseURL, "is the placeholder of the committed app-definition"},
+		{"placeholder flag, other spelling", "https://HubSpot-Actions.example.com/", "", "is the placeholder of the committed app-definition"},
+		{"placeholder with a port", "https://hubspot-actions.example.com:443", "", "is the placeholder of the committed app-definition"},
+		{"the flag wins over the environment", testBaseURL, placeholderBaseURL, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newAutomationFake(t)
+			env := map[string]string{"HUBSPOT_APP_ID": testAppID, "HUBSPOT_DEVELOPER_API_KEY": testDevKey, "HUBSPOT_API_BASE_URL": f.ts.URL, "PUBLIC_BASE_URL": tt.env}
+			args := []string{"publish", "--dry-run"}
+			if tt.flag != "" {
+				args = append(args, "--public-base-url", tt.flag)
+			}
+			var out bytes.Buffer
+			err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &out)
+			if tt.wantErr == "" {
+				if err != nil || !strings.Contains(out.String(), "would create  clearbit-enrich-company") || !strings.Contains(out.String(), testBaseURL+"/hubspot/actions/") {
+					t.Errorf("publish = %v\n%s", err, out.String())
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("publish = %v, want an error containing %q\n%s", err, tt.wantErr, out.String())
+			}
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if len(f.calls) != 0 {
+				t.Errorf("publish without a deployment's base URL called HubSpot: %v", f.calls)
+			}
+		})
+	}
+}
+
 func TestPublishDryRun(t *testing.T) {
 	t.Parallel()
 	f := newAutomationFake(t)
@@ -407,7 +455,7 @@ func TestPublishErrors(t *testing.T) {
 	t.Parallel()
 	t.Run("configuration", func(t *testing.T) {
 		t.Parallel()
-		err := run(context.Background(), []string{"publish", "--public-base-url", placeholderBaseURL}, noEnv, io.Discard, io.Discard)
+		err := run(context.Background(), []string{"publish", "--public-base-url", testBaseURL}, noEnv, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "HUBSPOT_APP_ID is required") || !strings.Contains(err.Error(), "HUBSPOT_DEVELOPER_API_KEY is required") {
 			t.Errorf("publish without configuration = %v", err)
 		}
@@ -415,7 +463,7 @@ func TestPublishErrors(t *testing.T) {
 	t.Run("bad key", func(t *testing.T) {
 		t.Parallel()
 		f := newAutomationFake(t)
-		env := map[string]string{"HUBSPOT_APP_ID": testAppID, "HUBSPOT_DEVELOPER_API_KEY": "wrong-key-secret", "HUBSPOT_API_BASE_URL": f.ts.URL, "PUBLIC_BASE_URL": placeholderBaseURL}
+		env := map[string]string{"HUBSPOT_APP_ID": testAppID, "HUBSPOT_DEVELOPER_API_KEY": "wrong-key-secret", "HUBSPOT_API_BASE_URL": f.ts.URL, "PUBLIC_BASE_URL": testBaseURL}
 		var out bytes.Buffer
 		err := run(context.Background(), []string{"publish"}, func(k string) string { return env[k] }, &out, &out)
 		if err == nil || !strings.Contains(err.Error(), "http 401") {
@@ -427,7 +475,7 @@ func TestPublishErrors(t *testing.T) {
 	})
 	t.Run("unreachable", func(t *testing.T) {
 		t.Parallel()
-		env := map[string]string{"HUBSPOT_APP_ID": testAppID, "HUBSPOT_DEVELOPER_API_KEY": testDevKey, "HUBSPOT_API_BASE_URL": "http://127.0.0.1:1", "PUBLIC_BASE_URL": placeholderBaseURL}
+		env := map[string]string{"HUBSPOT_APP_ID": testAppID, "HUBSPOT_DEVELOPER_API_KEY": testDevKey, "HUBSPOT_API_BASE_URL": "http://127.0.0.1:1", "PUBLIC_BASE_URL": testBaseURL}
 		err := run(context.Background(), []string{"publish"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
 		if err == nil || strings.Contains(err.Error(), testDevKey) {
 			t.Errorf("publish to a closed port = %v", err)
