@@ -23,13 +23,14 @@ import (
 // URL must be given (--public-base-url or PUBLIC_BASE_URL) and must not be
 // the committed files' placeholder: every actionUrl is built from it, and a
 // wrong one creates a second set of live actions that point nowhere. It
-// refuses to remove or rename an input or output of a published action
-// unless --allow-breaking is given, and --dry-run only prints the plan.
+// refuses a change that breaks workflows already using an action (see
+// breakingChanges) unless --allow-breaking is given, and --dry-run only
+// prints the plan.
 func publishCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("publish", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	dryRun := fset.Bool("dry-run", false, "print what would change and change nothing")
-	allowBreaking := fset.Bool("allow-breaking", false, "allow removing or renaming inputs and outputs of published actions (live workflows that use them break)")
+	allowBreaking := fset.Bool("allow-breaking", false, "allow changes that break workflows already using an action: removing or renaming an input or output, changing a field's type, making an input required, removing an object type")
 	published := fset.Bool("published", true, "whether the actions are published (visible to installing accounts)")
 	base := fset.String("public-base-url", "", "the https origin HubSpot calls (required unless PUBLIC_BASE_URL is set; never the placeholder of the committed files)")
 	fset.Usage = func() {
@@ -102,7 +103,7 @@ func publishCommand(ctx context.Context, args []string, getenv func(string) stri
 	}
 	if len(breaking) > 0 && !*allowBreaking {
 		plan.print(stdout, true)
-		return fmt.Errorf("refusing to change published actions in a way that breaks live workflows:\n  %s\nnothing was changed; rename fields back, or pass --allow-breaking if every workflow that uses them has been updated",
+		return fmt.Errorf("refusing to change actions in a way that breaks live workflows (an unpublished action still runs in the accounts that added it):\n  %s\nnothing was changed; undo these changes, or pass --allow-breaking if every workflow that uses them has been updated",
 			strings.Join(breaking, "\n  "))
 	}
 	if *dryRun {
@@ -180,7 +181,7 @@ type publishStep struct {
 	Kind       stepKind
 	ID         string   // HubSpot's definition id, once known
 	Changed    []string // top-level fields that differ
-	Breaking   []string // removed or renamed fields of a published action
+	Breaking   []string // changes that break workflows using the action
 	Definition actions.Definition
 }
 
@@ -212,9 +213,9 @@ func planPublish(want []localDefinition, remote []remoteDefinition) publishPlan 
 		s.Changed = changedFields(w.Definition, r.Definition)
 		if len(s.Changed) > 0 {
 			s.Kind = stepUpdate
-			if r.Published {
-				s.Breaking = breakingChanges(w.Definition, r.Definition)
-			}
+			// Published or not: accounts that added an unpublished action
+			// keep executing it, so its workflows break all the same.
+			s.Breaking = breakingChanges(w.Definition, r.Definition)
 		}
 		plan.Steps = append(plan.Steps, s)
 	}
@@ -295,34 +296,56 @@ func dropEmpty(v any) any {
 	return v
 }
 
-// breakingChanges lists inputs and outputs that have and want lacks: for
-// a published action that removes or renames them, which breaks the
-// workflows that fill or read them.
+// breakingChanges lists what want changes in have that breaks workflows
+// already using the action: an input or output removed or renamed (a
+// workflow fills or reads it by name), a field's type changed (the values
+// workflows send or read no longer fit), an input made required or added as
+// required (workflows do not fill it), and an object type removed (workflows
+// on those records can no longer run it).
 func breakingChanges(want, have actions.Definition) []string {
 	var out []string
-	names := func(fs []actions.InputFieldDefinition) []string {
-		var n []string
-		for _, f := range fs {
-			n = append(n, f.TypeDefinition.Name)
-		}
-		return n
+	wantIn := map[string]actions.InputFieldDefinition{}
+	for _, f := range want.InputFields {
+		wantIn[f.TypeDefinition.Name] = f
 	}
-	outNames := func(fs []actions.OutputFieldDefinition) []string {
-		var n []string
-		for _, f := range fs {
-			n = append(n, f.TypeDefinition.Name)
-		}
-		return n
-	}
-	wantIn, wantOut := names(want.InputFields), outNames(want.OutputFields)
-	for _, n := range names(have.InputFields) {
-		if !slices.Contains(wantIn, n) {
+	haveIn := map[string]bool{}
+	for _, f := range have.InputFields {
+		n := f.TypeDefinition.Name
+		haveIn[n] = true
+		w, ok := wantIn[n]
+		switch {
+		case !ok:
 			out = append(out, fmt.Sprintf("input %q would be removed or renamed", n))
+			continue
+		case w.TypeDefinition.Type != f.TypeDefinition.Type:
+			out = append(out, fmt.Sprintf("input %q would change type from %s to %s", n, f.TypeDefinition.Type, w.TypeDefinition.Type))
+		}
+		if w.IsRequired && !f.IsRequired {
+			out = append(out, fmt.Sprintf("input %q would become required", n))
 		}
 	}
-	for _, n := range outNames(have.OutputFields) {
-		if !slices.Contains(wantOut, n) {
+	for _, f := range want.InputFields {
+		if n := f.TypeDefinition.Name; f.IsRequired && !haveIn[n] {
+			out = append(out, fmt.Sprintf("input %q would be added as required", n))
+		}
+	}
+	wantOut := map[string]actions.OutputFieldDefinition{}
+	for _, f := range want.OutputFields {
+		wantOut[f.TypeDefinition.Name] = f
+	}
+	for _, f := range have.OutputFields {
+		n := f.TypeDefinition.Name
+		w, ok := wantOut[n]
+		switch {
+		case !ok:
 			out = append(out, fmt.Sprintf("output %q would be removed or renamed", n))
+		case w.TypeDefinition.Type != f.TypeDefinition.Type:
+			out = append(out, fmt.Sprintf("output %q would change type from %s to %s", n, f.TypeDefinition.Type, w.TypeDefinition.Type))
+		}
+	}
+	for _, t := range have.ObjectTypes {
+		if !slices.ContainsFunc(want.ObjectTypes, func(w string) bool { return strings.EqualFold(w, t) }) {
+			out = append(out, fmt.Sprintf("object type %s would be removed", t))
 		}
 	}
 	return out

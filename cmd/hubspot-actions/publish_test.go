@@ -335,17 +335,51 @@ func TestPublishUpdatesWhatChangedAndLeavesOthersAlone(t *testing.T) {
 	}
 }
 
+// TestPublishRefusesBreakingChanges seeds HubSpot with a definition the
+// code changes in a way that breaks the workflows using it. Unpublished
+// definitions are guarded too: accounts that added one keep executing it.
 func TestPublishRefusesBreakingChanges(t *testing.T) {
 	t.Parallel()
+	input := func(d *actions.Definition, name string) *actions.InputFieldDefinition {
+		for i := range d.InputFields {
+			if d.InputFields[i].TypeDefinition.Name == name {
+				return &d.InputFields[i]
+			}
+		}
+		t.Fatalf("no input %s", name)
+		return nil
+	}
+	removed := func(d *actions.Definition) {
+		d.InputFields = append(d.InputFields, actions.InputFieldDefinition{
+			TypeDefinition: actions.TypeDefinition{Name: "po_number", Type: "string", FieldType: "text"}, SupportedValueTypes: []string{"STATIC_VALUE"}})
+		d.OutputFields = append(d.OutputFields, actions.OutputFieldDefinition{
+			TypeDefinition: actions.TypeDefinition{Name: "invoice_url", Type: "string", FieldType: "text"}})
+	}
 	tests := []struct {
 		name      string
 		published bool
+		old       func(d *actions.Definition) // HubSpot's definition, from the code's
 		args      []string
-		refused   bool
+		want      []string // the breaking changes; none: publish goes ahead
 	}{
-		{"published", true, nil, true},
-		{"published, allowed", true, []string{"--allow-breaking"}, false},
-		{"unpublished", false, nil, false},
+		{"removed fields", true, removed, nil,
+			[]string{`input "po_number" would be removed or renamed`, `output "invoice_url" would be removed or renamed`}},
+		{"removed fields, allowed", true, removed, []string{"--allow-breaking"}, nil},
+		{"removed fields of an unpublished action", false, removed, nil,
+			[]string{`input "po_number" would be removed or renamed`, `output "invoice_url" would be removed or renamed`}},
+		{"input type", false, func(d *actions.Definition) { input(d, "due_in_days").TypeDefinition.Type = "string" }, nil,
+			[]string{`input "due_in_days" would change type from string to number`}},
+		{"output type", true, func(d *actions.Definition) { d.OutputFields[2].TypeDefinition.Type = "string" }, nil,
+			[]string{`output "total_amount" would change type from string to number`}},
+		{"input becomes required", true, func(d *actions.Definition) { input(d, "amount").IsRequired = false }, nil,
+			[]string{`input "amount" would become required`}},
+		{"required input added", true, func(d *actions.Definition) {
+			d.InputFields = slices.DeleteFunc(d.InputFields, func(f actions.InputFieldDefinition) bool { return f.TypeDefinition.Name == "amount" })
+		}, nil, []string{`input "amount" would be added as required`}},
+		{"object type removed", true, func(d *actions.Definition) { d.ObjectTypes = append(d.ObjectTypes, "COMPANY") }, nil,
+			[]string{"object type COMPANY would be removed"}},
+		{"input no longer required", true, func(d *actions.Definition) { input(d, "description").IsRequired = true }, nil, nil},
+		{"object type added", true, func(d *actions.Definition) { d.ObjectTypes = nil }, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -353,14 +387,11 @@ func TestPublishRefusesBreakingChanges(t *testing.T) {
 			f := newAutomationFake(t)
 			old := codeDefinition(t, "quickbooks-create-invoice")
 			old.Published = tt.published
-			old.InputFields = append(old.InputFields, actions.InputFieldDefinition{
-				TypeDefinition: actions.TypeDefinition{Name: "po_number", Type: "string", FieldType: "text"}, SupportedValueTypes: []string{"STATIC_VALUE"}})
-			old.OutputFields = append(old.OutputFields, actions.OutputFieldDefinition{
-				TypeDefinition: actions.TypeDefinition{Name: "invoice_url", Type: "string", FieldType: "text"}})
+			tt.old(&old)
 			id := f.seed(old)
 
 			out, err := f.publish(t, tt.args...)
-			if !tt.refused {
+			if len(tt.want) == 0 {
 				if err != nil {
 					t.Fatalf("publish: %v\n%s", err, out)
 				}
@@ -372,12 +403,12 @@ func TestPublishRefusesBreakingChanges(t *testing.T) {
 			if err == nil {
 				t.Fatalf("publish succeeded:\n%s", out)
 			}
-			for _, want := range []string{`input "po_number" would be removed or renamed`, `output "invoice_url" would be removed or renamed`, "--allow-breaking", "nothing was changed"} {
+			for _, want := range append(tt.want, "--allow-breaking", "nothing was changed") {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error lacks %q: %v", want, err)
 				}
 			}
-			if !strings.Contains(out, "BREAKING: input \"po_number\"") {
+			if !strings.Contains(out, "BREAKING: "+tt.want[0]) {
 				t.Errorf("plan does not show the breaking change:\n%s", out)
 			}
 			if w := f.writes(); len(w) != 0 {
