@@ -787,6 +787,67 @@ func TestExecutionDetail(t *testing.T) {
 	}
 }
 
+// TestHistoryRedactsEmbeddedSecrets: credentials inside values, in JSON
+// and in error messages are removed from the history and the execution's
+// page, in its inputs, outputs and error message alike.
+func TestHistoryRedactsEmbeddedSecrets(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(dir, "data", "hubspot-actions.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ref = "EX-SECRET0001"
+	request := `{"callbackId":"redact-1","origin":{"portalId":1000001},"object":{"objectType":"CONTACT","objectId":"1"},` +
+		`"inputFields":{"message":"use sk_live_abcdefghijkl please","payload":"{\"password\":\"hunter2\",\"stripe\":\"sk_live_mnopqrstuvwx\"}"}}`
+	outputs := `{"hs_execution_state":"FAIL_CONTINUE","echo":"Basic dXNlcjpwYXNz","error_message":"upstream said {\"api_key\":\"plainvalue42\"}"}`
+	err = db.Write(ctx, func(tx *store.Tx) error {
+		if _, err := tx.InsertExecution(ctx, store.NewExecution{CallbackID: "redact-1", Ref: ref, PortalID: sandboxPortalID,
+			Action: "sandbox-echo", WorkflowID: 77, ObjectType: "CONTACT", ObjectID: "1", Request: request, ReceivedAt: time.Now()}); err != nil {
+			return err
+		}
+		_, _, err := tx.FinishExecution(ctx, "redact-1", 1, store.Outcome{FinalState: actions.StateFailContinue, Outputs: outputs, ErrorCode: "UPSTREAM_REJECTED",
+			ErrorMessage: `Clearbit refused Authorization: Bearer sk_live_errorsecret99 with {"token":"tok-in-error"} (ref ` + ref + `)`})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s := startServerIn(t, dir, nil)
+	wc := signIn(t, s)
+	leaks := []string{"sk_live_abcdefghijkl", "hunter2", "sk_live_mnopqrstuvwx", "dXNlcjpwYXNz", "plainvalue42", "sk_live_errorsecret99", "tok-in-error"}
+	detail := wc.get("/settings/history/" + ref)
+	list := wc.get("/settings/history")
+	for _, r := range []webResponse{detail, list} {
+		if r.Status != http.StatusOK {
+			t.Fatalf("status %d:\n%s", r.Status, r.Body)
+		}
+		for _, leak := range leaks {
+			if strings.Contains(r.Body, leak) {
+				t.Errorf("the page shows the secret %q", leak)
+			}
+		}
+	}
+	text := pageText(t, detail.Body)
+	for _, want := range []string{
+		"Error message Clearbit refused Authorization: [redacted] with {\"token\":\"[redacted]\"} (ref " + ref + ")",
+		"message use [redacted] please",
+		`payload {"password":"[redacted]","stripe":"[redacted]"}`,
+		"echo [redacted]",
+		`error_message upstream said {"api_key":"[redacted]"}`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the execution's page lacks %q:\n%s", want, text)
+		}
+	}
+	if text := pageText(t, list.Body); !strings.Contains(text, "UPSTREAM_REJECTED Clearbit refused Authorization: [redacted] with") {
+		t.Errorf("the history lacks the redacted error message:\n%s", text)
+	}
+}
+
 // TestHistoryRetention checks that the retention the pages show is the one
 // the runtime prunes by: with HISTORY_RETENTION=48h, an execution 49 hours
 // old disappears from the history and one 47 hours old stays.

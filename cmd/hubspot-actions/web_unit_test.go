@@ -40,6 +40,17 @@ func TestRedact(t *testing.T) {
 		{"hubspot private app token", "note", "pat-na1-11111111-2222", false, redactedValue},
 		{"short sk_ text", "note", "sk_a", false, "sk_a"},
 		{"email", "email", "pat@example.com", false, "pat@example.com"},
+		{"basic credentials", "header", "Basic dXNlcjpwYXNz", false, redactedValue},
+		{"stripe key in a sentence", "message", "use sk_live_abcdefghijkl please", false, "use [redacted] please"},
+		{"secrets in JSON", "payload", `{"password":"hunter2","stripe":"sk_live_abcdefghijkl"}`, false, `{"password":"[redacted]","stripe":"[redacted]"}`},
+		{"secret-named JSON members", "body", `{"name": "Ada", "api_key": "k-123", "Authorization": "x", "client_secret":"s", "access_token": 12345, "ok": true}`, false,
+			`{"name": "Ada", "api_key": "[redacted]", "Authorization": "[redacted]", "client_secret":"[redacted]", "access_token": "[redacted]", "ok": true}`},
+		{"basic credentials in a sentence", "message", "sent Authorization: Basic dXNlcjpwYXNz to the API", false, "sent Authorization: [redacted] to the API"},
+		{"bearer token in a sentence", "message", "HubSpot refused Bearer CJTx9a8yEhIAAQAAAA today", false, "HubSpot refused [redacted] today"},
+		{"jwt in a sentence", "message", "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln expired", false, "token [redacted] expired"},
+		{"query parameters", "url", "https://api.example.com/v1?api_key=abc123&q=acme&token=t0k", false, "https://api.example.com/v1?api_key=[redacted]&q=acme&token=[redacted]"},
+		{"prose about credentials", "message", "The basic plan needs a bearer token and an api key.", false, "The basic plan needs a bearer token and an api key."},
+		{"words ending in sk_", "message", "task_list_complete", false, "task_list_complete"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,6 +102,16 @@ func TestInputFieldsSecret(t *testing.T) {
 	outs := outputFields(a, map[string]any{"done": "yes", "error_code": "", "hs_execution_state": "SUCCESS"})
 	if len(outs) != 3 || outs[0].Name != "done" || outs[0].Label != "Done" {
 		t.Errorf("outputFields = %+v, want the declared output first", outs)
+	}
+	// Outputs follow the same rules as inputs.
+	outs = outputFields(a, map[string]any{"done": "use sk_live_abcdefghijkl please", "raw": map[string]any{"password": "hunter2"}, "auth": "Basic dXNlcjpwYXNz"})
+	wantOuts := []field{
+		{Name: "done", Label: "Done", Value: "use [redacted] please"},
+		{Name: "auth", Value: redactedValue, Redacted: true},
+		{Name: "raw", Value: `{"password":"[redacted]"}`},
+	}
+	if diff := cmp.Diff(wantOuts, outs); diff != "" {
+		t.Errorf("outputFields mismatch (-want +got):\n%s", diff)
 	}
 }
 
