@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -306,4 +307,44 @@ func TestBrowserAdmin(t *testing.T) {
 	if got := b.path(); got != "/signed-out" {
 		t.Errorf("after signing out the browser is at %s", got)
 	}
+}
+
+// TestBrowserFormAfterSessionEnded sends a settings form after the session
+// cookie is gone, as when a tab stays open past the session's end. The
+// answer must be a page of ours: a redirect to HubSpot's install (another
+// origin) after a form POST is blocked by the CSP's form-action 'self'.
+func TestBrowserFormAfterSessionEnded(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	s := startServer(t, nil)
+	b.open(s.URL + "/settings")
+	if got := b.path(); got != "/settings" {
+		t.Fatalf("after install the browser is at %s, want /settings", got)
+	}
+	err := chromedp.Do(b.ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, network.ClearBrowserCookies, cdp.Empty{})
+		return err
+	}))
+	if err != nil {
+		t.Fatalf("clear cookies: %v", err)
+	}
+	status := b.submit("send a key without a session",
+		chromedp.SendKeys(chromedp.CSS("#key-clearbit"), "sk_live_expired5678abcd"),
+		chromedp.Click(chromedp.CSS("#clearbit .key-form button[type=submit]")))
+	if status != 401 {
+		t.Errorf("the form answered %d, want 401", status)
+	}
+	if got := b.path(); got != "/settings/keys/clearbit" {
+		t.Errorf("after the form the browser is at %s, want the page that answered it", got)
+	}
+	b.wantText("h1", "Your session has ended — sign in again")
+	b.wantText("main", "What you sent was not saved")
+	b.screenshot("session-ended")
+
+	// The link signs in again (a GET may go through HubSpot).
+	b.submit("sign in again", chromedp.Click(chromedp.CSS(`main a[href="/oauth/hubspot/install"]`)))
+	if got := b.path(); got != "/settings" {
+		t.Errorf("after signing in again the browser is at %s, want /settings", got)
+	}
+	b.wantText("#key-clearbit-status", "App default")
 }

@@ -116,15 +116,13 @@ func (w *web) secure(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// requireSession lets through only a browser signed in to a portal; others
-// are sent through the HubSpot install flow, which identifies the admin and
-// the portal and comes back to /settings.
+// requireSession lets through only a browser signed in to a portal; for
+// others see sessionEnded.
 func (w *web) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		s, ok := w.flow.Session(c)
 		if !ok {
-			c.Response().Header().Set("Cache-Control", "no-store")
-			return c.Redirect(http.StatusSeeOther, "/oauth/hubspot/install")
+			return w.sessionEnded(c)
 		}
 		c.Set(ctxSession, s)
 		c.Set("portal_id", s.PortalID)
@@ -132,6 +130,28 @@ func (w *web) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Response().Header().Set("Cache-Control", "no-store")
 		return next(c)
 	}
+}
+
+// installPath starts the HubSpot install flow, which identifies the admin
+// and the portal, signs them in and comes back to /settings.
+const installPath = "/oauth/hubspot/install"
+
+// sessionEnded answers a request to the admin pages without a session. A
+// GET or HEAD is sent through the install flow. Anything else came from one
+// of our forms, and a redirect would take the browser from that form's POST
+// on to HubSpot, another origin, which the CSP's form-action 'self' forbids
+// (Chromium enforces it on redirects too), leaving the admin on a browser
+// error. So it gets a page of ours, with status 401, that says nothing was
+// done and links to sign in again.
+func (w *web) sessionEnded(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	switch c.Request().Method {
+	case http.MethodGet, http.MethodHead:
+		return c.Redirect(http.StatusSeeOther, installPath)
+	}
+	// The page is of no session, whatever requireSession had found.
+	c.Set(ctxSession, oauth.Session{})
+	return w.render(c, http.StatusUnauthorized, "session-ended", w.newPage(c, "Your session has ended", ""))
 }
 
 // checkCSRF refuses a state-changing request that does not carry the CSRF
