@@ -362,6 +362,9 @@ func TestAdminSecurityHeaders(t *testing.T) {
 				t.Errorf("GET %s: %s = %q, want %q", p.path, k, got, v)
 			}
 		}
+		if got := h.Get("Strict-Transport-Security"); got != "" {
+			t.Errorf("GET %s over a public http URL: Strict-Transport-Security = %q, want none", p.path, got)
+		}
 		if p.noStore && h.Get("Cache-Control") != "no-store" {
 			t.Errorf("GET %s: Cache-Control = %q, want no-store", p.path, h.Get("Cache-Control"))
 		}

@@ -258,3 +258,50 @@ func TestVerifyProblem(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminHSTS: the admin pages tell browsers to keep to https when the
+// public URL is https, and say nothing when it is http (local runs).
+func TestAdminHSTS(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, publicURL, want string
+	}{
+		{"https", "https://actions.example.com", "max-age=31536000"},
+		{"http", "http://localhost:8080", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			log := slog.New(slog.DiscardHandler)
+			flow := oauth.New(oauth.Config{RedirectURL: tt.publicURL + "/oauth/hubspot/callback", AuthorizeURL: "https://app.hubspot.com/oauth/authorize",
+				SessionKey: make([]byte, 32)}, nil, nil, &http.Client{}, log)
+			w := newWeb(flow, make([]byte, 32), log)
+			e := newServer(log)
+			e.GET("/static/:file", w.handleStatic(), w.secure)
+			e.GET("/signed-out", w.handleSignedOut(), w.secure)
+			admin := e.Group("/settings", w.secure, w.requireSession, w.checkCSRF)
+			admin.GET("", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
+			admin.POST("/logout", w.handleLogout())
+			ts := httptest.NewServer(e)
+			t.Cleanup(ts.Close)
+			hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			for _, r := range []struct{ method, path string }{
+				{http.MethodGet, "/signed-out"}, {http.MethodGet, "/static/app.css"}, {http.MethodGet, "/settings"},
+				{http.MethodPost, "/settings/logout"}, {http.MethodGet, "/settings/no-such-page"},
+			} {
+				req, _ := http.NewRequest(r.method, ts.URL+r.path, nil)
+				resp, err := hc.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if got := resp.Header.Get("Strict-Transport-Security"); got != tt.want {
+					t.Errorf("%s %s (%d): Strict-Transport-Security = %q, want %q", r.method, r.path, resp.StatusCode, got, tt.want)
+				}
+				if resp.Header.Get("Content-Security-Policy") != contentSecurityPolicy {
+					t.Errorf("%s %s: no CSP", r.method, r.path)
+				}
+			}
+		})
+	}
+}
