@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"os/exec"
@@ -215,7 +216,32 @@ func TestBrowserAdmin(t *testing.T) {
 	if outline := b.eval(`getComputedStyle(document.activeElement).outlineStyle`); outline == "none" {
 		t.Errorf("the focused skip link has no visible outline")
 	}
+	headerBG := b.eval(`getComputedStyle(document.querySelector(".site-header")).backgroundColor`)
+	wantRingContrast := func(what string) {
+		t.Helper()
+		ring := b.eval(`getComputedStyle(document.activeElement).outlineColor`)
+		if c := contrast(t, ring, headerBG); c < 3 {
+			t.Errorf("the focus ring of the %s is %s on the header's %s: contrast %.1f:1, want at least 3:1", what, ring, headerBG, c)
+		}
+	}
+	wantRingContrast("skip link")
 	b.screenshot("keyboard-focus")
+
+	// Tab on through the header to the Sign out button: its ring too must
+	// stand out against the dark header.
+	for range 10 {
+		if b.eval(`document.activeElement.matches(".account button") ? "yes" : "no"`) == "yes" {
+			break
+		}
+		if err := chromedp.Do(b.ctx, chromedp.KeyEvent("\t")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := b.eval(`document.activeElement.textContent.trim()`); got != "Sign out" {
+		t.Fatalf("tabbing through the header reached %q, not the Sign out button", got)
+	}
+	wantRingContrast("Sign out button")
+	b.screenshot("keyboard-focus-sign-out")
 
 	// A key Clearbit refuses is not saved; the page says why, next to the
 	// field, and puts the focus back in it.
@@ -347,4 +373,26 @@ func TestBrowserFormAfterSessionEnded(t *testing.T) {
 		t.Errorf("after signing in again the browser is at %s, want /settings", got)
 	}
 	b.wantText("#key-clearbit-status", "App default")
+}
+
+// contrast returns the WCAG contrast ratio of two CSS colours given as
+// rgb(r, g, b) or rgba(r, g, b, a), as getComputedStyle reports them.
+func contrast(t *testing.T, a, b string) float64 {
+	t.Helper()
+	lum := func(css string) float64 {
+		var r, g, bl float64
+		if _, err := fmt.Sscanf(strings.Replace(css, "rgba(", "rgb(", 1), "rgb(%f, %f, %f", &r, &g, &bl); err != nil {
+			t.Fatalf("colour %q: %v", css, err)
+		}
+		lin := func(c float64) float64 {
+			c /= 255
+			if c <= 0.03928 {
+				return c / 12.92
+			}
+			return math.Pow((c+0.055)/1.055, 2.4)
+		}
+		return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(bl)
+	}
+	la, lb := lum(a), lum(b)
+	return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
 }
