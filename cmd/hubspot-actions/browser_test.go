@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -214,7 +216,32 @@ func TestBrowserAdmin(t *testing.T) {
 	if outline := b.eval(`getComputedStyle(document.activeElement).outlineStyle`); outline == "none" {
 		t.Errorf("the focused skip link has no visible outline")
 	}
+	headerBG := b.eval(`getComputedStyle(document.querySelector(".site-header")).backgroundColor`)
+	wantRingContrast := func(what string) {
+		t.Helper()
+		ring := b.eval(`getComputedStyle(document.activeElement).outlineColor`)
+		if c := contrast(t, ring, headerBG); c < 3 {
+			t.Errorf("the focus ring of the %s is %s on the header's %s: contrast %.1f:1, want at least 3:1", what, ring, headerBG, c)
+		}
+	}
+	wantRingContrast("skip link")
 	b.screenshot("keyboard-focus")
+
+	// Tab on through the header to the Sign out button: its ring too must
+	// stand out against the dark header.
+	for range 10 {
+		if b.eval(`document.activeElement.matches(".account button") ? "yes" : "no"`) == "yes" {
+			break
+		}
+		if err := chromedp.Do(b.ctx, chromedp.KeyEvent("\t")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := b.eval(`document.activeElement.textContent.trim()`); got != "Sign out" {
+		t.Fatalf("tabbing through the header reached %q, not the Sign out button", got)
+	}
+	wantRingContrast("Sign out button")
+	b.screenshot("keyboard-focus-sign-out")
 
 	// A key Clearbit refuses is not saved; the page says why, next to the
 	// field, and puts the focus back in it.
@@ -306,4 +333,66 @@ func TestBrowserAdmin(t *testing.T) {
 	if got := b.path(); got != "/signed-out" {
 		t.Errorf("after signing out the browser is at %s", got)
 	}
+}
+
+// TestBrowserFormAfterSessionEnded sends a settings form after the session
+// cookie is gone, as when a tab stays open past the session's end. The
+// answer must be a page of ours: a redirect to HubSpot's install (another
+// origin) after a form POST is blocked by the CSP's form-action 'self'.
+func TestBrowserFormAfterSessionEnded(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	s := startServer(t, nil)
+	b.open(s.URL + "/settings")
+	if got := b.path(); got != "/settings" {
+		t.Fatalf("after install the browser is at %s, want /settings", got)
+	}
+	err := chromedp.Do(b.ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, network.ClearBrowserCookies, cdp.Empty{})
+		return err
+	}))
+	if err != nil {
+		t.Fatalf("clear cookies: %v", err)
+	}
+	status := b.submit("send a key without a session",
+		chromedp.SendKeys(chromedp.CSS("#key-clearbit"), "sk_live_expired5678abcd"),
+		chromedp.Click(chromedp.CSS("#clearbit .key-form button[type=submit]")))
+	if status != 401 {
+		t.Errorf("the form answered %d, want 401", status)
+	}
+	if got := b.path(); got != "/settings/keys/clearbit" {
+		t.Errorf("after the form the browser is at %s, want the page that answered it", got)
+	}
+	b.wantText("h1", "Your session has ended — sign in again")
+	b.wantText("main", "What you sent was not saved")
+	b.screenshot("session-ended")
+
+	// The link signs in again (a GET may go through HubSpot).
+	b.submit("sign in again", chromedp.Click(chromedp.CSS(`main a[href="/oauth/hubspot/install"]`)))
+	if got := b.path(); got != "/settings" {
+		t.Errorf("after signing in again the browser is at %s, want /settings", got)
+	}
+	b.wantText("#key-clearbit-status", "App default")
+}
+
+// contrast returns the WCAG contrast ratio of two CSS colours given as
+// rgb(r, g, b) or rgba(r, g, b, a), as getComputedStyle reports them.
+func contrast(t *testing.T, a, b string) float64 {
+	t.Helper()
+	lum := func(css string) float64 {
+		var r, g, bl float64
+		if _, err := fmt.Sscanf(strings.Replace(css, "rgba(", "rgb(", 1), "rgb(%f, %f, %f", &r, &g, &bl); err != nil {
+			t.Fatalf("colour %q: %v", css, err)
+		}
+		lin := func(c float64) float64 {
+			c /= 255
+			if c <= 0.03928 {
+				return c / 12.92
+			}
+			return math.Pow((c+0.055)/1.055, 2.4)
+		}
+		return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(bl)
+	}
+	la, lb := lum(a), lum(b)
+	return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
 }

@@ -88,15 +88,41 @@ type appSupport struct {
 }
 
 // definitionsCommand writes app-definition/ from the action registry, or
-// with --check compares it and fails with a diff when it is out of date.
+// with --check compares it with the committed form and fails with a diff
+// when it is out of date.
+//
+// Writing honours --public-base-url, the environment and the existing
+// files, so a deployment can generate its own project. --check ignores all
+// of them: it compares the folder with what the code generates for the
+// committed form (the placeholder host, the default scopes and support
+// details), so its answer does not depend on where it runs and any hand
+// edit of the files fails it.
 func definitionsCommand(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("definitions", flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	check := fset.Bool("check", false, "compare the files with the code instead of writing them; exit non-zero with a diff when they differ")
+	check := fset.Bool("check", false, "compare the folder with the committed form generated from the code (ignoring --public-base-url and the environment) instead of writing it; exit non-zero with a diff when they differ")
 	dir := fset.String("dir", definitionsDir, "the project folder")
-	base := fset.String("public-base-url", "", "the https origin HubSpot calls (default: $PUBLIC_BASE_URL, else the one recorded in the existing files)")
+	base := fset.String("public-base-url", "", "when writing, the https origin HubSpot calls (default: $PUBLIC_BASE_URL, else the one recorded in the existing files)")
 	fset.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: hubspot-actions definitions [--check] [--dir %s] [--public-base-url URL]\n\n", definitionsDir)
+		fmt.Fprintf(stderr, `Usage: hubspot-actions definitions [--dir %s] [--public-base-url URL]
+       hubspot-actions definitions --check [--dir %s]
+
+Writing generates the HubSpot project from the action registry for a
+deployment: the public base URL comes from --public-base-url, else
+PUBLIC_BASE_URL, else the existing files; scopes from HUBSPOT_SCOPES and
+HUBSPOT_OPTIONAL_SCOPES; support details from HUBSPOT_SUPPORT_EMAIL,
+HUBSPOT_SUPPORT_URL, HUBSPOT_DOCUMENTATION_URL and HUBSPOT_SUPPORT_PHONE, else
+the existing files.
+
+--check ignores the environment and the existing files' values: it compares
+the folder with the committed form, generated with the placeholder host
+%s, the default scopes and the default
+support details, so the same files pass or fail everywhere and any hand edit
+fails. A folder generated for a deployment does not pass it. Regenerate the
+committed form with
+  go test ./cmd/hubspot-actions -run TestAppDefinitionMatchesCode -update
+
+`, definitionsDir, definitionsDir, placeholderBaseURL)
 		fset.PrintDefaults()
 	}
 	if err := fset.Parse(args); err != nil {
@@ -113,6 +139,20 @@ func definitionsCommand(args []string, getenv func(string) string, stdout, stder
 	if err != nil {
 		return err
 	}
+	if *check {
+		if *base != "" {
+			return fmt.Errorf("--check compares with the committed form (%s) and takes no --public-base-url", placeholderBaseURL)
+		}
+		p, err := committedParams()
+		if err != nil {
+			return err
+		}
+		files, err := renderProject(p, reg.All())
+		if err != nil {
+			return err
+		}
+		return checkProjectFiles(*dir, files, stdout)
+	}
 	p, err := resolveProjectParams(*base, getenv, readRecorded(*dir))
 	if err != nil {
 		return err
@@ -121,10 +161,14 @@ func definitionsCommand(args []string, getenv func(string) string, stdout, stder
 	if err != nil {
 		return err
 	}
-	if *check {
-		return checkProjectFiles(*dir, files, stdout)
-	}
 	return writeProjectFiles(*dir, files, p, stdout)
+}
+
+// committedParams are the values of the committed project: the placeholder
+// host, and the default scopes and support details, whatever the
+// environment says.
+func committedParams() (projectParams, error) {
+	return resolveProjectParams(placeholderBaseURL, func(string) string { return "" }, recorded{})
 }
 
 // recorded is what the existing files say about the deployment.
@@ -134,8 +178,8 @@ type recorded struct {
 }
 
 // readRecorded reads the public base URL and support details from an
-// existing project, so that --check needs no environment. Anything missing
-// or unreadable is left empty.
+// existing project, so that regenerating it needs no environment. Anything
+// missing or unreadable is left empty.
 func readRecorded(dir string) recorded {
 	var r recorded
 	if b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(appFile))); err == nil {
@@ -399,7 +443,7 @@ func checkProjectFiles(dir string, want map[string][]byte, stdout io.Writer) err
 		fmt.Fprintf(stdout, "extra:   %s (the code does not generate it)\n", path.Join(dir, name))
 	}
 	if n := len(missing) + len(extra) + len(changed); n > 0 {
-		return fmt.Errorf("%s is out of date with the code (%d changed, %d missing, %d extra); run `hubspot-actions definitions` (make definitions) and commit the result", dir, len(changed), len(missing), len(extra))
+		return fmt.Errorf("%s differs from the committed form generated from the code (%d changed, %d missing, %d extra); regenerate it with `go test ./cmd/hubspot-actions -run TestAppDefinitionMatchesCode -update` and commit the result", dir, len(changed), len(missing), len(extra))
 	}
 	fmt.Fprintf(stdout, "%s matches the code (%d files)\n", dir, len(want))
 	return nil

@@ -30,21 +30,98 @@ var committedDir = filepath.Join("..", "..", definitionsDir)
 func noEnv(string) string { return "" }
 
 // TestAppDefinitionMatchesCode fails when the committed app-definition
-// drifts from the action registry. Regenerate with
+// drifts from the action registry. Regenerate the committed form with
 // go test ./cmd/hubspot-actions -run TestAppDefinitionMatchesCode -update
-// (or `make definitions`).
 func TestAppDefinitionMatchesCode(t *testing.T) {
 	t.Parallel()
-	args := []string{"definitions", "--check", "--dir", committedDir}
-	if *update {
-		args = []string{"definitions", "--dir", committedDir, "--public-base-url", placeholderBaseURL}
-	}
 	var out, errb bytes.Buffer
-	if err := run(context.Background(), args, noEnv, &out, &errb); err != nil {
-		t.Fatalf("definitions: %v\n%s%s", err, out.String(), errb.String())
+	if *update {
+		reg, err := definitionRegistry()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := committedParams()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, err := renderProject(p, reg.All())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := writeProjectFiles(committedDir, files, p, &out); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if !*update && !strings.Contains(out.String(), "matches the code") {
+	if err := run(context.Background(), []string{"definitions", "--check", "--dir", committedDir}, noEnv, &out, &errb); err != nil {
+		t.Fatalf("definitions --check: %v\n%s%s", err, out.String(), errb.String())
+	}
+	if !strings.Contains(out.String(), "matches the code") {
 		t.Errorf("definitions --check printed:\n%s", out.String())
+	}
+}
+
+// TestDefinitionsCheckIgnoresTheEnvironment: --check compares with the
+// committed form wherever it runs, so a deployment's variables do not fail
+// the committed files, and no hand edit passes.
+func TestDefinitionsCheckIgnoresTheEnvironment(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"PUBLIC_BASE_URL":         "https://actions.yourco.test",
+		"HUBSPOT_SCOPES":          "oauth automation crm.objects.deals.read",
+		"HUBSPOT_OPTIONAL_SCOPES": "crm.objects.contacts.read",
+		"HUBSPOT_SUPPORT_EMAIL":   "help@yourco.test",
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"definitions", "--check", "--dir", committedDir}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
+		t.Errorf("definitions --check with a deployment's environment: %v\n%s", err, out.String())
+	}
+	if err := run(context.Background(), []string{"definitions", "--check", "--dir", committedDir, "--public-base-url", "https://actions.yourco.test"}, noEnv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "takes no --public-base-url") {
+		t.Errorf("definitions --check --public-base-url = %v, want a refusal", err)
+	}
+
+	tests := []struct {
+		name string
+		edit func(b []byte) []byte // applied to every file
+	}{
+		{"every URL moved to another host", func(b []byte) []byte {
+			return bytes.ReplaceAll(b, []byte(placeholderBaseURL), []byte("https://elsewhere.example.org"))
+		}},
+		{"support email", func(b []byte) []byte {
+			return bytes.ReplaceAll(b, []byte(`"support@hubspot-actions.example.com"`), []byte(`"help@example.org"`))
+		}},
+		{"a scope added", func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"requiredScopes": [`), []byte(`"requiredScopes": [`+"\n"+`        "crm.objects.deals.write",`), 1)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "app-definition")
+			files, err := readProjectFiles(committedDir)
+			if err != nil || len(files) == 0 {
+				t.Fatalf("read %s: %d files, %v", committedDir, len(files), err)
+			}
+			edited := 0
+			for name, b := range files {
+				e := tt.edit(b)
+				if !bytes.Equal(e, b) {
+					edited++
+				}
+				full := filepath.Join(dir, filepath.FromSlash(name))
+				os.MkdirAll(filepath.Dir(full), 0o755)
+				if err := os.WriteFile(full, e, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if edited == 0 {
+				t.Fatalf("the edit changed no file")
+			}
+			var out bytes.Buffer
+			err = run(context.Background(), []string{"definitions", "--check", "--dir", dir}, noEnv, &out, io.Discard)
+			if want := fmt.Sprintf("(%d changed, 0 missing, 0 extra)", edited); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("definitions --check on hand-edited files = %v, want %s\n%s", err, want, out.String())
+			}
+		})
 	}
 }
 
@@ -180,10 +257,9 @@ func TestDefinitionsCheckShowsDrift(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "app-definition")
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"definitions", "--dir", dir, "--public-base-url", "https://actions.example.org"}, noEnv, &out, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"definitions", "--dir", dir, "--public-base-url", placeholderBaseURL}, noEnv, &out, io.Discard); err != nil {
 		t.Fatalf("definitions: %v", err)
 	}
-	// No environment: the base URL comes from the files.
 	out.Reset()
 	if err := run(context.Background(), []string{"definitions", "--check", "--dir", dir}, noEnv, &out, io.Discard); err != nil {
 		t.Fatalf("definitions --check on fresh files: %v\n%s", err, out.String())
@@ -218,11 +294,23 @@ func TestDefinitionsCheckShowsDrift(t *testing.T) {
 	if err := run(context.Background(), []string{"definitions", "--dir", dir}, noEnv, &out, io.Discard); err != nil {
 		t.Fatalf("definitions: %v", err)
 	}
-	if !strings.Contains(out.String(), fmt.Sprintf("2 written, %d unchanged, 1 removed (public base URL https://actions.example.org)", publishedActions(t))) {
+	if !strings.Contains(out.String(), fmt.Sprintf("2 written, %d unchanged, 1 removed (public base URL %s)", publishedActions(t), placeholderBaseURL)) {
 		t.Errorf("definitions printed:\n%s", out.String())
 	}
 	if err := run(context.Background(), []string{"definitions", "--check", "--dir", dir}, noEnv, io.Discard, io.Discard); err != nil {
 		t.Errorf("definitions --check after writing: %v", err)
+	}
+
+	// Files written for a deployment are not the committed form.
+	out.Reset()
+	if err := run(context.Background(), []string{"definitions", "--dir", dir, "--public-base-url", "https://actions.example.org"}, noEnv, &out, io.Discard); err != nil {
+		t.Fatalf("definitions for a deployment: %v", err)
+	}
+	if !strings.Contains(out.String(), "(public base URL https://actions.example.org)") {
+		t.Errorf("definitions printed:\n%s", out.String())
+	}
+	if err := run(context.Background(), []string{"definitions", "--check", "--dir", dir}, noEnv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "differs from the committed form") {
+		t.Errorf("definitions --check on a deployment's files = %v, want a drift error", err)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -181,7 +183,7 @@ func newHistoryRow(reg *actions.Registry, e store.Execution) historyRow {
 		ActionKey:    e.Action,
 		Object:       strings.TrimSpace(e.ObjectType + " " + e.ObjectID),
 		ErrorCode:    e.ErrorCode,
-		ErrorMessage: e.ErrorMessage,
+		ErrorMessage: redactText(e.ErrorMessage),
 		Attempts:     e.Attempt,
 	}
 	id := e.Ref
@@ -322,16 +324,71 @@ const redactedValue = "[redacted]"
 // sensitiveName matches field names that hold credentials.
 var sensitiveName = regexp.MustCompile(`(?i)key|token|secret|passw|pwd|credential|authoriz|signature|cookie|session|private`)
 
-// sensitiveValue matches values shaped like well-known credentials (API
-// secret keys, bearer tokens, JWTs), whatever field they are in.
-var sensitiveValue = regexp.MustCompile(`^\s*(?:(?:sk|rk)_[A-Za-z0-9_]{6,}|whsec_\S+|pat-[a-z0-9]+-\S+|(?i:bearer)\s+\S+|eyJ[\w-]+\.[\w-]+\.[\w-]+)`)
+// Credentials are found by shape anywhere in a value, not only when they are
+// all of it: a marketer's "use sk_live_… please" or an upstream error that
+// echoes an Authorization header must not show them back.
+var (
+	// secretShape matches well-known credential formats: Stripe secret
+	// and restricted keys, webhook secrets, HubSpot private app tokens,
+	// JWTs, and a bearer token of some length (so that prose such as "a
+	// bearer token is missing" stays readable).
+	secretShape = regexp.MustCompile(`\b(?:sk|rk)_[A-Za-z0-9_]{6,}|\bwhsec_[A-Za-z0-9+/=_-]+|\bpat-[a-z]{2}\d-[A-Za-z0-9-]{4,}|` +
+		`\beyJ[\w-]+\.[\w-]+\.[\w-]+|(?i:\bbearer\s+)[A-Za-z0-9._~+/-]{8,}=*`)
+	// authValue matches a value that is an Authorization header's value.
+	authValue = regexp.MustCompile(`^\s*(?i:bearer|basic)\s+\S+\s*$`)
+	// basicAuth matches HTTP Basic credentials; only base64 that decodes to
+	// user:password counts, so "the basic plan" is left alone.
+	basicAuth = regexp.MustCompile(`(?i)\bbasic\s+([A-Za-z0-9+/]{4,}={0,2})`)
+	// jsonMember matches a "name": value member of JSON inside a value,
+	// with a string, number or literal value.
+	jsonMember = regexp.MustCompile(`"((?:[^"\\]|\\.){1,100})"(\s*:\s*)("(?:[^"\\]|\\.)*"|[-+.\w]+)`)
+	// queryParam matches name=value as in a URL's query or a form body.
+	queryParam = regexp.MustCompile(`\b([A-Za-z][\w.-]{0,63})=([^\s&;,"'<>]+)`)
+)
 
-// redact reports the value to show for a field, and whether it was hidden.
+// redact reports the value to show for a field, and whether it was hidden
+// whole. Fields the action marks secret and fields whose name says they
+// hold a credential are hidden whole; elsewhere, credentials found in the
+// value are replaced where they are.
 func redact(name string, value string, secret bool) (string, bool) {
-	if secret || sensitiveName.MatchString(name) || sensitiveValue.MatchString(value) {
+	if secret || sensitiveName.MatchString(name) {
 		return redactedValue, true
 	}
-	return value, false
+	v := redactText(value)
+	return v, v == redactedValue
+}
+
+// redactText replaces the credentials in s with [redacted]: anything shaped
+// like one, HTTP Basic and Bearer credentials, and the values of JSON
+// members and name=value pairs whose name says they hold one (password,
+// secret, token, api_key, authorization…).
+func redactText(s string) string {
+	if authValue.MatchString(s) {
+		return redactedValue
+	}
+	s = jsonMember.ReplaceAllStringFunc(s, func(m string) string {
+		sub := jsonMember.FindStringSubmatch(m)
+		if !sensitiveName.MatchString(sub[1]) || sub[3] == `"`+redactedValue+`"` {
+			return m
+		}
+		return `"` + sub[1] + `"` + sub[2] + `"` + redactedValue + `"`
+	})
+	s = queryParam.ReplaceAllStringFunc(s, func(m string) string {
+		name, _, _ := strings.Cut(m, "=")
+		if !sensitiveName.MatchString(name) {
+			return m
+		}
+		return name + "=" + redactedValue
+	})
+	s = basicAuth.ReplaceAllStringFunc(s, func(m string) string {
+		sub := basicAuth.FindStringSubmatch(m)
+		b, err := base64.StdEncoding.DecodeString(sub[1])
+		if err != nil || !strings.Contains(string(b), ":") || !utf8.Valid(b) {
+			return m
+		}
+		return redactedValue
+	})
+	return secretShape.ReplaceAllString(s, redactedValue)
 }
 
 // inputFields lists an execution's inputs in the action's order (then any
@@ -431,7 +488,7 @@ func deliveryFields(e store.Execution) []field {
 		case !e.DeliveredAt.IsZero():
 			add("Delivered to HubSpot", fmtTime(e.DeliveredAt))
 		case e.DeliveryError != "":
-			add("Delivery failed", e.DeliveryError)
+			add("Delivery failed", redactText(e.DeliveryError))
 		default:
 			add("Delivery", "Waiting to be sent to HubSpot.")
 		}

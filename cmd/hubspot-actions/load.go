@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -26,8 +28,9 @@ const callbackIDToken = "__SIMULATE_CALLBACK_ID__"
 // the completion of every one answered BLOCK (up to o.Wait); then listens
 // o.Settle longer for duplicate completions and reports throughput,
 // latency percentiles and final states. It returns an error when an
-// execution is lost (no final answer and no completion) or got two
-// outcomes (a final answer and a completion, or two completions).
+// execution is lost (no final answer and no completion), got two outcomes
+// (a final answer and a completion, or two completions), or was rejected
+// with a 4xx (a wrong client secret or public URL rejects every one).
 func runLoad(ctx context.Context, o simOptions, c *hubspotCaller, base map[string]any, tr *tracker, local bool, stdout, stderr io.Writer) error {
 	n := o.Load
 	portal, _ := toInt64(base["origin"].(map[string]any)["portalId"])
@@ -115,7 +118,7 @@ func runLoad(ctx context.Context, o simOptions, c *hubspotCaller, base map[strin
 	workers.Wait()
 	answeredAll := time.Now()
 
-	// Wait for the completions of BLOCKed executions, then settle.
+	// Wait for the completions of BLOCKed executions.
 	if local {
 		deadline := time.NewTimer(o.Wait)
 		defer deadline.Stop()
@@ -132,10 +135,19 @@ func runLoad(ctx context.Context, o simOptions, c *hubspotCaller, base map[strin
 				break wait
 			}
 		}
+	}
+	// The local HubSpot keeps receiving completions while we settle: a
+	// duplicate sent after the first one is counted, not missed.
+	var settled int
+	if local && o.Settle > 0 {
+		before := tr.completionCount()
+		t := time.NewTimer(o.Settle)
 		select {
-		case <-time.After(o.Settle):
+		case <-t.C:
 		case <-ctx.Done():
+			t.Stop()
 		}
+		settled = tr.completionCount() - before
 	}
 	stopProgress()
 	if err := ctx.Err(); err != nil {
@@ -143,9 +155,17 @@ func runLoad(ctx context.Context, o simOptions, c *hubspotCaller, base map[strin
 	}
 	r := loadReport(tr, ids, start, answeredAll, local)
 	r.retries, r.failed = retries.Load(), failed.Load()
+	r.settle, r.settled = o.Settle, settled
 	r.print(stdout)
+	var errs []string
 	if r.lost > 0 || r.twice > 0 {
-		return fmt.Errorf("%d executions lost, %d completed twice", r.lost, r.twice)
+		errs = append(errs, fmt.Sprintf("%d executions lost, %d completed twice", r.lost, r.twice))
+	}
+	if r.rejected > 0 {
+		errs = append(errs, fmt.Sprintf("%d executions rejected with %s (HubSpot marks them failed; is the client secret or --public-url wrong?)", r.rejected, r.rejectedStatuses()))
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
 	}
 	return nil
 }
@@ -162,15 +182,30 @@ type report struct {
 	states           map[string]int
 	lost, twice      int
 	lostIDs, twiceID []string
+	rejected         int         // answered 4xx
+	rejectedBy       map[int]int // by status
 	unknown          int
 	retries, failed  int64
 	followed         bool
+	settle           time.Duration // how long completions were listened for after every outcome
+	settled          int           // completions received meanwhile
+}
+
+// rejectedStatuses says which 4xx statuses rejected executions, such as
+// "HTTP 401 ×20".
+func (r report) rejectedStatuses() string {
+	codes := slices.Sorted(maps.Keys(r.rejectedBy))
+	parts := make([]string, len(codes))
+	for i, c := range codes {
+		parts[i] = fmt.Sprintf("HTTP %d ×%d", c, r.rejectedBy[c])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func loadReport(tr *tracker, ids []string, start, answeredAll time.Time, local bool) report {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
-	r := report{n: len(ids), elapsed: answeredAll.Sub(start), states: map[string]int{}, unknown: tr.unknown, followed: local}
+	r := report{n: len(ids), elapsed: answeredAll.Sub(start), states: map[string]int{}, rejectedBy: map[int]int{}, unknown: tr.unknown, followed: local}
 	last := answeredAll
 	for _, id := range ids {
 		e, ok := tr.byID[id]
@@ -203,8 +238,10 @@ func loadReport(tr *tracker, ids []string, start, answeredAll time.Time, local b
 			}
 		case e.final:
 			state, code = e.answer.State, e.answer.Code
-			if state == "FAILED" {
+			if e.answer.rejected() {
 				state = fmt.Sprintf("FAILED (HTTP %d)", e.answer.Status)
+				r.rejected++
+				r.rejectedBy[e.answer.Status]++
 			}
 		case !local && e.answer.Err == nil:
 			state = "BLOCK (completion not followed)"
@@ -250,6 +287,12 @@ func (r report) print(w io.Writer) {
 	})
 	for _, s := range states {
 		fmt.Fprintf(w, "  %-40s %d\n", s, r.states[s])
+	}
+	if r.rejected > 0 {
+		fmt.Fprintf(w, "Rejected: %d (%s): HubSpot marks these executions failed\n", r.rejected, r.rejectedStatuses())
+	}
+	if r.followed && r.settle > 0 {
+		fmt.Fprintf(w, "Listened %s more for duplicate completions: %d arrived\n", r.settle, r.settled)
 	}
 	fmt.Fprintf(w, "Lost: %d   Completed twice: %d   Completions of unknown callbackIds: %d\n", r.lost, r.twice, r.unknown)
 	if len(r.lostIDs) > 0 {

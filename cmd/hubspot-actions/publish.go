@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,20 +19,25 @@ import (
 
 // publishCommand makes the app's action definitions in HubSpot match the
 // code: it lists them, matches them to the code's actions by actionUrl,
-// creates the missing ones and updates those that differ. It refuses to
-// remove or rename an input or output of a published action unless
-// --allow-breaking is given, and --dry-run only prints the plan.
+// creates the missing ones and updates those that differ. The public base
+// URL must be given (--public-base-url or PUBLIC_BASE_URL) and must not be
+// the committed files' placeholder: every actionUrl is built from it, and a
+// wrong one creates a second set of live actions that point nowhere. It
+// refuses a change that breaks workflows already using an action (see
+// breakingChanges) unless --allow-breaking is given, and --dry-run only
+// prints the plan.
 func publishCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("publish", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	dryRun := fset.Bool("dry-run", false, "print what would change and change nothing")
-	allowBreaking := fset.Bool("allow-breaking", false, "allow removing or renaming inputs and outputs of published actions (live workflows that use them break)")
+	allowBreaking := fset.Bool("allow-breaking", false, "allow changes that break workflows already using an action: removing or renaming an input or output, changing a field's type, making an input required, removing an object type")
 	published := fset.Bool("published", true, "whether the actions are published (visible to installing accounts)")
-	base := fset.String("public-base-url", "", "the https origin HubSpot calls (default: $PUBLIC_BASE_URL, else the one recorded in --dir)")
-	dir := fset.String("dir", definitionsDir, "the project folder whose recorded public base URL and support details are used when no flag or variable gives them")
+	base := fset.String("public-base-url", "", "the https origin HubSpot calls (required unless PUBLIC_BASE_URL is set; never the placeholder of the committed files)")
 	fset.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: hubspot-actions publish [--dry-run] [--allow-breaking] [--published=false] [--public-base-url URL]")
-		fmt.Fprintln(stderr, "\nEnvironment: HUBSPOT_APP_ID, HUBSPOT_DEVELOPER_API_KEY, HUBSPOT_API_BASE_URL (default https://api.hubapi.com), PUBLIC_BASE_URL.")
+		fmt.Fprintln(stderr, "Usage: hubspot-actions publish --public-base-url URL [--dry-run] [--allow-breaking] [--published=false]")
+		fmt.Fprintln(stderr, "\nEnvironment: HUBSPOT_APP_ID, HUBSPOT_DEVELOPER_API_KEY, HUBSPOT_API_BASE_URL (default https://api.hubapi.com),")
+		fmt.Fprintln(stderr, "PUBLIC_BASE_URL (when --public-base-url is not given). The base URL of app-definition/ is never used:")
+		fmt.Fprintf(stderr, "it is the placeholder %s, which publish refuses.\n", placeholderBaseURL)
 		fmt.Fprintln(stderr)
 		fset.PrintDefaults()
 	}
@@ -61,7 +67,7 @@ func publishCommand(ctx context.Context, args []string, getenv func(string) stri
 	if apiBase == "" {
 		apiBase = "https://api.hubapi.com"
 	}
-	p, err := resolveProjectParams(*base, getenv, readRecorded(*dir))
+	p, err := publishParams(*base, getenv)
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
@@ -97,7 +103,7 @@ func publishCommand(ctx context.Context, args []string, getenv func(string) stri
 	}
 	if len(breaking) > 0 && !*allowBreaking {
 		plan.print(stdout, true)
-		return fmt.Errorf("refusing to change published actions in a way that breaks live workflows:\n  %s\nnothing was changed; rename fields back, or pass --allow-breaking if every workflow that uses them has been updated",
+		return fmt.Errorf("refusing to change actions in a way that breaks live workflows (an unpublished action still runs in the accounts that added it):\n  %s\nnothing was changed; undo these changes, or pass --allow-breaking if every workflow that uses them has been updated",
 			strings.Join(breaking, "\n  "))
 	}
 	if *dryRun {
@@ -125,6 +131,36 @@ func publishCommand(ctx context.Context, args []string, getenv func(string) stri
 	return nil
 }
 
+// publishParams resolves the deployment values publish needs: the public
+// base URL comes from the flag or PUBLIC_BASE_URL only. The project folder's
+// recorded URL is not a fallback: the committed one is the placeholder, and
+// publishing it would create a second, broken set of live actions.
+func publishParams(flagBase string, getenv func(string) string) (projectParams, error) {
+	base := strings.TrimSpace(flagBase)
+	if base == "" {
+		base = strings.TrimSpace(getenv("PUBLIC_BASE_URL"))
+	}
+	if base == "" {
+		return projectParams{}, errors.New("no public base URL: pass --public-base-url https://actions.yourco.com or set PUBLIC_BASE_URL to the origin HubSpot calls")
+	}
+	p, err := resolveProjectParams(base, getenv, recorded{})
+	if err != nil {
+		return projectParams{}, err
+	}
+	if isPlaceholder(p.PublicBaseURL) {
+		return projectParams{}, fmt.Errorf("public base URL %s is the placeholder of the committed app-definition, not a deployment: every actionUrl would point nowhere; pass the origin HubSpot calls with --public-base-url or PUBLIC_BASE_URL", p.PublicBaseURL)
+	}
+	return p, nil
+}
+
+// isPlaceholder reports whether base is on the committed files' placeholder
+// host, whatever its case, port or trailing slash.
+func isPlaceholder(base string) bool {
+	u, err := url.Parse(base)
+	ph, _ := url.Parse(placeholderBaseURL)
+	return err == nil && strings.EqualFold(u.Hostname(), ph.Hostname())
+}
+
 // localDefinition is an action's definition as the code declares it.
 type localDefinition struct {
 	Key        string
@@ -145,7 +181,7 @@ type publishStep struct {
 	Kind       stepKind
 	ID         string   // HubSpot's definition id, once known
 	Changed    []string // top-level fields that differ
-	Breaking   []string // removed or renamed fields of a published action
+	Breaking   []string // changes that break workflows using the action
 	Definition actions.Definition
 }
 
@@ -177,9 +213,9 @@ func planPublish(want []localDefinition, remote []remoteDefinition) publishPlan 
 		s.Changed = changedFields(w.Definition, r.Definition)
 		if len(s.Changed) > 0 {
 			s.Kind = stepUpdate
-			if r.Published {
-				s.Breaking = breakingChanges(w.Definition, r.Definition)
-			}
+			// Published or not: accounts that added an unpublished action
+			// keep executing it, so its workflows break all the same.
+			s.Breaking = breakingChanges(w.Definition, r.Definition)
 		}
 		plan.Steps = append(plan.Steps, s)
 	}
@@ -260,34 +296,56 @@ func dropEmpty(v any) any {
 	return v
 }
 
-// breakingChanges lists inputs and outputs that have and want lacks: for
-// a published action that removes or renames them, which breaks the
-// workflows that fill or read them.
+// breakingChanges lists what want changes in have that breaks workflows
+// already using the action: an input or output removed or renamed (a
+// workflow fills or reads it by name), a field's type changed (the values
+// workflows send or read no longer fit), an input made required or added as
+// required (workflows do not fill it), and an object type removed (workflows
+// on those records can no longer run it).
 func breakingChanges(want, have actions.Definition) []string {
 	var out []string
-	names := func(fs []actions.InputFieldDefinition) []string {
-		var n []string
-		for _, f := range fs {
-			n = append(n, f.TypeDefinition.Name)
-		}
-		return n
+	wantIn := map[string]actions.InputFieldDefinition{}
+	for _, f := range want.InputFields {
+		wantIn[f.TypeDefinition.Name] = f
 	}
-	outNames := func(fs []actions.OutputFieldDefinition) []string {
-		var n []string
-		for _, f := range fs {
-			n = append(n, f.TypeDefinition.Name)
-		}
-		return n
-	}
-	wantIn, wantOut := names(want.InputFields), outNames(want.OutputFields)
-	for _, n := range names(have.InputFields) {
-		if !slices.Contains(wantIn, n) {
+	haveIn := map[string]bool{}
+	for _, f := range have.InputFields {
+		n := f.TypeDefinition.Name
+		haveIn[n] = true
+		w, ok := wantIn[n]
+		switch {
+		case !ok:
 			out = append(out, fmt.Sprintf("input %q would be removed or renamed", n))
+			continue
+		case w.TypeDefinition.Type != f.TypeDefinition.Type:
+			out = append(out, fmt.Sprintf("input %q would change type from %s to %s", n, f.TypeDefinition.Type, w.TypeDefinition.Type))
+		}
+		if w.IsRequired && !f.IsRequired {
+			out = append(out, fmt.Sprintf("input %q would become required", n))
 		}
 	}
-	for _, n := range outNames(have.OutputFields) {
-		if !slices.Contains(wantOut, n) {
+	for _, f := range want.InputFields {
+		if n := f.TypeDefinition.Name; f.IsRequired && !haveIn[n] {
+			out = append(out, fmt.Sprintf("input %q would be added as required", n))
+		}
+	}
+	wantOut := map[string]actions.OutputFieldDefinition{}
+	for _, f := range want.OutputFields {
+		wantOut[f.TypeDefinition.Name] = f
+	}
+	for _, f := range have.OutputFields {
+		n := f.TypeDefinition.Name
+		w, ok := wantOut[n]
+		switch {
+		case !ok:
 			out = append(out, fmt.Sprintf("output %q would be removed or renamed", n))
+		case w.TypeDefinition.Type != f.TypeDefinition.Type:
+			out = append(out, fmt.Sprintf("output %q would change type from %s to %s", n, f.TypeDefinition.Type, w.TypeDefinition.Type))
+		}
+	}
+	for _, t := range have.ObjectTypes {
+		if !slices.ContainsFunc(want.ObjectTypes, func(w string) bool { return strings.EqualFold(w, t) }) {
+			out = append(out, fmt.Sprintf("object type %s would be removed", t))
 		}
 	}
 	return out

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +20,9 @@ import (
 const (
 	testAppID  = "4242"
 	testDevKey = "dev-key-0123456789abcdef"
+	// testBaseURL is a deployment's public base URL: publish refuses the
+	// committed files' placeholder.
+	testBaseURL = "https://actions.yourco.test"
 )
 
 // automationFake is HubSpot's Automation Actions API for one app, with
@@ -234,10 +236,10 @@ func (f *automationFake) publish(t *testing.T, args ...string) (string, error) {
 		"HUBSPOT_APP_ID":            testAppID,
 		"HUBSPOT_DEVELOPER_API_KEY": testDevKey,
 		"HUBSPOT_API_BASE_URL":      f.ts.URL,
-		"PUBLIC_BASE_URL":           placeholderBaseURL,
+		"PUBLIC_BASE_URL":           testBaseURL,
 	}
 	var out, errb bytes.Buffer
-	args = append([]string{"publish", "--dir", filepath.Join(t.TempDir(), "none")}, args...)
+	args = append([]string{"publish"}, args...)
 	err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errb)
 	s := out.String() + errb.String()
 	if err != nil {
@@ -260,7 +262,7 @@ func codeDefinition(t *testing.T, key string) actions.Definition {
 	if !ok {
 		t.Fatalf("no action %s", key)
 	}
-	return a.Definition(actions.DefinitionParams{PublicBaseURL: placeholderBaseURL, AppDisplayName: appName, Published: true})
+	return a.Definition(actions.DefinitionParams{PublicBaseURL: testBaseURL, AppDisplayName: appName, Published: true})
 }
 
 func TestPublishCreatesThenChangesNothing(t *testing.T) {
@@ -333,17 +335,51 @@ func TestPublishUpdatesWhatChangedAndLeavesOthersAlone(t *testing.T) {
 	}
 }
 
+// TestPublishRefusesBreakingChanges seeds HubSpot with a definition the
+// code changes in a way that breaks the workflows using it. Unpublished
+// definitions are guarded too: accounts that added one keep executing it.
 func TestPublishRefusesBreakingChanges(t *testing.T) {
 	t.Parallel()
+	input := func(d *actions.Definition, name string) *actions.InputFieldDefinition {
+		for i := range d.InputFields {
+			if d.InputFields[i].TypeDefinition.Name == name {
+				return &d.InputFields[i]
+			}
+		}
+		t.Fatalf("no input %s", name)
+		return nil
+	}
+	removed := func(d *actions.Definition) {
+		d.InputFields = append(d.InputFields, actions.InputFieldDefinition{
+			TypeDefinition: actions.TypeDefinition{Name: "po_number", Type: "string", FieldType: "text"}, SupportedValueTypes: []string{"STATIC_VALUE"}})
+		d.OutputFields = append(d.OutputFields, actions.OutputFieldDefinition{
+			TypeDefinition: actions.TypeDefinition{Name: "invoice_url", Type: "string", FieldType: "text"}})
+	}
 	tests := []struct {
 		name      string
 		published bool
+		old       func(d *actions.Definition) // HubSpot's definition, from the code's
 		args      []string
-		refused   bool
+		want      []string // the breaking changes; none: publish goes ahead
 	}{
-		{"published", true, nil, true},
-		{"published, allowed", true, []string{"--allow-breaking"}, false},
-		{"unpublished", false, nil, false},
+		{"removed fields", true, removed, nil,
+			[]string{`input "po_number" would be removed or renamed`, `output "invoice_url" would be removed or renamed`}},
+		{"removed fields, allowed", true, removed, []string{"--allow-breaking"}, nil},
+		{"removed fields of an unpublished action", false, removed, nil,
+			[]string{`input "po_number" would be removed or renamed`, `output "invoice_url" would be removed or renamed`}},
+		{"input type", false, func(d *actions.Definition) { input(d, "due_in_days").TypeDefinition.Type = "string" }, nil,
+			[]string{`input "due_in_days" would change type from string to number`}},
+		{"output type", true, func(d *actions.Definition) { d.OutputFields[2].TypeDefinition.Type = "string" }, nil,
+			[]string{`output "total_amount" would change type from string to number`}},
+		{"input becomes required", true, func(d *actions.Definition) { input(d, "amount").IsRequired = false }, nil,
+			[]string{`input "amount" would become required`}},
+		{"required input added", true, func(d *actions.Definition) {
+			d.InputFields = slices.DeleteFunc(d.InputFields, func(f actions.InputFieldDefinition) bool { return f.TypeDefinition.Name == "amount" })
+		}, nil, []string{`input "amount" would be added as required`}},
+		{"object type removed", true, func(d *actions.Definition) { d.ObjectTypes = append(d.ObjectTypes, "COMPANY") }, nil,
+			[]string{"object type COMPANY would be removed"}},
+		{"input no longer required", true, func(d *actions.Definition) { input(d, "description").IsRequired = true }, nil, nil},
+		{"object type added", true, func(d *actions.Definition) { d.ObjectTypes = nil }, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -351,14 +387,11 @@ func TestPublishRefusesBreakingChanges(t *testing.T) {
 			f := newAutomationFake(t)
 			old := codeDefinition(t, "quickbooks-create-invoice")
 			old.Published = tt.published
-			old.InputFields = append(old.InputFields, actions.InputFieldDefinition{
-				TypeDefinition: actions.TypeDefinition{Name: "po_number", Type: "string", FieldType: "text"}, SupportedValueTypes: []string{"STATIC_VALUE"}})
-			old.OutputFields = append(old.OutputFields, actions.OutputFieldDefinition{
-				TypeDefinition: actions.TypeDefinition{Name: "invoice_url", Type: "string", FieldType: "text"}})
+			tt.old(&old)
 			id := f.seed(old)
 
 			out, err := f.publish(t, tt.args...)
-			if !tt.refused {
+			if len(tt.want) == 0 {
 				if err != nil {
 					t.Fatalf("publish: %v\n%s", err, out)
 				}
@@ -370,16 +403,62 @@ func TestPublishRefusesBreakingChanges(t *testing.T) {
 			if err == nil {
 				t.Fatalf("publish succeeded:\n%s", out)
 			}
-			for _, want := range []string{`input "po_number" would be removed or renamed`, `output "invoice_url" would be removed or renamed`, "--allow-breaking", "nothing was changed"} {
+			for _, want := range append(tt.want, "--allow-breaking", "nothing was changed") {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error lacks %q: %v", want, err)
 				}
 			}
-			if !strings.Contains(out, "BREAKING: input \"po_number\"") {
+			if !strings.Contains(out, "BREAKING: "+tt.want[0]) {
 				t.Errorf("plan does not show the breaking change:\n%s", out)
 			}
 			if w := f.writes(); len(w) != 0 {
 				t.Errorf("a refused publish wrote %v", w)
+			}
+		})
+	}
+}
+
+// TestPublishNeedsADeploymentBaseURL: publish builds every actionUrl from
+// the public base URL, so it must be given and must not be the committed
+// placeholder, which would create a second set of actions pointing nowhere.
+func TestPublishNeedsADeploymentBaseURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		flag    string
+		env     string
+		wantErr string
+	}{
+		{"none", "", "", "no public base URL: pass --public-base-url"},
+		{"placeholder from the environment", "", placeholderBaseURL, "is the placeholder of the committed app-definition"},
+		{"placeholder flag, other spelling", "https://HubSpot-Actions.example.com/", "", "is the placeholder of the committed app-definition"},
+		{"placeholder with a port", "https://hubspot-actions.example.com:443", "", "is the placeholder of the committed app-definition"},
+		{"the flag wins over the environment", testBaseURL, placeholderBaseURL, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newAutomationFake(t)
+			env := map[string]string{"HUBSPOT_APP_ID": testAppID, "HUBSPOT_DEVELOPER_API_KEY": testDevKey, "HUBSPOT_API_BASE_URL": f.ts.URL, "PUBLIC_BASE_URL": tt.env}
+			args := []string{"publish", "--dry-run"}
+			if tt.flag != "" {
+				args = append(args, "--public-base-url", tt.flag)
+			}
+			var out bytes.Buffer
+			err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &out)
+			if tt.wantErr == "" {
+				if err != nil || !strings.Contains(out.String(), "would create  clearbit-enrich-company") || !strings.Contains(out.String(), testBaseURL+"/hubspot/actions/") {
+					t.Errorf("publish = %v\n%s", err, out.String())
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("publish = %v, want an error containing %q\n%s", err, tt.wantErr, out.String())
+			}
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if len(f.calls) != 0 {
+				t.Errorf("publish without a deployment's base URL called HubSpot: %v", f.calls)
 			}
 		})
 	}
@@ -407,7 +486,7 @@ func TestPublishErrors(t *testing.T) {
 	t.Parallel()
 	t.Run("configuration", func(t *testing.T) {
 		t.Parallel()
-		err := run(context.Background(), []string{"publish", "--public-base-url", placeholderBaseURL}, noEnv, io.Discard, io.Discard)
+		err := run(context.Background(), []string{"publish", "--public-base-url", testBaseURL}, noEnv, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "HUBSPOT_APP_ID is required") || !strings.Contains(err.Error(), "HUBSPOT_DEVELOPER_API_KEY is required") {
 			t.Errorf("publish without configuration = %v", err)
 		}
@@ -415,7 +494,7 @@ func TestPublishErrors(t *testing.T) {
 	t.Run("bad key", func(t *testing.T) {
 		t.Parallel()
 		f := newAutomationFake(t)
-		env := map[string]string{"HUBSPOT_APP_ID": testAppID, "HUBSPOT_DEVELOPER_API_KEY": "wrong-key-secret", "HUBSPOT_API_BASE_URL": f.ts.URL, "PUBLIC_BASE_URL": placeholderBaseURL}
+		env := map[string]string{"HUBSPOT_APP_ID": testAppID, "HUBSPOT_DEVELOPER_API_KEY": "wrong-key-secret", "HUBSPOT_API_BASE_URL": f.ts.URL, "PUBLIC_BASE_URL": testBaseURL}
 		var out bytes.Buffer
 		err := run(context.Background(), []string{"publish"}, func(k string) string { return env[k] }, &out, &out)
 		if err == nil || !strings.Contains(err.Error(), "http 401") {
@@ -427,7 +506,7 @@ func TestPublishErrors(t *testing.T) {
 	})
 	t.Run("unreachable", func(t *testing.T) {
 		t.Parallel()
-		env := map[string]string{"HUBSPOT_APP_ID": testAppID, "HUBSPOT_DEVELOPER_API_KEY": testDevKey, "HUBSPOT_API_BASE_URL": "http://127.0.0.1:1", "PUBLIC_BASE_URL": placeholderBaseURL}
+		env := map[string]string{"HUBSPOT_APP_ID": testAppID, "HUBSPOT_DEVELOPER_API_KEY": testDevKey, "HUBSPOT_API_BASE_URL": "http://127.0.0.1:1", "PUBLIC_BASE_URL": testBaseURL}
 		err := run(context.Background(), []string{"publish"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
 		if err == nil || strings.Contains(err.Error(), testDevKey) {
 			t.Errorf("publish to a closed port = %v", err)

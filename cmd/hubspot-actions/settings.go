@@ -117,7 +117,7 @@ func handleSettings(w *web, flow *oauth.Flow, qb *quickbooks.Service, keyed []ke
 		}
 		p, err := buildSettings(c, w, flow, qb, keyed, retention)
 		if errors.Is(err, store.ErrNotFound) {
-			return reinstall(c, flow)
+			return reinstall(c, w, flow)
 		}
 		if err != nil {
 			return err
@@ -179,7 +179,7 @@ func handleSaveKey(w *web, flow *oauth.Flow, qb *quickbooks.Service, keyed []key
 		if problemMsg != "" {
 			p, err := buildSettings(c, w, flow, qb, keyed, retention)
 			if errors.Is(err, store.ErrNotFound) {
-				return reinstall(c, flow)
+				return reinstall(c, w, flow)
 			}
 			if err != nil {
 				return err
@@ -246,7 +246,7 @@ func handleDisconnectQuickBooks(w *web, flow *oauth.Flow, qb *quickbooks.Service
 		portalID := sessionOf(c).PortalID
 		before, err := flow.Portal(ctx, portalID)
 		if errors.Is(err, store.ErrNotFound) {
-			return reinstall(c, flow)
+			return reinstall(c, w, flow)
 		}
 		if err != nil {
 			return err
@@ -297,10 +297,11 @@ func findGrant(grants []oauth.GrantStatus, provider string) *oauth.GrantStatus {
 }
 
 // reinstall signs out a session whose portal is not installed (its data
-// was deleted) and sends the browser through the install flow.
-func reinstall(c echo.Context, flow *oauth.Flow) error {
+// was deleted) and answers as for a browser without a session: a page is
+// sent through the install flow, a form gets a page that says so.
+func reinstall(c echo.Context, w *web, flow *oauth.Flow) error {
 	flow.ClearSession(c)
-	return c.Redirect(http.StatusSeeOther, quickbooks.InstallPath)
+	return w.sessionEnded(c)
 }
 
 // buildSettings gathers what the settings page shows for the session's

@@ -116,6 +116,10 @@ Plays HubSpot against a running backend. The client secret comes from
 HUBSPOT_CLIENT_SECRET, else from the sandbox secrets in the data folder
 (the folder of DATABASE_URL, default ./data).
 
+It exits non-zero when an execution is rejected with a 4xx (such as a 401
+for a wrong client secret or --public-url), gets no answer, is lost, or
+gets two outcomes.
+
 `)
 		fset.PrintDefaults()
 	}
@@ -520,6 +524,13 @@ func (c *hubspotCaller) execute(ctx context.Context, path string, body []byte, v
 	}
 }
 
+// rejected reports whether the backend refused the request with a 4xx
+// (429 is retried, so never final): HubSpot marks the action failed, and
+// nothing ran.
+func (a answer) rejected() bool {
+	return a.Err == nil && a.Status >= 400 && a.Status < 500
+}
+
 // decode reads a final (non-retried) answer's state and outputs.
 func (a *answer) decode(full bool) {
 	if a.Status >= 400 {
@@ -641,6 +652,18 @@ func (t *tracker) finalLocked(e *tracked) {
 	}
 }
 
+// completionCount returns how many callback completions arrived, for
+// callbackIds sent or not.
+func (t *tracker) completionCount() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.unknown
+	for _, e := range t.byID {
+		n += e.completions
+	}
+	return n
+}
+
 // counts returns how many executions have an outcome and how many were
 // answered BLOCK and wait for their completion.
 func (t *tracker) counts() (finals, awaiting int) {
@@ -705,10 +728,10 @@ func simulateOnce(ctx context.Context, o simOptions, c *hubspotCaller, act *acti
 	if a.Attempts > 1 {
 		retries = fmt.Sprintf(", after %d attempts", a.Attempts)
 	}
-	if a.State == "FAILED" {
+	if a.rejected() {
 		fmt.Fprintf(stdout, "Answer:   HTTP %d in %s%s: HubSpot marks the action failed\n          %s\n", a.Status, took.Round(time.Millisecond), retries, strings.TrimSpace(string(a.Body)))
 		fmt.Fprintf(stdout, "\nFinal state: FAILED (HTTP %d)\n", a.Status)
-		return nil
+		return fmt.Errorf("the backend rejected the execution with HTTP %d (HubSpot marks it failed; a 401 usually means the client secret or --public-url does not match the backend's)", a.Status)
 	}
 	outputs := a.Outputs
 	how := "answered inline"

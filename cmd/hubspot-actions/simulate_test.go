@@ -210,15 +210,19 @@ func TestSimulateLoadAgainstSandbox(t *testing.T) {
 
 // fakeBackend is a tiny backend that checks HubSpot's signature and
 // answers as told; complete, when set, sends callback completions to the
-// simulator's local HubSpot before answering.
+// simulator's local HubSpot before answering, and late sends one after
+// answering per delay, as a backend that BLOCKs (and then completes twice)
+// does.
 type fakeBackend struct {
 	t        *testing.T
 	ts       *httptest.Server
 	secret   string
 	cbURL    string
 	answer   func(attempt int, req map[string]any) (int, http.Header, string)
-	complete int // completions to send per execution
+	complete int             // completions to send per execution before answering
+	late     []time.Duration // delays after answering of the completions sent then
 
+	pending  sync.WaitGroup // late completions in flight
 	mu       sync.Mutex
 	attempts map[string]int
 	bodies   map[string][]string
@@ -229,6 +233,7 @@ func newFakeBackend(t *testing.T, cbAddr string, answer func(attempt int, req ma
 	f := &fakeBackend{t: t, secret: "fake-secret-xyz", cbURL: "http://" + cbAddr, answer: answer, attempts: map[string]int{}, bodies: map[string][]string{}}
 	f.ts = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.ts.Close)
+	t.Cleanup(f.pending.Wait) // runs first: no completion outlives the test
 	return f
 }
 
@@ -259,6 +264,12 @@ func (f *fakeBackend) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	io.WriteString(w, answer)
+	for _, d := range f.late {
+		f.pending.Go(func() {
+			time.Sleep(d)
+			f.completeCallback(cb)
+		})
+	}
 }
 
 func (f *fakeBackend) completeCallback(cb string) {
@@ -290,29 +301,86 @@ func TestSimulateLoadDetectsDoubleAndLostOutcomes(t *testing.T) {
 		name     string
 		answer   string
 		complete int
+		late     []time.Duration
+		settle   string
 		wantErr  string
 		want     []string
 	}{
-		{"inline answer and a completion", success, 1, "0 executions lost, 20 completed twice",
+		{"inline answer and a completion", success, 1, nil, "200ms", "0 executions lost, 20 completed twice",
 			[]string{"Completed twice: 20", "completed twice, for example: ap-", "(answered SUCCESS, 1 completions)"}},
-		{"two completions", block, 2, "0 executions lost, 20 completed twice", []string{"Completed twice: 20", "(answered BLOCK, 2 completions)"}},
-		{"blocked and never completed", block, 0, "20 executions lost, 0 completed twice",
+		{"two completions", block, 2, nil, "200ms", "0 executions lost, 20 completed twice", []string{"Completed twice: 20", "(answered BLOCK, 2 completions)"}},
+		// The first completion ends the wait; the duplicate comes during
+		// the settle, which must still be listening.
+		{"a duplicate completion after the BLOCK answer", block, 0, []time.Duration{20 * time.Millisecond, 400 * time.Millisecond}, "1500ms",
+			"0 executions lost, 20 completed twice", []string{"Completed twice: 20", "(answered BLOCK, 2 completions)", "Listened 1.5s more for duplicate completions: "}},
+		{"blocked and never completed", block, 0, nil, "200ms", "20 executions lost, 0 completed twice",
 			[]string{"Lost: 20", "answered BLOCK, never completed"}},
-		{"all well", block, 1, "", []string{"Lost: 0   Completed twice: 0", "Final states:\n  SUCCESS "}},
+		{"all well", block, 1, nil, "200ms", "", []string{"Lost: 0   Completed twice: 0", "Final states:\n  SUCCESS "}},
+		{"all well, completed after the answer", block, 0, []time.Duration{20 * time.Millisecond}, "200ms", "",
+			[]string{"Lost: 0   Completed twice: 0", "Final states:\n  SUCCESS ", "Listened 200ms more for duplicate completions: 0 arrived"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			cbAddr := freeAddr(t)
 			f := newFakeBackend(t, cbAddr, func(int, map[string]any) (int, http.Header, string) { return 200, nil, tt.answer })
-			f.complete = tt.complete
-			out, err := simulate(t, f.env(), "--url", f.ts.URL, "--callback-addr", cbAddr, "--wait", "500ms", "--settle", "200ms",
+			f.complete, f.late = tt.complete, tt.late
+			out, err := simulate(t, f.env(), "--url", f.ts.URL, "--callback-addr", cbAddr, "--wait", "5s", "--settle", tt.settle,
 				"--action", "sandbox-echo", "--input", "message=hi", "--load", "20", "--concurrency", "4")
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr) {
 				t.Errorf("simulate --load = %v, want %q\n%s", err, tt.wantErr, out)
 			}
 			wantLines(t, out, tt.want...)
 		})
+	}
+}
+
+// TestSimulateFailsOnRejections: a 4xx answer is not an outcome to report
+// and move on from; with a wrong secret every execution is rejected, and
+// simulate must exit non-zero, in a single run and under load.
+func TestSimulateFailsOnRejections(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusRequestEntityTooLarge} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			t.Parallel()
+			f := newFakeBackend(t, "127.0.0.1:1", func(int, map[string]any) (int, http.Header, string) { return status, nil, `{"message":"no"}` })
+			out, err := simulate(t, f.env(), "--url", f.ts.URL, "--callback-addr", "", "--action", "sandbox-echo", "--input", "message=hi")
+			if want := fmt.Sprintf("the backend rejected the execution with HTTP %d", status); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("simulate = %v, want an error containing %q\n%s", err, want, out)
+			}
+			wantLines(t, out, fmt.Sprintf("Final state: FAILED (HTTP %d)", status))
+		})
+	}
+	t.Run("load", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeBackend(t, "127.0.0.1:1", func(attempt int, req map[string]any) (int, http.Header, string) {
+			if strings.HasSuffix(req["callbackId"].(string), "7-0") {
+				return http.StatusRequestEntityTooLarge, nil, ""
+			}
+			return http.StatusUnauthorized, nil, `{"message":"invalid signature"}`
+		})
+		out, err := simulate(t, f.env(), "--url", f.ts.URL, "--callback-addr", "", "--action", "sandbox-echo", "--input", "message=hi", "--load", "20", "--concurrency", "4")
+		if want := "20 executions rejected with HTTP 401 ×18, HTTP 413 ×2"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("simulate --load = %v, want an error containing %q\n%s", err, want, out)
+		}
+		wantLines(t, out, "Rejected: 20 (HTTP 401 ×18, HTTP 413 ×2)", "Lost: 0")
+		wantState(t, out, "FAILED (HTTP 401)", 18)
+	})
+}
+
+// TestSimulateWrongSecretAgainstSandbox plays HubSpot with a secret the
+// sandbox does not have: the real signature check answers 401.
+func TestSimulateWrongSecretAgainstSandbox(t *testing.T) {
+	t.Parallel()
+	s, cbAddr, env := sandboxWithSimulator(t, nil)
+	env["HUBSPOT_CLIENT_SECRET"] = "not-the-sandbox-secret"
+	out, err := simulate(t, env, "--url", s.URL, "--callback-addr", cbAddr, "--settle", "0s", "--action", "sandbox-echo", "--input", "message=hi", "--load", "10")
+	if err == nil || !strings.Contains(err.Error(), "10 executions rejected with HTTP 401 ×10") {
+		t.Errorf("simulate --load with a wrong secret = %v\n%s", err, out)
+	}
+	out, err = simulate(t, env, "--url", s.URL, "--callback-addr", "", "--action", "sandbox-echo", "--input", "message=hi")
+	if err == nil || !strings.Contains(err.Error(), "rejected the execution with HTTP 401") {
+		t.Errorf("simulate with a wrong secret = %v\n%s", err, out)
 	}
 }
 

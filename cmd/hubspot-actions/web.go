@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -44,6 +45,10 @@ const (
 // csrfField is the name of the hidden form field carrying the CSRF token.
 const csrfField = "csrf_token"
 
+// hstsPolicy makes browsers use https for the public host for a year; it
+// is sent only when the public URL is https.
+const hstsPolicy = "max-age=31536000"
+
 // web renders the admin pages. It is safe for concurrent use.
 type web struct {
 	pages   map[string]*template.Template
@@ -51,6 +56,7 @@ type web struct {
 	cssURL  string
 	csrfKey []byte
 	flow    *oauth.Flow
+	hsts    bool // the public URL is https
 	log     *slog.Logger
 }
 
@@ -93,10 +99,24 @@ func newWeb(flow *oauth.Flow, csrfKey []byte, log *slog.Logger) *web {
 		}
 		w.static[path.Base(name)] = staticFile{body: b, contentType: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
 	}
+	w.hsts = publicURLIsHTTPS(flow)
 	css := w.static["app.css"]
 	// The version in the URL changes with the file, so it can be cached long.
 	w.cssURL = "/static/app.css?v=" + strings.Trim(css.etag, `"`)
 	return w
+}
+
+// publicURLIsHTTPS reports whether the service's public URL is https. It
+// reads it from the install flow's redirect URL, which is PUBLIC_BASE_URL
+// plus the callback path: that is how the public URL reaches the admin
+// pages without a parameter of its own.
+func publicURLIsHTTPS(flow *oauth.Flow) bool {
+	u, err := url.Parse(flow.AuthorizeURL(""))
+	if err != nil {
+		return false
+	}
+	r, err := url.Parse(u.Query().Get("redirect_uri"))
+	return err == nil && r.Scheme == "https" && r.Host != ""
 }
 
 // secure sets the security headers of every admin page and static file,
@@ -104,6 +124,9 @@ func newWeb(flow *oauth.Flow, csrfKey []byte, log *slog.Logger) *web {
 func (w *web) secure(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
+		if w.hsts {
+			h.Set("Strict-Transport-Security", hstsPolicy)
+		}
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
@@ -116,15 +139,13 @@ func (w *web) secure(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// requireSession lets through only a browser signed in to a portal; others
-// are sent through the HubSpot install flow, which identifies the admin and
-// the portal and comes back to /settings.
+// requireSession lets through only a browser signed in to a portal; for
+// others see sessionEnded.
 func (w *web) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		s, ok := w.flow.Session(c)
 		if !ok {
-			c.Response().Header().Set("Cache-Control", "no-store")
-			return c.Redirect(http.StatusSeeOther, "/oauth/hubspot/install")
+			return w.sessionEnded(c)
 		}
 		c.Set(ctxSession, s)
 		c.Set("portal_id", s.PortalID)
@@ -132,6 +153,28 @@ func (w *web) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Response().Header().Set("Cache-Control", "no-store")
 		return next(c)
 	}
+}
+
+// installPath starts the HubSpot install flow, which identifies the admin
+// and the portal, signs them in and comes back to /settings.
+const installPath = "/oauth/hubspot/install"
+
+// sessionEnded answers a request to the admin pages without a session. A
+// GET or HEAD is sent through the install flow. Anything else came from one
+// of our forms, and a redirect would take the browser from that form's POST
+// on to HubSpot, another origin, which the CSP's form-action 'self' forbids
+// (Chromium enforces it on redirects too), leaving the admin on a browser
+// error. So it gets a page of ours, with status 401, that says nothing was
+// done and links to sign in again.
+func (w *web) sessionEnded(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	switch c.Request().Method {
+	case http.MethodGet, http.MethodHead:
+		return c.Redirect(http.StatusSeeOther, installPath)
+	}
+	// The page is of no session, whatever requireSession had found.
+	c.Set(ctxSession, oauth.Session{})
+	return w.render(c, http.StatusUnauthorized, "session-ended", w.newPage(c, "Your session has ended", ""))
 }
 
 // checkCSRF refuses a state-changing request that does not carry the CSRF

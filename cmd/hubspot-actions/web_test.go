@@ -252,6 +252,9 @@ func serverDB(t *testing.T, s *testServer) (*store.DB, *oauth.Keyring) {
 	return db, keys
 }
 
+// TestAdminPagesNeedSession: without a session a page is sent through the
+// install flow, but a form gets a page of ours: a redirect from its POST to
+// HubSpot's origin would break on the CSP's form-action 'self'.
 func TestAdminPagesNeedSession(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil)
@@ -260,18 +263,36 @@ func TestAdminPagesNeedSession(t *testing.T) {
 	u, _ := url.Parse(s.URL)
 	forged.hc.Jar.SetCookies(u, []*http.Cookie{{Name: "hsa_session", Value: "eyJwIjoxMDAwMDAxLCJ4Ijo5OTk5OTk5OTk5fQ.forged", Path: "/"}})
 	for _, wc := range []*webClient{anon, forged} {
-		for _, r := range []webResponse{
-			wc.get("/settings"),
-			wc.get("/settings/history"),
-			wc.get("/settings/history/EX-AAAAAAAAAA"),
-			wc.post("/settings/keys/clearbit", url.Values{"api_key": {"sk_live_anonymous1"}}),
-			wc.post("/settings/quickbooks/disconnect", nil),
-		} {
-			if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/oauth/hubspot/install" {
-				t.Errorf("without a session: %d to %q, want 303 to /oauth/hubspot/install", r.Status, r.Header.Get("Location"))
+		for _, path := range []string{"/settings", "/settings/history", "/settings/history/EX-AAAAAAAAAA"} {
+			if r := wc.get(path); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/oauth/hubspot/install" {
+				t.Errorf("GET %s without a session: %d to %q, want 303 to /oauth/hubspot/install", path, r.Status, r.Header.Get("Location"))
 			}
 		}
+		for _, path := range []string{"/settings/keys/clearbit", "/settings/keys/clearbit/delete", "/settings/quickbooks/disconnect", "/settings/logout"} {
+			r := wc.post(path, url.Values{"api_key": {"sk_live_anonymous1"}})
+			wantSessionEnded(t, "POST "+path, r)
+		}
 	}
+}
+
+// wantSessionEnded checks the answer to a form sent without a session: a
+// same-origin page, not a redirect, that links to sign in again.
+func wantSessionEnded(t *testing.T, what string, r webResponse) {
+	t.Helper()
+	if r.Status != http.StatusUnauthorized || r.Header.Get("Location") != "" || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("%s = %d %q to %q, want a 401 page and no redirect", what, r.Status, r.Header.Get("Content-Type"), r.Header.Get("Location"))
+		return
+	}
+	if text := pageText(t, r.Body); !strings.Contains(text, "Your session has ended — sign in again") {
+		t.Errorf("%s: the page says %q", what, text)
+	}
+	if !strings.Contains(r.Body, `href="/oauth/hubspot/install"`) || strings.Contains(r.Body, `action="/settings/logout"`) {
+		t.Errorf("%s: the page lacks a link to sign in, or offers to sign out:\n%s", what, r.Body)
+	}
+	if r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("Content-Security-Policy") != contentSecurityPolicy {
+		t.Errorf("%s: Cache-Control %q, CSP %q", what, r.Header.Get("Cache-Control"), r.Header.Get("Content-Security-Policy"))
+	}
+	checkAccessible(t, what, r.Body)
 }
 
 func TestSettingsPage(t *testing.T) {
@@ -340,6 +361,9 @@ func TestAdminSecurityHeaders(t *testing.T) {
 			if got := h.Get(k); got != v {
 				t.Errorf("GET %s: %s = %q, want %q", p.path, k, got, v)
 			}
+		}
+		if got := h.Get("Strict-Transport-Security"); got != "" {
+			t.Errorf("GET %s over a public http URL: Strict-Transport-Security = %q, want none", p.path, got)
 		}
 		if p.noStore && h.Get("Cache-Control") != "no-store" {
 			t.Errorf("GET %s: Cache-Control = %q, want no-store", p.path, h.Get("Cache-Control"))
@@ -787,6 +811,67 @@ func TestExecutionDetail(t *testing.T) {
 	}
 }
 
+// TestHistoryRedactsEmbeddedSecrets: credentials inside values, in JSON
+// and in error messages are removed from the history and the execution's
+// page, in its inputs, outputs and error message alike.
+func TestHistoryRedactsEmbeddedSecrets(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(dir, "data", "hubspot-actions.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ref = "EX-SECRET0001"
+	request := `{"callbackId":"redact-1","origin":{"portalId":1000001},"object":{"objectType":"CONTACT","objectId":"1"},` +
+		`"inputFields":{"message":"use sk_live_abcdefghijkl please","payload":"{\"password\":\"hunter2\",\"stripe\":\"sk_live_mnopqrstuvwx\"}"}}`
+	outputs := `{"hs_execution_state":"FAIL_CONTINUE","echo":"Basic dXNlcjpwYXNz","error_message":"upstream said {\"api_key\":\"plainvalue42\"}"}`
+	err = db.Write(ctx, func(tx *store.Tx) error {
+		if _, err := tx.InsertExecution(ctx, store.NewExecution{CallbackID: "redact-1", Ref: ref, PortalID: sandboxPortalID,
+			Action: "sandbox-echo", WorkflowID: 77, ObjectType: "CONTACT", ObjectID: "1", Request: request, ReceivedAt: time.Now()}); err != nil {
+			return err
+		}
+		_, _, err := tx.FinishExecution(ctx, "redact-1", 1, store.Outcome{FinalState: actions.StateFailContinue, Outputs: outputs, ErrorCode: "UPSTREAM_REJECTED",
+			ErrorMessage: `Clearbit refused Authorization: Bearer sk_live_errorsecret99 with {"token":"tok-in-error"} (ref ` + ref + `)`})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s := startServerIn(t, dir, nil)
+	wc := signIn(t, s)
+	leaks := []string{"sk_live_abcdefghijkl", "hunter2", "sk_live_mnopqrstuvwx", "dXNlcjpwYXNz", "plainvalue42", "sk_live_errorsecret99", "tok-in-error"}
+	detail := wc.get("/settings/history/" + ref)
+	list := wc.get("/settings/history")
+	for _, r := range []webResponse{detail, list} {
+		if r.Status != http.StatusOK {
+			t.Fatalf("status %d:\n%s", r.Status, r.Body)
+		}
+		for _, leak := range leaks {
+			if strings.Contains(r.Body, leak) {
+				t.Errorf("the page shows the secret %q", leak)
+			}
+		}
+	}
+	text := pageText(t, detail.Body)
+	for _, want := range []string{
+		"Error message Clearbit refused Authorization: [redacted] with {\"token\":\"[redacted]\"} (ref " + ref + ")",
+		"message use [redacted] please",
+		`payload {"password":"[redacted]","stripe":"[redacted]"}`,
+		"echo [redacted]",
+		`error_message upstream said {"api_key":"[redacted]"}`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the execution's page lacks %q:\n%s", want, text)
+		}
+	}
+	if text := pageText(t, list.Body); !strings.Contains(text, "UPSTREAM_REJECTED Clearbit refused Authorization: [redacted] with") {
+		t.Errorf("the history lacks the redacted error message:\n%s", text)
+	}
+}
+
 // TestHistoryRetention checks that the retention the pages show is the one
 // the runtime prunes by: with HISTORY_RETENTION=48h, an execution 49 hours
 // old disappears from the history and one 47 hours old stays.
@@ -847,23 +932,27 @@ func TestHistoryRetention(t *testing.T) {
 func TestSettingsPortalNotInstalled(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil)
-	requests := []func(wc *webClient, token string) webResponse{
-		func(wc *webClient, _ string) webResponse { return wc.get("/settings") },
-		func(wc *webClient, token string) webResponse {
-			return wc.post("/settings/keys/clearbit", url.Values{"csrf_token": {token}, "api_key": {""}})
-		},
-		func(wc *webClient, token string) webResponse {
-			return wc.post("/settings/quickbooks/disconnect", url.Values{"csrf_token": {token}})
-		},
+	wc := withSession(t, s, 4000004, "gone@example.com")
+	if r := wc.get("/settings"); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/oauth/hubspot/install" {
+		t.Errorf("GET /settings for a portal not installed: %d to %q, want 303 to /oauth/hubspot/install", r.Status, r.Header.Get("Location"))
 	}
-	for _, do := range requests {
+	if r := wc.get("/settings/history"); r.Status != http.StatusSeeOther {
+		t.Errorf("after that the session is over, yet GET /settings/history = %d", r.Status)
+	}
+	// A form is answered with a page of ours (see TestAdminPagesNeedSession).
+	forms := []struct {
+		path string
+		form url.Values
+	}{
+		{"/settings/keys/clearbit", url.Values{"api_key": {""}}},
+		{"/settings/quickbooks/disconnect", url.Values{}},
+	}
+	for _, f := range forms {
 		wc := withSession(t, s, 4000004, "gone@example.com")
-		r := do(wc, wc.csrf())
-		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/oauth/hubspot/install" {
-			t.Errorf("a session of a portal not installed: %d to %q, want 303 to /oauth/hubspot/install", r.Status, r.Header.Get("Location"))
-		}
+		f.form.Set("csrf_token", wc.csrf())
+		wantSessionEnded(t, "POST "+f.path+" for a portal not installed", wc.post(f.path, f.form))
 		if r := wc.get("/settings/history"); r.Status != http.StatusSeeOther {
-			t.Errorf("after that the session is over, yet GET /settings/history = %d", r.Status)
+			t.Errorf("after POST %s the session is over, yet GET /settings/history = %d", f.path, r.Status)
 		}
 	}
 }

@@ -40,6 +40,17 @@ func TestRedact(t *testing.T) {
 		{"hubspot private app token", "note", "pat-na1-11111111-2222", false, redactedValue},
 		{"short sk_ text", "note", "sk_a", false, "sk_a"},
 		{"email", "email", "pat@example.com", false, "pat@example.com"},
+		{"basic credentials", "header", "Basic dXNlcjpwYXNz", false, redactedValue},
+		{"stripe key in a sentence", "message", "use sk_live_abcdefghijkl please", false, "use [redacted] please"},
+		{"secrets in JSON", "payload", `{"password":"hunter2","stripe":"sk_live_abcdefghijkl"}`, false, `{"password":"[redacted]","stripe":"[redacted]"}`},
+		{"secret-named JSON members", "body", `{"name": "Ada", "api_key": "k-123", "Authorization": "x", "client_secret":"s", "access_token": 12345, "ok": true}`, false,
+			`{"name": "Ada", "api_key": "[redacted]", "Authorization": "[redacted]", "client_secret":"[redacted]", "access_token": "[redacted]", "ok": true}`},
+		{"basic credentials in a sentence", "message", "sent Authorization: Basic dXNlcjpwYXNz to the API", false, "sent Authorization: [redacted] to the API"},
+		{"bearer token in a sentence", "message", "HubSpot refused Bearer CJTx9a8yEhIAAQAAAA today", false, "HubSpot refused [redacted] today"},
+		{"jwt in a sentence", "message", "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln expired", false, "token [redacted] expired"},
+		{"query parameters", "url", "https://api.example.com/v1?api_key=abc123&q=acme&token=t0k", false, "https://api.example.com/v1?api_key=[redacted]&q=acme&token=[redacted]"},
+		{"prose about credentials", "message", "The basic plan needs a bearer token and an api key.", false, "The basic plan needs a bearer token and an api key."},
+		{"words ending in sk_", "message", "task_list_complete", false, "task_list_complete"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,6 +102,16 @@ func TestInputFieldsSecret(t *testing.T) {
 	outs := outputFields(a, map[string]any{"done": "yes", "error_code": "", "hs_execution_state": "SUCCESS"})
 	if len(outs) != 3 || outs[0].Name != "done" || outs[0].Label != "Done" {
 		t.Errorf("outputFields = %+v, want the declared output first", outs)
+	}
+	// Outputs follow the same rules as inputs.
+	outs = outputFields(a, map[string]any{"done": "use sk_live_abcdefghijkl please", "raw": map[string]any{"password": "hunter2"}, "auth": "Basic dXNlcjpwYXNz"})
+	wantOuts := []field{
+		{Name: "done", Label: "Done", Value: "use [redacted] please"},
+		{Name: "auth", Value: redactedValue, Redacted: true},
+		{Name: "raw", Value: `{"password":"[redacted]"}`},
+	}
+	if diff := cmp.Diff(wantOuts, outs); diff != "" {
+		t.Errorf("outputFields mismatch (-want +got):\n%s", diff)
 	}
 }
 
@@ -235,5 +256,52 @@ func TestVerifyProblem(t *testing.T) {
 		if got := verifyProblem("Clearbit", tt.err); got != tt.want {
 			t.Errorf("verifyProblem(%s) = %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestAdminHSTS: the admin pages tell browsers to keep to https when the
+// public URL is https, and say nothing when it is http (local runs).
+func TestAdminHSTS(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, publicURL, want string
+	}{
+		{"https", "https://actions.example.com", "max-age=31536000"},
+		{"http", "http://localhost:8080", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			log := slog.New(slog.DiscardHandler)
+			flow := oauth.New(oauth.Config{RedirectURL: tt.publicURL + "/oauth/hubspot/callback", AuthorizeURL: "https://app.hubspot.com/oauth/authorize",
+				SessionKey: make([]byte, 32)}, nil, nil, &http.Client{}, log)
+			w := newWeb(flow, make([]byte, 32), log)
+			e := newServer(log)
+			e.GET("/static/:file", w.handleStatic(), w.secure)
+			e.GET("/signed-out", w.handleSignedOut(), w.secure)
+			admin := e.Group("/settings", w.secure, w.requireSession, w.checkCSRF)
+			admin.GET("", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
+			admin.POST("/logout", w.handleLogout())
+			ts := httptest.NewServer(e)
+			t.Cleanup(ts.Close)
+			hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			for _, r := range []struct{ method, path string }{
+				{http.MethodGet, "/signed-out"}, {http.MethodGet, "/static/app.css"}, {http.MethodGet, "/settings"},
+				{http.MethodPost, "/settings/logout"}, {http.MethodGet, "/settings/no-such-page"},
+			} {
+				req, _ := http.NewRequest(r.method, ts.URL+r.path, nil)
+				resp, err := hc.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if got := resp.Header.Get("Strict-Transport-Security"); got != tt.want {
+					t.Errorf("%s %s (%d): Strict-Transport-Security = %q, want %q", r.method, r.path, resp.StatusCode, got, tt.want)
+				}
+				if resp.Header.Get("Content-Security-Policy") != contentSecurityPolicy {
+					t.Errorf("%s %s: no CSP", r.method, r.path)
+				}
+			}
+		})
 	}
 }
