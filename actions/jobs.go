@@ -34,7 +34,9 @@ var uniqueWhileLive = river.UniqueOpts{
 }
 
 // executeArgs runs (or resumes) an execution that no request is waiting
-// for: a due retry, or a run whose process died.
+// for: a due retry, or a run whose process died. It is unique per
+// execution so a backlog does not pile up copies; one left "running" by a
+// killed process is rescued by River after RescueStuckJobsAfter.
 type executeArgs struct {
 	CallbackID string `json:"callback_id"`
 }
@@ -53,8 +55,12 @@ type deliverArgs struct {
 
 func (deliverArgs) Kind() string { return "hubspot_actions.deliver" }
 
+// Deliver, sweep and prune jobs are not unique: River's uniqueness counts a
+// running job, and a job left "running" by a killed process would block
+// its successors until River rescues it. Extra copies are harmless (claims
+// in the ledger keep two deliveries from sending one outcome).
 func (deliverArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: controlQueue, MaxAttempts: 10, UniqueOpts: uniqueWhileLive}
+	return river.InsertOpts{Queue: controlQueue, MaxAttempts: 10}
 }
 
 // sweepArgs is the periodic job that turns due ledger rows into jobs.
@@ -63,7 +69,7 @@ type sweepArgs struct{}
 func (sweepArgs) Kind() string { return "hubspot_actions.sweep" }
 
 func (sweepArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: controlQueue, MaxAttempts: 1, UniqueOpts: uniqueWhileLive}
+	return river.InsertOpts{Queue: controlQueue, MaxAttempts: 1}
 }
 
 type sweepWorker struct {
@@ -338,7 +344,7 @@ type pruneArgs struct{}
 func (pruneArgs) Kind() string { return "hubspot_actions.prune" }
 
 func (pruneArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: controlQueue, MaxAttempts: 3, UniqueOpts: uniqueWhileLive}
+	return river.InsertOpts{Queue: controlQueue, MaxAttempts: 3}
 }
 
 type pruneWorker struct {

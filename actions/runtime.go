@@ -131,7 +131,10 @@ func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validato
 		FetchPollInterval: 200 * time.Millisecond,
 		FetchCooldown:     20 * time.Millisecond,
 		JobTimeout:        cfg.AttemptTimeout + 30*time.Second,
-		Logger:            log.With("component", "river"),
+		// A job still "running" this long after it started belongs to a
+		// dead process: River makes it available again.
+		RescueStuckJobsAfter: cfg.AttemptTimeout + time.Minute,
+		Logger:               log.With("component", "river"),
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return sweepArgs{}, nil },

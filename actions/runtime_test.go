@@ -763,3 +763,45 @@ func TestGiveUpBeforeHubSpotsWaitExpires(t *testing.T) {
 		t.Errorf("the action ran %d times after its wait ran out", n)
 	}
 }
+
+// TestDeliveriesSurviveAJobLeftRunning: a process killed while delivering
+// leaves River's job row "running"; the portal's later outcomes must still
+// be delivered (before River's stuck-job rescue, which takes minutes).
+func TestDeliveriesSurviveAJobLeftRunning(t *testing.T) {
+	t.Parallel()
+	h, _ := newHarness(t, actions.Config{InlineBudget: 5 * time.Millisecond})
+	ctx := context.Background()
+	first := actionstest.NewRequest(7000012, "CONTACT", map[string]any{"message": "first", "delay_ms": 30}, nil)
+	if got := h.Execute(t, "probe", first); got["hs_execution_state"] != "BLOCK" {
+		t.Fatalf("Execute() = %v", got)
+	}
+	h.HubSpot.Wait(t, first.CallbackID, 20*time.Second)
+	waitDelivered(t, h, first.CallbackID)
+	// Once River has recorded the delivery job as completed, make it look
+	// like a dead process's: running, forever.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var state string
+		err := h.DB.SQL().QueryRowContext(ctx, `SELECT state FROM river_job WHERE id = (SELECT max(id) FROM river_job WHERE kind = 'hubspot_actions.deliver')`).Scan(&state)
+		if err == nil && state == "completed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the delivery job never completed (state %q, %v)", state, err)
+		}
+	}
+	err := h.DB.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.SQL().ExecContext(ctx, `UPDATE river_job SET state = 'running', finalized_at = NULL
+			WHERE id = (SELECT max(id) FROM river_job WHERE kind = 'hubspot_actions.deliver')`)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("leave a delivery running: %v", err)
+	}
+	second := actionstest.NewRequest(7000012, "CONTACT", map[string]any{"message": "second", "delay_ms": 30}, nil)
+	if got := h.Execute(t, "probe", second); got["hs_execution_state"] != "BLOCK" {
+		t.Fatalf("Execute() = %v", got)
+	}
+	if got := h.HubSpot.Wait(t, second.CallbackID, 20*time.Second); got["echo"] != "second" {
+		t.Errorf("completion = %v", got)
+	}
+}
