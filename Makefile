@@ -36,7 +36,7 @@ definitions-check:
 
 bench:          ## benchmarks quoted in the issue notes
 	$(GO) test -run '^$$' -bench . -benchtime 20000x ./actions/
-	$(GO) test -run '^$$' -bench . ./cmd/hubspot-actions/
+	$(GO) test -run '^$$' -bench . -benchtime 20000x ./cmd/hubspot-actions/
 
 fuzz:           ## a minute of fuzzing for each fuzz target
 	$(GO) test -run '^$$' -fuzz FuzzCheckSignature -fuzztime 30s ./actions/
