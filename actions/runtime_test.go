@@ -514,6 +514,11 @@ func TestDeliveryToPortalThatMustReinstall(t *testing.T) {
 	if e.DeliveryError == "" || !strings.Contains(e.DeliveryError, "reinstall") {
 		t.Errorf("delivery error = %q, want it to say the app must be reinstalled", e.DeliveryError)
 	}
+	// If HubSpot asks again for an execution whose callback failed, the
+	// outcome goes in the answer instead of another BLOCK nobody will end.
+	if got := h.Execute(t, "probe", req); got["hs_execution_state"] != "SUCCESS" || got["echo"] != "m" {
+		t.Errorf("HubSpot's retry after a failed callback = %v, want the outcome", got)
+	}
 }
 
 // TestRecoveryOfDeadRuns plants ledger rows that a killed process would

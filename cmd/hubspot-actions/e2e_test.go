@@ -200,6 +200,14 @@ func TestServeSandbox(t *testing.T) {
 	if done.OutputFields["hs_execution_state"] != "SUCCESS" || done.OutputFields["echo"] != "slow" {
 		t.Errorf("completion = %v", done)
 	}
+	got = s.execute(t, "sandbox-echo", "ap-1-1-4-0", 101, map[string]any{"message": "m", "fail_with": "NOT_FOUND"})
+	if got["hs_execution_state"] != "FAIL_CONTINUE" || got["error_code"] != "NOT_FOUND" || !strings.Contains(got["error_message"], "(ref EX-") {
+		t.Errorf("sandbox-echo fail_with = %v", got)
+	}
+	got = s.execute(t, "sandbox-echo", "ap-1-1-5-0", 101, map[string]any{"message": "m", "fail_with": "SOMETHING"})
+	if got["error_code"] != "VALIDATION_FAILED" || !strings.HasPrefix(got["error_message"], "fail_with: must be one of") {
+		t.Errorf("sandbox-echo with an unknown fail_with = %v", got)
+	}
 	got = s.execute(t, "sandbox-echo", "ap-1-1-3-0", 101, map[string]any{})
 	if got["hs_execution_state"] != "FAIL_CONTINUE" || got["error_code"] != "VALIDATION_FAILED" || !strings.HasPrefix(got["error_message"], "message: is required") {
 		t.Errorf("invalid execution = %v", got)
@@ -207,7 +215,8 @@ func TestServeSandbox(t *testing.T) {
 
 	wantMetrics := []string{
 		`hubspot_actions_executions_total{action="sandbox-echo",error_code="",final_state="SUCCESS"} 2`,
-		`hubspot_actions_executions_total{action="sandbox-echo",error_code="VALIDATION_FAILED",final_state="FAIL_CONTINUE"} 1`,
+		`hubspot_actions_executions_total{action="sandbox-echo",error_code="VALIDATION_FAILED",final_state="FAIL_CONTINUE"} 2`,
+		`hubspot_actions_executions_total{action="sandbox-echo",error_code="NOT_FOUND",final_state="FAIL_CONTINUE"} 1`,
 		`hubspot_actions_block_answers_total{action="sandbox-echo"} 1`,
 		`hubspot_actions_callback_completions_total{result="delivered"} 1`,
 		`hubspot_actions_execution_duration_seconds_bucket`,
