@@ -3,13 +3,21 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test race check fmt vet lint vuln tidy-check definitions definitions-check bench fuzz docker clean
+.PHONY: run test chromium race check fmt vet lint vuln tidy-check definitions definitions-check bench fuzz docker clean
 
 run:            ## run the service (sandbox mode unless HUBSPOT_CLIENT_ID is set)
 	$(GO) run ./cmd/hubspot-actions serve
 
-test:           ## the test suite, as CI runs it
+test: chromium  ## the test suite, as CI runs it (installs Chromium first when missing)
 	$(GO) test -race -count=1 $(PKGS)
+
+chromium:       ## Debian's Chromium for the browser tests, installed when missing
+	@[ -n "$$CHROMIUM_PATH" ] || command -v chromium >/dev/null 2>&1 || { \
+	  sudo=""; if [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then sudo=sudo; fi; \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@"$${CHROMIUM_PATH:-chromium}" --version
 
 check: fmt vet test definitions-check tidy-check ## everything CI checks
 
