@@ -193,7 +193,9 @@ func (a oauthGrants) Refresh(ctx context.Context, portalID int64) error {
 	return err
 }
 
-func (a oauthGrants) Delete(ctx context.Context, portalID int64) error { return a.g.Delete(ctx, portalID) }
+func (a oauthGrants) Delete(ctx context.Context, portalID int64) error {
+	return a.g.Delete(ctx, portalID)
+}
 
 // hubspotCRM adapts the HubSpot API client to CRM.
 type hubspotCRM struct{ h *oauth.HubSpot }

@@ -125,7 +125,7 @@ type app struct {
 	hubspot   *oauth.HubSpot
 	extra     routesExtra
 	providers []actions.Provider // in the order of the list
-	grants    []*oauth.Grants // every provider's OAuth grants
+	grants    []*oauth.Grants    // every provider's OAuth grants
 	closers   []func()
 	notes     []string // sandbox notes for the announcement
 }

@@ -205,8 +205,8 @@ func TestSettingsStates(t *testing.T) {
 			portal: oauth.PortalInfo{PortalID: 5, Status: oauth.StatusNeedsReinstall, StatusReason: "the refresh token was rejected (invalid_grant)"},
 			qb: qb(actions.CardNeedsReconnect, "Needs reconnecting", "QuickBooks no longer accepts the app's access to this company.",
 				actions.ConnectCard{AccountLabel: "Company", Connected: true, Account: "Acme Ltd", ConnectURL: quickbooks.ConnectPath, ConnectLabel: "Reconnect QuickBooks"}),
-			want:   []string{"Needs reinstall HubSpot no longer accepts the app's access to this account (the refresh token was rejected (invalid_grant)).", "Reinstall the app", "Needs reconnecting Company: Acme Ltd.", "Reconnect QuickBooks", "Disconnect QuickBooks"},
-			link:   true,
+			want: []string{"Needs reinstall HubSpot no longer accepts the app's access to this account (the refresh token was rejected (invalid_grant)).", "Reinstall the app", "Needs reconnecting Company: Acme Ltd.", "Reconnect QuickBooks", "Disconnect QuickBooks"},
+			link: true,
 		},
 		{
 			name:   "removed",
@@ -220,8 +220,8 @@ func TestSettingsStates(t *testing.T) {
 			portal: oauth.PortalInfo{PortalID: 5, Status: oauth.StatusNotConnected},
 			qb: qb(actions.CardNotConnected, "Not connected", "QuickBooks actions fail with NOT_CONNECTED until you connect a QuickBooks company.",
 				actions.ConnectCard{AccountLabel: "Company", ConnectURL: quickbooks.ConnectPath, ConnectLabel: "Connect QuickBooks"}),
-			want:   []string{"Not connected No HubSpot access token is stored", "QuickBooks Online Not connected", "Connect QuickBooks"},
-			link:   true,
+			want: []string{"Not connected No HubSpot access token is stored", "QuickBooks Online Not connected", "Connect QuickBooks"},
+			link: true,
 		},
 	}
 	for _, tt := range tests {
