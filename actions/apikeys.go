@@ -169,3 +169,24 @@ func MaskKey(key string) string {
 	}
 	return prefix + "…" + key[len(key)-4:]
 }
+
+// Card is the settings page's card of a provider whose key admins enter:
+// whose key is in use, and the form to enter, replace or remove one. help
+// says where to find the key.
+func (k *APIKeys) Card(ctx context.Context, portalID int64, help string) (Card, error) {
+	ki, err := k.Info(ctx, portalID)
+	if err != nil {
+		return Card{}, err
+	}
+	c := Card{Provider: k.provider, Label: k.label, Short: k.label,
+		Key: &KeyCard{Help: help, Own: ki.Own, Hint: ki.Hint, VerifiedAt: ki.VerifiedAt, HasDefault: ki.HasDefault}}
+	switch {
+	case ki.Own:
+		c.Status, c.Badge = CardConnected, "Your key"
+	case ki.HasDefault:
+		c.Status, c.Badge = CardDefault, "App default"
+	default:
+		c.Status, c.Badge = CardNotConnected, "Not connected"
+	}
+	return c, nil
+}

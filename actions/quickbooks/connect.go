@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/oauth2"
 
+	"hubspot-actions/actions"
 	"hubspot-actions/oauth"
 )
 
@@ -131,7 +132,7 @@ func (s *Service) Disconnect(ctx context.Context, portalID int64) error {
 		return fmt.Errorf("quickbooks: delete grant for portal %d: %w", portalID, err)
 	}
 	if revokeErr != nil {
-		return fmt.Errorf("quickbooks: grant for portal %d deleted, but not revoked at Intuit: %w", portalID, revokeErr)
+		return fmt.Errorf("quickbooks: grant for portal %d deleted, but not revoked at Intuit: %w: %w", portalID, actions.ErrNotRevoked, revokeErr)
 	}
 	s.log.Info("quickbooks disconnected", "portal_id", portalID)
 	return nil
@@ -148,7 +149,7 @@ func (s *Service) revoke(ctx context.Context, token string) error {
 	if err != nil {
 		return err
 	}
-	req.SetBasicAuth(s.cfg.ClientID, s.cfg.ClientSecret)
+	req.SetBasicAuth(s.cfg.ClientID, s.cfg.ClientSecret.Reveal())
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	resp, err := s.hc.Do(req)

@@ -106,6 +106,14 @@ func (g *memGrants) Account(ctx context.Context, portalID int64) (string, string
 	return gr.realm, gr.name, nil
 }
 
+func (g *memGrants) Status(ctx context.Context, portalID int64) (oauth.GrantStatus, error) {
+	realm, name, err := g.Account(ctx, portalID)
+	if err != nil {
+		return oauth.GrantStatus{}, err
+	}
+	return oauth.GrantStatus{Provider: Provider, PortalID: portalID, AccountID: realm, AccountName: name, Status: oauth.StatusActive}, nil
+}
+
 func (g *memGrants) Refresh(ctx context.Context, portalID int64) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()

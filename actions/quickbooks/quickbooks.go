@@ -48,30 +48,56 @@ const (
 	IntuitRevokeURL    = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
 )
 
-// Config configures the QuickBooks connection. Empty URLs take Intuit's.
+// Config configures the QuickBooks connection: QuickBooks' part of the
+// environment (the `env` tags), plus what the app supplies. Empty URLs take
+// Intuit's.
 type Config struct {
-	ClientID     string
-	ClientSecret string
+	ClientID     string         `env:"QUICKBOOKS_CLIENT_ID"`
+	ClientSecret actions.Secret `env:"QUICKBOOKS_CLIENT_SECRET"`
 	// Environment is "sandbox" or "production"; it picks the API base URL.
-	Environment string
+	// It must be said with real Intuit credentials: a wrong guess looks
+	// like every company needing to reconnect.
+	Environment  string `env:"QUICKBOOKS_ENVIRONMENT"`
+	APIBaseURL   string `env:"QUICKBOOKS_API_BASE_URL"`
+	AuthorizeURL string `env:"INTUIT_AUTHORIZE_URL"`
+	TokenURL     string `env:"INTUIT_TOKEN_URL"`
+	RevokeURL    string `env:"INTUIT_REVOKE_URL"`
 	// PublicBaseURL is the service's public origin, e.g.
 	// https://actions.example.com; the redirect URI and the settings link
-	// in messages are built from it.
+	// in messages are built from it. New takes it from the app.
 	PublicBaseURL string
-	APIBaseURL    string // QUICKBOOKS_API_BASE_URL override
-	AuthorizeURL  string // INTUIT_AUTHORIZE_URL override
-	TokenURL      string // INTUIT_TOKEN_URL override
-	RevokeURL     string // INTUIT_REVOKE_URL override
 	// RequestsPerMinute and MaxConcurrent pace requests per company
 	// (defaults: Intuit's 500 and 10).
 	RequestsPerMinute int
 	MaxConcurrent     int
 }
 
+// Validate reports every problem with the environment's part of the
+// configuration, naming the variables.
+func (c Config) Validate() error {
+	var errs []error
+	if (c.ClientID == "") != (c.ClientSecret == "") {
+		errs = append(errs, errors.New("QUICKBOOKS_CLIENT_ID and QUICKBOOKS_CLIENT_SECRET go together: set both or neither"))
+	}
+	switch c.Environment {
+	case "sandbox", "production":
+	case "":
+		if c.ClientID != "" {
+			errs = append(errs, errors.New("QUICKBOOKS_ENVIRONMENT is required with QUICKBOOKS_CLIENT_ID (sandbox or production)"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("QUICKBOOKS_ENVIRONMENT must be sandbox or production, not %q", c.Environment))
+	}
+	return errors.Join(errs...)
+}
+
 func (c Config) withDefaults() (Config, error) {
 	var errs []error
 	if (c.ClientID == "") != (c.ClientSecret == "") {
 		errs = append(errs, errors.New("quickbooks: client id and client secret go together"))
+	}
+	if c.Environment == "" && c.ClientID == "" {
+		c.Environment = "sandbox" // nothing to call without credentials
 	}
 	if c.PublicBaseURL == "" {
 		errs = append(errs, errors.New("quickbooks: public base URL is required"))
@@ -106,7 +132,7 @@ func OAuthConfig(cfg Config) *oauth2.Config {
 	cfg, _ = cfg.withDefaults()
 	return &oauth2.Config{
 		ClientID:     cfg.ClientID,
-		ClientSecret: cfg.ClientSecret,
+		ClientSecret: cfg.ClientSecret.Reveal(),
 		Endpoint: oauth2.Endpoint{
 			AuthURL:   cfg.AuthorizeURL,
 			TokenURL:  cfg.TokenURL,

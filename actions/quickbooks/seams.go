@@ -6,6 +6,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/oauth2"
+
+	"hubspot-actions/oauth"
 )
 
 // Grants stores each portal's QuickBooks grant (tokens encrypted at rest,
@@ -23,6 +25,9 @@ type Grants interface {
 	// refreshing it (once, however many callers) when it expires and saving
 	// the rotated refresh token before using it.
 	Client(ctx context.Context, portalID int64) (*http.Client, error)
+	// Status describes the grant (active or needing reconnection, the
+	// company's name); errors wrap oauth.ErrNotConnected when there is none.
+	Status(ctx context.Context, portalID int64) (oauth.GrantStatus, error)
 	// Account returns the realmId and company name saved with the grant.
 	Account(ctx context.Context, portalID int64) (realmID, companyName string, err error)
 	// Refresh forces a refresh after Intuit rejected the access token (401)

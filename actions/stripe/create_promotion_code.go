@@ -299,7 +299,11 @@ func (a *app) create(ctx context.Context, ex *actions.Execution, in createIn) (c
 	if err != nil {
 		return createOut{}, err
 	}
-	coupon, err := a.coupon(ctx, ex, key, p.terms)
+	mint, err := a.minter(ctx)
+	if err != nil {
+		return createOut{}, err
+	}
+	coupon, err := a.coupon(ctx, ex, key, mint.couponID(p.terms), p.terms)
 	if err != nil {
 		return createOut{}, err
 	}
@@ -311,7 +315,7 @@ func (a *app) create(ctx context.Context, ex *actions.Execution, in createIn) (c
 	}
 	params := PromotionCodeParams{
 		CouponID:       coupon.ID,
-		Code:           p.prefix + a.mint.suffix(ex.CallbackID),
+		Code:           p.prefix + mint.suffix(ex.CallbackID),
 		Customer:       customer,
 		MaxRedemptions: p.maxRedemptions,
 		Metadata: map[string]string{
@@ -383,8 +387,7 @@ func (a *app) customer(ctx context.Context, ex *actions.Execution, key, email st
 // coupon returns the coupon shared by every code with terms t, creating it
 // the first time. Its ID is derived from the terms, so concurrent creators
 // converge on one coupon: the loser gets "already exists" and reads it.
-func (a *app) coupon(ctx context.Context, ex *actions.Execution, key string, t terms) (Coupon, error) {
-	id := a.mint.couponID(t)
+func (a *app) coupon(ctx context.Context, ex *actions.Execution, key, id string, t terms) (Coupon, error) {
 	get := func() (Coupon, bool, error) {
 		c, err := a.c.GetCoupon(ctx, key, id)
 		if isStatus(err, http.StatusNotFound) {

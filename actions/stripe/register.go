@@ -2,8 +2,10 @@ package stripe
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"hubspot-actions/actions"
@@ -24,15 +26,41 @@ func Register(r *actions.Registry, c *Client, keys actions.KeyFunc, codeSecret [
 	case len(codeSecret) < minSecretLen:
 		return fmt.Errorf("stripe: the code secret must be at least %d bytes", minSecretLen)
 	}
-	return register(r, &app{c: c, keys: keys, mint: minter{secret: bytes.Clone(codeSecret)}, now: time.Now})
+	secret := bytes.Clone(codeSecret)
+	return register(r, newApp(c, keys, func(context.Context) ([]byte, error) { return secret, nil }))
 }
 
 // app holds what the actions share.
 type app struct {
-	c    *Client
-	keys actions.KeyFunc
-	mint minter
-	now  func() time.Time
+	c      *Client
+	keys   actions.KeyFunc
+	secret func(ctx context.Context) ([]byte, error) // the code secret, read once
+	now    func() time.Time
+
+	mu   sync.Mutex
+	mint minter // set once the secret is read
+}
+
+func newApp(c *Client, keys actions.KeyFunc, secret func(ctx context.Context) ([]byte, error)) *app {
+	return &app{c: c, keys: keys, secret: secret, now: time.Now}
+}
+
+// minter returns the code minter, reading the code secret the first time.
+func (a *app) minter(ctx context.Context) (minter, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.mint.secret != nil {
+		return a.mint, nil
+	}
+	s, err := a.secret(ctx)
+	if err != nil {
+		return minter{}, fmt.Errorf("stripe: read the code secret: %w", err)
+	}
+	if len(s) < minSecretLen {
+		return minter{}, fmt.Errorf("stripe: the code secret must be at least %d bytes", minSecretLen)
+	}
+	a.mint = minter{secret: bytes.Clone(s)}
+	return a.mint, nil
 }
 
 func register(r *actions.Registry, a *app) error {

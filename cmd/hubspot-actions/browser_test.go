@@ -270,11 +270,11 @@ func TestBrowserAdmin(t *testing.T) {
 	b.screenshot("clearbit-key-saved")
 
 	// QuickBooks: the sandbox's fake Intuit consents at once and comes back.
-	b.submit("connect QuickBooks", chromedp.Click(chromedp.CSS("#qb-connect")))
+	b.submit("connect QuickBooks", chromedp.Click(chromedp.CSS("#quickbooks-connect")))
 	if got := b.path(); got != "/settings" {
 		t.Fatalf("after connecting QuickBooks the browser is at %s", got)
 	}
-	b.wantText("#qb-status", "Connected", "Sandbox Company US 1")
+	b.wantText("#quickbooks-status", "Connected", "Sandbox Company US 1")
 	b.screenshot("quickbooks-connected")
 
 	// A workflow runs actions for this portal: one succeeds, one fails, and
@@ -324,7 +324,7 @@ func TestBrowserAdmin(t *testing.T) {
 	b.open(s.URL + "/settings")
 	b.submit("disconnect QuickBooks", chromedp.Click(chromedp.CSS("#quickbooks form button[type=submit]")))
 	b.wantText(".notice", "QuickBooks disconnected.")
-	b.wantText("#qb-status", "Not connected")
+	b.wantText("#quickbooks-status", "Not connected")
 
 	// Sign out: the session ends.
 	b.submit("sign out", chromedp.Click(chromedp.CSS(".account button[type=submit]")))

@@ -45,19 +45,9 @@ type config struct {
 	ActionTimeout    time.Duration
 	HistoryRetention time.Duration
 
-	ClearbitAPIKey  secret
-	ClearbitBaseURL string
-
-	QuickBooksClientID     string
-	QuickBooksClientSecret secret
-	QuickBooksEnvironment  string
-	QuickBooksAPIBaseURL   string
-	IntuitAuthorizeURL     string
-	IntuitTokenURL         string
-	IntuitRevokeURL        string
-
-	StripeSecretKey  secret
-	StripeAPIBaseURL string
+	// Providers holds each external system's own part of the
+	// configuration, declared in its package.
+	Providers []providerConfig
 }
 
 // Defaults: the SQLite file, and where a sandbox sends HubSpot API calls
@@ -117,30 +107,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return b
 	}
 	cfg := config{
-		ListenAddr:             get("LISTEN_ADDR", ""),
-		DatabaseURL:            get("DATABASE_URL", defaultDatabaseURL),
-		HubSpotClientID:        get("HUBSPOT_CLIENT_ID", ""),
-		HubSpotClientSecret:    secret(get("HUBSPOT_CLIENT_SECRET", "")),
-		HubSpotAPIBaseURL:      strings.TrimRight(get("HUBSPOT_API_BASE_URL", ""), "/"),
-		HubSpotAppBaseURL:      strings.TrimRight(get("HUBSPOT_APP_BASE_URL", "https://app.hubspot.com"), "/"),
-		HubSpotScopes:          strings.Fields(get("HUBSPOT_SCOPES", strings.Join(defaultScopes, " "))),
-		HubSpotOptionalScopes:  strings.Fields(get("HUBSPOT_OPTIONAL_SCOPES", "")),
-		EncryptionKey:          key("ENCRYPTION_KEY"),
-		EncryptionKeyPrevious:  key("ENCRYPTION_KEY_PREVIOUS"),
-		InlineBudget:           dur("INLINE_BUDGET", 5*time.Second),
-		ActionTimeout:          dur("ACTION_TIMEOUT", 30*time.Second),
-		HistoryRetention:       dur("HISTORY_RETENTION", 30*24*time.Hour),
-		ClearbitAPIKey:         secret(get("CLEARBIT_API_KEY", "")),
-		ClearbitBaseURL:        strings.TrimRight(get("CLEARBIT_BASE_URL", ""), "/"),
-		QuickBooksClientID:     get("QUICKBOOKS_CLIENT_ID", ""),
-		QuickBooksClientSecret: secret(get("QUICKBOOKS_CLIENT_SECRET", "")),
-		QuickBooksEnvironment:  get("QUICKBOOKS_ENVIRONMENT", ""),
-		QuickBooksAPIBaseURL:   strings.TrimRight(get("QUICKBOOKS_API_BASE_URL", ""), "/"),
-		IntuitAuthorizeURL:     get("INTUIT_AUTHORIZE_URL", "https://appcenter.intuit.com/connect/oauth2"),
-		IntuitTokenURL:         get("INTUIT_TOKEN_URL", "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"),
-		IntuitRevokeURL:        get("INTUIT_REVOKE_URL", "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"),
-		StripeSecretKey:        secret(get("STRIPE_SECRET_KEY", "")),
-		StripeAPIBaseURL:       strings.TrimRight(get("STRIPE_API_BASE_URL", "https://api.stripe.com"), "/"),
+		ListenAddr:            get("LISTEN_ADDR", ""),
+		DatabaseURL:           get("DATABASE_URL", defaultDatabaseURL),
+		HubSpotClientID:       get("HUBSPOT_CLIENT_ID", ""),
+		HubSpotClientSecret:   secret(get("HUBSPOT_CLIENT_SECRET", "")),
+		HubSpotAPIBaseURL:     strings.TrimRight(get("HUBSPOT_API_BASE_URL", ""), "/"),
+		HubSpotAppBaseURL:     strings.TrimRight(get("HUBSPOT_APP_BASE_URL", "https://app.hubspot.com"), "/"),
+		HubSpotScopes:         strings.Fields(get("HUBSPOT_SCOPES", strings.Join(defaultScopes, " "))),
+		HubSpotOptionalScopes: strings.Fields(get("HUBSPOT_OPTIONAL_SCOPES", "")),
+		EncryptionKey:         key("ENCRYPTION_KEY"),
+		EncryptionKeyPrevious: key("ENCRYPTION_KEY_PREVIOUS"),
+		InlineBudget:          dur("INLINE_BUDGET", 5*time.Second),
+		ActionTimeout:         dur("ACTION_TIMEOUT", 30*time.Second),
+		HistoryRetention:      dur("HISTORY_RETENTION", 30*24*time.Hour),
 	}
 	switch strings.ToLower(get("LOG_LEVEL", "info")) {
 	case "debug":
@@ -169,24 +148,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if _, port, err := net.SplitHostPort(cfg.ListenAddr); err != nil || port == "" {
 		errs = append(errs, fmt.Errorf("LISTEN_ADDR %q must be host:port or :port", cfg.ListenAddr))
 	}
-	switch cfg.QuickBooksEnvironment {
-	case "sandbox", "production":
-	case "":
-		// With real Intuit credentials the environment must be said: a
-		// wrong guess looks like every company needing to reconnect.
-		if cfg.QuickBooksClientID != "" {
-			errs = append(errs, errors.New("QUICKBOOKS_ENVIRONMENT is required with QUICKBOOKS_CLIENT_ID (sandbox or production)"))
-		}
-		cfg.QuickBooksEnvironment = "sandbox"
-	default:
-		errs = append(errs, fmt.Errorf("QUICKBOOKS_ENVIRONMENT must be sandbox or production, not %q", cfg.QuickBooksEnvironment))
-	}
-	if cfg.QuickBooksAPIBaseURL == "" {
-		cfg.QuickBooksAPIBaseURL = "https://sandbox-quickbooks.api.intuit.com"
-		if cfg.QuickBooksEnvironment == "production" {
-			cfg.QuickBooksAPIBaseURL = "https://quickbooks.api.intuit.com"
-		}
-	}
+	providers, perrs := loadProviders(getenv)
+	cfg.Providers = providers
+	errs = append(errs, perrs...)
 	cfg.DataDir = dataDir(cfg.DatabaseURL)
 
 	public := get("PUBLIC_BASE_URL", "")

@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"hubspot-actions/actions"
-	"hubspot-actions/actions/quickbooks"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
 )
@@ -24,7 +23,7 @@ type routesExtra struct {
 }
 
 // addRoutes lists the whole HTTP surface of the service.
-func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *actions.Runtime, flow *oauth.Flow, qb *quickbooks.Service, keyed []keyProvider, m *actions.Metrics, promReg *prometheus.Registry, extra routesExtra) {
+func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *actions.Runtime, flow *oauth.Flow, providers []actions.Provider, m *actions.Metrics, promReg *prometheus.Registry, extra routesExtra) {
 	// Operations.
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", handleReady(db))
@@ -39,9 +38,11 @@ func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *act
 	e.GET("/oauth/hubspot/install", flow.HandleInstall())
 	e.GET("/oauth/hubspot/callback", flow.HandleCallback())
 
-	// Admins connect their QuickBooks company (from the settings page).
-	e.GET(quickbooks.ConnectPath, qb.HandleConnect())
-	e.GET(quickbooks.CallbackPath, qb.HandleCallback())
+	// Each provider's own routes: admins connect an account (QuickBooks)
+	// from the settings page.
+	for _, p := range providers {
+		p.Routes(e)
+	}
 
 	// The portal admin's pages: server-rendered HTML under a strict CSP.
 	// The session comes from the install flow; forms carry a CSRF token
@@ -50,10 +51,10 @@ func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *act
 	e.GET("/static/:file", w.handleStatic(), w.secure)
 	e.GET("/signed-out", w.handleSignedOut(), w.secure)
 	admin := e.Group("/settings", w.secure, w.requireSession, w.checkCSRF)
-	admin.GET("", handleSettings(w, flow, qb, keyed, cfg.HistoryRetention))
-	admin.POST("/keys/:provider", handleSaveKey(w, flow, qb, keyed, cfg.HistoryRetention))
-	admin.POST("/keys/:provider/delete", handleDeleteKey(w, keyed))
-	admin.POST("/quickbooks/disconnect", handleDisconnectQuickBooks(w, flow, qb))
+	admin.GET("", handleSettings(w, flow, providers, cfg.HistoryRetention))
+	admin.POST("/keys/:provider", handleSaveKey(w, flow, providers, cfg.HistoryRetention))
+	admin.POST("/keys/:provider/delete", handleDeleteKey(w, providers))
+	admin.POST("/:provider/disconnect", handleDisconnect(w, flow, providers))
 	admin.GET("/history", handleHistory(w, db, rt.Registry(), cfg.HistoryRetention))
 	admin.GET("/history/:id", handleExecution(w, db, rt.Registry()))
 	admin.POST("/logout", w.handleLogout())

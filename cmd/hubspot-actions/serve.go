@@ -55,7 +55,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	defer app.close()
 
 	e := newServer(log)
-	addRoutes(e, log, cfg, db, app.runtime, app.flow, app.providers.quickbooks, app.providers.keyed, metrics, promReg, app.extra)
+	addRoutes(e, log, cfg, db, app.runtime, app.flow, app.providers, metrics, promReg, app.extra)
 	e.Listener = ln
 	// Slow or idle clients cannot hold connections forever. (Per-request
 	// read and write timeouts cost a quarter of the inline throughput in
@@ -124,8 +124,8 @@ type app struct {
 	flow      *oauth.Flow
 	hubspot   *oauth.HubSpot
 	extra     routesExtra
-	providers providers
-	grants    []*oauth.Grants // every provider's OAuth grants
+	providers []actions.Provider // in the order of the list
+	grants    []*oauth.Grants    // every provider's OAuth grants
 	closers   []func()
 	notes     []string // sandbox notes for the announcement
 }
@@ -161,7 +161,21 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 	a.grants = append(a.grants, a.flow.Grants())
 
 	reg := actions.NewRegistry()
-	if err := registerActions(ctx, reg, cfg, db, keys, a, log, m); err != nil {
+	deps := actions.Deps{
+		DB:       db,
+		Keys:     keys,
+		HubSpot:  a.hubspot,
+		Sessions: flowSessions{a.flow},
+		HTTPClient: func(upstream string, timeout time.Duration) *http.Client {
+			return outboundClient(upstream, timeout, m)
+		},
+		AppSecret: func(ctx context.Context, name string) ([]byte, error) {
+			return appSecret(ctx, db, keys, name)
+		},
+		PublicBaseURL: cfg.PublicBaseURL,
+		Log:           log,
+	}
+	if err := buildProviders(reg, cfg, deps, a, log); err != nil {
 		return nil, err
 	}
 	if cfg.EncryptionKeyPrevious != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,31 +14,13 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"hubspot-actions/actions"
-	"hubspot-actions/actions/quickbooks"
+
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
 )
 
-// keyProvider is a provider whose API key each portal enters on the
-// settings page. Adding one to the settings page is one entry in
-// providers.keyed.
-type keyProvider struct {
-	// Keys stores the portal's key sealed and knows the app-wide default.
-	Keys *actions.APIKeys
-	// Verify checks a key with one cheap call to the provider before it is
-	// saved. Errors are *actions.Error with a message in plain words, or
-	// transient.
-	Verify func(ctx context.Context, key string) error
-	// Help says where to find the key; it is shown under the field.
-	Help string
-}
-
 // verifyTimeout bounds the provider call that checks a key.
 const verifyTimeout = 10 * time.Second
-
-// qbCheckTimeout bounds the QuickBooks call made to show the company's
-// name: the page renders without it rather than wait.
-const qbCheckTimeout = 4 * time.Second
 
 // settingsPage is the data of the settings template.
 type settingsPage struct {
@@ -45,8 +28,7 @@ type settingsPage struct {
 	Notice    string
 	Problems  []problem // what the admin must fix in the form just sent
 	Portal    portalView
-	QB        qbView
-	Keys      []keyView
+	Cards     []cardView // every provider's, in the list's order
 	Retention string
 }
 
@@ -70,39 +52,26 @@ type portalView struct {
 	ReinstallLink bool
 }
 
-type qbView struct {
-	Configured bool
-	Connected  bool // a grant is stored (it may need reconnecting)
-	Healthy    bool
-	Company    string
-	Detail     string
-	ConnectURL string
-}
-
-type keyView struct {
-	Provider   string
-	Label      string
-	Help       string
-	InputID    string
-	Own        bool
-	Hint       string
+// cardView is a provider's card as the template shows it.
+type cardView struct {
+	actions.Card
+	InputID    string // the key field's id
 	VerifiedAt string
-	HasDefault bool
-	Error      string
+	Error      string // why the key just sent was not saved
 }
 
 // settingsNotices are the confirmations shown after a change; the query
 // only names one, so nothing the request carries is echoed.
 var settingsNotices = map[string]string{
-	"key-saved":             "%s key verified and saved.",
-	"key-removed":           "%s key removed.",
-	"qb-disconnected":       "QuickBooks disconnected.",
-	"qb-disconnected-local": "QuickBooks disconnected here. QuickBooks could not be reached to revoke the app's access; you can also remove the app in QuickBooks under Settings → Apps.",
+	"key-saved":          "%s key verified and saved.",
+	"key-removed":        "%s key removed.",
+	"disconnected":       "%s disconnected.",
+	"disconnected-local": "%s disconnected here. %s could not be reached to revoke the app's access; you can also remove the app in your %s account's settings.",
 }
 
 // handleSettings serves GET /settings: the portal, its connection to
 // HubSpot and every provider's connection.
-func handleSettings(w *web, flow *oauth.Flow, qb *quickbooks.Service, keyed []keyProvider, retention time.Duration) echo.HandlerFunc {
+func handleSettings(w *web, flow *oauth.Flow, providers []actions.Provider, retention time.Duration) echo.HandlerFunc {
 	type request struct {
 		Notice   string `query:"notice" validate:"omitempty,max=40"`
 		Provider string `query:"provider" validate:"omitempty,max=40"`
@@ -115,7 +84,7 @@ func handleSettings(w *web, flow *oauth.Flow, qb *quickbooks.Service, keyed []ke
 		if err := c.Validate(&req); err != nil {
 			return err
 		}
-		p, err := buildSettings(c, w, flow, qb, keyed, retention)
+		p, err := buildSettings(c, w, flow, providers, retention)
 		if errors.Is(err, store.ErrNotFound) {
 			return reinstall(c, w, flow)
 		}
@@ -123,12 +92,10 @@ func handleSettings(w *web, flow *oauth.Flow, qb *quickbooks.Service, keyed []ke
 			return err
 		}
 		if msg, ok := settingsNotices[req.Notice]; ok {
-			if strings.Contains(msg, "%s") {
-				if kp, ok := findKeyProvider(keyed, req.Provider); ok {
-					p.Notice = strings.Replace(msg, "%s", kp.Keys.Label(), 1)
+			for _, cv := range p.Cards {
+				if cv.Provider == req.Provider {
+					p.Notice = strings.ReplaceAll(msg, "%s", cv.Short)
 				}
-			} else {
-				p.Notice = msg
 			}
 		}
 		return w.render(c, http.StatusOK, "settings", p)
@@ -139,7 +106,7 @@ func handleSettings(w *web, flow *oauth.Flow, qb *quickbooks.Service, keyed []ke
 // with the provider, then sealed and saved for the session's portal. A key
 // that fails verification is not saved; the page says why next to the
 // field.
-func handleSaveKey(w *web, flow *oauth.Flow, qb *quickbooks.Service, keyed []keyProvider, retention time.Duration) echo.HandlerFunc {
+func handleSaveKey(w *web, flow *oauth.Flow, providers []actions.Provider, retention time.Duration) echo.HandlerFunc {
 	type request struct {
 		Provider string `param:"provider"`
 		APIKey   string `form:"api_key" validate:"required,max=500,printascii"`
@@ -151,12 +118,12 @@ func handleSaveKey(w *web, flow *oauth.Flow, qb *quickbooks.Service, keyed []key
 		if err := c.Bind(&req); err != nil {
 			return err
 		}
-		kp, ok := findKeyProvider(keyed, req.Provider)
+		kp, ok := findProvider[actions.KeyProvider](providers, req.Provider)
 		if !ok {
 			return echo.NewHTTPError(http.StatusNotFound, "There is no such provider.")
 		}
 		req.APIKey = strings.TrimSpace(req.APIKey)
-		label := kp.Keys.Label()
+		label := kp.Keys().Label()
 		var problemMsg string
 		if err := c.Validate(&req); err != nil || strings.ContainsAny(req.APIKey, " \t") {
 			var ve validator.ValidationErrors
@@ -169,15 +136,15 @@ func handleSaveKey(w *web, flow *oauth.Flow, qb *quickbooks.Service, keyed []key
 			}
 		} else {
 			vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
-			err := kp.Verify(vctx, req.APIKey)
+			err := kp.VerifyKey(vctx, req.APIKey)
 			cancel()
 			if err != nil {
-				w.log.Info("api key refused", "portal_id", portalID, "provider", kp.Keys.Provider(), "err", err)
+				w.log.Info("api key refused", "portal_id", portalID, "provider", kp.Name(), "err", err)
 				problemMsg = verifyProblem(label, err)
 			}
 		}
 		if problemMsg != "" {
-			p, err := buildSettings(c, w, flow, qb, keyed, retention)
+			p, err := buildSettings(c, w, flow, providers, retention)
 			if errors.Is(err, store.ErrNotFound) {
 				return reinstall(c, w, flow)
 			}
@@ -185,19 +152,19 @@ func handleSaveKey(w *web, flow *oauth.Flow, qb *quickbooks.Service, keyed []key
 				return err
 			}
 			p.Title = "Error: " + p.Title
-			for i := range p.Keys {
-				if p.Keys[i].Provider == kp.Keys.Provider() {
-					p.Keys[i].Error = problemMsg
-					p.Problems = append(p.Problems, problem{Field: p.Keys[i].InputID, Message: problemMsg})
+			for i := range p.Cards {
+				if p.Cards[i].Provider == kp.Name() {
+					p.Cards[i].Error = problemMsg
+					p.Problems = append(p.Problems, problem{Field: p.Cards[i].InputID, Message: problemMsg})
 				}
 			}
 			return w.render(c, http.StatusUnprocessableEntity, "settings", p)
 		}
-		if err := kp.Keys.Save(ctx, portalID, req.APIKey); err != nil {
+		if err := kp.Keys().Save(ctx, portalID, req.APIKey); err != nil {
 			return err
 		}
-		w.log.Info("api key saved", "portal_id", portalID, "provider", kp.Keys.Provider())
-		return c.Redirect(http.StatusSeeOther, settingsNoticeURL("key-saved", kp.Keys.Provider()))
+		w.log.Info("api key saved", "portal_id", portalID, "provider", kp.Name())
+		return c.Redirect(http.StatusSeeOther, settingsNoticeURL("key-saved", kp.Name()))
 	}
 }
 
@@ -216,7 +183,7 @@ func verifyProblem(label string, err error) string {
 // handleDeleteKey serves POST /settings/keys/:provider/delete: the
 // session's portal forgets its key (the app-wide default, if any, applies
 // again).
-func handleDeleteKey(w *web, keyed []keyProvider) echo.HandlerFunc {
+func handleDeleteKey(w *web, providers []actions.Provider) echo.HandlerFunc {
 	type request struct {
 		Provider string `param:"provider"`
 	}
@@ -225,48 +192,58 @@ func handleDeleteKey(w *web, keyed []keyProvider) echo.HandlerFunc {
 		if err := (&echo.DefaultBinder{}).BindPathParams(c, &req); err != nil {
 			return err
 		}
-		kp, ok := findKeyProvider(keyed, req.Provider)
+		kp, ok := findProvider[actions.KeyProvider](providers, req.Provider)
 		if !ok {
 			return echo.NewHTTPError(http.StatusNotFound, "There is no such provider.")
 		}
 		portalID := sessionOf(c).PortalID
-		if err := kp.Keys.Delete(c.Request().Context(), portalID); err != nil {
+		if err := kp.Keys().Delete(c.Request().Context(), portalID); err != nil {
 			return err
 		}
-		w.log.Info("api key removed", "portal_id", portalID, "provider", kp.Keys.Provider())
-		return c.Redirect(http.StatusSeeOther, settingsNoticeURL("key-removed", kp.Keys.Provider()))
+		w.log.Info("api key removed", "portal_id", portalID, "provider", kp.Name())
+		return c.Redirect(http.StatusSeeOther, settingsNoticeURL("key-removed", kp.Name()))
 	}
 }
 
-// handleDisconnectQuickBooks serves POST /settings/quickbooks/disconnect:
-// the session's portal's grant is revoked at Intuit and forgotten.
-func handleDisconnectQuickBooks(w *web, flow *oauth.Flow, qb *quickbooks.Service) echo.HandlerFunc {
+// handleDisconnect serves POST /settings/:provider/disconnect: the
+// session's portal's grant is revoked upstream and forgotten.
+func handleDisconnect(w *web, flow *oauth.Flow, providers []actions.Provider) echo.HandlerFunc {
+	type request struct {
+		Provider string `param:"provider"`
+	}
 	return func(c echo.Context) error {
+		var req request
+		if err := (&echo.DefaultBinder{}).BindPathParams(c, &req); err != nil {
+			return err
+		}
+		d, ok := findProvider[actions.Disconnector](providers, req.Provider)
+		if !ok {
+			return echo.NewHTTPError(http.StatusNotFound, "There is no such provider.")
+		}
 		ctx := c.Request().Context()
 		portalID := sessionOf(c).PortalID
-		before, err := flow.Portal(ctx, portalID)
-		if errors.Is(err, store.ErrNotFound) {
+		if _, err := flow.Portal(ctx, portalID); errors.Is(err, store.ErrNotFound) {
 			return reinstall(c, w, flow)
+		} else if err != nil {
+			return err
 		}
+		connected, err := d.Connected(ctx, portalID)
 		if err != nil {
 			return err
 		}
-		if findGrant(before.Grants, quickbooks.Provider) == nil {
+		if !connected {
 			// Nothing to disconnect (a second click, or another tab did it).
-			return c.Redirect(http.StatusSeeOther, quickbooks.SettingsPath)
+			return c.Redirect(http.StatusSeeOther, actions.SettingsPath)
 		}
-		err = qb.Disconnect(ctx, portalID)
-		if err == nil {
-			return c.Redirect(http.StatusSeeOther, settingsNoticeURL("qb-disconnected", ""))
+		err = d.Disconnect(ctx, portalID)
+		switch {
+		case err == nil:
+			return c.Redirect(http.StatusSeeOther, settingsNoticeURL("disconnected", d.Name()))
+		case errors.Is(err, actions.ErrNotRevoked):
+			w.log.Warn("disconnected without revocation", "portal_id", portalID, "provider", d.Name(), "err", err)
+			return c.Redirect(http.StatusSeeOther, settingsNoticeURL("disconnected-local", d.Name()))
 		}
-		// Disconnect forgets the grant even when Intuit cannot be reached;
-		// only a grant still stored is a failure.
-		after, perr := flow.Portal(ctx, portalID)
-		if perr != nil || findGrant(after.Grants, quickbooks.Provider) != nil {
-			return err
-		}
-		w.log.Warn("quickbooks disconnected without revocation", "portal_id", portalID, "err", err)
-		return c.Redirect(http.StatusSeeOther, settingsNoticeURL("qb-disconnected-local", ""))
+		return err
 	}
 }
 
@@ -278,22 +255,16 @@ func settingsNoticeURL(notice, provider string) string {
 	return "/settings?" + q.Encode()
 }
 
-func findKeyProvider(keyed []keyProvider, provider string) (keyProvider, bool) {
-	for _, kp := range keyed {
-		if kp.Keys.Provider() == provider {
-			return kp, true
+// findProvider returns the provider named name if it is a P.
+func findProvider[P actions.Provider](providers []actions.Provider, name string) (P, bool) {
+	for _, p := range providers {
+		if p.Name() == name {
+			pp, ok := p.(P)
+			return pp, ok
 		}
 	}
-	return keyProvider{}, false
-}
-
-func findGrant(grants []oauth.GrantStatus, provider string) *oauth.GrantStatus {
-	for i := range grants {
-		if grants[i].Provider == provider {
-			return &grants[i]
-		}
-	}
-	return nil
+	var zero P
+	return zero, false
 }
 
 // reinstall signs out a session whose portal is not installed (its data
@@ -307,7 +278,7 @@ func reinstall(c echo.Context, w *web, flow *oauth.Flow) error {
 // buildSettings gathers what the settings page shows for the session's
 // portal. The error wraps store.ErrNotFound when the portal is not
 // installed.
-func buildSettings(c echo.Context, w *web, flow *oauth.Flow, qb *quickbooks.Service, keyed []keyProvider, retention time.Duration) (settingsPage, error) {
+func buildSettings(c echo.Context, w *web, flow *oauth.Flow, providers []actions.Provider, retention time.Duration) (settingsPage, error) {
 	ctx := c.Request().Context()
 	portalID := sessionOf(c).PortalID
 	info, err := flow.Portal(ctx, portalID)
@@ -316,22 +287,16 @@ func buildSettings(c echo.Context, w *web, flow *oauth.Flow, qb *quickbooks.Serv
 	}
 	p := settingsPage{page: w.newPage(c, "Settings", "settings"), Retention: fmtPeriod(retention)}
 	p.Portal = newPortalView(info, time.Now())
-	p.QB = newQBView(ctx, qb, info, portalID)
-	for _, kp := range keyed {
-		ki, err := kp.Keys.Info(ctx, portalID)
+	for _, pr := range providers {
+		card, err := pr.Card(ctx, portalID)
 		if err != nil {
-			return settingsPage{}, err
+			return settingsPage{}, fmt.Errorf("%s card: %w", pr.Name(), err)
 		}
-		p.Keys = append(p.Keys, keyView{
-			Provider:   ki.Provider,
-			Label:      ki.Label,
-			Help:       kp.Help,
-			InputID:    "key-" + ki.Provider,
-			Own:        ki.Own,
-			Hint:       ki.Hint,
-			VerifiedAt: fmtTime(ki.VerifiedAt),
-			HasDefault: ki.HasDefault,
-		})
+		cv := cardView{Card: card, InputID: "key-" + card.Provider}
+		if card.Key != nil {
+			cv.VerifiedAt = fmtTime(card.Key.VerifiedAt)
+		}
+		p.Cards = append(p.Cards, cv)
 	}
 	return p, nil
 }
@@ -379,42 +344,6 @@ func newPortalView(info oauth.PortalInfo, now time.Time) portalView {
 		v.HealthLabel = "Not connected"
 		v.HealthDetail = "No HubSpot access token is stored for this account. Reinstall the app to connect it."
 		v.ReinstallLink = true
-	}
-	return v
-}
-
-// newQBView describes the portal's QuickBooks connection. When a grant is
-// stored, one cheap call to QuickBooks confirms it and reads the company's
-// current name.
-func newQBView(ctx context.Context, qb *quickbooks.Service, info oauth.PortalInfo, portalID int64) qbView {
-	v := qbView{Configured: qb.Configured(), ConnectURL: quickbooks.ConnectPath}
-	if !v.Configured {
-		return v
-	}
-	g := findGrant(info.Grants, quickbooks.Provider)
-	if g == nil {
-		return v
-	}
-	v.Connected, v.Company = true, g.AccountName
-	if g.Status != oauth.StatusActive {
-		v.Detail = "QuickBooks no longer accepts the app's access to this company. Reconnect QuickBooks; until then, QuickBooks actions fail with NOT_CONNECTED."
-		return v
-	}
-	cctx, cancel := context.WithTimeout(ctx, qbCheckTimeout)
-	defer cancel()
-	name, err := qb.VerifyConnection(cctx, portalID)
-	var ae *actions.Error
-	switch {
-	case err == nil:
-		v.Healthy = true
-		if name != "" {
-			v.Company = name
-		}
-	case errors.As(err, &ae) && ae.Code == actions.CodeNotConnected:
-		v.Detail = "QuickBooks no longer accepts the app's access to this company. Reconnect QuickBooks; until then, QuickBooks actions fail with NOT_CONNECTED."
-	default:
-		v.Healthy = true // as far as we know: the grant is active
-		v.Detail = "QuickBooks could not be reached just now to confirm the connection."
 	}
 	return v
 }

@@ -180,39 +180,48 @@ func TestSettingsStates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	unavailable, err := unconfigured.Card(context.Background(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qb := func(st actions.CardStatus, badge, detail string, cc actions.ConnectCard) actions.Card {
+		return actions.Card{Provider: "quickbooks", Label: "QuickBooks Online", Short: "QuickBooks", Status: st, Badge: badge, Detail: detail, Connect: &cc}
+	}
 	tests := []struct {
 		name   string
 		portal oauth.PortalInfo
-		qb     qbView
+		qb     actions.Card
 		want   []string
 		link   bool // a reinstall link
 	}{
 		{
 			name:   "active",
 			portal: oauth.PortalInfo{PortalID: 5, Status: oauth.StatusActive, TokenExpiresAt: now.Add(20 * time.Minute)},
-			qb:     qbView{Configured: true, Connected: true, Healthy: true, Company: "Acme Ltd"},
+			qb:     qb(actions.CardConnected, "Connected", "", actions.ConnectCard{AccountLabel: "Company", Connected: true, Account: "Acme Ltd"}),
 			want:   []string{"Connection to HubSpot Active", "expires at 2026-05-04 12:20:00 UTC", "QuickBooks Online Connected Company: Acme Ltd.", "Disconnect QuickBooks"},
 		},
 		{
 			name:   "needs reinstall",
 			portal: oauth.PortalInfo{PortalID: 5, Status: oauth.StatusNeedsReinstall, StatusReason: "the refresh token was rejected (invalid_grant)"},
-			qb:     qbView{Configured: true, Connected: true, Company: "Acme Ltd", Detail: "QuickBooks no longer accepts the app's access to this company."},
-			want:   []string{"Needs reinstall HubSpot no longer accepts the app's access to this account (the refresh token was rejected (invalid_grant)).", "Reinstall the app", "Needs reconnecting Company: Acme Ltd.", "Reconnect QuickBooks", "Disconnect QuickBooks"},
-			link:   true,
+			qb: qb(actions.CardNeedsReconnect, "Needs reconnecting", "QuickBooks no longer accepts the app's access to this company.",
+				actions.ConnectCard{AccountLabel: "Company", Connected: true, Account: "Acme Ltd", ConnectURL: quickbooks.ConnectPath, ConnectLabel: "Reconnect QuickBooks"}),
+			want: []string{"Needs reinstall HubSpot no longer accepts the app's access to this account (the refresh token was rejected (invalid_grant)).", "Reinstall the app", "Needs reconnecting Company: Acme Ltd.", "Reconnect QuickBooks", "Disconnect QuickBooks"},
+			link: true,
 		},
 		{
 			name:   "removed",
 			portal: oauth.PortalInfo{PortalID: 5, Status: oauth.StatusRemoved},
-			qb:     newQBView(context.Background(), unconfigured, oauth.PortalInfo{}, 5),
+			qb:     unavailable,
 			want:   []string{"Removed", "Reinstall the app", "QuickBooks Online Not available QuickBooks is not available in this installation of the app"},
 			link:   true,
 		},
 		{
 			name:   "not connected",
 			portal: oauth.PortalInfo{PortalID: 5, Status: oauth.StatusNotConnected},
-			qb:     qbView{Configured: true, ConnectURL: quickbooks.ConnectPath},
-			want:   []string{"Not connected No HubSpot access token is stored", "QuickBooks Online Not connected", "Connect QuickBooks"},
-			link:   true,
+			qb: qb(actions.CardNotConnected, "Not connected", "QuickBooks actions fail with NOT_CONNECTED until you connect a QuickBooks company.",
+				actions.ConnectCard{AccountLabel: "Company", ConnectURL: quickbooks.ConnectPath, ConnectLabel: "Connect QuickBooks"}),
+			want: []string{"Not connected No HubSpot access token is stored", "QuickBooks Online Not connected", "Connect QuickBooks"},
+			link: true,
 		},
 	}
 	for _, tt := range tests {
@@ -221,7 +230,7 @@ func TestSettingsStates(t *testing.T) {
 			rec := httptest.NewRecorder()
 			c := echo.New().NewContext(httptest.NewRequest(http.MethodGet, "/settings", nil), rec)
 			c.Set(ctxSession, oauth.Session{PortalID: 5, UserEmail: "a@example.com"})
-			p := settingsPage{page: w.newPage(c, "Settings", "settings"), Portal: newPortalView(tt.portal, now), QB: tt.qb, Retention: "30 days"}
+			p := settingsPage{page: w.newPage(c, "Settings", "settings"), Portal: newPortalView(tt.portal, now), Cards: []cardView{{Card: tt.qb}}, Retention: "30 days"}
 			if err := w.render(c, http.StatusOK, "settings", p); err != nil {
 				t.Fatal(err)
 			}

@@ -1,0 +1,115 @@
+package clearbit
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"hubspot-actions/actions"
+	"hubspot-actions/actions/clearbit/clearbittest"
+)
+
+// ID is Clearbit's id in the database, routes and the settings page.
+const ID = "clearbit"
+
+// Config is Clearbit's part of the environment.
+type Config struct {
+	// APIKey is the app-wide default key, used by portals that entered
+	// none of their own.
+	APIKey actions.Secret `env:"CLEARBIT_API_KEY"`
+	// BaseURL sends every request there instead of Clearbit's hosts.
+	BaseURL string `env:"CLEARBIT_BASE_URL"`
+}
+
+// Validate reports what is wrong with the configuration.
+func (c Config) Validate() error {
+	if c.BaseURL != "" {
+		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("CLEARBIT_BASE_URL must be an http or https URL")
+		}
+	}
+	return nil
+}
+
+// Module is Clearbit's entry in cmd's list of providers.
+func Module() actions.Module {
+	return actions.NewModule(ID, func(cfg Config, deps actions.Deps) (actions.Provider, error) {
+		return New(cfg, deps)
+	}, sandbox)
+}
+
+// sandbox serves Clearbit from its fake unless CLEARBIT_BASE_URL is set.
+func sandbox(cfg *Config) *actions.Fake {
+	if cfg.BaseURL != "" {
+		return nil
+	}
+	return &actions.Fake{
+		Handler: clearbittest.NewServer(clearbittest.Options{}),
+		Use: func(url string) string {
+			cfg.BaseURL = url
+			if cfg.APIKey == "" {
+				cfg.APIKey = "sk_sandbox_clearbit"
+			}
+			return "Clearbit is faked at " + url + ": any email or domain enriches; try queued@…, unknown@… or info@… for a 202, 404 or 422."
+		},
+	}
+}
+
+// Provider serves the Clearbit actions with each portal's key (or the
+// app's default) and its card on the settings page.
+type Provider struct {
+	client *Client
+	keys   *actions.APIKeys
+	opts   Options
+}
+
+// keyHelp says where an admin finds the key.
+const keyHelp = "Your Clearbit secret API key, from the API page of your Clearbit dashboard (it starts with sk_)."
+
+// New returns the Clearbit provider.
+func New(cfg Config, deps actions.Deps) (*Provider, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Provider{
+		client: NewClient(cfg.BaseURL, deps.Client("clearbit", 10*time.Second)),
+		keys:   actions.NewAPIKeys(deps.DB, deps.Keys, ID, "Clearbit", cfg.APIKey.Reveal(), deps.SettingsURL()),
+	}
+	p.opts = Options{
+		SettingsURL: deps.SettingsURL(),
+		KeyOwner: func(ctx context.Context, portalID int64) KeyOwner {
+			if p.keys.PortalOwned(ctx, portalID) {
+				return OwnerPortal
+			}
+			return OwnerApp
+		},
+	}
+	return p, nil
+}
+
+// Name is Clearbit's id.
+func (p *Provider) Name() string { return ID }
+
+// Register adds clearbit-enrich-contact and clearbit-enrich-company.
+func (p *Provider) Register(r *actions.Registry) error {
+	return Register(r, p.client, p.keys.Key, p.opts)
+}
+
+// Routes mounts nothing: Clearbit has no connect flow.
+func (p *Provider) Routes(*echo.Echo) {}
+
+// Card is Clearbit's key form on the settings page.
+func (p *Provider) Card(ctx context.Context, portalID int64) (actions.Card, error) {
+	return p.keys.Card(ctx, portalID, keyHelp)
+}
+
+// Keys is the store of portals' Clearbit keys.
+func (p *Provider) Keys() *actions.APIKeys { return p.keys }
+
+// VerifyKey checks a key with one cheap call to Clearbit.
+func (p *Provider) VerifyKey(ctx context.Context, key string) error {
+	return p.client.VerifyKey(ctx, key)
+}

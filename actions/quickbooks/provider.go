@@ -1,0 +1,213 @@
+package quickbooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"golang.org/x/oauth2"
+
+	"hubspot-actions/actions"
+	"hubspot-actions/actions/quickbooks/quickbookstest"
+	"hubspot-actions/oauth"
+)
+
+// ID is QuickBooks' id in the database, routes and the settings page.
+const ID = Provider
+
+// Module is QuickBooks' entry in cmd's list of providers.
+func Module() actions.Module {
+	return actions.NewModule(ID, func(cfg Config, deps actions.Deps) (actions.Provider, error) {
+		return FromDeps(cfg, deps)
+	}, sandbox)
+}
+
+// sandbox serves Intuit's OAuth endpoints and the Accounting API from the
+// fake unless the operator set QuickBooks credentials.
+func sandbox(cfg *Config) *actions.Fake {
+	if cfg.ClientID != "" {
+		return nil
+	}
+	cfg.ClientID, cfg.ClientSecret = "sandbox-quickbooks", "sandbox-quickbooks-secret"
+	return &actions.Fake{
+		Handler: quickbookstest.NewServer(quickbookstest.Options{
+			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret.Reveal(), AdoptUnknownGrants: true,
+		}),
+		Use: func(url string) string {
+			cfg.Environment = "sandbox"
+			cfg.APIBaseURL = url
+			cfg.AuthorizeURL = url + quickbookstest.AuthorizePath
+			cfg.TokenURL = url + quickbookstest.TokenPath
+			cfg.RevokeURL = url + quickbookstest.RevokePath
+			return "QuickBooks is faked at " + url + ": connect it from the settings page; items 1-30 exist, item 31 is inactive."
+		},
+	}
+}
+
+// FromDeps builds the QuickBooks service from the app's parts: each
+// portal's grant is kept by an oauth.Grants on the app's store, the
+// settings page's sessions guard the connect flow, and invoices read
+// deals' contacts through the portal's HubSpot API.
+func FromDeps(cfg Config, deps actions.Deps) (*Service, error) {
+	cfg.PublicBaseURL = deps.PublicBaseURL
+	hc := deps.Client("quickbooks", 30*time.Second)
+	log := deps.Logger()
+	var grants Grants
+	var crm CRM
+	if deps.DB != nil {
+		grants = oauthGrants{oauth.NewGrants(ID, OAuthConfig(cfg), deps.DB, deps.Keys, hc, log)}
+	}
+	if deps.HubSpot != nil {
+		crm = hubspotCRM{deps.HubSpot}
+	}
+	return New(cfg, grants, deps.Sessions, crm, hc, log)
+}
+
+// Name is QuickBooks' id.
+func (s *Service) Name() string { return ID }
+
+// Register adds the QuickBooks actions to r.
+func (s *Service) Register(r *actions.Registry) error { return Register(r, s) }
+
+// Routes mounts the connect flow: the settings page links to ConnectPath,
+// and Intuit sends the admin back to CallbackPath.
+func (s *Service) Routes(e *echo.Echo) {
+	e.GET(ConnectPath, s.HandleConnect())
+	e.GET(CallbackPath, s.HandleCallback())
+}
+
+// Grants is the oauth.Grants the service keeps portals' grants in, for
+// re-sealing them after a key rotation (nil when built without a store).
+func (s *Service) Grants() *oauth.Grants {
+	if g, ok := s.grants.(oauthGrants); ok {
+		return g.g
+	}
+	return nil
+}
+
+// Connected reports whether a grant is stored for the portal.
+func (s *Service) Connected(ctx context.Context, portalID int64) (bool, error) {
+	if s.grants == nil {
+		return false, nil
+	}
+	_, err := s.grants.Status(ctx, portalID)
+	if errors.Is(err, oauth.ErrNotConnected) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// checkTimeout bounds the QuickBooks call made to show the company's name:
+// the page renders without it rather than wait.
+const checkTimeout = 4 * time.Second
+
+// Card is QuickBooks' part of the settings page: whether the portal's
+// company is connected (confirmed by one cheap call that reads its current
+// name), and the links to connect, reconnect or disconnect it.
+func (s *Service) Card(ctx context.Context, portalID int64) (actions.Card, error) {
+	c := actions.Card{Provider: ID, Label: "QuickBooks Online", Short: "QuickBooks", Connect: &actions.ConnectCard{AccountLabel: "Company"}}
+	if !s.Configured() {
+		c.Status, c.Badge = actions.CardUnavailable, "Not available"
+		c.Detail = "QuickBooks is not available in this installation of the app: its operator has not set up QuickBooks credentials."
+		return c, nil
+	}
+	st, err := s.grants.Status(ctx, portalID)
+	if errors.Is(err, oauth.ErrNotConnected) {
+		c.Status, c.Badge = actions.CardNotConnected, "Not connected"
+		c.Detail = "QuickBooks actions fail with NOT_CONNECTED until you connect a QuickBooks company."
+		c.Connect.ConnectURL, c.Connect.ConnectLabel = ConnectPath, "Connect QuickBooks"
+		return c, nil
+	}
+	if err != nil {
+		return c, err
+	}
+	const lost = "QuickBooks no longer accepts the app's access to this company. Reconnect QuickBooks; until then, QuickBooks actions fail with NOT_CONNECTED."
+	c.Connect.Connected, c.Connect.Account = true, st.AccountName
+	healthy := false
+	if st.Status != oauth.StatusActive {
+		c.Detail = lost
+	} else {
+		cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+		name, err := s.VerifyConnection(cctx, portalID)
+		cancel()
+		var ae *actions.Error
+		switch {
+		case err == nil:
+			healthy = true
+			if name != "" {
+				c.Connect.Account = name
+			}
+		case errors.As(err, &ae) && ae.Code == actions.CodeNotConnected:
+			c.Detail = lost
+		default:
+			healthy = true // as far as we know: the grant is active
+			c.Detail = "QuickBooks could not be reached just now to confirm the connection."
+		}
+	}
+	if healthy {
+		c.Status, c.Badge = actions.CardConnected, "Connected"
+	} else {
+		c.Status, c.Badge = actions.CardNeedsReconnect, "Needs reconnecting"
+		c.Connect.ConnectURL, c.Connect.ConnectLabel = ConnectPath, "Reconnect QuickBooks"
+	}
+	return c, nil
+}
+
+// oauthGrants adapts oauth.Grants to Grants.
+type oauthGrants struct{ g *oauth.Grants }
+
+func (a oauthGrants) Save(ctx context.Context, portalID int64, tok *oauth2.Token, realmID, companyName string) error {
+	return a.g.Save(ctx, portalID, tok, realmID, companyName)
+}
+
+func (a oauthGrants) Token(ctx context.Context, portalID int64) (*oauth2.Token, error) {
+	return a.g.Token(ctx, portalID)
+}
+
+func (a oauthGrants) Client(ctx context.Context, portalID int64) (*http.Client, error) {
+	return a.g.Client(ctx, portalID)
+}
+
+func (a oauthGrants) Status(ctx context.Context, portalID int64) (oauth.GrantStatus, error) {
+	return a.g.Status(ctx, portalID)
+}
+
+func (a oauthGrants) Account(ctx context.Context, portalID int64) (string, string, error) {
+	st, err := a.g.Status(ctx, portalID)
+	if err != nil {
+		return "", "", err
+	}
+	if st.Status != oauth.StatusActive {
+		return "", "", fmt.Errorf("quickbooks grant of portal %d is %s: %w", portalID, st.Status, oauth.ErrNotConnected)
+	}
+	return st.AccountID, st.AccountName, nil
+}
+
+// Refresh forces a refresh unless the grant changed in the last half
+// minute (then a concurrent caller already replaced the rejected token).
+func (a oauthGrants) Refresh(ctx context.Context, portalID int64) error {
+	_, err := a.g.ForceRefresh(ctx, portalID, time.Now().Add(-30*time.Second))
+	return err
+}
+
+func (a oauthGrants) Delete(ctx context.Context, portalID int64) error {
+	return a.g.Delete(ctx, portalID)
+}
+
+// hubspotCRM adapts the HubSpot API client to CRM.
+type hubspotCRM struct{ h *oauth.HubSpot }
+
+func (a hubspotCRM) DealContact(ctx context.Context, portalID int64, dealID string) (Contact, error) {
+	o, err := a.h.DealContact(ctx, portalID, dealID)
+	if errors.Is(err, oauth.ErrNotFound) {
+		return Contact{}, nil
+	}
+	if err != nil {
+		return Contact{}, err
+	}
+	p := o.Properties
+	return Contact{ID: o.ID, Email: p["email"], FirstName: p["firstname"], LastName: p["lastname"], Company: p["company"], Phone: p["phone"]}, nil
+}

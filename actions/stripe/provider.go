@@ -1,0 +1,118 @@
+package stripe
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"hubspot-actions/actions"
+	"hubspot-actions/actions/stripe/stripetest"
+)
+
+// ID is Stripe's id in the database, routes and the settings page.
+const ID = "stripe"
+
+// codeSecretName names the app secret promotion-code suffixes and coupon
+// IDs are derived from. It must never change: retried executions would ask
+// for other codes.
+const codeSecretName = "stripe promotion codes"
+
+// Config is Stripe's part of the environment.
+type Config struct {
+	// SecretKey is the app-wide default key, used by portals that entered
+	// none of their own.
+	SecretKey actions.Secret `env:"STRIPE_SECRET_KEY"`
+	// BaseURL is Stripe's API origin.
+	BaseURL string `env:"STRIPE_API_BASE_URL" default:"https://api.stripe.com"`
+}
+
+// Validate reports what is wrong with the configuration.
+func (c Config) Validate() error {
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("STRIPE_API_BASE_URL must be an http or https URL")
+	}
+	return nil
+}
+
+// Module is Stripe's entry in cmd's list of providers.
+func Module() actions.Module {
+	return actions.NewModule(ID, func(cfg Config, deps actions.Deps) (actions.Provider, error) {
+		return New(cfg, deps)
+	}, sandbox)
+}
+
+// sandbox serves Stripe from its fake unless STRIPE_API_BASE_URL points
+// elsewhere than Stripe.
+func sandbox(cfg *Config) *actions.Fake {
+	if strings.TrimRight(cfg.BaseURL, "/") != DefaultBaseURL {
+		return nil
+	}
+	return &actions.Fake{
+		Handler: stripetest.NewServer(stripetest.Options{}),
+		Use: func(url string) string {
+			cfg.BaseURL = url
+			if cfg.SecretKey == "" {
+				cfg.SecretKey = stripetest.SandboxKey
+			}
+			return "Stripe is faked at " + url + ": codes WELCOME10, TENOFF and EXPIRED20 exist; a code_prefix of RATELIMIT gets a 429."
+		},
+	}
+}
+
+// Provider serves the Stripe promotion-code actions with each portal's key
+// (or the app's default) and its card on the settings page.
+type Provider struct {
+	client *Client
+	keys   *actions.APIKeys
+	app    *app
+}
+
+// keyHelp says where an admin finds the key.
+const keyHelp = "Your Stripe secret key, from Developers → API keys (it starts with sk_ or rk_)."
+
+// New returns the Stripe provider. Promotion-code suffixes are an HMAC of
+// the callbackId under the app's own secret (deps.AppSecret, read on first
+// use): unguessable, yet the same on every retry of an execution.
+func New(cfg Config, deps actions.Deps) (*Provider, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Provider{
+		client: NewClient(strings.TrimRight(cfg.BaseURL, "/"), deps.Client("stripe", 30*time.Second)),
+		keys:   actions.NewAPIKeys(deps.DB, deps.Keys, ID, "Stripe", cfg.SecretKey.Reveal(), deps.SettingsURL()),
+	}
+	secret := func(ctx context.Context) ([]byte, error) {
+		if deps.AppSecret == nil {
+			return nil, errors.New("no app secret store")
+		}
+		return deps.AppSecret(ctx, codeSecretName)
+	}
+	p.app = newApp(p.client, p.keys.Key, secret)
+	return p, nil
+}
+
+// Name is Stripe's id.
+func (p *Provider) Name() string { return ID }
+
+// Register adds stripe-create-promotion-code and stripe-check-promotion-code.
+func (p *Provider) Register(r *actions.Registry) error { return register(r, p.app) }
+
+// Routes mounts nothing: Stripe has no connect flow.
+func (p *Provider) Routes(*echo.Echo) {}
+
+// Card is Stripe's key form on the settings page.
+func (p *Provider) Card(ctx context.Context, portalID int64) (actions.Card, error) {
+	return p.keys.Card(ctx, portalID, keyHelp)
+}
+
+// Keys is the store of portals' Stripe keys.
+func (p *Provider) Keys() *actions.APIKeys { return p.keys }
+
+// VerifyKey checks a key with one cheap call to Stripe.
+func (p *Provider) VerifyKey(ctx context.Context, key string) error {
+	return p.client.VerifyKey(ctx, key)
+}
