@@ -102,7 +102,7 @@ func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db 
 	qbHTTP := outboundClient("quickbooks", 30*time.Second, m)
 	qbGrant := oauth.NewGrants(quickbooks.Provider, quickbooks.OAuthConfig(qbCfg), db, keys, qbHTTP, log)
 	a.grants = append(a.grants, qbGrant)
-	qb, err := quickbooks.New(qbCfg, qbGrants{qbGrant}, qbSessions{a.flow}, qbCRM{a.hubspot}, qbHTTP, log)
+	qb, err := quickbooks.New(qbCfg, qbGrant, qbSessions{a.flow}, qbCRM{a.hubspot}, qbHTTP, log)
 	if err != nil {
 		return fmt.Errorf("quickbooks: %w", err)
 	}
