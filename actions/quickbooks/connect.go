@@ -111,28 +111,19 @@ func (s *Service) page(c echo.Context, status int, msg string, cause error) erro
 	return c.HTMLBlob(status, b.Bytes())
 }
 
-// Disconnect revokes the portal's grant at Intuit and forgets it. The grant
-// is deleted even when Intuit cannot be reached; the error then says so.
+// Disconnect revokes the portal's grant at Intuit (with its refresh token,
+// whatever the grant's status) and forgets it. The grant is deleted even
+// when Intuit cannot be reached; the error then says so.
 func (s *Service) Disconnect(ctx context.Context, portalID int64) error {
-	var revokeErr error
-	tok, err := s.grants.Token(ctx, portalID)
+	err := s.grants.Revoke(ctx, portalID, s.revoke)
 	switch {
 	case errors.Is(err, oauth.ErrNotConnected):
-		// Nothing left to revoke: Intuit already refused the grant.
+		// No grant: nothing left to revoke or delete.
 	case err != nil:
-		revokeErr = fmt.Errorf("read token: %w", err)
-	default:
-		t := tok.RefreshToken
-		if t == "" {
-			t = tok.AccessToken
+		if err := s.grants.Delete(ctx, portalID); err != nil {
+			return fmt.Errorf("quickbooks: delete grant for portal %d: %w", portalID, err)
 		}
-		revokeErr = s.revoke(ctx, t)
-	}
-	if err := s.grants.Delete(ctx, portalID); err != nil && !errors.Is(err, oauth.ErrNotConnected) {
-		return fmt.Errorf("quickbooks: delete grant for portal %d: %w", portalID, err)
-	}
-	if revokeErr != nil {
-		return fmt.Errorf("quickbooks: grant for portal %d deleted, but not revoked at Intuit: %w: %w", portalID, actions.ErrNotRevoked, revokeErr)
+		return fmt.Errorf("quickbooks: grant for portal %d deleted, but not revoked at Intuit: %w: %w", portalID, actions.ErrNotRevoked, err)
 	}
 	s.log.Info("quickbooks disconnected", "portal_id", portalID)
 	return nil

@@ -86,9 +86,13 @@ func TestConnectFlow(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != SettingsPath {
 		t.Fatalf("callback = %d %s, want 303 to %s", resp.StatusCode, resp.Header.Get("Location"), SettingsPath)
 	}
-	g, ok := c.grants.get(4242)
-	if !ok || g.realm != quickbookstest.DefaultRealm || g.name != quickbookstest.DefaultCompanyName || g.tok.RefreshToken == "" || g.tok.AccessToken == "" {
-		t.Fatalf("saved grant = %+v, %v", g, ok)
+	ctx := context.Background()
+	st, err := c.grants.Status(ctx, 4242)
+	if err != nil || st.Status != oauth.StatusActive || st.AccountID != quickbookstest.DefaultRealm || st.AccountName != quickbookstest.DefaultCompanyName {
+		t.Fatalf("saved grant = %+v, %v, want an active grant of realm %s (%s)", st, err, quickbookstest.DefaultRealm, quickbookstest.DefaultCompanyName)
+	}
+	if rt := c.refreshToken(t, 4242); rt == "" || c.fake.Revoked(rt) {
+		t.Errorf("saved refresh token = %q, want the live one Intuit issued", rt)
 	}
 	// The code exchange used Basic client authentication.
 	var exchange *quickbookstest.Request
@@ -100,7 +104,7 @@ func TestConnectFlow(t *testing.T) {
 	if exchange == nil || !strings.HasPrefix(exchange.Header.Get("Authorization"), "Basic ") || strings.Contains(exchange.Body, "client_secret") {
 		t.Errorf("token request = %+v, want Basic auth and no secret in the body", exchange)
 	}
-	name, err := c.svc.VerifyConnection(context.Background(), 4242)
+	name, err := c.svc.VerifyConnection(ctx, 4242)
 	if err != nil || name != quickbookstest.DefaultCompanyName {
 		t.Errorf("VerifyConnection() = %q, %v", name, err)
 	}
@@ -171,8 +175,8 @@ func TestConnectFailures(t *testing.T) {
 			if tt.status == http.StatusSeeOther && resp.Header.Get("Location") != InstallPath {
 				t.Errorf("redirect = %q, want %s", resp.Header.Get("Location"), InstallPath)
 			}
-			if _, ok := c.grants.get(1); ok {
-				t.Errorf("a grant was saved")
+			if st, err := c.grants.Status(context.Background(), 1); !errors.Is(err, oauth.ErrNotConnected) {
+				t.Errorf("grant of portal 1 = %+v, %v, want none saved", st, err)
 			}
 		})
 	}
@@ -183,11 +187,11 @@ func TestDisconnect(t *testing.T) {
 	e := newEnv(t, quickbookstest.Options{}, "")
 	ctx := context.Background()
 	e.connect(t, 7)
-	g, _ := e.grants.get(7)
+	rt := e.refreshToken(t, 7)
 	if err := e.svc.Disconnect(ctx, 7); err != nil {
 		t.Fatalf("Disconnect() = %v", err)
 	}
-	if !e.fake.Revoked(g.tok.RefreshToken) {
+	if !e.fake.Revoked(rt) {
 		t.Errorf("refresh token not revoked at Intuit")
 	}
 	var revoke *quickbookstest.Request
@@ -196,12 +200,12 @@ func TestDisconnect(t *testing.T) {
 			revoke = &r
 		}
 	}
-	if revoke == nil || revoke.Body != `{"token":"`+g.tok.RefreshToken+`"}` || revoke.Header.Get("Content-Type") != "application/json" ||
+	if revoke == nil || revoke.Body != `{"token":"`+rt+`"}` || revoke.Header.Get("Content-Type") != "application/json" ||
 		!strings.HasPrefix(revoke.Header.Get("Authorization"), "Basic ") {
 		t.Errorf("revoke request = %+v", revoke)
 	}
-	if _, ok := e.grants.get(7); ok {
-		t.Errorf("grant not deleted")
+	if st, err := e.grants.Status(ctx, 7); !errors.Is(err, oauth.ErrNotConnected) {
+		t.Errorf("grant after disconnect = %+v, %v, want it deleted", st, err)
 	}
 	// Once disconnected, the actions say how to connect.
 	_, err := e.svc.VerifyConnection(ctx, 7)
@@ -215,5 +219,34 @@ func TestDisconnect(t *testing.T) {
 	// Disconnecting again is harmless.
 	if err := e.svc.Disconnect(ctx, 7); err != nil {
 		t.Errorf("second Disconnect() = %v", err)
+	}
+}
+
+// TestDisconnectIntuitDown: when Intuit's revoke endpoint fails, the grant
+// is still forgotten and the error says it was not revoked.
+func TestDisconnectIntuitDown(t *testing.T) {
+	t.Parallel()
+	fs := quickbookstest.NewServer(quickbookstest.Options{})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == quickbookstest.RevokePath {
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		fs.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	e := newEnvOn(t, &quickbookstest.Fake{Server: fs, URL: ts.URL}, "")
+	ctx := context.Background()
+	e.connect(t, 7)
+	rt := e.refreshToken(t, 7)
+	err := e.svc.Disconnect(ctx, 7)
+	if err == nil || !strings.Contains(err.Error(), "deleted, but not revoked at Intuit") {
+		t.Errorf("Disconnect() = %v, want it to say the grant was deleted but not revoked", err)
+	}
+	if fs.Revoked(rt) {
+		t.Errorf("refresh token revoked at Intuit, which was down")
+	}
+	if st, err := e.grants.Status(ctx, 7); !errors.Is(err, oauth.ErrNotConnected) {
+		t.Errorf("grant after disconnect = %+v, %v, want it deleted", st, err)
 	}
 }

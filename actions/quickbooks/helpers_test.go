@@ -3,6 +3,7 @@ package quickbooks
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,132 +11,36 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"golang.org/x/oauth2"
 
 	"hubspot-actions/actions/quickbooks/quickbookstest"
 	"hubspot-actions/oauth"
+	"hubspot-actions/store"
 )
 
-// memGrants is an in-memory Grants with real token refresh (via oauth2,
-// against the fake's token endpoint), standing in for the oauth package.
-type memGrants struct {
-	conf *oauth2.Config
-	hc   *http.Client
+// errKeepGrant makes Grants.Revoke hand over the stored refresh token
+// without revoking or deleting anything.
+var errKeepGrant = errors.New("read only")
 
-	mu     sync.Mutex
-	grants map[int64]*memGrant
-}
-
-type memGrant struct {
-	tok         *oauth2.Token
-	realm, name string
-}
-
-func newMemGrants(conf *oauth2.Config) *memGrants {
-	return &memGrants{conf: conf, hc: &http.Client{Timeout: 10 * time.Second}, grants: map[int64]*memGrant{}}
-}
-
-func (g *memGrants) Save(ctx context.Context, portalID int64, tok *oauth2.Token, realmID, companyName string) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	t := *tok
-	g.grants[portalID] = &memGrant{tok: &t, realm: realmID, name: companyName}
-	return nil
-}
-
-func (g *memGrants) Token(ctx context.Context, portalID int64) (*oauth2.Token, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.tokenLocked(ctx, portalID, false)
-}
-
-// tokenLocked refreshes under the lock, so concurrent callers cause one
-// refresh and the rotated refresh token is stored before anyone uses it.
-func (g *memGrants) tokenLocked(ctx context.Context, portalID int64, force bool) (*oauth2.Token, error) {
-	gr := g.grants[portalID]
-	if gr == nil {
-		return nil, fmt.Errorf("portal %d: %w", portalID, oauth.ErrNotConnected)
+// storedRefreshToken returns the refresh token the store holds for the
+// portal's grant, read through Grants.Revoke so that it is the one Grants
+// would use. It is safe to call from a fake's handler.
+func storedRefreshToken(ctx context.Context, g *oauth.Grants, portalID int64) (string, error) {
+	var rt string
+	err := g.Revoke(ctx, portalID, func(_ context.Context, refreshToken string) error {
+		rt = refreshToken
+		return errKeepGrant
+	})
+	if !errors.Is(err, errKeepGrant) {
+		return "", fmt.Errorf("read refresh token of portal %d: %w", portalID, err)
 	}
-	if gr.tok.Valid() && !force {
-		t := *gr.tok
-		return &t, nil
-	}
-	ctx = context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, g.hc)
-	nt, err := g.conf.TokenSource(ctx, &oauth2.Token{RefreshToken: gr.tok.RefreshToken}).Token()
-	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
-			delete(g.grants, portalID)
-			return nil, fmt.Errorf("portal %d: refresh rejected: %w", portalID, oauth.ErrNotConnected)
-		}
-		return nil, err
-	}
-	gr.tok = nt
-	t := *nt
-	return &t, nil
-}
-
-func (g *memGrants) Client(ctx context.Context, portalID int64) (*http.Client, error) {
-	if _, err := g.Token(ctx, portalID); err != nil {
-		return nil, err
-	}
-	return &http.Client{Timeout: 10 * time.Second, Transport: &oauth2.Transport{Source: portalSource{g, portalID, ctx}, Base: http.DefaultTransport}}, nil
-}
-
-type portalSource struct {
-	g        *memGrants
-	portalID int64
-	ctx      context.Context
-}
-
-func (p portalSource) Token() (*oauth2.Token, error) { return p.g.Token(p.ctx, p.portalID) }
-
-func (g *memGrants) Account(ctx context.Context, portalID int64) (string, string, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	gr := g.grants[portalID]
-	if gr == nil {
-		return "", "", fmt.Errorf("portal %d: %w", portalID, oauth.ErrNotConnected)
-	}
-	return gr.realm, gr.name, nil
-}
-
-func (g *memGrants) Status(ctx context.Context, portalID int64) (oauth.GrantStatus, error) {
-	realm, name, err := g.Account(ctx, portalID)
-	if err != nil {
-		return oauth.GrantStatus{}, err
-	}
-	return oauth.GrantStatus{Provider: Provider, PortalID: portalID, AccountID: realm, AccountName: name, Status: oauth.StatusActive}, nil
-}
-
-func (g *memGrants) Refresh(ctx context.Context, portalID int64) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	_, err := g.tokenLocked(ctx, portalID, true)
-	return err
-}
-
-func (g *memGrants) Delete(ctx context.Context, portalID int64) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	delete(g.grants, portalID)
-	return nil
-}
-
-func (g *memGrants) get(portalID int64) (memGrant, bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	gr := g.grants[portalID]
-	if gr == nil {
-		return memGrant{}, false
-	}
-	return *gr, true
+	return rt, nil
 }
 
 // memSessions is a Sessions whose settings session is a plain cookie
@@ -218,11 +123,13 @@ func (f *fakeCRM) DealContact(ctx context.Context, portalID int64, dealID string
 	return f.contacts[dealID], f.err
 }
 
-// env is a Service wired to a running fake.
+// env is a Service wired to a running fake, its grants kept by the real
+// oauth.Grants on a SQLite file.
 type env struct {
 	fake     *quickbookstest.Fake
 	svc      *Service
-	grants   *memGrants
+	db       *store.DB
+	grants   *oauth.Grants
 	sessions *memSessions
 	crm      *fakeCRM
 }
@@ -231,7 +138,13 @@ var testNow = time.Date(2025, 3, 4, 18, 0, 0, 0, time.UTC)
 
 func newEnv(t *testing.T, opts quickbookstest.Options, publicBaseURL string) *env {
 	t.Helper()
-	fake := quickbookstest.Start(t, opts)
+	return newEnvOn(t, quickbookstest.Start(t, opts), publicBaseURL)
+}
+
+// newEnvOn wires a Service to fake, which may be served behind a handler
+// of the test's.
+func newEnvOn(t *testing.T, fake *quickbookstest.Fake, publicBaseURL string) *env {
+	t.Helper()
 	if publicBaseURL == "" {
 		publicBaseURL = "https://actions.example.test"
 	}
@@ -245,15 +158,49 @@ func newEnv(t *testing.T, opts quickbookstest.Options, publicBaseURL string) *en
 		TokenURL:      fake.TokenURL(),
 		RevokeURL:     fake.RevokeURL(),
 	}
-	grants := newMemGrants(OAuthConfig(cfg))
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatalf("open test db: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	key := sha256.Sum256([]byte("quickbooks test key"))
+	keys, err := oauth.NewKeyring(key[:], nil)
+	if err != nil {
+		t.Fatalf("NewKeyring() = %v", err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	hc := &http.Client{Timeout: 10 * time.Second}
+	grants := oauth.NewGrants(Provider, OAuthConfig(cfg), db, keys, hc, log)
 	sessions := newMemSessions()
 	crm := &fakeCRM{contacts: map[string]Contact{}}
-	svc, err := New(cfg, grants, sessions, crm, &http.Client{Timeout: 10 * time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc, err := New(cfg, grants, sessions, crm, hc, log)
 	if err != nil {
 		t.Fatalf("New() = %v", err)
 	}
 	svc.now = func() time.Time { return testNow }
-	return &env{fake: fake, svc: svc, grants: grants, sessions: sessions, crm: crm}
+	return &env{fake: fake, svc: svc, db: db, grants: grants, sessions: sessions, crm: crm}
+}
+
+// refreshToken returns the refresh token stored for the portal's grant.
+func (e *env) refreshToken(t *testing.T, portalID int64) string {
+	t.Helper()
+	rt, err := storedRefreshToken(context.Background(), e.grants, portalID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}
+
+// tokenRequests counts the requests the fake's token endpoint received.
+func (e *env) tokenRequests() int {
+	n := 0
+	for _, r := range e.fake.Requests() {
+		if r.Path == quickbookstest.TokenPath {
+			n++
+		}
+	}
+	return n
 }
 
 // connect gives portalID a grant for the fake's company, through the

@@ -3,12 +3,9 @@ package quickbooks
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"golang.org/x/oauth2"
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/quickbooks/quickbookstest"
@@ -55,10 +52,10 @@ func FromDeps(cfg Config, deps actions.Deps) (*Service, error) {
 	cfg.PublicBaseURL = deps.PublicBaseURL
 	hc := deps.Client("quickbooks", 30*time.Second)
 	log := deps.Logger()
-	var grants Grants
+	var grants *oauth.Grants
 	var crm CRM
 	if deps.DB != nil {
-		grants = oauthGrants{oauth.NewGrants(ID, OAuthConfig(cfg), deps.DB, deps.Keys, hc, log)}
+		grants = oauth.NewGrants(ID, OAuthConfig(cfg), deps.DB, deps.Keys, hc, log)
 	}
 	if deps.HubSpot != nil {
 		crm = hubspotCRM{deps.HubSpot}
@@ -81,12 +78,7 @@ func (s *Service) Routes(e *echo.Echo) {
 
 // Grants is the oauth.Grants the service keeps portals' grants in, for
 // re-sealing them after a key rotation (nil when built without a store).
-func (s *Service) Grants() *oauth.Grants {
-	if g, ok := s.grants.(oauthGrants); ok {
-		return g.g
-	}
-	return nil
-}
+func (s *Service) Grants() *oauth.Grants { return s.grants }
 
 // Connected reports whether a grant is stored for the portal.
 func (s *Service) Connected(ctx context.Context, portalID int64) (bool, error) {
@@ -154,47 +146,6 @@ func (s *Service) Card(ctx context.Context, portalID int64) (actions.Card, error
 		c.Connect.ConnectURL, c.Connect.ConnectLabel = ConnectPath, "Reconnect QuickBooks"
 	}
 	return c, nil
-}
-
-// oauthGrants adapts oauth.Grants to Grants.
-type oauthGrants struct{ g *oauth.Grants }
-
-func (a oauthGrants) Save(ctx context.Context, portalID int64, tok *oauth2.Token, realmID, companyName string) error {
-	return a.g.Save(ctx, portalID, tok, realmID, companyName)
-}
-
-func (a oauthGrants) Token(ctx context.Context, portalID int64) (*oauth2.Token, error) {
-	return a.g.Token(ctx, portalID)
-}
-
-func (a oauthGrants) Client(ctx context.Context, portalID int64) (*http.Client, error) {
-	return a.g.Client(ctx, portalID)
-}
-
-func (a oauthGrants) Status(ctx context.Context, portalID int64) (oauth.GrantStatus, error) {
-	return a.g.Status(ctx, portalID)
-}
-
-func (a oauthGrants) Account(ctx context.Context, portalID int64) (string, string, error) {
-	st, err := a.g.Status(ctx, portalID)
-	if err != nil {
-		return "", "", err
-	}
-	if st.Status != oauth.StatusActive {
-		return "", "", fmt.Errorf("quickbooks grant of portal %d is %s: %w", portalID, st.Status, oauth.ErrNotConnected)
-	}
-	return st.AccountID, st.AccountName, nil
-}
-
-// Refresh forces a refresh unless the grant changed in the last half
-// minute (then a concurrent caller already replaced the rejected token).
-func (a oauthGrants) Refresh(ctx context.Context, portalID int64) error {
-	_, err := a.g.ForceRefresh(ctx, portalID, time.Now().Add(-30*time.Second))
-	return err
-}
-
-func (a oauthGrants) Delete(ctx context.Context, portalID int64) error {
-	return a.g.Delete(ctx, portalID)
 }
 
 // hubspotCRM adapts the HubSpot API client to CRM.

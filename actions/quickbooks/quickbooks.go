@@ -127,7 +127,8 @@ func (c Config) withDefaults() (Config, error) {
 
 // OAuthConfig returns the oauth2.Config for Intuit: Basic client
 // authentication at the token endpoint, the accounting scope, and the
-// callback under PublicBaseURL. Build the Grants with it.
+// callback under PublicBaseURL. Build the service's oauth.Grants with it,
+// under the name Provider.
 func OAuthConfig(cfg Config) *oauth2.Config {
 	cfg, _ = cfg.withDefaults()
 	return &oauth2.Config{
@@ -148,7 +149,7 @@ func OAuthConfig(cfg Config) *oauth2.Config {
 type Service struct {
 	cfg      Config
 	conf     *oauth2.Config
-	grants   Grants
+	grants   *oauth.Grants
 	sessions Sessions
 	crm      CRM
 	hc       *http.Client
@@ -157,10 +158,12 @@ type Service struct {
 	now      func() time.Time
 }
 
-// New returns the service. hc is used for the code exchange, the company
-// lookup that follows it and revocation (set its timeout); API calls go
-// through Grants.Client.
-func New(cfg Config, grants Grants, sessions Sessions, crm CRM, hc *http.Client, log *slog.Logger) (*Service, error) {
+// New returns the service. grants holds each portal's QuickBooks grant
+// (built with oauth.NewGrants(Provider, OAuthConfig(cfg), …)): its tokens,
+// sealed, with the company's realmId and name as the account. hc is used
+// for the code exchange, the company lookup that follows it and revocation
+// (set its timeout); API calls go through grants.Client.
+func New(cfg Config, grants *oauth.Grants, sessions Sessions, crm CRM, hc *http.Client, log *slog.Logger) (*Service, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -212,9 +215,12 @@ func (s *Service) company(ctx context.Context, portalID int64) (*Client, string,
 		return nil, "", actions.Fail(actions.CodeNotConnected,
 			"QuickBooks is not available in this installation of the app (its operator has not set up QuickBooks credentials).")
 	}
-	realm, _, err := s.grants.Account(ctx, portalID)
+	st, err := s.grants.Status(ctx, portalID)
 	if err != nil {
 		return nil, "", s.grantError(err)
+	}
+	if st.Status != oauth.StatusActive {
+		return nil, "", s.grantError(fmt.Errorf("quickbooks grant of portal %d is %s: %w", portalID, st.Status, oauth.ErrNotConnected))
 	}
 	hc, err := s.grants.Client(ctx, portalID)
 	if err != nil {
@@ -222,17 +228,12 @@ func (s *Service) company(ctx context.Context, portalID int64) (*Client, string,
 	}
 	c := NewClient(s.cfg.APIBaseURL, hc, s.lim)
 	c.now = s.now
-	return c, realm, nil
+	return c, st.AccountID, nil
 }
 
 func (s *Service) grantError(err error) error {
 	if errors.Is(err, oauth.ErrNotConnected) {
 		return s.notConnected(err)
-	}
-	// oauth2's transport wraps a failed refresh in a RetrieveError.
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
-		return s.reconnect(err)
 	}
 	return fmt.Errorf("quickbooks: grant: %w", err)
 }
@@ -247,10 +248,12 @@ func (s *Service) withCompany(ctx context.Context, portalID int64, fn func(c *Cl
 		if err != nil {
 			return err
 		}
+		// The wall clock, not s.now: it is compared with when the store
+		// saved the grant.
+		started := time.Now()
 		err = fn(c, realm)
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) || errors.Is(err, oauth.ErrNotConnected) {
-			// The token source failed to refresh inside the transport.
+		if errors.Is(err, oauth.ErrNotConnected) {
+			// The grant failed to refresh inside the transport.
 			return s.grantError(err)
 		}
 		var f *Fault
@@ -260,7 +263,10 @@ func (s *Service) withCompany(ctx context.Context, portalID int64, fn func(c *Cl
 		if attempt > 0 {
 			return s.reconnect(err)
 		}
-		if err := s.grants.Refresh(ctx, portalID); err != nil {
+		// A grant saved since fn started already carries a new token (a
+		// concurrent caller refreshed after the same rejection, or an admin
+		// reconnected): then the retry uses it without another refresh.
+		if _, err := s.grants.ForceRefresh(ctx, portalID, started); err != nil {
 			if errors.Is(err, oauth.ErrNotConnected) {
 				return s.reconnect(err)
 			}

@@ -20,12 +20,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -231,15 +229,30 @@ func NewServer(cfg Config) *Server {
 	return s
 }
 
-// NewTestServer starts a fake HubSpot on an httptest server that closes
-// when the test ends, and fails the test if the fake saw violations.
-func NewTestServer(t testing.TB, cfg Config) *Server {
+// TB is the part of testing.TB that NewTestServer uses; *testing.T and
+// *testing.B satisfy it. It is declared here so that the service binary,
+// which serves this fake in sandbox mode, does not link package testing.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+}
+
+// NewTestServer starts a fake HubSpot on a loopback port that closes when
+// the test ends, and fails the test if the fake saw violations.
+func NewTestServer(t TB, cfg Config) *Server {
 	t.Helper()
 	s := NewServer(cfg)
-	ts := httptest.NewServer(s)
-	s.url = ts.URL
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("hubspottest: listen: %v", err)
+	}
+	s.Start(ln)
 	t.Cleanup(func() {
-		ts.Close()
+		if err := s.Close(); err != nil {
+			t.Errorf("hubspottest: close: %v", err)
+		}
 		for _, v := range s.Violations() {
 			t.Errorf("hubspottest: %s", v)
 		}

@@ -1,23 +1,53 @@
 package clearbittest
 
 import (
-	"net/http/httptest"
-	"testing"
+	"context"
+	"net"
+	"net/http"
+	"time"
 )
 
-// Start serves a new fake on a loopback httptest server until the test
-// ends; the client's base URL is the returned URL.
-func Start(t testing.TB, opts Options) (*Server, string) {
+// TB is the part of testing.TB that Start and the Assert helpers use;
+// *testing.T and *testing.B satisfy it. It is declared here so that the
+// service binary, which serves this fake in sandbox mode, does not link
+// package testing.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+}
+
+// Start serves a new fake on a loopback port until the test ends; the
+// client's base URL is the returned URL.
+func Start(t TB, opts Options) (*Server, string) {
 	t.Helper()
 	s := NewServer(opts)
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
-	return s, ts.URL
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("clearbittest: listen: %v", err)
+	}
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hs.Serve(ln) // http.ErrServerClosed once the test ends
+	}()
+	t.Cleanup(func() {
+		// Like httptest.Server.Close: let requests in flight finish.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if hs.Shutdown(ctx) != nil {
+			hs.Close()
+		}
+		<-done
+	})
+	return s, "http://" + ln.Addr().String()
 }
 
 // AssertCalls fails the test unless the fake received want lookups of
 // input (an email or a domain).
-func (s *Server) AssertCalls(t testing.TB, input string, want int) {
+func (s *Server) AssertCalls(t TB, input string, want int) {
 	t.Helper()
 	if got := s.Calls(input); got != want {
 		t.Errorf("Clearbit lookups of %q = %d, want %d", input, got, want)
@@ -26,7 +56,7 @@ func (s *Server) AssertCalls(t testing.TB, input string, want int) {
 
 // AssertKeyCalls fails the test unless the fake received want requests
 // made with key.
-func (s *Server) AssertKeyCalls(t testing.TB, key string, want int) {
+func (s *Server) AssertKeyCalls(t TB, key string, want int) {
 	t.Helper()
 	if got := s.KeyCalls(key); got != want {
 		t.Errorf("Clearbit requests with key %q = %d, want %d", key, got, want)
@@ -35,7 +65,7 @@ func (s *Server) AssertKeyCalls(t testing.TB, key string, want int) {
 
 // LastRequest returns the last request received, failing the test when
 // there is none.
-func (s *Server) LastRequest(t testing.TB) Request {
+func (s *Server) LastRequest(t TB) Request {
 	t.Helper()
 	reqs := s.Requests()
 	if len(reqs) == 0 {

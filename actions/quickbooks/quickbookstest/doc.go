@@ -1,8 +1,8 @@
 // Package quickbookstest is a local fake of Intuit's OAuth 2.0 endpoints and
 // the QuickBooks Online Accounting API (v3), faithful to the behaviour
 // described in external-apis.md §2, for tests and for the service's sandbox
-// mode. It has no dependency on package testing; Start (in start.go) wraps it
-// in an httptest.Server for tests.
+// mode. It has no dependency on package testing: Start (in start.go) serves
+// it on a loopback port for tests, taking a TB that *testing.T satisfies.
 //
 // # Endpoints
 //

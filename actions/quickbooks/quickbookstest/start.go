@@ -1,11 +1,13 @@
 package quickbookstest
 
 import (
-	"net/http/httptest"
-	"testing"
+	"context"
+	"net"
+	"net/http"
+	"time"
 )
 
-// Fake is a Server running on a loopback httptest.Server.
+// Fake is a Server running on a loopback port.
 type Fake struct {
 	*Server
 	URL string
@@ -23,11 +25,38 @@ func (f *Fake) RevokeURL() string { return f.URL + RevokePath }
 // APIBaseURL is the base URL of the fake's Accounting API.
 func (f *Fake) APIBaseURL() string { return f.URL }
 
-// Start runs a fake for the length of a test.
-func Start(t testing.TB, opts Options) *Fake {
+// TB is the part of testing.TB that Start uses; *testing.T and *testing.B
+// satisfy it. It is declared here so that the service binary, which serves
+// this fake in sandbox mode, does not link package testing.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+}
+
+// Start runs a fake on a loopback port for the length of a test.
+func Start(t TB, opts Options) *Fake {
 	t.Helper()
 	s := NewServer(opts)
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
-	return &Fake{Server: s, URL: ts.URL}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("quickbookstest: listen: %v", err)
+	}
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hs.Serve(ln) // http.ErrServerClosed once the test ends
+	}()
+	t.Cleanup(func() {
+		// Like httptest.Server.Close: let requests in flight finish.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if hs.Shutdown(ctx) != nil {
+			hs.Close()
+		}
+		<-done
+	})
+	return &Fake{Server: s, URL: "http://" + ln.Addr().String()}
 }
