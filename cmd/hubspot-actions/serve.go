@@ -54,7 +54,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	defer app.close()
 
-	e := newServer(log)
+	e := actions.NewServer(log)
 	addRoutes(e, log, cfg, db, app.runtime, app.flow, app.providers.quickbooks, app.providers.keyed, metrics, promReg, app.extra)
 	e.Listener = ln
 	// Slow or idle clients cannot hold connections forever. (Per-request

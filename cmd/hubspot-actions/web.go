@@ -21,6 +21,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"hubspot-actions/actions"
 	"hubspot-actions/oauth"
 )
 
@@ -38,7 +39,6 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'se
 
 // Context keys the admin pages set.
 const (
-	ctxWeb     = "web"     // *web: errors render as HTML pages
 	ctxSession = "session" // oauth.Session of the signed-in admin
 )
 
@@ -134,7 +134,7 @@ func (w *web) secure(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-		c.Set(ctxWeb, w)
+		actions.SetErrorPage(c, w)
 		return next(c)
 	}
 }
@@ -246,10 +246,10 @@ func (w *web) render(c echo.Context, status int, name string, data any) error {
 	return c.HTMLBlob(status, b.Bytes())
 }
 
-// errorPage renders an error for the admin pages. httpErrorHandler calls it
+// ErrorPage renders an error for the admin pages. the server's error handler calls it
 // for requests that went through secure, so an admin's browser gets a page
 // rather than JSON.
-func (w *web) errorPage(c echo.Context, status int, message string) error {
+func (w *web) ErrorPage(c echo.Context, status int, message string) error {
 	data := struct {
 		page
 		Status  int

@@ -276,7 +276,7 @@ func TestAdminHSTS(t *testing.T) {
 			flow := oauth.New(oauth.Config{RedirectURL: tt.publicURL + "/oauth/hubspot/callback", AuthorizeURL: "https://app.hubspot.com/oauth/authorize",
 				SessionKey: make([]byte, 32)}, nil, nil, &http.Client{}, log)
 			w := newWeb(flow, make([]byte, 32), log)
-			e := newServer(log)
+			e := actions.NewServer(log)
 			e.GET("/static/:file", w.handleStatic(), w.secure)
 			e.GET("/signed-out", w.handleSignedOut(), w.secure)
 			admin := e.Group("/settings", w.secure, w.requireSession, w.checkCSRF)
