@@ -23,6 +23,7 @@ import (
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/sandbox"
+	"hubspot-actions/cmd/internal/publish"
 	"hubspot-actions/oauth/hubspottest"
 )
 
@@ -158,7 +159,7 @@ gets two outcomes.
 	act, known := reg.Get(o.Action)
 	var def *actions.Definition
 	if known {
-		d := act.Definition(actions.DefinitionParams{PublicBaseURL: o.PublicURL, AppDisplayName: appName, Published: true})
+		d := act.Definition(actions.DefinitionParams{PublicBaseURL: o.PublicURL, AppDisplayName: publish.AppName, Published: true})
 		def = &d
 	} else {
 		fmt.Fprintf(stderr, "note: %s is not an action of this build; sending it anyway, without labels or history messages\n", o.Action)
