@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
 )
 
 // freeAddr returns a loopback address that was free a moment ago, for a
