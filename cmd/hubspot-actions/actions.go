@@ -17,6 +17,7 @@ import (
 	"hubspot-actions/actions/sandbox"
 	"hubspot-actions/actions/stripe"
 	"hubspot-actions/actions/stripe/stripetest"
+	"hubspot-actions/cmd/internal/admin"
 	"hubspot-actions/oauth"
 	"hubspot-actions/oauth/hubspottest"
 	"hubspot-actions/store"
@@ -32,7 +33,7 @@ type providers struct {
 	stripeKeys   *actions.APIKeys
 	// keyed are the providers whose API keys admins enter on the settings
 	// page, in the order it shows them.
-	keyed []keyProvider
+	keyed []admin.KeyProvider
 }
 
 // registerActions adds every action the service serves to reg, with its
@@ -71,7 +72,7 @@ func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db 
 			return clearbit.OwnerApp
 		},
 	}
-	a.providers.keyed = append(a.providers.keyed, keyProvider{Keys: cbKeys, Verify: a.providers.clearbit.VerifyKey,
+	a.providers.keyed = append(a.providers.keyed, admin.KeyProvider{Keys: cbKeys, Verify: a.providers.clearbit.VerifyKey,
 		Help: "Your Clearbit secret API key, from the API page of your Clearbit dashboard (it starts with sk_)."})
 
 	// QuickBooks Online: each portal connects its own company.
@@ -102,7 +103,7 @@ func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db 
 	qbHTTP := outboundClient("quickbooks", 30*time.Second, m)
 	qbGrant := oauth.NewGrants(quickbooks.Provider, quickbooks.OAuthConfig(qbCfg), db, keys, qbHTTP, log)
 	a.grants = append(a.grants, qbGrant)
-	qb, err := quickbooks.New(qbCfg, qbGrants{qbGrant}, qbSessions{a.flow}, qbCRM{a.hubspot}, qbHTTP, log)
+	qb, err := quickbooks.New(qbCfg, qbGrants{qbGrant}, qbSessions{adminSessions(cfg), a.flow}, qbCRM{a.hubspot}, qbHTTP, log)
 	if err != nil {
 		return fmt.Errorf("quickbooks: %w", err)
 	}
@@ -130,7 +131,7 @@ func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db 
 	if err != nil {
 		return fmt.Errorf("stripe code secret: %w", err)
 	}
-	a.providers.keyed = append(a.providers.keyed, keyProvider{Keys: a.providers.stripeKeys, Verify: a.providers.stripe.VerifyKey,
+	a.providers.keyed = append(a.providers.keyed, admin.KeyProvider{Keys: a.providers.stripeKeys, Verify: a.providers.stripe.VerifyKey,
 		Help: "Your Stripe secret key, from Developers → API keys (it starts with sk_ or rk_)."})
 
 	return registerPublished(reg, a.providers.clearbit, cbKeys.Key, cbOpts, qb, a.providers.stripe, a.providers.stripeKeys.Key, codeSecret)

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"hubspot-actions/actions/quickbooks"
+	"hubspot-actions/cmd/internal/admin"
 	"hubspot-actions/oauth"
 )
 
@@ -49,17 +50,20 @@ func (a qbGrants) Refresh(ctx context.Context, portalID int64) error {
 
 func (a qbGrants) Delete(ctx context.Context, portalID int64) error { return a.g.Delete(ctx, portalID) }
 
-// qbSessions adapts the HubSpot flow's session and state helpers to
-// quickbooks.Sessions.
-type qbSessions struct{ f *oauth.Flow }
+// qbSessions adapts the admin pages' sessions and the HubSpot flow's state
+// helpers to quickbooks.Sessions.
+type qbSessions struct {
+	s *admin.Sessions
+	f *oauth.Flow
+}
 
 func (a qbSessions) PortalID(c echo.Context) (int64, bool) {
-	s, ok := a.f.Session(c)
+	s, ok := a.s.Get(c)
 	return s.PortalID, ok
 }
 
 func (a qbSessions) NewState(c echo.Context, provider string) (string, error) {
-	s, ok := a.f.Session(c)
+	s, ok := a.s.Get(c)
 	if !ok {
 		return "", errors.New("no settings session")
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -11,6 +12,7 @@ import (
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/quickbooks"
+	"hubspot-actions/cmd/internal/admin"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
 )
@@ -21,7 +23,7 @@ type routesExtra struct {
 }
 
 // addRoutes lists the whole HTTP surface of the service.
-func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *actions.Runtime, flow *oauth.Flow, qb *quickbooks.Service, keyed []keyProvider, m *actions.Metrics, promReg *prometheus.Registry, extra routesExtra) {
+func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *actions.Runtime, flow *oauth.Flow, qb *quickbooks.Service, keyed []admin.KeyProvider, m *actions.Metrics, promReg *prometheus.Registry, extra routesExtra) {
 	// Operations.
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", handleReady(db))
@@ -43,17 +45,17 @@ func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *act
 	// The portal admin's pages: server-rendered HTML under a strict CSP.
 	// The session comes from the install flow; forms carry a CSRF token
 	// bound to it; every handler acts on the session's portal only.
-	w := newWeb(flow, oauth.DeriveKey(cfg.EncryptionKey, "csrf"), log)
-	e.GET("/static/:file", w.handleStatic(), w.secure)
-	e.GET("/signed-out", w.handleSignedOut(), w.secure)
-	admin := e.Group("/settings", w.secure, w.requireSession, w.checkCSRF)
-	admin.GET("", handleSettings(w, flow, qb, keyed, cfg.HistoryRetention))
-	admin.POST("/keys/:provider", handleSaveKey(w, flow, qb, keyed, cfg.HistoryRetention))
-	admin.POST("/keys/:provider/delete", handleDeleteKey(w, keyed))
-	admin.POST("/quickbooks/disconnect", handleDisconnectQuickBooks(w, flow, qb))
-	admin.GET("/history", handleHistory(w, db, rt.Registry(), cfg.HistoryRetention))
-	admin.GET("/history/:id", handleExecution(w, db, rt.Registry()))
-	admin.POST("/logout", w.handleLogout())
+	w := admin.New(flow, adminSessions(cfg), oauth.DeriveKey(cfg.EncryptionKey, "csrf"), log)
+	e.GET("/static/:file", w.HandleStatic(), w.Secure)
+	e.GET("/signed-out", w.HandleSignedOut(), w.Secure)
+	settings := e.Group("/settings", w.Secure, w.RequireSession, w.CheckCSRF)
+	settings.GET("", admin.HandleSettings(w, flow, qb, keyed, cfg.HistoryRetention))
+	settings.POST("/keys/:provider", admin.HandleSaveKey(w, flow, qb, keyed, cfg.HistoryRetention))
+	settings.POST("/keys/:provider/delete", admin.HandleDeleteKey(w, keyed))
+	settings.POST("/quickbooks/disconnect", admin.HandleDisconnectQuickBooks(w, flow, qb))
+	settings.GET("/history", admin.HandleHistory(w, db, rt.Registry(), cfg.HistoryRetention))
+	settings.GET("/history/:id", admin.HandleExecution(w, db, rt.Registry()))
+	settings.POST("/logout", w.HandleLogout())
 
 	for _, r := range extra.register {
 		r(e)
@@ -67,4 +69,14 @@ func handleReady(db *store.DB) echo.HandlerFunc {
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	}
+}
+
+// adminSessions signs admins in to the admin pages, with a key derived from
+// ENCRYPTION_KEY; the install flow starts the sessions, the pages read them.
+func adminSessions(cfg config) *admin.Sessions {
+	var key []byte
+	if cfg.EncryptionKey != nil {
+		key = oauth.DeriveKey(cfg.EncryptionKey, "session")
+	}
+	return admin.NewSessions(key, strings.HasPrefix(cfg.PublicBaseURL, "https://"))
 }

@@ -1,4 +1,4 @@
-package main
+package admin
 
 import (
 	"context"
@@ -18,10 +18,10 @@ import (
 	"hubspot-actions/store"
 )
 
-// keyProvider is a provider whose API key each portal enters on the
+// KeyProvider is a provider whose API key each portal enters on the
 // settings page. Adding one to the settings page is one entry in
 // providers.keyed.
-type keyProvider struct {
+type KeyProvider struct {
 	// Keys stores the portal's key sealed and knows the app-wide default.
 	Keys *actions.APIKeys
 	// Verify checks a key with one cheap call to the provider before it is
@@ -100,9 +100,9 @@ var settingsNotices = map[string]string{
 	"qb-disconnected-local": "QuickBooks disconnected here. QuickBooks could not be reached to revoke the app's access; you can also remove the app in QuickBooks under Settings → Apps.",
 }
 
-// handleSettings serves GET /settings: the portal, its connection to
+// HandleSettings serves GET /settings: the portal, its connection to
 // HubSpot and every provider's connection.
-func handleSettings(w *web, flow *oauth.Flow, qb *quickbooks.Service, keyed []keyProvider, retention time.Duration) echo.HandlerFunc {
+func HandleSettings(w *Pages, flow *oauth.Flow, qb *quickbooks.Service, keyed []KeyProvider, retention time.Duration) echo.HandlerFunc {
 	type request struct {
 		Notice   string `query:"notice" validate:"omitempty,max=40"`
 		Provider string `query:"provider" validate:"omitempty,max=40"`
@@ -135,11 +135,11 @@ func handleSettings(w *web, flow *oauth.Flow, qb *quickbooks.Service, keyed []ke
 	}
 }
 
-// handleSaveKey serves POST /settings/keys/:provider: the key is verified
+// HandleSaveKey serves POST /settings/keys/:provider: the key is verified
 // with the provider, then sealed and saved for the session's portal. A key
 // that fails verification is not saved; the page says why next to the
 // field.
-func handleSaveKey(w *web, flow *oauth.Flow, qb *quickbooks.Service, keyed []keyProvider, retention time.Duration) echo.HandlerFunc {
+func HandleSaveKey(w *Pages, flow *oauth.Flow, qb *quickbooks.Service, keyed []KeyProvider, retention time.Duration) echo.HandlerFunc {
 	type request struct {
 		Provider string `param:"provider"`
 		APIKey   string `form:"api_key" validate:"required,max=500,printascii"`
@@ -213,10 +213,10 @@ func verifyProblem(label string, err error) string {
 	return "The key could not be checked, so it was not saved. Try again in a minute."
 }
 
-// handleDeleteKey serves POST /settings/keys/:provider/delete: the
+// HandleDeleteKey serves POST /settings/keys/:provider/delete: the
 // session's portal forgets its key (the app-wide default, if any, applies
 // again).
-func handleDeleteKey(w *web, keyed []keyProvider) echo.HandlerFunc {
+func HandleDeleteKey(w *Pages, keyed []KeyProvider) echo.HandlerFunc {
 	type request struct {
 		Provider string `param:"provider"`
 	}
@@ -238,9 +238,9 @@ func handleDeleteKey(w *web, keyed []keyProvider) echo.HandlerFunc {
 	}
 }
 
-// handleDisconnectQuickBooks serves POST /settings/quickbooks/disconnect:
+// HandleDisconnectQuickBooks serves POST /settings/quickbooks/disconnect:
 // the session's portal's grant is revoked at Intuit and forgotten.
-func handleDisconnectQuickBooks(w *web, flow *oauth.Flow, qb *quickbooks.Service) echo.HandlerFunc {
+func HandleDisconnectQuickBooks(w *Pages, flow *oauth.Flow, qb *quickbooks.Service) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
 		portalID := sessionOf(c).PortalID
@@ -278,13 +278,13 @@ func settingsNoticeURL(notice, provider string) string {
 	return "/settings?" + q.Encode()
 }
 
-func findKeyProvider(keyed []keyProvider, provider string) (keyProvider, bool) {
+func findKeyProvider(keyed []KeyProvider, provider string) (KeyProvider, bool) {
 	for _, kp := range keyed {
 		if kp.Keys.Provider() == provider {
 			return kp, true
 		}
 	}
-	return keyProvider{}, false
+	return KeyProvider{}, false
 }
 
 func findGrant(grants []oauth.GrantStatus, provider string) *oauth.GrantStatus {
@@ -299,15 +299,15 @@ func findGrant(grants []oauth.GrantStatus, provider string) *oauth.GrantStatus {
 // reinstall signs out a session whose portal is not installed (its data
 // was deleted) and answers as for a browser without a session: a page is
 // sent through the install flow, a form gets a page that says so.
-func reinstall(c echo.Context, w *web, flow *oauth.Flow) error {
-	flow.ClearSession(c)
+func reinstall(c echo.Context, w *Pages, flow *oauth.Flow) error {
+	w.sessions.Clear(c)
 	return w.sessionEnded(c)
 }
 
 // buildSettings gathers what the settings page shows for the session's
 // portal. The error wraps store.ErrNotFound when the portal is not
 // installed.
-func buildSettings(c echo.Context, w *web, flow *oauth.Flow, qb *quickbooks.Service, keyed []keyProvider, retention time.Duration) (settingsPage, error) {
+func buildSettings(c echo.Context, w *Pages, flow *oauth.Flow, qb *quickbooks.Service, keyed []KeyProvider, retention time.Duration) (settingsPage, error) {
 	ctx := c.Request().Context()
 	portalID := sessionOf(c).PortalID
 	info, err := flow.Portal(ctx, portalID)
