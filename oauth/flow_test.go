@@ -414,3 +414,21 @@ func TestStateHelpersForOtherProviders(t *testing.T) {
 
 // installedCookie is where the tests' OnInstalled records who installed.
 const installedCookie = "test_installed"
+
+// TestInstallWithoutOnInstalled: with no OnInstalled the install is still
+// recorded and the browser gets a page saying so.
+func TestInstallWithoutOnInstalled(t *testing.T) {
+	t.Parallel()
+	env := newInstallEnv(t, false, hubspottest.Config{})
+	env.flow.cfg.OnInstalled = nil
+	cb, _ := env.install(t, env.browser(t))
+	if cb.status != http.StatusOK || !strings.Contains(cb.body, "The app is installed") {
+		t.Errorf("callback = %d %q, want 200 with an installed page", cb.status, cb.body)
+	}
+	if cookieNamed(cb.cookies, installedCookie) != nil {
+		t.Error("callback set OnInstalled's cookie without an OnInstalled")
+	}
+	if _, err := env.db.GetPortal(context.Background(), testPortal); err != nil {
+		t.Errorf("GetPortal after the install: %v", err)
+	}
+}
