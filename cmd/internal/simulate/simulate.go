@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"hubspot-actions/actions"
-	"hubspot-actions/cmd/internal/publish"
 	"hubspot-actions/oauth/hubspottest"
 )
 
@@ -167,7 +166,9 @@ gets two outcomes.
 	act, known := reg.Get(o.Action)
 	var def *actions.Definition
 	if known {
-		d := act.Definition(actions.DefinitionParams{PublicBaseURL: o.PublicURL, AppDisplayName: publish.AppName, Published: true})
+		// Only the history messages are read, which depend on neither the
+		// app's name nor its publication.
+		d := act.Definition(actions.DefinitionParams{PublicBaseURL: o.PublicURL})
 		def = &d
 	} else {
 		fmt.Fprintf(stderr, "note: %s is not an action of this build; sending it anyway, without labels or history messages\n", o.Action)
