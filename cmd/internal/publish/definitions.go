@@ -23,10 +23,11 @@ import (
 // what installing admins see on the marketplace listing.
 const (
 	// Dir is the project folder, relative to the repository root.
-	Dir                 = "app-definition"
-	projectName         = "hubspot-actions"
-	platformVersion     = "2026.03"
-	appUID              = "hubspot-actions-app"
+	Dir             = "app-definition"
+	projectName     = "hubspot-actions"
+	platformVersion = "2026.03"
+	appUID          = "hubspot-actions-app"
+	// AppName is the app's name on the marketplace and in the workflow editor.
 	AppName             = "Actions Bridge"
 	appDescription      = "Custom workflow actions that connect HubSpot workflows to the services your team uses."
 	hubspotCallbackPath = "/oauth/hubspot/callback"
