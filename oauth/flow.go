@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"golang.org/x/oauth2"
 
 	"hubspot-actions/store"
@@ -45,14 +46,25 @@ type Config struct {
 	TokenBaseURL   string
 	Scopes         []string
 	OptionalScopes []string
-	// SecureCookies marks cookies Secure; set it when PUBLIC_BASE_URL is https.
+	// SecureCookies marks the state cookies Secure; set it when
+	// PUBLIC_BASE_URL is https.
 	SecureCookies bool
-	// SessionKey (32 bytes) signs the session cookie.
-	SessionKey []byte
+	// OnInstalled answers the browser once an install is recorded: the
+	// admin pages sign the installing admin in and redirect to /settings.
+	// Without it the browser gets a page saying the app is installed.
+	OnInstalled func(c echo.Context, in Installed) error
 	// Sandbox runs without a real HubSpot app: every portal's requests carry
 	// the static bearer token "sandbox-<portalID>" and CheckPortal always
 	// passes.
 	Sandbox bool
+}
+
+// Installed is who installed the app in which portal, as HubSpot reported
+// it at the end of an install.
+type Installed struct {
+	PortalID  int64
+	UserEmail string
+	UserID    int64
 }
 
 // Flow is the HubSpot install flow and the source of every portal's

@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -57,17 +56,26 @@ func newInstallEnv(t *testing.T, tls bool, hcfg hubspottest.Config) *installEnv 
 		Scopes:         testScopes,
 		OptionalScopes: []string{"crm.objects.companies.read", "tickets"},
 		SecureCookies:  tls,
-		SessionKey:     DeriveKey(testKey("current"), "session"),
+		OnInstalled: func(c echo.Context, in Installed) error {
+			// What the admin pages would do: remember the admin, go on.
+			c.SetCookie(&http.Cookie{Name: installedCookie, Value: fmt.Sprintf("%d-%d-%s", in.PortalID, in.UserID, in.UserEmail), Path: "/"})
+			return c.Redirect(http.StatusSeeOther, "/settings")
+		},
 	}, db, keys, &http.Client{Timeout: 10 * time.Second}, log)
 	e := echo.New()
 	e.GET("/oauth/hubspot/install", f.HandleInstall())
 	e.GET("/oauth/hubspot/callback", f.HandleCallback())
 	e.GET("/settings", func(c echo.Context) error {
-		s, ok := f.Session(c)
-		if !ok {
+		ck, err := c.Cookie(installedCookie)
+		if err != nil {
 			return c.String(http.StatusUnauthorized, "signed out")
 		}
-		return c.String(http.StatusOK, fmt.Sprintf("portal %d %s", s.PortalID, s.UserEmail))
+		var portal, user int64
+		var email string
+		if _, err := fmt.Sscanf(strings.Replace(ck.Value, "-", " ", 2), "%d %d %s", &portal, &user, &email); err != nil {
+			return c.String(http.StatusBadRequest, err.Error())
+		}
+		return c.String(http.StatusOK, fmt.Sprintf("portal %d %s", portal, email))
 	})
 	clock := newFakeClock()
 	f.now = clock.Now
@@ -176,9 +184,8 @@ func TestInstallFlow(t *testing.T) {
 			if cb.status != http.StatusSeeOther || cb.location != "/settings" {
 				t.Fatalf("callback = %d to %q (%s), want 303 to /settings", cb.status, cb.location, cb.body)
 			}
-			sess := cookieNamed(cb.cookies, "hsa_session")
-			if sess == nil || !sess.HttpOnly || sess.SameSite != http.SameSiteLaxMode || sess.Secure != tls || sess.MaxAge != 12*3600 {
-				t.Errorf("session cookie = %+v, want HttpOnly, Lax, 12 h, Secure=%v", sess, tls)
+			if ck := cookieNamed(cb.cookies, installedCookie); ck == nil || ck.Value != fmt.Sprintf("%d-%d-%s", testPortal, 9000001, "admin@example.com") {
+				t.Errorf("OnInstalled's cookie = %+v, want the portal, user id and email HubSpot reported", ck)
 			}
 			if sc := cookieNamed(cb.cookies, "hsa_oauth_state_hubspot"); sc == nil || sc.MaxAge >= 0 {
 				t.Errorf("state cookie after callback = %+v, want it cleared", sc)
@@ -367,8 +374,8 @@ func TestCallbackRefusals(t *testing.T) {
 			if got.status != http.StatusBadRequest || !strings.Contains(got.body, tt.wantText) || !strings.Contains(got.body, "<html") {
 				t.Errorf("callback = %d %q, want 400 and a page saying %q", got.status, got.body, tt.wantText)
 			}
-			if cookieNamed(got.cookies, "hsa_session") != nil {
-				t.Error("callback set a session cookie, want none")
+			if cookieNamed(got.cookies, installedCookie) != nil {
+				t.Error("callback called OnInstalled, want no install")
 			}
 			if n := env.hs.Calls(hubspottest.EndpointExchange); n != tt.exchanges {
 				t.Errorf("code exchanges = %d, want %d", n, tt.exchanges)
@@ -377,54 +384,10 @@ func TestCallbackRefusals(t *testing.T) {
 	}
 }
 
-func TestSessionCookie(t *testing.T) {
-	t.Parallel()
-	f := New(Config{SessionKey: DeriveKey(testKey("s"), "session"), SecureCookies: true}, nil, nil, &http.Client{}, newDiscardLogger())
-	e := echo.New()
-	rec := httptest.NewRecorder()
-	if err := f.SetSession(e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), Session{PortalID: 42, UserEmail: "a@b.c", UserID: 7}); err != nil {
-		t.Fatalf("SetSession: %v", err)
-	}
-	ck := cookieNamed(rec.Result().Cookies(), "hsa_session")
-	if ck == nil || !ck.Secure || !ck.HttpOnly {
-		t.Fatalf("session cookie = %+v, want Secure HttpOnly", ck)
-	}
-	read := func(value string, now time.Time) (Session, bool) {
-		f.now = func() time.Time { return now }
-		req := httptest.NewRequest(http.MethodGet, "/", nil)
-		req.AddCookie(&http.Cookie{Name: "hsa_session", Value: value})
-		return f.Session(e.NewContext(req, httptest.NewRecorder()))
-	}
-	s, ok := read(ck.Value, time.Now())
-	if !ok || s.PortalID != 42 || s.UserEmail != "a@b.c" || s.UserID != 7 {
-		t.Errorf("Session() = %+v, %v; want portal 42 a@b.c 7", s, ok)
-	}
-	payload, mac, _ := strings.Cut(ck.Value, ".")
-	forged := base64.RawURLEncoding.EncodeToString([]byte(`{"p":43,"x":9999999999}`))
-	for name, v := range map[string]string{
-		"tampered payload": forged + "." + mac,
-		"no signature":     payload,
-		"garbage":          "x.y",
-	} {
-		if _, ok := read(v, time.Now()); ok {
-			t.Errorf("Session(%s) = ok, want refused", name)
-		}
-	}
-	if _, ok := read(ck.Value, time.Now().Add(13*time.Hour)); ok {
-		t.Error("Session(after 13 h) = ok, want expired")
-	}
-	other := New(Config{SessionKey: DeriveKey(testKey("other"), "session")}, nil, nil, &http.Client{}, newDiscardLogger())
-	req := httptest.NewRequest(http.MethodGet, "/", nil)
-	req.AddCookie(ck)
-	if _, ok := other.Session(e.NewContext(req, httptest.NewRecorder())); ok {
-		t.Error("Session() under another key = ok, want refused")
-	}
-}
-
 func TestStateHelpersForOtherProviders(t *testing.T) {
 	t.Parallel()
 	db := newTestDB(t)
-	f := New(Config{SessionKey: DeriveKey(testKey("s"), "session")}, db, nil, &http.Client{}, newDiscardLogger())
+	f := New(Config{}, db, nil, &http.Client{}, newDiscardLogger())
 	e := echo.New()
 	rec := httptest.NewRecorder()
 	state, err := f.NewState(e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), "quickbooks", 42)
@@ -446,5 +409,26 @@ func TestStateHelpersForOtherProviders(t *testing.T) {
 	}
 	if _, err := consume("quickbooks"); !errors.Is(err, ErrBadState) {
 		t.Errorf("ConsumeState() again = %v, want ErrBadState", err)
+	}
+}
+
+// installedCookie is where the tests' OnInstalled records who installed.
+const installedCookie = "test_installed"
+
+// TestInstallWithoutOnInstalled: with no OnInstalled the install is still
+// recorded and the browser gets a page saying so.
+func TestInstallWithoutOnInstalled(t *testing.T) {
+	t.Parallel()
+	env := newInstallEnv(t, false, hubspottest.Config{})
+	env.flow.cfg.OnInstalled = nil
+	cb, _ := env.install(t, env.browser(t))
+	if cb.status != http.StatusOK || !strings.Contains(cb.body, "The app is installed") {
+		t.Errorf("callback = %d %q, want 200 with an installed page", cb.status, cb.body)
+	}
+	if cookieNamed(cb.cookies, installedCookie) != nil {
+		t.Error("callback set OnInstalled's cookie without an OnInstalled")
+	}
+	if _, err := env.db.GetPortal(context.Background(), testPortal); err != nil {
+		t.Errorf("GetPortal after the install: %v", err)
 	}
 }

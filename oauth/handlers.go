@@ -27,8 +27,8 @@ func (f *Flow) HandleInstall() echo.HandlerFunc {
 // HandleCallback serves GET /oauth/hubspot/callback, where HubSpot sends
 // the admin back. A refusal at HubSpot or a bad state gets a friendly page
 // and no token exchange. Otherwise the code is exchanged, the portal and its
-// tokens are recorded, and the admin lands on /settings signed in to the
-// portal.
+// tokens are recorded, and Config.OnInstalled answers the browser (the
+// admin pages sign the admin in to the portal and send them to /settings).
 func (f *Flow) HandleCallback() echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
@@ -74,11 +74,15 @@ func (f *Flow) HandleCallback() echo.HandlerFunc {
 		if err := f.install(ctx, in); err != nil {
 			return err
 		}
-		if err := f.SetSession(c, Session{PortalID: in.PortalID, UserEmail: in.UserEmail, UserID: in.UserID}); err != nil {
+		if f.cfg.OnInstalled == nil {
+			f.log.Info("app installed", "portal_id", in.PortalID, "user_id", in.UserID, "scopes", len(in.Scopes))
+			return f.page(c, http.StatusOK, "The app is installed", "The app is installed in your HubSpot account.")
+		}
+		if err := f.cfg.OnInstalled(c, Installed{PortalID: in.PortalID, UserEmail: in.UserEmail, UserID: in.UserID}); err != nil {
 			return err
 		}
 		f.log.Info("app installed", "portal_id", in.PortalID, "user_id", in.UserID, "scopes", len(in.Scopes))
-		return c.Redirect(http.StatusSeeOther, "/settings")
+		return nil
 	}
 }
 

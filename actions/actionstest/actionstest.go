@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/go-playground/validator/v10"
-	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"hubspot-actions/actions"
@@ -74,15 +73,7 @@ func New(t testing.TB, register func(r *actions.Registry), opts Options) *Harnes
 	if err != nil {
 		t.Fatalf("new runtime: %v", err)
 	}
-	e := echo.New()
-	e.HideBanner = true
-	e.HTTPErrorHandler = func(err error, c echo.Context) {
-		code, msg := http.StatusInternalServerError, "internal error"
-		if he, ok := err.(*echo.HTTPError); ok {
-			code, msg = he.Code, fmt.Sprint(he.Message)
-		}
-		_ = c.JSON(code, map[string]string{"error": msg})
-	}
+	e := actions.NewServer(log)
 	srv := httptest.NewServer(e)
 	g := e.Group("/hubspot/actions", actions.VerifySignature(Secret, srv.URL, time.Now, log, m))
 	g.POST("/:action", rt.HandleExecute())

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -49,29 +48,6 @@ func buildProviders(reg *actions.Registry, cfg config, deps actions.Deps, a *app
 		a.providers = append(a.providers, p)
 	}
 	return nil
-}
-
-// definitionRegistry registers the actions of the published app, every
-// provider's and never the sandbox's, from the same list the service
-// builds, with each provider's default configuration and no store: the
-// definitions and publish commands never run an action.
-func definitionRegistry() (*actions.Registry, error) {
-	reg := actions.NewRegistry()
-	deps := actions.Deps{PublicBaseURL: "http://localhost"}
-	for _, m := range providerModules() {
-		cfg := m.NewConfig()
-		if errs := loadEnv(func(string) string { return "" }, cfg); len(errs) > 0 {
-			return nil, errors.Join(errs...)
-		}
-		p, err := m.New(cfg, deps)
-		if err != nil {
-			return nil, err
-		}
-		if err := p.Register(reg); err != nil {
-			return nil, fmt.Errorf("register %s actions: %w", p.Name(), err)
-		}
-	}
-	return reg, nil
 }
 
 // serveFake serves a provider's fake on a loopback port until the app

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"hubspot-actions/cmd/internal/publish"
 )
 
 // secret is a configuration value that must never be printed or logged.
@@ -57,9 +59,9 @@ const (
 	defaultSandboxHubSpotURL = "http://127.0.0.1:8090"
 )
 
-// defaultScopes are the scopes the app requires: oauth and automation for
-// the actions and callbacks, and the CRM reads the actions make.
-var defaultScopes = []string{"oauth", "automation", "crm.objects.contacts.read", "crm.objects.companies.read", "crm.objects.deals.read"}
+// defaultScopes are the scopes the app requires; the app-definition lists
+// the same.
+var defaultScopes = publish.DefaultScopes()
 
 // loadConfig reads the configuration. Every problem is reported at once.
 func loadConfig(getenv func(string) string) (config, error) {

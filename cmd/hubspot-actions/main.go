@@ -19,6 +19,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"hubspot-actions/cmd/internal/providers"
+	"hubspot-actions/cmd/internal/publish"
 )
 
 func main() {
@@ -108,10 +111,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return portalsCommand(ctx, rest, cfg, stdout)
-	case "definitions":
-		return definitionsCommand(rest, getenv, stdout, stderr)
-	case "publish":
-		return publishCommand(ctx, rest, getenv, stdout, stderr)
+	case "definitions", "publish":
+		reg, err := providers.Definitions()
+		if err != nil {
+			return err
+		}
+		if cmd == "definitions" {
+			err = publish.DefinitionsCommand(rest, reg, getenv, stdout, stderr)
+		} else {
+			err = publish.Command(ctx, rest, reg, getenv, stdout, stderr)
+		}
+		if errors.Is(err, publish.ErrUsage) {
+			return errUsage
+		}
+		return err
 	case "simulate":
 		return simulateCommand(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":

@@ -116,10 +116,6 @@ func portalsCommand(ctx context.Context, args []string, cfg config, stdout io.Wr
 // hubspotOAuthConfig is the install flow's configuration. serve builds its
 // Flow from it too.
 func hubspotOAuthConfig(cfg config) oauth.Config {
-	var sessionKey []byte
-	if cfg.EncryptionKey != nil {
-		sessionKey = oauth.DeriveKey(cfg.EncryptionKey, "session")
-	}
 	return oauth.Config{
 		ClientID:       cfg.HubSpotClientID,
 		ClientSecret:   cfg.HubSpotClientSecret.reveal(),
@@ -129,7 +125,7 @@ func hubspotOAuthConfig(cfg config) oauth.Config {
 		Scopes:         cfg.HubSpotScopes,
 		OptionalScopes: cfg.HubSpotOptionalScopes,
 		SecureCookies:  strings.HasPrefix(cfg.PublicBaseURL, "https://"),
-		SessionKey:     sessionKey,
+		OnInstalled:    adminSessions(cfg).SignIn,
 		Sandbox:        cfg.Sandbox,
 	}
 }

@@ -54,7 +54,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	defer app.close()
 
-	e := newServer(log)
+	e := actions.NewServer(log)
 	addRoutes(e, log, cfg, db, app.runtime, app.flow, app.providers, metrics, promReg, app.extra)
 	e.Listener = ln
 	// Slow or idle clients cannot hold connections forever. (Per-request
@@ -165,7 +165,7 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 		DB:       db,
 		Keys:     keys,
 		HubSpot:  a.hubspot,
-		Sessions: flowSessions{a.flow},
+		Sessions: providerSessions{adminSessions(cfg), a.flow},
 		HTTPClient: func(upstream string, timeout time.Duration) *http.Client {
 			return outboundClient(upstream, timeout, m)
 		},

@@ -23,6 +23,8 @@ import (
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/quickbooks"
+	"hubspot-actions/cmd/internal/admin"
+	"hubspot-actions/cmd/internal/admin/admintest"
 	"hubspot-actions/oauth"
 	"hubspot-actions/oauth/hubspottest"
 	"hubspot-actions/store"
@@ -71,9 +73,9 @@ func signIn(t *testing.T, s *testServer) *webClient {
 // with the server's session key exactly as the install flow signs it.
 func withSession(t *testing.T, s *testServer, portalID int64, email string) *webClient {
 	t.Helper()
-	flow := oauth.New(oauth.Config{SessionKey: oauth.DeriveKey(s.encryptionKey(t), "session")}, nil, nil, &http.Client{}, slog.New(slog.DiscardHandler))
+	sessions := admin.NewSessions(oauth.DeriveKey(s.encryptionKey(t), "session"), false)
 	rec := httptest.NewRecorder()
-	if err := flow.SetSession(echo.New().NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), oauth.Session{PortalID: portalID, UserEmail: email}); err != nil {
+	if err := sessions.Set(echo.New().NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), admin.Session{PortalID: portalID, UserEmail: email}); err != nil {
 		t.Fatalf("set session: %v", err)
 	}
 	wc := newWebClient(t, s)
@@ -135,45 +137,6 @@ func (wc *webClient) csrf() string {
 	return m[1]
 }
 
-// pageText is the visible text of a page, whitespace collapsed.
-func pageText(t *testing.T, body string) string {
-	t.Helper()
-	doc, err := html.Parse(strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("parse page: %v", err)
-	}
-	return nodeText(doc)
-}
-
-// nodeText is the visible text under n, whitespace collapsed.
-func nodeText(n *html.Node) string {
-	var b strings.Builder
-	var walk func(n *html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode && (n.Data == "head" || n.Data == "script" || n.Data == "style") {
-			return
-		}
-		if n.Type == html.TextNode {
-			b.WriteString(n.Data)
-		}
-		// Block elements and cells separate words; inline ones do not.
-		block := n.Type == html.ElementNode && !inline[n.Data]
-		if block {
-			b.WriteByte(' ')
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-		if block {
-			b.WriteByte(' ')
-		}
-	}
-	walk(n)
-	return strings.Join(strings.Fields(b.String()), " ")
-}
-
-var inline = map[string]bool{"a": true, "span": true, "strong": true, "em": true, "code": true, "time": true, "b": true, "i": true}
-
 // historyRows returns the text of each row of the history table.
 func historyRows(t *testing.T, body string) []string {
 	t.Helper()
@@ -184,23 +147,14 @@ func historyRows(t *testing.T, body string) []string {
 	var rows []string
 	for n := range doc.Descendants() {
 		if n.Type == html.ElementNode && n.Data == "tr" && n.Parent != nil && n.Parent.Data == "tbody" && hasClass(n.Parent.Parent, "executions") {
-			rows = append(rows, nodeText(n))
+			rows = append(rows, admintest.NodeText(n))
 		}
 	}
 	return rows
 }
 
 func hasClass(n *html.Node, class string) bool {
-	return n != nil && strings.Contains(" "+attr(n, "class")+" ", " "+class+" ")
-}
-
-func attr(n *html.Node, name string) string {
-	for _, a := range n.Attr {
-		if a.Key == name {
-			return a.Val
-		}
-	}
-	return ""
+	return n != nil && strings.Contains(" "+admintest.Attr(n, "class")+" ", " "+class+" ")
 }
 
 // executeOn sends a signed execution of action for an object, and returns
@@ -283,16 +237,16 @@ func wantSessionEnded(t *testing.T, what string, r webResponse) {
 		t.Errorf("%s = %d %q to %q, want a 401 page and no redirect", what, r.Status, r.Header.Get("Content-Type"), r.Header.Get("Location"))
 		return
 	}
-	if text := pageText(t, r.Body); !strings.Contains(text, "Your session has ended — sign in again") {
+	if text := admintest.PageText(t, r.Body); !strings.Contains(text, "Your session has ended — sign in again") {
 		t.Errorf("%s: the page says %q", what, text)
 	}
 	if !strings.Contains(r.Body, `href="/oauth/hubspot/install"`) || strings.Contains(r.Body, `action="/settings/logout"`) {
 		t.Errorf("%s: the page lacks a link to sign in, or offers to sign out:\n%s", what, r.Body)
 	}
-	if r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("Content-Security-Policy") != contentSecurityPolicy {
+	if r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("Content-Security-Policy") != admin.ContentSecurityPolicy {
 		t.Errorf("%s: Cache-Control %q, CSP %q", what, r.Header.Get("Cache-Control"), r.Header.Get("Content-Security-Policy"))
 	}
-	checkAccessible(t, what, r.Body)
+	admintest.CheckAccessible(t, what, r.Body)
 }
 
 func TestSettingsPage(t *testing.T) {
@@ -303,7 +257,7 @@ func TestSettingsPage(t *testing.T) {
 	if r.Status != http.StatusOK {
 		t.Fatalf("GET /settings = %d", r.Status)
 	}
-	text := pageText(t, r.Body)
+	text := admintest.PageText(t, r.Body)
 	want := []string{
 		"Portal ID 1000001",
 		"Hub domain sandbox.hubspot.test",
@@ -324,7 +278,7 @@ func TestSettingsPage(t *testing.T) {
 	if !strings.Contains(r.Body, `href="/oauth/quickbooks/connect"`) {
 		t.Errorf("settings page has no link to connect QuickBooks")
 	}
-	checkAccessible(t, "/settings", r.Body)
+	admintest.CheckAccessible(t, "/settings", r.Body)
 }
 
 func TestAdminSecurityHeaders(t *testing.T) {
@@ -352,7 +306,7 @@ func TestAdminSecurityHeaders(t *testing.T) {
 		}
 		h := r.Header
 		checks := map[string]string{
-			"Content-Security-Policy": contentSecurityPolicy,
+			"Content-Security-Policy": admin.ContentSecurityPolicy,
 			"X-Content-Type-Options":  "nosniff",
 			"Referrer-Policy":         "same-origin",
 			"X-Frame-Options":         "DENY",
@@ -377,15 +331,15 @@ func TestAdminSecurityHeaders(t *testing.T) {
 		if ct := h.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 			t.Errorf("GET %s: Content-Type = %q, want text/html", p.path, ct)
 		}
-		checkAccessible(t, p.path, r.Body)
+		admintest.CheckAccessible(t, p.path, r.Body)
 	}
 	for _, want := range []string{"default-src 'none'", "style-src 'self'", "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'"} {
-		if !strings.Contains(contentSecurityPolicy, want) {
+		if !strings.Contains(admin.ContentSecurityPolicy, want) {
 			t.Errorf("CSP lacks %s", want)
 		}
 	}
-	if strings.Contains(contentSecurityPolicy, "unsafe") || strings.Contains(contentSecurityPolicy, "script-src") {
-		t.Errorf("CSP allows scripts or unsafe sources: %s", contentSecurityPolicy)
+	if strings.Contains(admin.ContentSecurityPolicy, "unsafe") || strings.Contains(admin.ContentSecurityPolicy, "script-src") {
+		t.Errorf("CSP allows scripts or unsafe sources: %s", admin.ContentSecurityPolicy)
 	}
 	// The stylesheet is cacheable and revalidates by ETag.
 	css := wc.get("/static/app.css")
@@ -469,7 +423,7 @@ func TestAdminAPIKeys(t *testing.T) {
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Errorf("%s: POST = %d, want 422", tt.name, r.Status)
 		}
-		text := pageText(t, r.Body)
+		text := admintest.PageText(t, r.Body)
 		if !strings.Contains(text, "Nothing was saved") || !strings.Contains(text, "Error: "+tt.message) {
 			t.Errorf("%s: page does not say %q next to the field:\n%s", tt.name, tt.message, text)
 		}
@@ -479,7 +433,7 @@ func TestAdminAPIKeys(t *testing.T) {
 		if strings.TrimSpace(tt.key) != "" && strings.Contains(r.Body, tt.key) {
 			t.Errorf("%s: the page echoes the refused key", tt.name)
 		}
-		checkAccessible(t, "refused key", r.Body)
+		admintest.CheckAccessible(t, "refused key", r.Body)
 	}
 	if _, err := db.GetAPIKey(ctx, sandboxPortalID, "clearbit"); err == nil {
 		t.Fatalf("a refused key was saved")
@@ -491,7 +445,7 @@ func TestAdminAPIKeys(t *testing.T) {
 		t.Fatalf("save = %d to %q", r.Status, r.Header.Get("Location"))
 	}
 	page := wc.get(r.Header.Get("Location"))
-	text := pageText(t, page.Body)
+	text := admintest.PageText(t, page.Body)
 	for _, want := range []string{"Clearbit key verified and saved.", "Your key Using your key sk_live_…6d5e, verified", "Remove your Clearbit key", "The app's default key is used again after that."} {
 		if !strings.Contains(text, want) {
 			t.Errorf("after saving, the page lacks %q:\n%s", want, text)
@@ -520,7 +474,7 @@ func TestAdminAPIKeys(t *testing.T) {
 	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/settings?notice=key-removed&provider=clearbit" {
 		t.Fatalf("delete = %d to %q", r.Status, r.Header.Get("Location"))
 	}
-	text = pageText(t, wc.get(r.Header.Get("Location")).Body)
+	text = admintest.PageText(t, wc.get(r.Header.Get("Location")).Body)
 	if !strings.Contains(text, "Clearbit key removed.") || !strings.Contains(text, "Using the app's default key") {
 		t.Errorf("after removing, the page says:\n%s", text)
 	}
@@ -528,7 +482,7 @@ func TestAdminAPIKeys(t *testing.T) {
 		t.Errorf("POST to an unknown provider = %d, want 404", r.Status)
 	}
 	// A notice names known providers only: nothing from the query is echoed.
-	if text := pageText(t, wc.get("/settings?notice=key-saved&provider=%3Cb%3Eevil").Body); strings.Contains(text, "evil") || strings.Contains(text, "key verified and saved") {
+	if text := admintest.PageText(t, wc.get("/settings?notice=key-saved&provider=%3Cb%3Eevil").Body); strings.Contains(text, "evil") || strings.Contains(text, "key verified and saved") {
 		t.Errorf("an unknown provider in the notice was shown: %s", text)
 	}
 }
@@ -637,7 +591,7 @@ func TestAdminIsolation(t *testing.T) {
 	if r := theirs.get("/settings/history/mine-cb-1"); r.Status != http.StatusNotFound {
 		t.Errorf("the other portal reads this portal's execution by callbackId: %d", r.Status)
 	}
-	text := pageText(t, theirs.get("/settings").Body)
+	text := admintest.PageText(t, theirs.get("/settings").Body)
 	if !strings.Contains(text, "Portal ID 2000002") || !strings.Contains(text, "Company: Other Portal Ltd") || strings.Contains(text, "…1234") {
 		t.Errorf("the other portal's settings page:\n%s", text)
 	}
@@ -719,7 +673,7 @@ func TestHistoryFiltersSearchAndPages(t *testing.T) {
 					t.Errorf("%s link = %q, want %q", rel, got, want)
 				}
 			}
-			if tt.rows == 0 && !strings.Contains(pageText(t, r.Body), "No execution matches these filters.") {
+			if tt.rows == 0 && !strings.Contains(admintest.PageText(t, r.Body), "No execution matches these filters.") {
 				t.Errorf("an empty result does not say so")
 			}
 		})
@@ -728,7 +682,7 @@ func TestHistoryFiltersSearchAndPages(t *testing.T) {
 	if rows := historyRows(t, first); !regexp.MustCompile(`^EX-[0-9A-Z]{10} — details of this execution 20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC Sandbox: echo a message 77 CONTACT 5026 Succeeded SUCCESS — \d+ ms 1$`).MatchString(rows[0]) {
 		t.Errorf("a row = %q, want reference, time, action, workflow, object, result, error, duration and attempts", rows[0])
 	}
-	checkAccessible(t, "/settings/history", first)
+	admintest.CheckAccessible(t, "/settings/history", first)
 	for _, q := range []string{"state=DONE", "page=abc", "page=-1", "q=" + strings.Repeat("x", 301)} {
 		r := wc.get("/settings/history?" + q)
 		if r.Status != http.StatusBadRequest || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
@@ -758,7 +712,7 @@ func TestExecutionDetail(t *testing.T) {
 		if r.Status != http.StatusOK {
 			t.Fatalf("GET %s = %d", path, r.Status)
 		}
-		text := pageText(t, r.Body)
+		text := admintest.PageText(t, r.Body)
 		for _, want := range []string{
 			"Execution " + ref,
 			"Result Failed FAIL_CONTINUE",
@@ -785,7 +739,7 @@ func TestExecutionDetail(t *testing.T) {
 				t.Errorf("GET %s shows the secret %q", path, leak)
 			}
 		}
-		checkAccessible(t, path, r.Body)
+		admintest.CheckAccessible(t, path, r.Body)
 	}
 
 	// A slow execution: answered BLOCK, then delivered by callback.
@@ -799,7 +753,7 @@ func TestExecutionDetail(t *testing.T) {
 	}
 	var text string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		text = pageText(t, wc.get("/settings/history/detail-cb-2").Body)
+		text = admintest.PageText(t, wc.get("/settings/history/detail-cb-2").Body)
 		if strings.Contains(text, "Delivered to HubSpot") {
 			break
 		}
@@ -855,7 +809,7 @@ func TestHistoryRedactsEmbeddedSecrets(t *testing.T) {
 			}
 		}
 	}
-	text := pageText(t, detail.Body)
+	text := admintest.PageText(t, detail.Body)
 	for _, want := range []string{
 		"Error message Clearbit refused Authorization: [redacted] with {\"token\":\"[redacted]\"} (ref " + ref + ")",
 		"message use [redacted] please",
@@ -867,7 +821,7 @@ func TestHistoryRedactsEmbeddedSecrets(t *testing.T) {
 			t.Errorf("the execution's page lacks %q:\n%s", want, text)
 		}
 	}
-	if text := pageText(t, list.Body); !strings.Contains(text, "UPSTREAM_REJECTED Clearbit refused Authorization: [redacted] with") {
+	if text := admintest.PageText(t, list.Body); !strings.Contains(text, "UPSTREAM_REJECTED Clearbit refused Authorization: [redacted] with") {
 		t.Errorf("the history lacks the redacted error message:\n%s", text)
 	}
 }
@@ -908,7 +862,7 @@ func TestHistoryRetention(t *testing.T) {
 	s := startServerIn(t, dir, map[string]string{"HISTORY_RETENTION": "48h"})
 	wc := signIn(t, s)
 	for _, path := range []string{"/settings", "/settings/history"} {
-		if text := pageText(t, wc.get(path).Body); !strings.Contains(text, "2 days") {
+		if text := admintest.PageText(t, wc.get(path).Body); !strings.Contains(text, "2 days") {
 			t.Errorf("GET %s does not say history is kept 2 days:\n%s", path, text)
 		}
 	}
@@ -965,116 +919,10 @@ func TestLogout(t *testing.T) {
 	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/signed-out" {
 		t.Fatalf("logout = %d to %q", r.Status, r.Header.Get("Location"))
 	}
-	if text := pageText(t, wc.get("/signed-out").Body); !strings.Contains(text, "You are signed out") {
+	if text := admintest.PageText(t, wc.get("/signed-out").Body); !strings.Contains(text, "You are signed out") {
 		t.Errorf("signed-out page: %s", text)
 	}
 	if r := wc.get("/settings"); r.Status != http.StatusSeeOther {
 		t.Errorf("after logout GET /settings = %d, want a redirect to sign in", r.Status)
 	}
-}
-
-// checkAccessible checks what can be checked of a page's accessibility
-// without a screen reader: language, landmarks, one h1 and no skipped
-// heading levels, a label for every field, scoped table headers, ids that
-// exist for every reference, no inline style or script, and a CSRF token
-// in every form that posts.
-func checkAccessible(t *testing.T, name, body string) {
-	t.Helper()
-	doc, err := html.Parse(strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("%s: parse: %v", name, err)
-	}
-	ids := map[string]bool{}
-	labels := map[string]bool{}
-	count := map[string]int{}
-	var refs []string
-	var headings []int
-	for n := range doc.Descendants() {
-		if n.Type != html.ElementNode {
-			continue
-		}
-		count[n.Data]++
-		if id := attr(n, "id"); id != "" {
-			if ids[id] {
-				t.Errorf("%s: id %q is used twice", name, id)
-			}
-			ids[id] = true
-		}
-		for _, a := range n.Attr {
-			if a.Key == "style" || strings.HasPrefix(a.Key, "on") {
-				t.Errorf("%s: <%s> has an inline %s attribute", name, n.Data, a.Key)
-			}
-			if a.Key == "aria-describedby" || a.Key == "aria-labelledby" {
-				refs = append(refs, strings.Fields(a.Val)...)
-			}
-		}
-		switch n.Data {
-		case "html":
-			if attr(n, "lang") == "" {
-				t.Errorf("%s: <html> has no lang", name)
-			}
-		case "h1", "h2", "h3", "h4", "h5", "h6":
-			headings = append(headings, int(n.Data[1]-'0'))
-		case "label":
-			labels[attr(n, "for")] = true
-		case "th":
-			if attr(n, "scope") == "" {
-				t.Errorf("%s: a table header has no scope", name)
-			}
-		case "a":
-			if strings.HasPrefix(attr(n, "href"), "#") {
-				refs = append(refs, strings.TrimPrefix(attr(n, "href"), "#"))
-			}
-		case "form":
-			if strings.EqualFold(attr(n, "method"), "post") && !strings.Contains(renderNode(n), `name="csrf_token"`) {
-				t.Errorf("%s: a form posting to %s has no CSRF token", name, attr(n, "action"))
-			}
-		}
-	}
-	for _, el := range []string{"script", "style"} {
-		if count[el] > 0 {
-			t.Errorf("%s: page has a <%s> element", name, el)
-		}
-	}
-	for _, el := range []string{"main", "header", "footer", "h1", "title"} {
-		if count[el] != 1 {
-			t.Errorf("%s: page has %d <%s>, want 1", name, count[el], el)
-		}
-	}
-	for i, h := range headings {
-		if i == 0 && h != 1 {
-			t.Errorf("%s: the first heading is h%d", name, h)
-		}
-		if i > 0 && h > headings[i-1]+1 {
-			t.Errorf("%s: heading h%d follows h%d", name, h, headings[i-1])
-		}
-	}
-	for n := range doc.Descendants() {
-		if n.Type != html.ElementNode || (n.Data != "input" && n.Data != "select" && n.Data != "textarea") {
-			continue
-		}
-		switch attr(n, "type") {
-		case "hidden", "submit", "button":
-			continue
-		}
-		if id := attr(n, "id"); id == "" || !labels[id] {
-			t.Errorf("%s: field %q has no label", name, attr(n, "name"))
-		}
-	}
-	for label := range labels {
-		if !ids[label] {
-			t.Errorf("%s: a label is for %q, which does not exist", name, label)
-		}
-	}
-	for _, id := range refs {
-		if id != "" && !ids[id] {
-			t.Errorf("%s: a reference to #%s, which does not exist", name, id)
-		}
-	}
-}
-
-func renderNode(n *html.Node) string {
-	var b strings.Builder
-	_ = html.Render(&b, n)
-	return b.String()
 }

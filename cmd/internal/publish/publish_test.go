@@ -1,8 +1,7 @@
-package main
+package publish
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -240,7 +239,7 @@ func (f *automationFake) publish(t *testing.T, args ...string) (string, error) {
 	}
 	var out, errb bytes.Buffer
 	args = append([]string{"publish"}, args...)
-	err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errb)
+	err := run(t, args, func(k string) string { return env[k] }, &out, &errb)
 	s := out.String() + errb.String()
 	if err != nil {
 		s += err.Error()
@@ -254,15 +253,12 @@ func (f *automationFake) publish(t *testing.T, args ...string) (string, error) {
 // codeDefinition returns the code's definition of an action.
 func codeDefinition(t *testing.T, key string) actions.Definition {
 	t.Helper()
-	reg, err := definitionRegistry()
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := testRegistry(t)
 	a, ok := reg.Get(key)
 	if !ok {
 		t.Fatalf("no action %s", key)
 	}
-	return a.Definition(actions.DefinitionParams{PublicBaseURL: testBaseURL, AppDisplayName: appName, Published: true})
+	return a.Definition(actions.DefinitionParams{PublicBaseURL: testBaseURL, AppDisplayName: AppName, Published: true})
 }
 
 func TestPublishCreatesThenChangesNothing(t *testing.T) {
@@ -430,10 +426,10 @@ func TestPublishNeedsADeploymentBaseURL(t *testing.T) {
 		wantErr string
 	}{
 		{"none", "", "", "no public base URL: pass --public-base-url"},
-		{"placeholder from the environment", "", placeholderBaseURL, "is the placeholder of the committed app-definition"},
+		{"placeholder from the environment", "", PlaceholderBaseURL, "is the placeholder of the committed app-definition"},
 		{"placeholder flag, other spelling", "https://HubSpot-Actions.example.com/", "", "is the placeholder of the committed app-definition"},
 		{"placeholder with a port", "https://hubspot-actions.example.com:443", "", "is the placeholder of the committed app-definition"},
-		{"the flag wins over the environment", testBaseURL, placeholderBaseURL, ""},
+		{"the flag wins over the environment", testBaseURL, PlaceholderBaseURL, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -445,7 +441,7 @@ func TestPublishNeedsADeploymentBaseURL(t *testing.T) {
 				args = append(args, "--public-base-url", tt.flag)
 			}
 			var out bytes.Buffer
-			err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &out)
+			err := run(t, args, func(k string) string { return env[k] }, &out, &out)
 			if tt.wantErr == "" {
 				if err != nil || !strings.Contains(out.String(), "would create  clearbit-enrich-company") || !strings.Contains(out.String(), testBaseURL+"/hubspot/actions/") {
 					t.Errorf("publish = %v\n%s", err, out.String())
@@ -486,7 +482,7 @@ func TestPublishErrors(t *testing.T) {
 	t.Parallel()
 	t.Run("configuration", func(t *testing.T) {
 		t.Parallel()
-		err := run(context.Background(), []string{"publish", "--public-base-url", testBaseURL}, noEnv, io.Discard, io.Discard)
+		err := run(t, []string{"publish", "--public-base-url", testBaseURL}, noEnv, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "HUBSPOT_APP_ID is required") || !strings.Contains(err.Error(), "HUBSPOT_DEVELOPER_API_KEY is required") {
 			t.Errorf("publish without configuration = %v", err)
 		}
@@ -496,7 +492,7 @@ func TestPublishErrors(t *testing.T) {
 		f := newAutomationFake(t)
 		env := map[string]string{"HUBSPOT_APP_ID": testAppID, "HUBSPOT_DEVELOPER_API_KEY": "wrong-key-secret", "HUBSPOT_API_BASE_URL": f.ts.URL, "PUBLIC_BASE_URL": testBaseURL}
 		var out bytes.Buffer
-		err := run(context.Background(), []string{"publish"}, func(k string) string { return env[k] }, &out, &out)
+		err := run(t, []string{"publish"}, func(k string) string { return env[k] }, &out, &out)
 		if err == nil || !strings.Contains(err.Error(), "http 401") {
 			t.Errorf("publish with a bad key = %v", err)
 		}
@@ -507,7 +503,7 @@ func TestPublishErrors(t *testing.T) {
 	t.Run("unreachable", func(t *testing.T) {
 		t.Parallel()
 		env := map[string]string{"HUBSPOT_APP_ID": testAppID, "HUBSPOT_DEVELOPER_API_KEY": testDevKey, "HUBSPOT_API_BASE_URL": "http://127.0.0.1:1", "PUBLIC_BASE_URL": testBaseURL}
-		err := run(context.Background(), []string{"publish"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+		err := run(t, []string{"publish"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
 		if err == nil || strings.Contains(err.Error(), testDevKey) {
 			t.Errorf("publish to a closed port = %v", err)
 		}
@@ -555,9 +551,6 @@ func TestChangedFieldsIgnoresServerNoise(t *testing.T) {
 // publishedActions is how many actions the published app has.
 func publishedActions(t *testing.T) int {
 	t.Helper()
-	reg, err := definitionRegistry()
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := testRegistry(t)
 	return len(reg.All())
 }

@@ -1,4 +1,4 @@
-package main
+package admin
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/quickbooks"
+	"hubspot-actions/cmd/internal/admin/admintest"
 	"hubspot-actions/oauth"
 )
 
@@ -174,7 +175,7 @@ func TestFormatting(t *testing.T) {
 func TestSettingsStates(t *testing.T) {
 	t.Parallel()
 	log := slog.New(slog.DiscardHandler)
-	w := newWeb(oauth.New(oauth.Config{SessionKey: make([]byte, 32)}, nil, nil, &http.Client{}, log), make([]byte, 32), log)
+	w := New(oauth.New(oauth.Config{}, nil, nil, &http.Client{}, log), NewSessions(make([]byte, 32), false), make([]byte, 32), log)
 	now := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
 	unconfigured, err := quickbooks.New(quickbooks.Config{Environment: "sandbox", PublicBaseURL: "https://actions.example.com"}, nil, nil, nil, &http.Client{}, log)
 	if err != nil {
@@ -229,12 +230,12 @@ func TestSettingsStates(t *testing.T) {
 			t.Parallel()
 			rec := httptest.NewRecorder()
 			c := echo.New().NewContext(httptest.NewRequest(http.MethodGet, "/settings", nil), rec)
-			c.Set(ctxSession, oauth.Session{PortalID: 5, UserEmail: "a@example.com"})
+			c.Set(ctxSession, Session{PortalID: 5, UserEmail: "a@example.com"})
 			p := settingsPage{page: w.newPage(c, "Settings", "settings"), Portal: newPortalView(tt.portal, now), Cards: []cardView{{Card: tt.qb}}, Retention: "30 days"}
 			if err := w.render(c, http.StatusOK, "settings", p); err != nil {
 				t.Fatal(err)
 			}
-			text := pageText(t, rec.Body.String())
+			text := admintest.PageText(t, rec.Body.String())
 			for _, want := range tt.want {
 				if !strings.Contains(text, want) {
 					t.Errorf("page lacks %q:\n%s", want, text)
@@ -243,7 +244,7 @@ func TestSettingsStates(t *testing.T) {
 			if got := strings.Contains(rec.Body.String(), `href="/oauth/hubspot/install"`); got != tt.link {
 				t.Errorf("reinstall link shown = %v, want %v", got, tt.link)
 			}
-			checkAccessible(t, tt.name, rec.Body.String())
+			admintest.CheckAccessible(t, tt.name, rec.Body.String())
 		})
 	}
 }
@@ -282,15 +283,15 @@ func TestAdminHSTS(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			log := slog.New(slog.DiscardHandler)
-			flow := oauth.New(oauth.Config{RedirectURL: tt.publicURL + "/oauth/hubspot/callback", AuthorizeURL: "https://app.hubspot.com/oauth/authorize",
-				SessionKey: make([]byte, 32)}, nil, nil, &http.Client{}, log)
-			w := newWeb(flow, make([]byte, 32), log)
-			e := newServer(log)
-			e.GET("/static/:file", w.handleStatic(), w.secure)
-			e.GET("/signed-out", w.handleSignedOut(), w.secure)
-			admin := e.Group("/settings", w.secure, w.requireSession, w.checkCSRF)
+			flow := oauth.New(oauth.Config{RedirectURL: tt.publicURL + "/oauth/hubspot/callback", AuthorizeURL: "https://app.hubspot.com/oauth/authorize"},
+				nil, nil, &http.Client{}, log)
+			w := New(flow, NewSessions(make([]byte, 32), strings.HasPrefix(tt.publicURL, "https://")), make([]byte, 32), log)
+			e := actions.NewServer(log)
+			e.GET("/static/:file", w.HandleStatic(), w.Secure)
+			e.GET("/signed-out", w.HandleSignedOut(), w.Secure)
+			admin := e.Group("/settings", w.Secure, w.RequireSession, w.CheckCSRF)
 			admin.GET("", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
-			admin.POST("/logout", w.handleLogout())
+			admin.POST("/logout", w.HandleLogout())
 			ts := httptest.NewServer(e)
 			t.Cleanup(ts.Close)
 			hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -307,7 +308,7 @@ func TestAdminHSTS(t *testing.T) {
 				if got := resp.Header.Get("Strict-Transport-Security"); got != tt.want {
 					t.Errorf("%s %s (%d): Strict-Transport-Security = %q, want %q", r.method, r.path, resp.StatusCode, got, tt.want)
 				}
-				if resp.Header.Get("Content-Security-Policy") != contentSecurityPolicy {
+				if resp.Header.Get("Content-Security-Policy") != ContentSecurityPolicy {
 					t.Errorf("%s %s: no CSP", r.method, r.path)
 				}
 			}

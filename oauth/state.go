@@ -1,17 +1,14 @@
 package oauth
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -19,93 +16,8 @@ import (
 	"hubspot-actions/store"
 )
 
-const (
-	sessionCookie = "hsa_session"
-	sessionTTL    = 12 * time.Hour
-	stateTTL      = 10 * time.Minute
-)
-
-// Session is who is signed in to the settings pages: an admin of one
-// portal, as established by an install.
-type Session struct {
-	PortalID  int64
-	UserEmail string
-	UserID    int64
-	ExpiresAt time.Time
-}
-
-type sessionPayload struct {
-	PortalID  int64  `json:"p"`
-	UserEmail string `json:"e,omitempty"`
-	UserID    int64  `json:"u,omitempty"`
-	Expires   int64  `json:"x"` // unix seconds
-}
-
-// SetSession signs s into an HttpOnly, SameSite=Lax cookie (Secure when
-// Config.SecureCookies) that lasts 12 hours; s.ExpiresAt is ignored.
-func (f *Flow) SetSession(c echo.Context, s Session) error {
-	if len(f.cfg.SessionKey) < 32 {
-		return errors.New("oauth: no session key configured")
-	}
-	exp := f.now().Add(sessionTTL)
-	b, err := json.Marshal(sessionPayload{PortalID: s.PortalID, UserEmail: s.UserEmail, UserID: s.UserID, Expires: exp.Unix()})
-	if err != nil {
-		return fmt.Errorf("oauth: encode session: %w", err)
-	}
-	payload := base64.RawURLEncoding.EncodeToString(b)
-	c.SetCookie(&http.Cookie{
-		Name:     sessionCookie,
-		Value:    payload + "." + f.sign("session", payload),
-		Path:     "/",
-		Expires:  exp,
-		MaxAge:   int(sessionTTL / time.Second),
-		HttpOnly: true,
-		Secure:   f.cfg.SecureCookies,
-		SameSite: http.SameSiteLaxMode,
-	})
-	return nil
-}
-
-// Session returns the session carried by the request's cookie, if it is
-// present, correctly signed and not expired.
-func (f *Flow) Session(c echo.Context) (Session, bool) {
-	if len(f.cfg.SessionKey) < 32 {
-		return Session{}, false
-	}
-	ck, err := c.Cookie(sessionCookie)
-	if err != nil {
-		return Session{}, false
-	}
-	payload, mac, ok := strings.Cut(ck.Value, ".")
-	if !ok || !hmac.Equal([]byte(mac), []byte(f.sign("session", payload))) {
-		return Session{}, false
-	}
-	b, err := base64.RawURLEncoding.DecodeString(payload)
-	if err != nil {
-		return Session{}, false
-	}
-	var p sessionPayload
-	if err := json.Unmarshal(b, &p); err != nil || p.PortalID == 0 {
-		return Session{}, false
-	}
-	exp := time.Unix(p.Expires, 0).UTC()
-	if !f.now().Before(exp) {
-		return Session{}, false
-	}
-	return Session{PortalID: p.PortalID, UserEmail: p.UserEmail, UserID: p.UserID, ExpiresAt: exp}, true
-}
-
-// ClearSession signs the browser out.
-func (f *Flow) ClearSession(c echo.Context) {
-	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		Secure: f.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
-}
-
-func (f *Flow) sign(purpose, payload string) string {
-	m := hmac.New(sha256.New, f.cfg.SessionKey)
-	m.Write([]byte(purpose + "\x00" + payload))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
+// stateTTL is how long an OAuth state works.
+const stateTTL = 10 * time.Minute
 
 // ErrBadState means an OAuth callback's state is missing, forged, expired,
 // used already or not this browser's.

@@ -1,4 +1,8 @@
-package main
+// Package admin serves the portal admin's pages: settings (API keys,
+// QuickBooks connection) and the execution history, server-rendered from
+// embedded templates, with the admin's signed session cookie and CSRF
+// tokens bound to it.
+package admin
 
 import (
 	"bytes"
@@ -21,6 +25,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"hubspot-actions/actions"
 	"hubspot-actions/oauth"
 )
 
@@ -31,15 +36,15 @@ import (
 //go:embed web/templates/*.html web/static/*
 var webFS embed.FS
 
-// contentSecurityPolicy allows nothing but our own stylesheet and forms
-// posting back to us: no scripts at all, no framing, no <base>.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " +
+// ContentSecurityPolicy is the CSP of every admin page and static file. It
+// allows nothing but our own stylesheet and forms posting back to us: no
+// scripts at all, no framing, no <base>.
+const ContentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " +
 	"frame-ancestors 'none'; base-uri 'none'"
 
 // Context keys the admin pages set.
 const (
-	ctxWeb     = "web"     // *web: errors render as HTML pages
-	ctxSession = "session" // oauth.Session of the signed-in admin
+	ctxSession = "session" // Session of the signed-in admin
 )
 
 // csrfField is the name of the hidden form field carrying the CSRF token.
@@ -49,15 +54,17 @@ const csrfField = "csrf_token"
 // is sent only when the public URL is https.
 const hstsPolicy = "max-age=31536000"
 
-// web renders the admin pages. It is safe for concurrent use.
-type web struct {
-	pages   map[string]*template.Template
-	static  map[string]staticFile
-	cssURL  string
-	csrfKey []byte
-	flow    *oauth.Flow
-	hsts    bool // the public URL is https
-	log     *slog.Logger
+// Pages renders the admin pages (settings and execution history) and
+// guards them: security headers, the admin's session, CSRF tokens. It is
+// safe for concurrent use.
+type Pages struct {
+	pages    map[string]*template.Template
+	static   map[string]staticFile
+	cssURL   string
+	csrfKey  []byte
+	sessions *Sessions
+	hsts     bool // the public URL is https
+	log      *slog.Logger
 }
 
 type staticFile struct {
@@ -66,11 +73,12 @@ type staticFile struct {
 	etag        string
 }
 
-// newWeb parses the embedded templates. csrfKey signs the CSRF tokens bound
-// to each session. It panics if the embedded files are broken, which the
-// tests catch.
-func newWeb(flow *oauth.Flow, csrfKey []byte, log *slog.Logger) *web {
-	w := &web{pages: map[string]*template.Template{}, static: map[string]staticFile{}, csrfKey: csrfKey, flow: flow, log: log.With("component", "web")}
+// New parses the embedded templates. flow tells whether the public URL is
+// https; sessions says who is signed in; csrfKey signs the CSRF tokens
+// bound to each session. It panics if the embedded files are broken, which
+// the tests catch.
+func New(flow *oauth.Flow, sessions *Sessions, csrfKey []byte, log *slog.Logger) *Pages {
+	w := &Pages{pages: map[string]*template.Template{}, static: map[string]staticFile{}, csrfKey: csrfKey, sessions: sessions, log: log.With("component", "web")}
 	layout := template.Must(template.ParseFS(webFS, "web/templates/layout.html"))
 	names, err := fs.Glob(webFS, "web/templates/*.html")
 	if err != nil {
@@ -119,31 +127,31 @@ func publicURLIsHTTPS(flow *oauth.Flow) bool {
 	return err == nil && r.Scheme == "https" && r.Host != ""
 }
 
-// secure sets the security headers of every admin page and static file,
+// Secure sets the security headers of every admin page and static file,
 // and makes errors on these routes render as HTML pages.
-func (w *web) secure(next echo.HandlerFunc) echo.HandlerFunc {
+func (w *Pages) Secure(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
 		if w.hsts {
 			h.Set("Strict-Transport-Security", hstsPolicy)
 		}
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Content-Security-Policy", ContentSecurityPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-		c.Set(ctxWeb, w)
+		actions.SetErrorPage(c, w)
 		return next(c)
 	}
 }
 
-// requireSession lets through only a browser signed in to a portal; for
+// RequireSession lets through only a browser signed in to a portal; for
 // others see sessionEnded.
-func (w *web) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
+func (w *Pages) RequireSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		s, ok := w.flow.Session(c)
+		s, ok := w.sessions.Get(c)
 		if !ok {
 			return w.sessionEnded(c)
 		}
@@ -166,22 +174,22 @@ const installPath = "/oauth/hubspot/install"
 // (Chromium enforces it on redirects too), leaving the admin on a browser
 // error. So it gets a page of ours, with status 401, that says nothing was
 // done and links to sign in again.
-func (w *web) sessionEnded(c echo.Context) error {
+func (w *Pages) sessionEnded(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	switch c.Request().Method {
 	case http.MethodGet, http.MethodHead:
 		return c.Redirect(http.StatusSeeOther, installPath)
 	}
 	// The page is of no session, whatever requireSession had found.
-	c.Set(ctxSession, oauth.Session{})
+	c.Set(ctxSession, Session{})
 	return w.render(c, http.StatusUnauthorized, "session-ended", w.newPage(c, "Your session has ended", ""))
 }
 
-// checkCSRF refuses a state-changing request that does not carry the CSRF
+// CheckCSRF refuses a state-changing request that does not carry the CSRF
 // token of the browser's session (a synchronizer token, derived from the
 // session, so a page of another site can neither read nor forge it), or
 // that the browser says comes from another site.
-func (w *web) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
+func (w *Pages) CheckCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		switch c.Request().Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
@@ -202,15 +210,15 @@ func (w *web) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 
 // csrfToken is the token a session's forms carry: an HMAC of who is
 // signed in and until when, so it changes with every sign-in.
-func (w *web) csrfToken(s oauth.Session) string {
+func (w *Pages) csrfToken(s Session) string {
 	m := hmac.New(sha256.New, w.csrfKey)
 	fmt.Fprintf(m, "csrf\x00%d\x00%d\x00%s\x00%d", s.PortalID, s.UserID, s.UserEmail, s.ExpiresAt.Unix())
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // sessionOf returns the session requireSession found.
-func sessionOf(c echo.Context) oauth.Session {
-	s, _ := c.Get(ctxSession).(oauth.Session)
+func sessionOf(c echo.Context) Session {
+	s, _ := c.Get(ctxSession).(Session)
 	return s
 }
 
@@ -220,11 +228,11 @@ type page struct {
 	Nav     string // "settings" or "history": the current section
 	CSS     string
 	CSRF    string
-	Session oauth.Session
+	Session Session
 }
 
 // newPage returns the frame of a page for the signed-in admin.
-func (w *web) newPage(c echo.Context, title, nav string) page {
+func (w *Pages) newPage(c echo.Context, title, nav string) page {
 	s := sessionOf(c)
 	p := page{Title: title, Nav: nav, CSS: w.cssURL, Session: s}
 	if s.PortalID != 0 {
@@ -234,7 +242,7 @@ func (w *web) newPage(c echo.Context, title, nav string) page {
 }
 
 // render writes a page with the given status.
-func (w *web) render(c echo.Context, status int, name string, data any) error {
+func (w *Pages) render(c echo.Context, status int, name string, data any) error {
 	t, ok := w.pages[name]
 	if !ok {
 		return fmt.Errorf("web: no template %q", name)
@@ -246,10 +254,10 @@ func (w *web) render(c echo.Context, status int, name string, data any) error {
 	return c.HTMLBlob(status, b.Bytes())
 }
 
-// errorPage renders an error for the admin pages. httpErrorHandler calls it
-// for requests that went through secure, so an admin's browser gets a page
+// ErrorPage renders an error for the admin pages (actions.ErrorPage). The server's error handler calls it
+// for requests that went through Secure, so an admin's browser gets a page
 // rather than JSON.
-func (w *web) errorPage(c echo.Context, status int, message string) error {
+func (w *Pages) ErrorPage(c echo.Context, status int, message string) error {
 	data := struct {
 		page
 		Status  int
@@ -268,8 +276,8 @@ func (w *web) errorPage(c echo.Context, status int, message string) error {
 	return w.render(c, status, "error", data)
 }
 
-// handleStatic serves the embedded stylesheet (and any other static file).
-func (w *web) handleStatic() echo.HandlerFunc {
+// HandleStatic serves the embedded stylesheet (and any other static file).
+func (w *Pages) HandleStatic() echo.HandlerFunc {
 	return func(c echo.Context) error {
 		f, ok := w.static[c.Param("file")]
 		if !ok {
@@ -285,16 +293,16 @@ func (w *web) handleStatic() echo.HandlerFunc {
 	}
 }
 
-// handleLogout serves POST /settings/logout: it ends the session.
-func (w *web) handleLogout() echo.HandlerFunc {
+// HandleLogout serves POST /settings/logout: it ends the session.
+func (w *Pages) HandleLogout() echo.HandlerFunc {
 	return func(c echo.Context) error {
-		w.flow.ClearSession(c)
+		w.sessions.Clear(c)
 		return c.Redirect(http.StatusSeeOther, "/signed-out")
 	}
 }
 
-// handleSignedOut serves GET /signed-out.
-func (w *web) handleSignedOut() echo.HandlerFunc {
+// HandleSignedOut serves GET /signed-out.
+func (w *Pages) HandleSignedOut() echo.HandlerFunc {
 	return func(c echo.Context) error {
 		c.Response().Header().Set("Cache-Control", "no-store")
 		return w.render(c, http.StatusOK, "signed-out", w.newPage(c, "Signed out", ""))

@@ -1,4 +1,8 @@
-package main
+// Package simulate plays HubSpot against a running backend: signed
+// execution and options requests, a local HubSpot API for callback
+// completions and CRM reads, HubSpot's retries, and a load mode that
+// reports throughput, latency and lost or doubled outcomes.
+package simulate
 
 import (
 	"bytes"
@@ -14,7 +18,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,9 +25,11 @@ import (
 	"time"
 
 	"hubspot-actions/actions"
-	"hubspot-actions/actions/sandbox"
 	"hubspot-actions/oauth/hubspottest"
 )
+
+// ErrUsage is returned after Command printed its usage.
+var ErrUsage = errors.New("usage")
 
 // simOptions are simulate's flags.
 type simOptions struct {
@@ -76,12 +81,19 @@ func (f *kvFlag) Set(s string) error {
 	return nil
 }
 
-// simulateCommand plays HubSpot against a running backend: it sends signed
+// Command runs "hubspot-actions simulate": it plays HubSpot against a
+// running backend. It sends signed
 // execution requests (or option fetches), serves the callback completion
 // API locally, waits for BLOCKed executions to complete, and prints what a
 // marketer would see. With --load it sends many executions and reports
 // throughput, latency and lost or duplicate completions.
-func simulateCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+//
+// reg holds every action the build serves, for labels and history
+// messages. secret returns the client secret to sign with and where it came
+// from; it is called only once the flags are valid. defaultPortal is the
+// default of --portal.
+func Command(ctx context.Context, args []string, reg *actions.Registry, secret func() (value, source string, err error),
+	defaultPortal int64, stdout, stderr io.Writer) error {
 	o := simOptions{set: map[string]bool{}}
 	fset := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fset.SetOutput(stderr)
@@ -93,7 +105,7 @@ func simulateCommand(ctx context.Context, args []string, getenv func(string) str
 	fset.Var(&o.Properties, "property", "a property of the enrolled object as name=value (repeatable)")
 	fset.StringVar(&o.ObjectType, "object-type", "", "the enrolled object's type (default: the action's first object type)")
 	fset.StringVar(&o.ObjectID, "object-id", "1001", "the enrolled object's id")
-	fset.Int64Var(&o.Portal, "portal", sandboxPortalID, "the HubSpot account (portal) id")
+	fset.Int64Var(&o.Portal, "portal", defaultPortal, "the HubSpot account (portal) id")
 	fset.Int64Var(&o.WorkflowID, "workflow-id", 5550001, "the workflow id in the request's context")
 	fset.StringVar(&o.CallbackID, "callback-id", "", "the execution's callbackId (default: a fresh one)")
 	fset.StringVar(&o.Request, "request", "", "a JSON file with the execution request body; flags given as well override its fields")
@@ -127,13 +139,13 @@ gets two outcomes.
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return errUsage
+		return ErrUsage
 	}
 	fset.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
 	if fset.NArg() > 0 || o.Action == "" {
 		fmt.Fprintln(stderr, "simulate needs --action KEY")
 		fset.Usage()
-		return errUsage
+		return ErrUsage
 	}
 	o.URL = strings.TrimRight(o.URL, "/")
 	if o.PublicURL == "" {
@@ -147,18 +159,16 @@ gets two outcomes.
 		return errors.New("--load must be positive, --concurrency and --max-attempts at least 1")
 	}
 
-	secretValue, source, err := simulatorSecret(getenv)
-	if err != nil {
-		return err
-	}
-	reg, err := simulatorRegistry()
+	secretValue, source, err := secret()
 	if err != nil {
 		return err
 	}
 	act, known := reg.Get(o.Action)
 	var def *actions.Definition
 	if known {
-		d := act.Definition(actions.DefinitionParams{PublicBaseURL: o.PublicURL, AppDisplayName: appName, Published: true})
+		// Only the history messages are read, which depend on neither the
+		// app's name nor its publication.
+		d := act.Definition(actions.DefinitionParams{PublicBaseURL: o.PublicURL})
 		def = &d
 	} else {
 		fmt.Fprintf(stderr, "note: %s is not an action of this build; sending it anyway, without labels or history messages\n", o.Action)
@@ -210,38 +220,6 @@ gets two outcomes.
 		}
 	}
 	return err
-}
-
-// simulatorSecret returns the app's client secret and where it came from:
-// HUBSPOT_CLIENT_SECRET, else the sandbox secrets next to the database.
-func simulatorSecret(getenv func(string) string) (string, string, error) {
-	if s := strings.TrimSpace(getenv("HUBSPOT_CLIENT_SECRET")); s != "" {
-		return s, "HUBSPOT_CLIENT_SECRET", nil
-	}
-	dbURL := strings.TrimSpace(getenv("DATABASE_URL"))
-	if dbURL == "" {
-		dbURL = "./data/hubspot-actions.db"
-	}
-	dir := dataDir(dbURL)
-	s, err := loadSandboxSecrets(dir, false)
-	if err != nil {
-		return "", "", fmt.Errorf("no client secret to sign with: set HUBSPOT_CLIENT_SECRET, or run simulate with the DATABASE_URL of a sandbox `serve` so it can read %s (%w)",
-			filepath.Join(dir, sandboxSecretsFile), err)
-	}
-	return s.ClientSecret, filepath.Join(dir, sandboxSecretsFile), nil
-}
-
-// simulatorRegistry holds every action this build can serve (sandbox-echo
-// included), for labels and history messages.
-func simulatorRegistry() (*actions.Registry, error) {
-	reg, err := definitionRegistry()
-	if err != nil {
-		return nil, err
-	}
-	if err := sandbox.Register(reg); err != nil {
-		return nil, err
-	}
-	return reg, nil
 }
 
 // simulatorClient reuses connections: up to conns idle ones to the backend.

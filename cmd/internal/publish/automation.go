@@ -1,4 +1,4 @@
-package main
+package publish
 
 import (
 	"bytes"
@@ -28,11 +28,11 @@ const automationPath = "/automation/actions/2026-03/"
 type automationClient struct {
 	baseURL string
 	appID   string
-	apiKey  secret
+	apiKey  string // never printed: errors carry no URL with it
 	hc      *http.Client
 }
 
-func newAutomationClient(baseURL, appID string, apiKey secret, hc *http.Client) *automationClient {
+func newAutomationClient(baseURL, appID string, apiKey string, hc *http.Client) *automationClient {
 	return &automationClient{baseURL: baseURL, appID: appID, apiKey: apiKey, hc: hc}
 }
 
@@ -111,7 +111,7 @@ func (c *automationClient) do(ctx context.Context, method, path string, q url.Va
 	if q == nil {
 		q = url.Values{}
 	}
-	q.Set("hapikey", c.apiKey.reveal())
+	q.Set("hapikey", c.apiKey)
 	u := c.baseURL + automationPath + path + "?" + q.Encode()
 	attempts := 1
 	if method != http.MethodPost {

@@ -1,4 +1,4 @@
-package main
+package admin
 
 import (
 	"context"
@@ -71,10 +71,10 @@ type historyRow struct {
 	Attempts     int
 }
 
-// handleHistory serves GET /settings/history: the session's portal's
+// HandleHistory serves GET /settings/history: the session's portal's
 // executions, newest first, filtered by action and result, searched by
 // reference, callbackId or object id, a page at a time.
-func handleHistory(w *web, db *store.DB, reg *actions.Registry, retention time.Duration) echo.HandlerFunc {
+func HandleHistory(w *Pages, db *store.DB, reg *actions.Registry, retention time.Duration) echo.HandlerFunc {
 	type request struct {
 		Action string `query:"action" validate:"omitempty,max=100"`
 		State  string `query:"state" validate:"omitempty,oneof=SUCCESS FAIL_CONTINUE BLOCKED RUNNING"`
@@ -242,10 +242,10 @@ type field struct {
 	Redacted bool
 }
 
-// handleExecution serves GET /settings/history/:id: one execution of the
+// HandleExecution serves GET /settings/history/:id: one execution of the
 // session's portal, found by its reference or callbackId, with its inputs
 // and outputs (secrets removed) and how its outcome reached HubSpot.
-func handleExecution(w *web, db *store.DB, reg *actions.Registry) echo.HandlerFunc {
+func HandleExecution(w *Pages, db *store.DB, reg *actions.Registry) echo.HandlerFunc {
 	type request struct {
 		ID string `param:"id" validate:"required,max=300"`
 	}

@@ -1,4 +1,4 @@
-package main
+package publish
 
 import (
 	"bytes"
@@ -22,16 +22,18 @@ import (
 // The HubSpot project's fixed values. The app's name and description are
 // what installing admins see on the marketplace listing.
 const (
-	definitionsDir      = "app-definition"
-	projectName         = "hubspot-actions"
-	platformVersion     = "2026.03"
-	appUID              = "hubspot-actions-app"
-	appName             = "Actions Bridge"
+	// Dir is the project folder, relative to the repository root.
+	Dir             = "app-definition"
+	projectName     = "hubspot-actions"
+	platformVersion = "2026.03"
+	appUID          = "hubspot-actions-app"
+	// AppName is the app's name on the marketplace and in the workflow editor.
+	AppName             = "Actions Bridge"
 	appDescription      = "Custom workflow actions that connect HubSpot workflows to the services your team uses."
 	hubspotCallbackPath = "/oauth/hubspot/callback"
-	// placeholderBaseURL is the public base URL of the committed files; a
+	// PlaceholderBaseURL is the public base URL of the committed files; a
 	// real deployment regenerates them with its own (see the report/README).
-	placeholderBaseURL = "https://hubspot-actions.example.com"
+	PlaceholderBaseURL = "https://hubspot-actions.example.com"
 )
 
 // Paths of the project's files, relative to the project folder.
@@ -87,7 +89,8 @@ type appSupport struct {
 	SupportPhone     string `json:"supportPhone,omitempty"`
 }
 
-// definitionsCommand writes app-definition/ from the action registry, or
+// DefinitionsCommand runs "hubspot-actions definitions": it writes the
+// project folder (default Dir) from the actions of reg, or
 // with --check compares it with the committed form and fails with a diff
 // when it is out of date.
 //
@@ -97,11 +100,11 @@ type appSupport struct {
 // committed form (the placeholder host, the default scopes and support
 // details), so its answer does not depend on where it runs and any hand
 // edit of the files fails it.
-func definitionsCommand(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func DefinitionsCommand(args []string, reg *actions.Registry, getenv func(string) string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("definitions", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	check := fset.Bool("check", false, "compare the folder with the committed form generated from the code (ignoring --public-base-url and the environment) instead of writing it; exit non-zero with a diff when they differ")
-	dir := fset.String("dir", definitionsDir, "the project folder")
+	dir := fset.String("dir", Dir, "the project folder")
 	base := fset.String("public-base-url", "", "when writing, the https origin HubSpot calls (default: $PUBLIC_BASE_URL, else the one recorded in the existing files)")
 	fset.Usage = func() {
 		fmt.Fprintf(stderr, `Usage: hubspot-actions definitions [--dir %s] [--public-base-url URL]
@@ -122,26 +125,22 @@ fails. A folder generated for a deployment does not pass it. Regenerate the
 committed form with
   go test ./cmd/hubspot-actions -run TestAppDefinitionMatchesCode -update
 
-`, definitionsDir, definitionsDir, placeholderBaseURL)
+`, Dir, Dir, PlaceholderBaseURL)
 		fset.PrintDefaults()
 	}
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return errUsage
+		return ErrUsage
 	}
 	if fset.NArg() > 0 {
 		fset.Usage()
-		return errUsage
-	}
-	reg, err := definitionRegistry()
-	if err != nil {
-		return err
+		return ErrUsage
 	}
 	if *check {
 		if *base != "" {
-			return fmt.Errorf("--check compares with the committed form (%s) and takes no --public-base-url", placeholderBaseURL)
+			return fmt.Errorf("--check compares with the committed form (%s) and takes no --public-base-url", PlaceholderBaseURL)
 		}
 		p, err := committedParams()
 		if err != nil {
@@ -168,7 +167,7 @@ committed form with
 // host, and the default scopes and support details, whatever the
 // environment says.
 func committedParams() (projectParams, error) {
-	return resolveProjectParams(placeholderBaseURL, func(string) string { return "" }, recorded{})
+	return resolveProjectParams(PlaceholderBaseURL, func(string) string { return "" }, recorded{})
 }
 
 // recorded is what the existing files say about the deployment.
@@ -231,7 +230,7 @@ func resolveProjectParams(flagBase string, getenv func(string) string, rec recor
 		base = rec.PublicBaseURL
 	}
 	if base == "" {
-		return projectParams{}, fmt.Errorf("no public base URL: pass --public-base-url https://actions.example.com or set PUBLIC_BASE_URL (the committed files use %s)", placeholderBaseURL)
+		return projectParams{}, fmt.Errorf("no public base URL: pass --public-base-url https://actions.example.com or set PUBLIC_BASE_URL (the committed files use %s)", PlaceholderBaseURL)
 	}
 	u, err := url.Parse(base)
 	if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
@@ -245,7 +244,7 @@ func resolveProjectParams(flagBase string, getenv func(string) string, rec recor
 		OptionalScopes: strings.Fields(get("HUBSPOT_OPTIONAL_SCOPES")),
 	}
 	if len(p.RequiredScopes) == 0 {
-		p.RequiredScopes = defaultScopes
+		p.RequiredScopes = DefaultScopes()
 	}
 	for _, s := range []string{"oauth", "automation"} {
 		if !slices.Contains(p.RequiredScopes, s) {
@@ -296,7 +295,7 @@ func defaultSupport(base string) appSupport {
 // relative to the project folder. It fails when the result breaks the
 // protocol's rules.
 func renderProject(p projectParams, all []*actions.Action) (map[string][]byte, error) {
-	dp := actions.DefinitionParams{PublicBaseURL: p.PublicBaseURL, AppDisplayName: appName, Published: true}
+	dp := actions.DefinitionParams{PublicBaseURL: p.PublicBaseURL, AppDisplayName: AppName, Published: true}
 	files := map[string][]byte{}
 	add := func(name string, v any) error {
 		b, err := actions.MarshalFile(v)
@@ -338,7 +337,7 @@ func newAppMeta(p projectParams, all []*actions.Action) appMeta {
 		names[i] = a.Name
 	}
 	return appMeta{UID: appUID, Type: "app", Config: appConfig{
-		Name:         appName,
+		Name:         AppName,
 		Description:  appDescription + " Actions: " + strings.Join(names, "; ") + ".",
 		Distribution: "marketplace",
 		Auth: appAuth{
@@ -493,4 +492,19 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// WriteCommitted writes the committed form of the project (the one
+// DefinitionsCommand --check compares with) from the actions of reg into
+// dir. It is how the committed app-definition/ is regenerated.
+func WriteCommitted(dir string, reg *actions.Registry, stdout io.Writer) error {
+	p, err := committedParams()
+	if err != nil {
+		return err
+	}
+	files, err := renderProject(p, reg.All())
+	if err != nil {
+		return err
+	}
+	return writeProjectFiles(dir, files, p, stdout)
 }

@@ -1,4 +1,4 @@
-package main
+package admin
 
 import (
 	"context"
@@ -69,9 +69,9 @@ var settingsNotices = map[string]string{
 	"disconnected-local": "%s disconnected here. %s could not be reached to revoke the app's access; you can also remove the app in your %s account's settings.",
 }
 
-// handleSettings serves GET /settings: the portal, its connection to
+// HandleSettings serves GET /settings: the portal, its connection to
 // HubSpot and every provider's connection.
-func handleSettings(w *web, flow *oauth.Flow, providers []actions.Provider, retention time.Duration) echo.HandlerFunc {
+func HandleSettings(w *Pages, flow *oauth.Flow, providers []actions.Provider, retention time.Duration) echo.HandlerFunc {
 	type request struct {
 		Notice   string `query:"notice" validate:"omitempty,max=40"`
 		Provider string `query:"provider" validate:"omitempty,max=40"`
@@ -102,11 +102,11 @@ func handleSettings(w *web, flow *oauth.Flow, providers []actions.Provider, rete
 	}
 }
 
-// handleSaveKey serves POST /settings/keys/:provider: the key is verified
+// HandleSaveKey serves POST /settings/keys/:provider: the key is verified
 // with the provider, then sealed and saved for the session's portal. A key
 // that fails verification is not saved; the page says why next to the
 // field.
-func handleSaveKey(w *web, flow *oauth.Flow, providers []actions.Provider, retention time.Duration) echo.HandlerFunc {
+func HandleSaveKey(w *Pages, flow *oauth.Flow, providers []actions.Provider, retention time.Duration) echo.HandlerFunc {
 	type request struct {
 		Provider string `param:"provider"`
 		APIKey   string `form:"api_key" validate:"required,max=500,printascii"`
@@ -180,10 +180,10 @@ func verifyProblem(label string, err error) string {
 	return "The key could not be checked, so it was not saved. Try again in a minute."
 }
 
-// handleDeleteKey serves POST /settings/keys/:provider/delete: the
+// HandleDeleteKey serves POST /settings/keys/:provider/delete: the
 // session's portal forgets its key (the app-wide default, if any, applies
 // again).
-func handleDeleteKey(w *web, providers []actions.Provider) echo.HandlerFunc {
+func HandleDeleteKey(w *Pages, providers []actions.Provider) echo.HandlerFunc {
 	type request struct {
 		Provider string `param:"provider"`
 	}
@@ -205,9 +205,9 @@ func handleDeleteKey(w *web, providers []actions.Provider) echo.HandlerFunc {
 	}
 }
 
-// handleDisconnect serves POST /settings/:provider/disconnect: the
+// HandleDisconnect serves POST /settings/:provider/disconnect: the
 // session's portal's grant is revoked upstream and forgotten.
-func handleDisconnect(w *web, flow *oauth.Flow, providers []actions.Provider) echo.HandlerFunc {
+func HandleDisconnect(w *Pages, flow *oauth.Flow, providers []actions.Provider) echo.HandlerFunc {
 	type request struct {
 		Provider string `param:"provider"`
 	}
@@ -270,15 +270,15 @@ func findProvider[P actions.Provider](providers []actions.Provider, name string)
 // reinstall signs out a session whose portal is not installed (its data
 // was deleted) and answers as for a browser without a session: a page is
 // sent through the install flow, a form gets a page that says so.
-func reinstall(c echo.Context, w *web, flow *oauth.Flow) error {
-	flow.ClearSession(c)
+func reinstall(c echo.Context, w *Pages, flow *oauth.Flow) error {
+	w.sessions.Clear(c)
 	return w.sessionEnded(c)
 }
 
 // buildSettings gathers what the settings page shows for the session's
 // portal. The error wraps store.ErrNotFound when the portal is not
 // installed.
-func buildSettings(c echo.Context, w *web, flow *oauth.Flow, providers []actions.Provider, retention time.Duration) (settingsPage, error) {
+func buildSettings(c echo.Context, w *Pages, flow *oauth.Flow, providers []actions.Provider, retention time.Duration) (settingsPage, error) {
 	ctx := c.Request().Context()
 	portalID := sessionOf(c).PortalID
 	info, err := flow.Portal(ctx, portalID)

@@ -1,4 +1,4 @@
-package main
+package publish
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"hubspot-actions/actions"
 )
 
-// publishCommand makes the app's action definitions in HubSpot match the
+// Command runs "hubspot-actions publish": it makes the app's action definitions in HubSpot match the
 // code: it lists them, matches them to the code's actions by actionUrl,
 // creates the missing ones and updates those that differ. The public base
 // URL must be given (--public-base-url or PUBLIC_BASE_URL) and must not be
@@ -26,7 +26,8 @@ import (
 // refuses a change that breaks workflows already using an action (see
 // breakingChanges) unless --allow-breaking is given, and --dry-run only
 // prints the plan.
-func publishCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// The actions are those of reg.
+func Command(ctx context.Context, args []string, reg *actions.Registry, getenv func(string) string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("publish", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	dryRun := fset.Bool("dry-run", false, "print what would change and change nothing")
@@ -37,7 +38,7 @@ func publishCommand(ctx context.Context, args []string, getenv func(string) stri
 		fmt.Fprintln(stderr, "Usage: hubspot-actions publish --public-base-url URL [--dry-run] [--allow-breaking] [--published=false]")
 		fmt.Fprintln(stderr, "\nEnvironment: HUBSPOT_APP_ID, HUBSPOT_DEVELOPER_API_KEY, HUBSPOT_API_BASE_URL (default https://api.hubapi.com),")
 		fmt.Fprintln(stderr, "PUBLIC_BASE_URL (when --public-base-url is not given). The base URL of app-definition/ is never used:")
-		fmt.Fprintf(stderr, "it is the placeholder %s, which publish refuses.\n", placeholderBaseURL)
+		fmt.Fprintf(stderr, "it is the placeholder %s, which publish refuses.\n", PlaceholderBaseURL)
 		fmt.Fprintln(stderr)
 		fset.PrintDefaults()
 	}
@@ -45,11 +46,11 @@ func publishCommand(ctx context.Context, args []string, getenv func(string) stri
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return errUsage
+		return ErrUsage
 	}
 	if fset.NArg() > 0 {
 		fset.Usage()
-		return errUsage
+		return ErrUsage
 	}
 
 	var errs []error
@@ -59,7 +60,7 @@ func publishCommand(ctx context.Context, args []string, getenv func(string) stri
 	} else if _, err := strconv.ParseUint(appID, 10, 64); err != nil {
 		errs = append(errs, fmt.Errorf("HUBSPOT_APP_ID %q must be a number", appID))
 	}
-	key := secret(strings.TrimSpace(getenv("HUBSPOT_DEVELOPER_API_KEY")))
+	key := strings.TrimSpace(getenv("HUBSPOT_DEVELOPER_API_KEY"))
 	if key == "" {
 		errs = append(errs, errors.New("HUBSPOT_DEVELOPER_API_KEY is required (the developer account's API key)"))
 	}
@@ -73,11 +74,7 @@ func publishCommand(ctx context.Context, args []string, getenv func(string) stri
 		return fmt.Errorf("configuration:\n%w", err)
 	}
 
-	reg, err := definitionRegistry()
-	if err != nil {
-		return err
-	}
-	dp := actions.DefinitionParams{PublicBaseURL: p.PublicBaseURL, AppDisplayName: appName, Published: *published}
+	dp := actions.DefinitionParams{PublicBaseURL: p.PublicBaseURL, AppDisplayName: AppName, Published: *published}
 	var want []localDefinition
 	for _, a := range reg.All() {
 		d := a.Definition(dp)
@@ -157,7 +154,7 @@ func publishParams(flagBase string, getenv func(string) string) (projectParams, 
 // host, whatever its case, port or trailing slash.
 func isPlaceholder(base string) bool {
 	u, err := url.Parse(base)
-	ph, _ := url.Parse(placeholderBaseURL)
+	ph, _ := url.Parse(PlaceholderBaseURL)
 	return err == nil && strings.EqualFold(u.Hostname(), ph.Hostname())
 }
 
