@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"hubspot-actions/actions/upstream"
 	"hubspot-actions/store"
 )
 
@@ -235,8 +236,8 @@ func (f *Flow) postForm(ctx context.Context, path string, form url.Values, out a
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
-		return NewAPIError(resp, b, f.now())
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, upstream.MaxErrorBody))
+		return upstream.NewAPIError(resp, b, f.now())
 	}
 	if out == nil {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
@@ -370,7 +371,7 @@ func (f *Flow) RemovePortal(ctx context.Context, portalID int64) (Removal, error
 		r.RevokeNote = "sandbox: there is no HubSpot app to revoke at"
 	default:
 		err := f.revoke(ctx, rt)
-		var ae *APIError
+		var ae *upstream.APIError
 		switch {
 		case err == nil:
 			r.Revoked = true

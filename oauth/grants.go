@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
 
+	"hubspot-actions/actions/upstream"
 	"hubspot-actions/store"
 )
 
@@ -155,7 +156,7 @@ func (g *Grants) sealed(portalID int64, tok *oauth2.Token, accountID, accountNam
 // when less than five minutes are left. The returned token carries no
 // refresh token. Errors wrap ErrNotConnected when the portal has no grant
 // or must reconnect; a token endpoint that rate limits us gives an
-// *APIError with RetryAfter (unless the current token is still usable).
+// *upstream.APIError with RetryAfter (unless the current token is still usable).
 func (g *Grants) Token(ctx context.Context, portalID int64) (*oauth2.Token, error) {
 	if t, ok := g.cached(portalID); ok {
 		return t, nil
@@ -240,7 +241,7 @@ func (g *Grants) load(ctx context.Context, portalID int64, forceBefore time.Time
 			}
 			if time.Now().After(waitUntil) {
 				return nil, fmt.Errorf("oauth: %s token of portal %d: %w", g.provider, portalID,
-					&APIError{Status: http.StatusServiceUnavailable, Body: "another process is refreshing the token", RetryAfter: row.RefreshLockUntil.Sub(now)})
+					&upstream.APIError{Status: http.StatusServiceUnavailable, Body: "another process is refreshing the token", RetryAfter: row.RefreshLockUntil.Sub(now)})
 			}
 			if err := sleep(ctx, pollEvery); err != nil {
 				return nil, fmt.Errorf("oauth: wait for %s token refresh of portal %d: %w", g.provider, portalID, err)
@@ -325,7 +326,7 @@ func (g *Grants) refreshFailed(ctx context.Context, row store.Token, old *oauth2
 		}
 		return nil, fmt.Errorf("oauth: refresh %s token of portal %d: %w", g.provider, portalID, err)
 	}
-	ae := NewAPIError(re.Response, re.Body, now)
+	ae := upstream.NewAPIError(re.Response, re.Body, now)
 	switch {
 	case re.ErrorCode == "invalid_grant" || bytes.Contains(re.Body, []byte("BAD_REFRESH_TOKEN")):
 		reason := "the refresh token was rejected (invalid_grant): it was revoked or the app was uninstalled"
@@ -401,7 +402,7 @@ func (g *Grants) release(ctx context.Context, row store.Token, retryAt time.Time
 
 func (g *Grants) rateLimited(portalID int64, wait time.Duration) error {
 	return fmt.Errorf("oauth: refresh %s token of portal %d: backing off after a rate limit: %w", g.provider, portalID,
-		&APIError{Status: http.StatusTooManyRequests, Body: "token endpoint rate limited; backing off", RetryAfter: wait})
+		&upstream.APIError{Status: http.StatusTooManyRequests, Body: "token endpoint rate limited; backing off", RetryAfter: wait})
 }
 
 func (g *Grants) backingOff(portalID int64, now time.Time) (time.Time, bool) {

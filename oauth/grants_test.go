@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"hubspot-actions/actions/upstream"
 	"hubspot-actions/oauth/hubspottest"
 	"hubspot-actions/store"
 )
@@ -331,9 +332,9 @@ func TestTokenEndpointRateLimit(t *testing.T) {
 	hs.Fail(hubspottest.EndpointToken, 1, http.StatusTooManyRequests, 7*time.Second)
 
 	_, err := g.Token(ctx, testPortal)
-	var ae *APIError
+	var ae *upstream.APIError
 	if !errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests || ae.RetryAfter != 7*time.Second {
-		t.Fatalf("Token() = %v, want *APIError 429 with RetryAfter 7s", err)
+		t.Fatalf("Token() = %v, want *upstream.APIError 429 with RetryAfter 7s", err)
 	}
 	if errors.Is(err, ErrNotConnected) {
 		t.Error("Token() after 429 wraps ErrNotConnected, want a transient error")

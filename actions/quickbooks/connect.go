@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/oauth2"
 
+	"hubspot-actions/actions/upstream"
 	"hubspot-actions/oauth"
 )
 
@@ -160,6 +161,6 @@ func (s *Service) revoke(ctx context.Context, token string) error {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 		return nil
 	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, oauth.MaxErrorBody))
-	return oauth.NewAPIError(resp, b, time.Now())
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, upstream.MaxErrorBody))
+	return upstream.NewAPIError(resp, b, time.Now())
 }

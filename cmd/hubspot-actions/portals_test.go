@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/oauth2"
 
+	"hubspot-actions/actions/upstream"
 	"hubspot-actions/oauth"
 	"hubspot-actions/oauth/hubspottest"
 	"hubspot-actions/store"
@@ -229,7 +230,7 @@ func TestPortalsErrors(t *testing.T) {
 	// HubSpot unreachable: nothing is deleted.
 	env.hs.Fail(hubspottest.EndpointRevoke, 1, http.StatusServiceUnavailable, 0)
 	_, err := env.run(t, "remove", "7000001")
-	var ae *oauth.APIError
+	var ae *upstream.APIError
 	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "nothing was deleted") {
 		t.Errorf("portals remove with HubSpot down = %v, want an error saying nothing was deleted", err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/quickbooks"
+	"hubspot-actions/actions/upstream"
 	"hubspot-actions/oauth"
 )
 
@@ -247,7 +248,7 @@ func TestVerifyProblem(t *testing.T) {
 		want string
 	}{
 		{"refused", actions.Fail(actions.CodeRejected, "Clearbit does not accept this API key."), "Clearbit does not accept this API key."},
-		{"unreachable", &actions.APIError{Status: 503, Body: "down"}, "Clearbit could not be reached to check the key, so it was not saved. Try again in a minute."},
+		{"unreachable", &upstream.APIError{Status: 503, Body: "down"}, "Clearbit could not be reached to check the key, so it was not saved. Try again in a minute."},
 		{"timeout", context.DeadlineExceeded, "Clearbit could not be reached to check the key, so it was not saved. Try again in a minute."},
 		{"internal", actions.Fail(actions.CodeInternal, "stack trace here"), "The key could not be checked, so it was not saved. Try again in a minute."},
 		{"unexpected", errors.New("tls: secret detail"), "The key could not be checked, so it was not saved. Try again in a minute."},
