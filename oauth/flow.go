@@ -61,7 +61,6 @@ type Config struct {
 type Flow struct {
 	cfg    Config
 	db     *store.DB
-	keys   *Keyring
 	hc     *http.Client
 	log    *slog.Logger
 	conf   *oauth2.Config
@@ -78,8 +77,9 @@ type portalCheck struct {
 }
 
 // New returns the install flow. hc makes every call to HubSpot (token,
-// introspection, revocation and API calls) and carries its timeout.
-func New(cfg Config, db *store.DB, keys *Keyring, hc *http.Client, log *slog.Logger) *Flow {
+// introspection, revocation and API calls) and carries its timeout. db seals
+// the tokens it stores (store.WithKeys).
+func New(cfg Config, db *store.DB, hc *http.Client, log *slog.Logger) *Flow {
 	log = log.With("component", "oauth")
 	conf := &oauth2.Config{
 		ClientID:     cfg.ClientID,
@@ -96,11 +96,10 @@ func New(cfg Config, db *store.DB, keys *Keyring, hc *http.Client, log *slog.Log
 	return &Flow{
 		cfg:    cfg,
 		db:     db,
-		keys:   keys,
 		hc:     hc,
 		log:    log,
 		conf:   conf,
-		grants: NewGrants(ProviderHubSpot, conf, db, keys, hc, log),
+		grants: NewGrants(ProviderHubSpot, conf, db, hc, log),
 		now:    time.Now,
 		checks: make(map[int64]portalCheck),
 	}
@@ -250,9 +249,9 @@ func (f *Flow) postForm(ctx context.Context, path string, form url.Values, out a
 }
 
 // install records an installation: the portal (a reinstall updates the
-// same row and makes it active) and its sealed tokens, in one transaction.
+// same row and makes it active) and its tokens, in one transaction.
 func (f *Flow) install(ctx context.Context, in installation) error {
-	row, err := f.grants.sealed(in.PortalID, in.Token, strconv.FormatInt(in.PortalID, 10), in.HubDomain)
+	row, err := f.grants.row(in.PortalID, in.Token, strconv.FormatInt(in.PortalID, 10), in.HubDomain)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,6 @@ import (
 type installEnv struct {
 	hs    *hubspottest.Server
 	db    *store.DB
-	keys  *Keyring
 	flow  *Flow
 	app   *httptest.Server
 	logs  *logBuffer
@@ -46,7 +45,6 @@ func newInstallEnv(t *testing.T, tls bool, hcfg hubspottest.Config) *installEnv 
 	hcfg.RedirectURL = app.URL + "/oauth/hubspot/callback"
 	hs, hsURL := fakeHubSpot(t, hcfg, 0)
 	db := newTestDB(t)
-	keys := newTestKeyring(t, testKey("current"), nil)
 	log, logs := newTestLogger(t)
 	f := New(Config{
 		ClientID:       testClientID,
@@ -58,7 +56,7 @@ func newInstallEnv(t *testing.T, tls bool, hcfg hubspottest.Config) *installEnv 
 		OptionalScopes: []string{"crm.objects.companies.read", "tickets"},
 		SecureCookies:  tls,
 		SessionKey:     DeriveKey(testKey("current"), "session"),
-	}, db, keys, &http.Client{Timeout: 10 * time.Second}, log)
+	}, db, &http.Client{Timeout: 10 * time.Second}, log)
 	e := echo.New()
 	e.GET("/oauth/hubspot/install", f.HandleInstall())
 	e.GET("/oauth/hubspot/callback", f.HandleCallback())
@@ -72,7 +70,7 @@ func newInstallEnv(t *testing.T, tls bool, hcfg hubspottest.Config) *installEnv 
 	clock := newFakeClock()
 	f.now = clock.Now
 	app.Config.Handler = e
-	return &installEnv{hs: hs, db: db, keys: keys, flow: f, app: app, logs: logs, clock: clock}
+	return &installEnv{hs: hs, db: db, flow: f, app: app, logs: logs, clock: clock}
 }
 
 // browser is a cookie-keeping client that does not follow redirects, so
@@ -379,7 +377,7 @@ func TestCallbackRefusals(t *testing.T) {
 
 func TestSessionCookie(t *testing.T) {
 	t.Parallel()
-	f := New(Config{SessionKey: DeriveKey(testKey("s"), "session"), SecureCookies: true}, nil, nil, &http.Client{}, newDiscardLogger())
+	f := New(Config{SessionKey: DeriveKey(testKey("s"), "session"), SecureCookies: true}, nil, &http.Client{}, newDiscardLogger())
 	e := echo.New()
 	rec := httptest.NewRecorder()
 	if err := f.SetSession(e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), Session{PortalID: 42, UserEmail: "a@b.c", UserID: 7}); err != nil {
@@ -413,7 +411,7 @@ func TestSessionCookie(t *testing.T) {
 	if _, ok := read(ck.Value, time.Now().Add(13*time.Hour)); ok {
 		t.Error("Session(after 13 h) = ok, want expired")
 	}
-	other := New(Config{SessionKey: DeriveKey(testKey("other"), "session")}, nil, nil, &http.Client{}, newDiscardLogger())
+	other := New(Config{SessionKey: DeriveKey(testKey("other"), "session")}, nil, &http.Client{}, newDiscardLogger())
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	req.AddCookie(ck)
 	if _, ok := other.Session(e.NewContext(req, httptest.NewRecorder())); ok {
@@ -424,7 +422,7 @@ func TestSessionCookie(t *testing.T) {
 func TestStateHelpersForOtherProviders(t *testing.T) {
 	t.Parallel()
 	db := newTestDB(t)
-	f := New(Config{SessionKey: DeriveKey(testKey("s"), "session")}, db, nil, &http.Client{}, newDiscardLogger())
+	f := New(Config{SessionKey: DeriveKey(testKey("s"), "session")}, db, &http.Client{}, newDiscardLogger())
 	e := echo.New()
 	rec := httptest.NewRecorder()
 	state, err := f.NewState(e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), "quickbooks", 42)

@@ -35,7 +35,7 @@ func newClientEnv(t *testing.T, hcfg hubspottest.Config, sandbox bool) *clientEn
 	db := newTestDB(t)
 	log, _ := newTestLogger(t)
 	flow := New(Config{ClientID: testClientID, ClientSecret: testClientSecret, TokenBaseURL: hsURL, Sandbox: sandbox},
-		db, newTestKeyring(t, testKey("k"), nil), &http.Client{Timeout: 10 * time.Second}, log)
+		db, &http.Client{Timeout: 10 * time.Second}, log)
 	if !sandbox {
 		upsertPortal(t, db, testPortal)
 		saveGrant(t, flow.Grants(), hs.Grant(testPortal), testPortal, time.Now().Add(time.Hour))

@@ -38,7 +38,7 @@ type providers struct {
 // registerActions adds every action the service serves to reg, with its
 // client; in sandbox mode providers without a configured URL are served by
 // their fakes on loopback.
-func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db *store.DB, keys *oauth.Keyring, a *app, log *slog.Logger, m *actions.Metrics) error {
+func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db *store.DB, a *app, log *slog.Logger, m *actions.Metrics) error {
 	settingsURL := cfg.PublicBaseURL + "/settings"
 	if cfg.Sandbox {
 		if err := sandbox.Register(reg); err != nil {
@@ -59,7 +59,7 @@ func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db 
 		}
 		a.notes = append(a.notes, "Clearbit is faked at "+url+": any email or domain enriches; try queued@…, unknown@… or info@… for a 202, 404 or 422.")
 	}
-	a.providers.clearbitKeys = actions.NewAPIKeys(db, keys, "clearbit", "Clearbit", clearbitKey, settingsURL)
+	a.providers.clearbitKeys = actions.NewAPIKeys(db, "clearbit", "Clearbit", clearbitKey, settingsURL)
 	a.providers.clearbit = clearbit.NewClient(clearbitURL, outboundClient("clearbit", 10*time.Second, m))
 	cbKeys := a.providers.clearbitKeys
 	cbOpts := clearbit.Options{
@@ -100,8 +100,7 @@ func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db 
 		a.notes = append(a.notes, "QuickBooks is faked at "+url+": connect it from the settings page; items 1-30 exist, item 31 is inactive.")
 	}
 	qbHTTP := outboundClient("quickbooks", 30*time.Second, m)
-	qbGrant := oauth.NewGrants(quickbooks.Provider, quickbooks.OAuthConfig(qbCfg), db, keys, qbHTTP, log)
-	a.grants = append(a.grants, qbGrant)
+	qbGrant := oauth.NewGrants(quickbooks.Provider, quickbooks.OAuthConfig(qbCfg), db, qbHTTP, log)
 	qb, err := quickbooks.New(qbCfg, qbGrants{qbGrant}, qbSessions{a.flow}, qbCRM{a.hubspot}, qbHTTP, log)
 	if err != nil {
 		return fmt.Errorf("quickbooks: %w", err)
@@ -121,12 +120,12 @@ func registerActions(ctx context.Context, reg *actions.Registry, cfg config, db 
 		}
 		a.notes = append(a.notes, "Stripe is faked at "+url+": codes WELCOME10, TENOFF and EXPIRED20 exist; a code_prefix of RATELIMIT gets a 429.")
 	}
-	a.providers.stripeKeys = actions.NewAPIKeys(db, keys, "stripe", "Stripe", stripeKey, settingsURL)
+	a.providers.stripeKeys = actions.NewAPIKeys(db, "stripe", "Stripe", stripeKey, settingsURL)
 	a.providers.stripe = stripe.NewClient(stripeURL, outboundClient("stripe", 30*time.Second, m))
 	// Promotion-code suffixes are an HMAC of the callbackId under this
 	// secret: unguessable, yet the same on every retry of an execution. It
 	// is the app's own, stored sealed, and survives key rotations.
-	codeSecret, err := appSecret(ctx, db, keys, "stripe promotion codes")
+	codeSecret, err := appSecret(ctx, db, "stripe promotion codes")
 	if err != nil {
 		return fmt.Errorf("stripe code secret: %w", err)
 	}

@@ -19,7 +19,6 @@ import (
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/sandbox"
-	"hubspot-actions/store"
 )
 
 var update = flag.Bool("update", false, "rewrite app-definition/ (and golden files) from the code")
@@ -221,7 +220,7 @@ func TestDefinitionRegistryIsTheServicesRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

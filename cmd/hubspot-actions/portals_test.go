@@ -48,20 +48,16 @@ func newPortalsEnv(t *testing.T) *portalsEnv {
 		HubSpotScopes:       defaultScopes,
 		EncryptionKey:       key[:],
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.WithKeys(cfg.EncryptionKey, nil))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
 	installed := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	db.SetClock(func() time.Time { return installed })
-	keys, err := oauth.NewKeyring(cfg.EncryptionKey, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := slog.New(slog.DiscardHandler)
-	flow := oauth.New(hubspotOAuthConfig(cfg), db, keys, &http.Client{}, log)
-	qb := oauth.NewGrants("quickbooks", &oauth2.Config{}, db, keys, &http.Client{}, log)
+	flow := oauth.New(hubspotOAuthConfig(cfg), db, &http.Client{}, log)
+	qb := oauth.NewGrants("quickbooks", &oauth2.Config{}, db, &http.Client{}, log)
 	expiry := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
 
 	env := &portalsEnv{cfg: cfg, hs: hs, db: db, secrets: []string{"cli-secret-3b9f", base64.StdEncoding.EncodeToString(key[:])}}
@@ -99,7 +95,7 @@ func newPortalsEnv(t *testing.T) *portalsEnv {
 		if err := tx.SetPortalStatus(ctx, 7000002, store.StatusNeedsReinstall, "the refresh token was rejected (invalid_grant)"); err != nil {
 			return err
 		}
-		return tx.SaveAPIKey(ctx, store.APIKey{PortalID: 7000001, Provider: "stripe", Secret: "sealed", KeyID: keys.CurrentID(), Hint: "sk_test_…4242"})
+		return tx.SaveAPIKey(ctx, store.APIKey{PortalID: 7000001, Provider: "stripe", Secret: "sk_test_51PortalKey4242", Hint: "sk_test_…4242"})
 	})
 	if err != nil {
 		t.Fatal(err)

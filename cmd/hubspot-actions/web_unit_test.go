@@ -175,7 +175,7 @@ func TestFormatting(t *testing.T) {
 func TestSettingsStates(t *testing.T) {
 	t.Parallel()
 	log := slog.New(slog.DiscardHandler)
-	w := newWeb(oauth.New(oauth.Config{SessionKey: make([]byte, 32)}, nil, nil, &http.Client{}, log), make([]byte, 32), log)
+	w := newWeb(oauth.New(oauth.Config{SessionKey: make([]byte, 32)}, nil, &http.Client{}, log), make([]byte, 32), log)
 	now := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
 	unconfigured, err := quickbooks.New(quickbooks.Config{Environment: "sandbox", PublicBaseURL: "https://actions.example.com"}, nil, nil, nil, &http.Client{}, log)
 	if err != nil {
@@ -275,7 +275,7 @@ func TestAdminHSTS(t *testing.T) {
 			t.Parallel()
 			log := slog.New(slog.DiscardHandler)
 			flow := oauth.New(oauth.Config{RedirectURL: tt.publicURL + "/oauth/hubspot/callback", AuthorizeURL: "https://app.hubspot.com/oauth/authorize",
-				SessionKey: make([]byte, 32)}, nil, nil, &http.Client{}, log)
+				SessionKey: make([]byte, 32)}, nil, &http.Client{}, log)
 			w := newWeb(flow, make([]byte, 32), log)
 			e := newServer(log)
 			e.GET("/static/:file", w.handleStatic(), w.secure)
