@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -19,6 +20,17 @@ type APIKey struct {
 	Hint       string
 	VerifiedAt time.Time
 	UpdatedAt  time.Time
+}
+
+// String describes the key by its hint only, so printing an APIKey (%v,
+// %+v) never shows the secret.
+func (k APIKey) String() string {
+	return fmt.Sprintf("%s key %s of portal %d", k.Provider, k.Hint, k.PortalID)
+}
+
+// LogValue logs the key by its hint only.
+func (k APIKey) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int64("portal_id", k.PortalID), slog.String("provider", k.Provider), slog.String("hint", k.Hint))
 }
 
 type apiKeyRow struct {

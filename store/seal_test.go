@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,6 +128,26 @@ func TestNoSecretInClear(t *testing.T) {
 				t.Errorf("%s holds %q in clear", filepath.Base(f), s)
 			}
 		}
+	}
+}
+
+// TestSecretsNotPrinted: a Token or APIKey printed or logged shows no
+// secret, now that they hold secrets in clear.
+func TestSecretsNotPrinted(t *testing.T) {
+	t.Parallel()
+	var logs strings.Builder
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	tok := Token{PortalID: 1, Provider: "hubspot", AccessToken: "na1-access-91ab", RefreshToken: "na1-refresh-77cd"}
+	key := APIKey{PortalID: 1, Provider: "stripe", Secret: "sk_live_51Hsecret4242", Hint: "sk_live_…4242"}
+	log.Info("grant", "token", tok, "key", key)
+	out := fmt.Sprintf("%v %+v %s %v %+v %s", tok, tok, tok, key, key, key) + logs.String()
+	for _, s := range []string{tok.AccessToken, tok.RefreshToken, key.Secret} {
+		if strings.Contains(out, s) {
+			t.Errorf("printing or logging shows %q:\n%s", s, out)
+		}
+	}
+	if !strings.Contains(out, "sk_live_…4242") || !strings.Contains(logs.String(), `"portal_id":1`) {
+		t.Errorf("printing or logging lost what identifies the grant and key:\n%s", out)
 	}
 }
 

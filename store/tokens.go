@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -29,6 +30,18 @@ type Token struct {
 	Status           string // StatusActive or StatusNeedsReinstall
 	StatusReason     string
 	UpdatedAt        time.Time
+}
+
+// String describes the grant without its tokens, so printing a Token
+// (%v, %+v) never shows them.
+func (t Token) String() string {
+	return fmt.Sprintf("%s grant of portal %d (version %d, %s, expires %s)", t.Provider, t.PortalID, t.Version, t.Status, t.ExpiresAt.Format(time.RFC3339))
+}
+
+// LogValue logs the grant without its tokens.
+func (t Token) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int64("portal_id", t.PortalID), slog.String("provider", t.Provider),
+		slog.Int64("version", t.Version), slog.String("status", t.Status), slog.Time("expires_at", t.ExpiresAt))
 }
 
 type tokenRow struct {
