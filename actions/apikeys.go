@@ -3,21 +3,18 @@ package actions
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
 
-	"hubspot-actions/oauth"
 	"hubspot-actions/store"
 )
 
-// APIKeys keeps one provider's per-portal API keys (Clearbit, Stripe),
-// sealed in the store, and falls back to the app-wide default key. It is
+// APIKeys keeps one provider's per-portal API keys (Clearbit, Stripe) in
+// the store, which seals them, and falls back to the app-wide default key. It is
 // safe for concurrent use.
 type APIKeys struct {
 	db          *store.DB
-	keys        *oauth.Keyring
 	provider    string
 	fallback    string
 	settingsURL string
@@ -40,8 +37,8 @@ const keyCacheTTL = 15 * time.Second
 // e.g. "clearbit"); label is the provider's display name for messages,
 // fallback the app-wide key ("" for none) and settingsURL where admins
 // enter keys.
-func NewAPIKeys(db *store.DB, keys *oauth.Keyring, provider, label, fallback, settingsURL string) *APIKeys {
-	return &APIKeys{db: db, keys: keys, provider: provider, label: label, fallback: fallback, settingsURL: settingsURL, cache: map[int64]cachedKey{}}
+func NewAPIKeys(db *store.DB, provider, label, fallback, settingsURL string) *APIKeys {
+	return &APIKeys{db: db, provider: provider, label: label, fallback: fallback, settingsURL: settingsURL, cache: map[int64]cachedKey{}}
 }
 
 // Key is a KeyFunc: the portal's own key, else the default, else a
@@ -69,10 +66,7 @@ func (k *APIKeys) resolve(ctx context.Context, portalID int64) (string, bool, er
 	ak, err := k.db.GetAPIKey(ctx, portalID, k.provider)
 	switch {
 	case err == nil:
-		key, err := k.keys.Open(ak.Secret, ak.KeyID)
-		if err != nil {
-			return "", false, fmt.Errorf("open %s key of portal %d: %w", k.provider, portalID, err)
-		}
+		key := ak.Secret
 		k.remember(portalID, cachedKey{key: key, portal: true, expires: now.Add(keyCacheTTL)})
 		return key, true, nil
 	case errors.Is(err, store.ErrNotFound):
@@ -95,15 +89,12 @@ func (k *APIKeys) remember(portalID int64, c cachedKey) {
 	k.cache[portalID] = c
 }
 
-// Save seals and stores a portal's key. The caller has verified it.
+// Save stores a portal's key (the store seals it). The caller has verified
+// it.
 func (k *APIKeys) Save(ctx context.Context, portalID int64, key string) error {
-	sealed, keyID, err := k.keys.Seal(key)
-	if err != nil {
-		return err
-	}
 	now := time.Now()
-	err = k.db.Write(ctx, func(tx *store.Tx) error {
-		return tx.SaveAPIKey(ctx, store.APIKey{PortalID: portalID, Provider: k.provider, Secret: sealed, KeyID: keyID,
+	err := k.db.Write(ctx, func(tx *store.Tx) error {
+		return tx.SaveAPIKey(ctx, store.APIKey{PortalID: portalID, Provider: k.provider, Secret: key,
 			Hint: MaskKey(key), VerifiedAt: now, UpdatedAt: now})
 	})
 	k.forget(portalID)
@@ -139,14 +130,16 @@ type KeyInfo struct {
 // Info describes a portal's key.
 func (k *APIKeys) Info(ctx context.Context, portalID int64) (KeyInfo, error) {
 	info := KeyInfo{Provider: k.provider, Label: k.label, HasDefault: k.fallback != ""}
-	ak, err := k.db.GetAPIKey(ctx, portalID, k.provider)
-	if errors.Is(err, store.ErrNotFound) {
-		return info, nil
-	}
+	// Listing does not open the keys: describing one needs no secret.
+	aks, err := k.db.ListAPIKeys(ctx, portalID)
 	if err != nil {
 		return info, err
 	}
-	info.Own, info.Hint, info.VerifiedAt = true, ak.Hint, ak.VerifiedAt
+	for _, ak := range aks {
+		if ak.Provider == k.provider {
+			info.Own, info.Hint, info.VerifiedAt = true, ak.Hint, ak.VerifiedAt
+		}
+	}
 	return info, nil
 }
 

@@ -1,15 +1,14 @@
 package actions
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"hubspot-actions/actions/upstream"
 	"hubspot-actions/oauth"
 )
 
@@ -92,52 +91,21 @@ func Pending(after time.Duration, reason string) error {
 	return &PendingError{After: after, Reason: reason}
 }
 
-// APIError is an unexpected answer from an outbound API. Body is truncated.
-type APIError = oauth.APIError
-
-// Transient reports whether err is worth retrying: network errors, timeouts,
-// 429 and 5xx answers.
+// Transient reports whether err is worth retrying: upstream.Transient
+// (network errors, timeouts, 429 and 5xx answers), except that an *Error is
+// never transient — an action that classified its failure for the marketer
+// has decided it is final, whatever upstream answer it wraps.
 func Transient(err error) bool {
-	if err == nil {
-		return false
-	}
 	var ce *Error
 	if errors.As(err, &ce) {
 		return false
 	}
-	var ae *APIError
-	if errors.As(err, &ae) {
-		return ae.Status == http.StatusTooManyRequests || ae.Status >= 500
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return true
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	var oe *net.OpError
-	return errors.As(err, &oe)
-}
-
-// RetryAfter returns how long the upstream asked us to wait, if it did.
-func RetryAfter(err error) (time.Duration, bool) {
-	var ae *APIError
-	if errors.As(err, &ae) && ae.RetryAfter > 0 {
-		return ae.RetryAfter, true
-	}
-	return 0, false
-}
-
-// ParseRetryAfter reads a Retry-After header value: delay seconds or an HTTP
-// date. It returns 0 when the header is absent or unreadable.
-func ParseRetryAfter(v string, now time.Time) time.Duration {
-	return oauth.ParseRetryAfter(v, now)
+	return upstream.Transient(err)
 }
 
 // rateLimited reports whether err is an upstream 429.
 func rateLimited(err error) bool {
-	var ae *APIError
+	var ae *upstream.APIError
 	return errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests
 }
 
@@ -153,7 +121,7 @@ func publicError(err error) *Error {
 		return &Error{Code: CodeNotConnected, Err: err,
 			Message: "This HubSpot account's connection to the app has expired or was revoked. A HubSpot super admin must reinstall the app."}
 	}
-	var ae *APIError
+	var ae *upstream.APIError
 	if errors.As(err, &ae) {
 		if ae.Status == http.StatusTooManyRequests {
 			return &Error{Code: CodeRateLimited, Err: err, Message: "The service kept rate limiting our requests; try again later."}

@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"hubspot-actions/actions/upstream"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
 )
@@ -200,7 +201,7 @@ func lastError(e store.Execution) error {
 	case strings.HasPrefix(e.LastError, pendingPrefix):
 		return &PendingError{Reason: strings.TrimPrefix(e.LastError, pendingPrefix)}
 	case strings.Contains(e.LastError, "http 429"):
-		return &APIError{Status: http.StatusTooManyRequests, Body: e.LastError}
+		return &upstream.APIError{Status: http.StatusTooManyRequests, Body: e.LastError}
 	}
 	return errors.New(e.LastError)
 }
@@ -272,7 +273,7 @@ func (rt *Runtime) sendBatch(ctx context.Context, portalID int64, claim string, 
 		ids = append(ids, d.CallbackID)
 	}
 	err := rt.hs.CompleteCallbacks(ctx, portalID, comps)
-	var ae *APIError
+	var ae *upstream.APIError
 	switch {
 	case err == nil:
 		rt.m.completions.WithLabelValues("delivered").Add(float64(len(ids)))
@@ -281,7 +282,7 @@ func (rt *Runtime) sendBatch(ctx context.Context, portalID int64, claim string, 
 		// Worth trying again until HubSpot stops waiting: an outage, a rate
 		// limit, or a token an admin can still fix by reinstalling.
 		wait := backoff(batch[0].Attempts)
-		if d, ok := RetryAfter(err); ok {
+		if d, ok := upstream.RetryAfter(err); ok {
 			wait = d
 		}
 		if errors.Is(err, oauth.ErrNotConnected) {

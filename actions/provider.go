@@ -109,8 +109,8 @@ type ConnectCard struct {
 // Deps is what a provider may need of the app. cmd fills it once; a
 // provider keeps what it uses. Constructors do no I/O.
 type Deps struct {
-	DB   *store.DB
-	Keys *oauth.Keyring
+	// DB is the app's store; it seals and opens secrets itself.
+	DB *store.DB
 	// HubSpot reads a portal's CRM records.
 	HubSpot *oauth.HubSpot
 	// Sessions are the settings page's admin sessions and OAuth states,

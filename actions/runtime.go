@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
+	"hubspot-actions/actions/upstream"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
 )
@@ -380,7 +381,7 @@ func (rt *Runtime) retryDelay(err error, attempt int) (time.Duration, string) {
 	if errors.As(err, &pending) {
 		return max(pending.After, 10*time.Millisecond), pending.Reason
 	}
-	if d, ok := RetryAfter(err); ok {
+	if d, ok := upstream.RetryAfter(err); ok {
 		return min(d, time.Hour), err.Error()
 	}
 	return backoff(attempt), err.Error()

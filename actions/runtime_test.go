@@ -15,6 +15,7 @@ import (
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/actionstest"
+	"hubspot-actions/actions/upstream"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
 )
@@ -133,7 +134,7 @@ func (p *probe) run(ctx context.Context, ex *actions.Execution, in probeIn) (pro
 		return probeOut{}, actions.Pending(after, "not ready")
 	}
 	if n <= in.Pending+in.Flaky {
-		return probeOut{}, &actions.APIError{Status: http.StatusServiceUnavailable, RetryAfter: 20 * time.Millisecond}
+		return probeOut{}, &upstream.APIError{Status: http.StatusServiceUnavailable, RetryAfter: 20 * time.Millisecond}
 	}
 	switch in.Fail {
 	case "":
@@ -142,7 +143,7 @@ func (p *probe) run(ctx context.Context, ex *actions.Execution, in probeIn) (pro
 	case "internal":
 		return probeOut{}, errors.New("some bug")
 	case "rate":
-		return probeOut{}, &actions.APIError{Status: http.StatusTooManyRequests, RetryAfter: 10 * time.Millisecond}
+		return probeOut{}, &upstream.APIError{Status: http.StatusTooManyRequests, RetryAfter: 10 * time.Millisecond}
 	default:
 		return probeOut{Echo: "partial"}, actions.Fail(actions.Code(in.Fail), "probe failed as asked")
 	}
@@ -449,7 +450,7 @@ func TestCallbackDeliveryRetriesAndBatches(t *testing.T) {
 		defer mu.Unlock()
 		if failures > 0 {
 			failures--
-			return &actions.APIError{Status: http.StatusTooManyRequests, RetryAfter: 50 * time.Millisecond}
+			return &upstream.APIError{Status: http.StatusTooManyRequests, RetryAfter: 50 * time.Millisecond}
 		}
 		return nil
 	})
@@ -701,7 +702,7 @@ func TestHistoryIsPrunedAfterRetention(t *testing.T) {
 	t.Parallel()
 	h, _ := newHarness(t, actions.Config{Retention: time.Hour, PruneEvery: 100 * time.Millisecond})
 	ctx := context.Background()
-	h.HubSpot.SetFail(func([]oauth.Completion) error { return &actions.APIError{Status: 503, RetryAfter: time.Hour} })
+	h.HubSpot.SetFail(func([]oauth.Completion) error { return &upstream.APIError{Status: 503, RetryAfter: time.Hour} })
 	plant := func(message string, blocked bool, age time.Duration) string {
 		r := actionstest.NewRequest(7000010, "CONTACT", map[string]any{"message": message}, nil)
 		err := h.DB.Write(ctx, func(tx *store.Tx) error {

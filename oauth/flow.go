@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/oauth2"
 
+	"hubspot-actions/actions/upstream"
 	"hubspot-actions/store"
 )
 
@@ -72,7 +73,6 @@ type Installed struct {
 type Flow struct {
 	cfg    Config
 	db     *store.DB
-	keys   *Keyring
 	hc     *http.Client
 	log    *slog.Logger
 	conf   *oauth2.Config
@@ -89,8 +89,9 @@ type portalCheck struct {
 }
 
 // New returns the install flow. hc makes every call to HubSpot (token,
-// introspection, revocation and API calls) and carries its timeout.
-func New(cfg Config, db *store.DB, keys *Keyring, hc *http.Client, log *slog.Logger) *Flow {
+// introspection, revocation and API calls) and carries its timeout. db seals
+// the tokens it stores (store.WithKeys).
+func New(cfg Config, db *store.DB, hc *http.Client, log *slog.Logger) *Flow {
 	log = log.With("component", "oauth")
 	conf := &oauth2.Config{
 		ClientID:     cfg.ClientID,
@@ -107,11 +108,10 @@ func New(cfg Config, db *store.DB, keys *Keyring, hc *http.Client, log *slog.Log
 	return &Flow{
 		cfg:    cfg,
 		db:     db,
-		keys:   keys,
 		hc:     hc,
 		log:    log,
 		conf:   conf,
-		grants: NewGrants(ProviderHubSpot, conf, db, keys, hc, log),
+		grants: NewGrants(ProviderHubSpot, conf, db, hc, log),
 		now:    time.Now,
 		checks: make(map[int64]portalCheck),
 	}
@@ -247,8 +247,8 @@ func (f *Flow) postForm(ctx context.Context, path string, form url.Values, out a
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
-		return NewAPIError(resp, b, f.now())
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, upstream.MaxErrorBody))
+		return upstream.NewAPIError(resp, b, f.now())
 	}
 	if out == nil {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
@@ -261,9 +261,9 @@ func (f *Flow) postForm(ctx context.Context, path string, form url.Values, out a
 }
 
 // install records an installation: the portal (a reinstall updates the
-// same row and makes it active) and its sealed tokens, in one transaction.
+// same row and makes it active) and its tokens, in one transaction.
 func (f *Flow) install(ctx context.Context, in installation) error {
-	row, err := f.grants.sealed(in.PortalID, in.Token, strconv.FormatInt(in.PortalID, 10), in.HubDomain)
+	row, err := f.grants.row(in.PortalID, in.Token, strconv.FormatInt(in.PortalID, 10), in.HubDomain)
 	if err != nil {
 		return err
 	}
@@ -382,7 +382,7 @@ func (f *Flow) RemovePortal(ctx context.Context, portalID int64) (Removal, error
 		r.RevokeNote = "sandbox: there is no HubSpot app to revoke at"
 	default:
 		err := f.revoke(ctx, rt)
-		var ae *APIError
+		var ae *upstream.APIError
 		switch {
 		case err == nil:
 			r.Revoked = true

@@ -25,7 +25,6 @@ import (
 type installEnv struct {
 	hs    *hubspottest.Server
 	db    *store.DB
-	keys  *Keyring
 	flow  *Flow
 	app   *httptest.Server
 	logs  *logBuffer
@@ -45,7 +44,6 @@ func newInstallEnv(t *testing.T, tls bool, hcfg hubspottest.Config) *installEnv 
 	hcfg.RedirectURL = app.URL + "/oauth/hubspot/callback"
 	hs, hsURL := fakeHubSpot(t, hcfg, 0)
 	db := newTestDB(t)
-	keys := newTestKeyring(t, testKey("current"), nil)
 	log, logs := newTestLogger(t)
 	f := New(Config{
 		ClientID:       testClientID,
@@ -61,7 +59,7 @@ func newInstallEnv(t *testing.T, tls bool, hcfg hubspottest.Config) *installEnv 
 			c.SetCookie(&http.Cookie{Name: installedCookie, Value: fmt.Sprintf("%d-%d-%s", in.PortalID, in.UserID, in.UserEmail), Path: "/"})
 			return c.Redirect(http.StatusSeeOther, "/settings")
 		},
-	}, db, keys, &http.Client{Timeout: 10 * time.Second}, log)
+	}, db, &http.Client{Timeout: 10 * time.Second}, log)
 	e := echo.New()
 	e.GET("/oauth/hubspot/install", f.HandleInstall())
 	e.GET("/oauth/hubspot/callback", f.HandleCallback())
@@ -80,7 +78,7 @@ func newInstallEnv(t *testing.T, tls bool, hcfg hubspottest.Config) *installEnv 
 	clock := newFakeClock()
 	f.now = clock.Now
 	app.Config.Handler = e
-	return &installEnv{hs: hs, db: db, keys: keys, flow: f, app: app, logs: logs, clock: clock}
+	return &installEnv{hs: hs, db: db, flow: f, app: app, logs: logs, clock: clock}
 }
 
 // browser is a cookie-keeping client that does not follow redirects, so
@@ -387,7 +385,7 @@ func TestCallbackRefusals(t *testing.T) {
 func TestStateHelpersForOtherProviders(t *testing.T) {
 	t.Parallel()
 	db := newTestDB(t)
-	f := New(Config{}, db, nil, &http.Client{}, newDiscardLogger())
+	f := New(Config{}, db, &http.Client{}, newDiscardLogger())
 	e := echo.New()
 	rec := httptest.NewRecorder()
 	state, err := f.NewState(e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), "quickbooks", 42)

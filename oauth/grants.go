@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
 
+	"hubspot-actions/actions/upstream"
 	"hubspot-actions/store"
 )
 
@@ -67,7 +68,6 @@ type Grants struct {
 	provider string
 	conf     *oauth2.Config
 	db       *store.DB
-	keys     *Keyring
 	hc       *http.Client
 	log      *slog.Logger
 	now      func() time.Time
@@ -82,13 +82,13 @@ type Grants struct {
 // NewGrants returns the grants of provider ("hubspot", "quickbooks"). conf
 // names the token endpoint and how the client authenticates to it (HubSpot:
 // AuthStyleInParams; Intuit: AuthStyleInHeader); hc makes every call to the
-// provider, and its transport carries the bearer-authorised clients.
-func NewGrants(provider string, conf *oauth2.Config, db *store.DB, keys *Keyring, hc *http.Client, log *slog.Logger) *Grants {
+// provider, and its transport carries the bearer-authorised clients. db seals
+// the tokens (store.WithKeys).
+func NewGrants(provider string, conf *oauth2.Config, db *store.DB, hc *http.Client, log *slog.Logger) *Grants {
 	return &Grants{
 		provider: provider,
 		conf:     conf,
 		db:       db,
-		keys:     keys,
 		hc:       hc,
 		log:      log.With("provider", provider),
 		now:      time.Now,
@@ -104,7 +104,7 @@ func (g *Grants) Provider() string { return g.provider }
 // replacing any earlier one and making it active again. tok needs an access
 // and a refresh token; its Expiry, when zero, is computed from ExpiresIn.
 func (g *Grants) Save(ctx context.Context, portalID int64, tok *oauth2.Token, accountID, accountName string) error {
-	row, err := g.sealed(portalID, tok, accountID, accountName)
+	row, err := g.row(portalID, tok, accountID, accountName)
 	if err != nil {
 		return err
 	}
@@ -122,8 +122,8 @@ func (g *Grants) Save(ctx context.Context, portalID int64, tok *oauth2.Token, ac
 	return nil
 }
 
-// sealed turns a token into a row, its secrets sealed under the current key.
-func (g *Grants) sealed(portalID int64, tok *oauth2.Token, accountID, accountName string) (store.Token, error) {
+// row turns a token into a grant to store (which seals it).
+func (g *Grants) row(portalID int64, tok *oauth2.Token, accountID, accountName string) (store.Token, error) {
 	if tok == nil || tok.AccessToken == "" || tok.RefreshToken == "" {
 		return store.Token{}, fmt.Errorf("oauth: %s grant of portal %d needs an access and a refresh token", g.provider, portalID)
 	}
@@ -131,22 +131,13 @@ func (g *Grants) sealed(portalID int64, tok *oauth2.Token, accountID, accountNam
 	if expiry.IsZero() && tok.ExpiresIn > 0 {
 		expiry = g.now().Add(time.Duration(tok.ExpiresIn) * time.Second)
 	}
-	access, keyID, err := g.keys.Seal(tok.AccessToken)
-	if err != nil {
-		return store.Token{}, err
-	}
-	refresh, _, err := g.keys.Seal(tok.RefreshToken)
-	if err != nil {
-		return store.Token{}, err
-	}
 	return store.Token{
 		PortalID:     portalID,
 		Provider:     g.provider,
 		AccountID:    accountID,
 		AccountName:  accountName,
-		AccessToken:  access,
-		RefreshToken: refresh,
-		KeyID:        keyID,
+		AccessToken:  tok.AccessToken,
+		RefreshToken: tok.RefreshToken,
 		ExpiresAt:    expiry,
 	}, nil
 }
@@ -155,7 +146,7 @@ func (g *Grants) sealed(portalID int64, tok *oauth2.Token, accountID, accountNam
 // when less than five minutes are left. The returned token carries no
 // refresh token. Errors wrap ErrNotConnected when the portal has no grant
 // or must reconnect; a token endpoint that rate limits us gives an
-// *APIError with RetryAfter (unless the current token is still usable).
+// *upstream.APIError with RetryAfter (unless the current token is still usable).
 func (g *Grants) Token(ctx context.Context, portalID int64) (*oauth2.Token, error) {
 	if t, ok := g.cached(portalID); ok {
 		return t, nil
@@ -218,10 +209,7 @@ func (g *Grants) load(ctx context.Context, portalID int64, forceBefore time.Time
 		if row.Status != store.StatusActive {
 			return nil, g.notConnected(row)
 		}
-		tok, err := g.open(row)
-		if err != nil {
-			return nil, err
-		}
+		tok := oauthToken(row)
 		now := g.now()
 		left := tok.Expiry.Sub(now)
 		force := row.UpdatedAt.Before(forceBefore)
@@ -240,7 +228,7 @@ func (g *Grants) load(ctx context.Context, portalID int64, forceBefore time.Time
 			}
 			if time.Now().After(waitUntil) {
 				return nil, fmt.Errorf("oauth: %s token of portal %d: %w", g.provider, portalID,
-					&APIError{Status: http.StatusServiceUnavailable, Body: "another process is refreshing the token", RetryAfter: row.RefreshLockUntil.Sub(now)})
+					&upstream.APIError{Status: http.StatusServiceUnavailable, Body: "another process is refreshing the token", RetryAfter: row.RefreshLockUntil.Sub(now)})
 			}
 			if err := sleep(ctx, pollEvery); err != nil {
 				return nil, fmt.Errorf("oauth: wait for %s token refresh of portal %d: %w", g.provider, portalID, err)
@@ -282,7 +270,7 @@ func (g *Grants) refresh(ctx context.Context, row store.Token, old *oauth2.Token
 	if nt.RefreshToken == "" {
 		nt.RefreshToken = old.RefreshToken
 	}
-	next, err := g.sealed(row.PortalID, nt, row.AccountID, row.AccountName)
+	next, err := g.row(row.PortalID, nt, row.AccountID, row.AccountName)
 	if err != nil {
 		return nil, err
 	}
@@ -325,7 +313,7 @@ func (g *Grants) refreshFailed(ctx context.Context, row store.Token, old *oauth2
 		}
 		return nil, fmt.Errorf("oauth: refresh %s token of portal %d: %w", g.provider, portalID, err)
 	}
-	ae := NewAPIError(re.Response, re.Body, now)
+	ae := upstream.NewAPIError(re.Response, re.Body, now)
 	switch {
 	case re.ErrorCode == "invalid_grant" || bytes.Contains(re.Body, []byte("BAD_REFRESH_TOKEN")):
 		reason := "the refresh token was rejected (invalid_grant): it was revoked or the app was uninstalled"
@@ -401,7 +389,7 @@ func (g *Grants) release(ctx context.Context, row store.Token, retryAt time.Time
 
 func (g *Grants) rateLimited(portalID int64, wait time.Duration) error {
 	return fmt.Errorf("oauth: refresh %s token of portal %d: backing off after a rate limit: %w", g.provider, portalID,
-		&APIError{Status: http.StatusTooManyRequests, Body: "token endpoint rate limited; backing off", RetryAfter: wait})
+		&upstream.APIError{Status: http.StatusTooManyRequests, Body: "token endpoint rate limited; backing off", RetryAfter: wait})
 }
 
 func (g *Grants) backingOff(portalID int64, now time.Time) (time.Time, bool) {
@@ -423,17 +411,9 @@ func (g *Grants) notConnected(row store.Token) error {
 	return fmt.Errorf("oauth: portal %d must reconnect %s (%s): %w", row.PortalID, g.provider, reason, ErrNotConnected)
 }
 
-// open unseals a row's tokens.
-func (g *Grants) open(row store.Token) (*oauth2.Token, error) {
-	access, err := g.keys.Open(row.AccessToken, row.KeyID)
-	if err != nil {
-		return nil, fmt.Errorf("oauth: open %s access token of portal %d: %w", g.provider, row.PortalID, err)
-	}
-	refresh, err := g.keys.Open(row.RefreshToken, row.KeyID)
-	if err != nil {
-		return nil, fmt.Errorf("oauth: open %s refresh token of portal %d: %w", g.provider, row.PortalID, err)
-	}
-	return &oauth2.Token{AccessToken: access, TokenType: "Bearer", RefreshToken: refresh, Expiry: row.ExpiresAt}, nil
+// oauthToken is a stored grant's tokens.
+func oauthToken(row store.Token) *oauth2.Token {
+	return &oauth2.Token{AccessToken: row.AccessToken, TokenType: "Bearer", RefreshToken: row.RefreshToken, Expiry: row.ExpiresAt}
 }
 
 // cached returns the portal's access token from memory while it is fresh.
@@ -491,14 +471,18 @@ func (g *Grants) Client(ctx context.Context, portalID int64) (*http.Client, erro
 // ErrNotConnected when there is no grant; a grant that must be reconnected
 // is reported with Status StatusNeedsReinstall and no error.
 func (g *Grants) Status(ctx context.Context, portalID int64) (GrantStatus, error) {
-	row, err := g.db.GetToken(ctx, portalID, g.provider)
-	if errors.Is(err, store.ErrNotFound) {
-		return GrantStatus{}, fmt.Errorf("oauth: portal %d has no %s grant: %w", portalID, g.provider, ErrNotConnected)
-	}
+	// Listing does not open the tokens, so a grant sealed under a key that
+	// is gone is still described.
+	rows, err := g.db.ListPortalTokens(ctx, portalID)
 	if err != nil {
 		return GrantStatus{}, fmt.Errorf("oauth: read %s grant of portal %d: %w", g.provider, portalID, err)
 	}
-	return grantStatus(row), nil
+	for _, row := range rows {
+		if row.Provider == g.provider {
+			return grantStatus(row), nil
+		}
+	}
+	return GrantStatus{}, fmt.Errorf("oauth: portal %d has no %s grant: %w", portalID, g.provider, ErrNotConnected)
 }
 
 func grantStatus(row store.Token) GrantStatus {
@@ -552,48 +536,7 @@ func (g *Grants) refreshToken(ctx context.Context, portalID int64) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("oauth: read %s grant of portal %d: %w", g.provider, portalID, err)
 	}
-	t, err := g.open(row)
-	if err != nil {
-		return "", err
-	}
-	return t.RefreshToken, nil
-}
-
-// Reseal seals again, under the current key, every grant still sealed
-// under the previous one, and returns how many it changed. Refreshes do
-// this as they go; Reseal finishes a key rotation at once.
-func (g *Grants) Reseal(ctx context.Context) (int, error) {
-	rows, err := g.db.ListTokens(ctx, g.provider)
-	if err != nil {
-		return 0, fmt.Errorf("oauth: reseal %s grants: %w", g.provider, err)
-	}
-	n := 0
-	for _, row := range rows {
-		if g.keys.Current(row.KeyID) {
-			continue
-		}
-		t, err := g.open(row)
-		if err != nil {
-			return n, err
-		}
-		next, err := g.sealed(row.PortalID, t, row.AccountID, row.AccountName)
-		if err != nil {
-			return n, err
-		}
-		var ok bool
-		err = g.db.Write(ctx, func(tx *store.Tx) error {
-			var err error
-			ok, err = tx.ResealToken(ctx, row.PortalID, g.provider, row.Version, row.KeyID, next.AccessToken, next.RefreshToken, next.KeyID)
-			return err
-		})
-		if err != nil {
-			return n, fmt.Errorf("oauth: reseal %s grant of portal %d: %w", g.provider, row.PortalID, err)
-		}
-		if ok {
-			n++
-		}
-	}
-	return n, nil
+	return row.RefreshToken, nil
 }
 
 // sleep waits for d or until ctx ends.

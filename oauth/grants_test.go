@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"hubspot-actions/actions/upstream"
 	"hubspot-actions/oauth/hubspottest"
 	"hubspot-actions/store"
 )
@@ -37,7 +38,7 @@ func TestTokenRefreshesAheadOfExpiry(t *testing.T) {
 			ctx := context.Background()
 			hs, hsURL := fakeHubSpot(t, hubspottest.Config{}, 0)
 			db := newTestDB(t)
-			g := newTestGrants(t, hsURL, db, newTestKeyring(t, testKey("k"), nil))
+			g := newTestGrants(t, hsURL, db)
 			issued := hs.Grant(testPortal)
 			saveGrant(t, g, issued, testPortal, time.Now().Add(tt.left))
 
@@ -74,7 +75,7 @@ func TestTokenConcurrentRefreshOneProcess(t *testing.T) {
 	t.Parallel()
 	hs, hsURL := fakeHubSpot(t, hubspottest.Config{RotateRefreshTokens: true}, 20*time.Millisecond)
 	db := newTestDB(t)
-	g := newTestGrants(t, hsURL, db, newTestKeyring(t, testKey("k"), nil))
+	g := newTestGrants(t, hsURL, db)
 	saveGrant(t, g, hs.Grant(testPortal), testPortal, time.Now().Add(-time.Minute))
 
 	got := concurrentTokens(t, 50, g)
@@ -120,9 +121,8 @@ func TestTokenConcurrentRefreshTwoDBs(t *testing.T) {
 	t.Parallel()
 	hs, hsURL := fakeHubSpot(t, hubspottest.Config{RotateRefreshTokens: true}, 20*time.Millisecond)
 	path := filepath.Join(t.TempDir(), "shared.db")
-	keys := newTestKeyring(t, testKey("k"), nil)
-	g1 := newTestGrants(t, hsURL, openTestDB(t, path), keys)
-	g2 := newTestGrants(t, hsURL, openTestDB(t, path), keys)
+	g1 := newTestGrants(t, hsURL, openTestDB(t, path))
+	g2 := newTestGrants(t, hsURL, openTestDB(t, path))
 	saveGrant(t, g1, hs.Grant(testPortal), testPortal, time.Now().Add(-time.Minute))
 
 	got := concurrentTokens(t, 25, g1, g2)
@@ -145,7 +145,7 @@ func TestRefreshChildProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := newTestGrants(t, os.Getenv("HSA_TEST_CHILD_URL"), openTestDB(t, path), newTestKeyring(t, key, nil))
+	g := newTestGrants(t, os.Getenv("HSA_TEST_CHILD_URL"), openTestDB(t, path, key))
 	fmt.Println("child: ready")
 	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
 		t.Fatalf("read go signal: %v", err)
@@ -163,7 +163,7 @@ func TestTokenConcurrentRefreshTwoProcesses(t *testing.T) {
 	hs, hsURL := fakeHubSpot(t, hubspottest.Config{RotateRefreshTokens: true}, 50*time.Millisecond)
 	path := filepath.Join(t.TempDir(), "shared.db")
 	key := testKey("two processes")
-	g := newTestGrants(t, hsURL, openTestDB(t, path), newTestKeyring(t, key, nil))
+	g := newTestGrants(t, hsURL, openTestDB(t, path, key))
 	saveGrant(t, g, hs.Grant(testPortal), testPortal, time.Now().Add(-time.Minute))
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -223,8 +223,7 @@ func TestRotatedRefreshTokenSavedBeforeUse(t *testing.T) {
 	ctx := context.Background()
 	hs, hsURL := fakeHubSpot(t, hubspottest.Config{RotateRefreshTokens: true}, 0)
 	db := newTestDB(t)
-	keys := newTestKeyring(t, testKey("k"), nil)
-	g := newTestGrants(t, hsURL, db, keys)
+	g := newTestGrants(t, hsURL, db)
 	issued := hs.Grant(testPortal)
 	saveGrant(t, g, issued, testPortal, time.Now().Add(-time.Minute))
 
@@ -236,10 +235,7 @@ func TestRotatedRefreshTokenSavedBeforeUse(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		stored, err := keys.Open(row.RefreshToken, row.KeyID)
-		if err != nil {
-			return nil, err
-		}
+		stored := row.RefreshToken
 		if stored == issued.RefreshToken || !hs.RefreshTokenLive(stored) {
 			t.Errorf("when the new access token was first used, the stored refresh token was the old one or not live")
 		}
@@ -275,8 +271,7 @@ func TestInvalidGrantNeedsReinstall(t *testing.T) {
 	hs, hsURL := fakeHubSpot(t, hubspottest.Config{}, 0)
 	db := newTestDB(t)
 	log, _ := newTestLogger(t)
-	keys := newTestKeyring(t, testKey("k"), nil)
-	f := New(Config{ClientID: testClientID, ClientSecret: testClientSecret, TokenBaseURL: hsURL}, db, keys, &http.Client{Timeout: 10 * time.Second}, log)
+	f := New(Config{ClientID: testClientID, ClientSecret: testClientSecret, TokenBaseURL: hsURL}, db, &http.Client{Timeout: 10 * time.Second}, log)
 	upsertPortal(t, db, testPortal)
 	saveGrant(t, f.Grants(), hs.Grant(testPortal), testPortal, time.Now().Add(-time.Minute))
 	if err := f.CheckPortal(ctx, testPortal); err != nil {
@@ -323,7 +318,7 @@ func TestTokenEndpointRateLimit(t *testing.T) {
 	ctx := context.Background()
 	hs, hsURL := fakeHubSpot(t, hubspottest.Config{}, 0)
 	db := newTestDB(t)
-	g := newTestGrants(t, hsURL, db, newTestKeyring(t, testKey("k"), nil))
+	g := newTestGrants(t, hsURL, db)
 	clock := newFakeClock()
 	g.now = clock.Now
 	issued := hs.Grant(testPortal)
@@ -331,9 +326,9 @@ func TestTokenEndpointRateLimit(t *testing.T) {
 	hs.Fail(hubspottest.EndpointToken, 1, http.StatusTooManyRequests, 7*time.Second)
 
 	_, err := g.Token(ctx, testPortal)
-	var ae *APIError
+	var ae *upstream.APIError
 	if !errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests || ae.RetryAfter != 7*time.Second {
-		t.Fatalf("Token() = %v, want *APIError 429 with RetryAfter 7s", err)
+		t.Fatalf("Token() = %v, want *upstream.APIError 429 with RetryAfter 7s", err)
 	}
 	if errors.Is(err, ErrNotConnected) {
 		t.Error("Token() after 429 wraps ErrNotConnected, want a transient error")
@@ -366,7 +361,7 @@ func TestTokenEndpointTroubleKeepsUsableToken(t *testing.T) {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
 			t.Parallel()
 			hs, hsURL := fakeHubSpot(t, hubspottest.Config{}, 0)
-			g := newTestGrants(t, hsURL, newTestDB(t), newTestKeyring(t, testKey("k"), nil))
+			g := newTestGrants(t, hsURL, newTestDB(t))
 			issued := hs.Grant(testPortal)
 			saveGrant(t, g, issued, testPortal, time.Now().Add(2*time.Minute))
 			hs.Fail(hubspottest.EndpointToken, 1, status, 0)
@@ -381,7 +376,7 @@ func TestTokenEndpointTroubleKeepsUsableToken(t *testing.T) {
 func TestTokenNotConnected(t *testing.T) {
 	t.Parallel()
 	_, hsURL := fakeHubSpot(t, hubspottest.Config{}, 0)
-	g := newTestGrants(t, hsURL, newTestDB(t), newTestKeyring(t, testKey("k"), nil))
+	g := newTestGrants(t, hsURL, newTestDB(t))
 	if _, err := g.Token(context.Background(), 99); !errors.Is(err, ErrNotConnected) {
 		t.Errorf("Token(unknown portal) = %v, want ErrNotConnected", err)
 	}
@@ -396,7 +391,7 @@ func TestNoTokenInClear(t *testing.T) {
 	hs, hsURL := fakeHubSpot(t, hubspottest.Config{RotateRefreshTokens: true}, 0)
 	dir := t.TempDir()
 	db := openTestDB(t, filepath.Join(dir, "app.db"))
-	g := newTestGrants(t, hsURL, db, newTestKeyring(t, testKey("k"), nil))
+	g := newTestGrants(t, hsURL, db)
 	issued := hs.Grant(testPortal)
 	saveGrant(t, g, issued, testPortal, time.Now().Add(-time.Minute))
 	fresh, err := g.Token(ctx, testPortal)
@@ -423,51 +418,60 @@ func TestNoTokenInClear(t *testing.T) {
 	}
 }
 
+// TestKeyRotation: after a rotation, grants sealed under the previous key
+// still work; a refresh re-seals its grant under the new key, and the
+// store's Reseal does the rest, so the previous key can then be dropped.
 func TestKeyRotation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	hs, hsURL := fakeHubSpot(t, hubspottest.Config{}, 0)
-	db := newTestDB(t)
-	oldKeys := newTestKeyring(t, testKey("old"), nil)
-	newKeys := newTestKeyring(t, testKey("new"), testKey("old"))
-	before := newTestGrants(t, hsURL, db, oldKeys)
+	path := filepath.Join(t.TempDir(), "test.db")
+	oldKey, newKey := testKey("old"), testKey("new")
+	oldDB := openTestDB(t, path, oldKey)
+	before := newTestGrants(t, hsURL, oldDB)
 	fresh := hs.Grant(1)
 	saveGrant(t, before, fresh, 1, time.Now().Add(time.Hour))
 	saveGrant(t, before, hs.Grant(2), 2, time.Now().Add(-time.Minute))
 	saveGrant(t, before, hs.Grant(3), 3, time.Now().Add(time.Hour))
 
-	after := newTestGrants(t, hsURL, db, newKeys)
+	rotating := openTestDB(t, path, newKey, oldKey)
+	after := newTestGrants(t, hsURL, rotating)
 	tok, err := after.Token(ctx, 1)
 	if err != nil || tok.AccessToken != fresh.AccessToken {
-		t.Fatalf("Token(portal 1) under the rotated keyring = %v, %v; want the stored token", tok, err)
+		t.Fatalf("Token(portal 1) under the rotated keys = %v, %v; want the stored token", tok, err)
 	}
-	keyOf := func(portalID int64) string {
-		row, _ := db.GetToken(ctx, portalID, ProviderHubSpot)
-		return row.KeyID
+	// Which grants the new key alone opens tells which were re-sealed.
+	newDB := openTestDB(t, path, newKey)
+	opens := func(portalID int64) bool {
+		_, err := newDB.GetToken(ctx, portalID, ProviderHubSpot)
+		return err == nil
 	}
-	if keyOf(1) != oldKeys.CurrentID() {
-		t.Errorf("portal 1 key after a read = %s, want still the old key", keyOf(1))
+	if opens(1) {
+		t.Error("portal 1 opens with the new key alone after a read, want it still under the old key")
 	}
 	// A refresh writes, and writes seal under the current key.
 	if _, err := after.Token(ctx, 2); err != nil {
 		t.Fatalf("Token(portal 2): %v", err)
 	}
-	if keyOf(2) != newKeys.CurrentID() {
-		t.Errorf("portal 2 key after refresh = %s, want the new key %s", keyOf(2), newKeys.CurrentID())
+	if !opens(2) {
+		t.Error("portal 2 does not open with the new key alone after a refresh, want it re-sealed")
 	}
-	n, err := after.Reseal(ctx)
+	n, err := rotating.Reseal(ctx)
 	if err != nil || n != 2 {
 		t.Errorf("Reseal() = %d, %v; want 2", n, err)
 	}
 	for _, p := range []int64{1, 3} {
-		if keyOf(p) != newKeys.CurrentID() {
-			t.Errorf("portal %d key after Reseal = %s, want the new key", p, keyOf(p))
+		if !opens(p) {
+			t.Errorf("portal %d does not open with the new key alone after Reseal", p)
 		}
 	}
 	// Without the previous key, nothing is lost any more.
-	onlyNew := newTestGrants(t, hsURL, db, newTestKeyring(t, testKey("new"), nil))
+	onlyNew := newTestGrants(t, hsURL, newDB)
 	if tok, err := onlyNew.Token(ctx, 1); err != nil || tok.AccessToken != fresh.AccessToken {
 		t.Errorf("Token(portal 1) with only the new key = %v, %v; want the stored token", tok, err)
+	}
+	if _, err := oldDB.GetToken(ctx, 1, ProviderHubSpot); err == nil {
+		t.Error("the old key alone still opens portal 1 after Reseal, want it re-sealed under the new key")
 	}
 }
 
@@ -479,7 +483,7 @@ func TestTokenEndpointRefusalBacksOff(t *testing.T) {
 	ctx := context.Background()
 	hs, hsURL := fakeHubSpot(t, hubspottest.Config{}, 0)
 	db := newTestDB(t)
-	g := newTestGrants(t, hsURL, db, newTestKeyring(t, testKey("k"), nil))
+	g := newTestGrants(t, hsURL, db)
 	clock := newFakeClock()
 	g.now = clock.Now
 	saveGrant(t, g, hs.Grant(testPortal), testPortal, clock.Now().Add(-time.Minute))

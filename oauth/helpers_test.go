@@ -37,23 +37,20 @@ func newTestDB(t *testing.T) *store.DB {
 	return openTestDB(t, filepath.Join(t.TempDir(), "test.db"))
 }
 
-func openTestDB(t *testing.T, path string) *store.DB {
+// openTestDB opens the database at path with the sealing keys given (the
+// current, then the previous), testKey("k") when none is.
+func openTestDB(t *testing.T, path string, keys ...[]byte) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), path)
+	keys = append(keys, nil, nil)
+	if keys[0] == nil {
+		keys[0] = testKey("k")
+	}
+	db, err := store.Open(context.Background(), path, store.WithKeys(keys[0], keys[1]))
 	if err != nil {
 		t.Fatalf("open test db: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
-}
-
-func newTestKeyring(t *testing.T, current, previous []byte) *Keyring {
-	t.Helper()
-	k, err := NewKeyring(current, previous)
-	if err != nil {
-		t.Fatalf("NewKeyring: %v", err)
-	}
-	return k
 }
 
 // logBuffer collects log output, safely across goroutines.
@@ -114,10 +111,10 @@ func hubspotConf(baseURL string) *oauth2.Config {
 	}
 }
 
-func newTestGrants(t *testing.T, baseURL string, db *store.DB, keys *Keyring) *Grants {
+func newTestGrants(t *testing.T, baseURL string, db *store.DB) *Grants {
 	t.Helper()
 	log, _ := newTestLogger(t)
-	return NewGrants(ProviderHubSpot, hubspotConf(baseURL), db, keys, &http.Client{Timeout: 10 * time.Second}, log)
+	return NewGrants(ProviderHubSpot, hubspotConf(baseURL), db, &http.Client{Timeout: 10 * time.Second}, log)
 }
 
 // saveGrant stores tokens the fake issued for portal, expiring at expiry.

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"hubspot-actions/actions/upstream"
 )
 
 // ErrNotFound means what was asked of HubSpot does not exist: an object,
@@ -149,7 +151,7 @@ type Association struct {
 // GetObject reads one CRM record: GET /crm/objects/2026-03/{objectType}/{objectID}
 // with the given properties and the ids of the associated records of the
 // given types. An unknown record gives an error wrapping ErrNotFound (and
-// the *APIError).
+// the *upstream.APIError).
 func (h *HubSpot) GetObject(ctx context.Context, portalID int64, objectType, objectID string, properties, associations []string) (Object, error) {
 	q := url.Values{}
 	if len(properties) > 0 {
@@ -271,7 +273,7 @@ func (h *HubSpot) DealContact(ctx context.Context, portalID int64, dealID string
 // do sends one API request for a portal, paced by its limiter, and decodes
 // a 2xx JSON answer into out (when not nil). A 429 is retried a bounded
 // number of times, honouring Retry-After; other non-2xx answers, and a 429
-// that persists, are returned as *APIError.
+// that persists, are returned as *upstream.APIError.
 func (h *HubSpot) do(ctx context.Context, portalID int64, method, path string, query url.Values, body, out any) error {
 	var payload []byte
 	if body != nil {
@@ -320,9 +322,9 @@ func (h *HubSpot) do(ctx context.Context, portalID int64, method, path string, q
 			}
 			return nil
 		}
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, upstream.MaxErrorBody))
 		resp.Body.Close()
-		ae := NewAPIError(resp, b, h.now())
+		ae := upstream.NewAPIError(resp, b, h.now())
 		if ae.Status == http.StatusTooManyRequests {
 			if ae.RetryAfter <= 0 {
 				ae.RetryAfter = defaultRateWait
@@ -352,7 +354,7 @@ func (h *HubSpot) limit(portalID int64) *portalLimit {
 }
 
 // wait blocks until the portal may send its next request. When ctx would
-// end first, it returns an *APIError (429) carrying the wait, so the job
+// end first, it returns an *upstream.APIError (429) carrying the wait, so the job
 // layer can snooze instead.
 func (h *HubSpot) wait(ctx context.Context, portalID int64) error {
 	pl := h.limit(portalID)
@@ -369,7 +371,7 @@ func (h *HubSpot) wait(ctx context.Context, portalID int64) error {
 	}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
 		r.CancelAt(now)
-		return &APIError{Status: http.StatusTooManyRequests, Body: "the portal's HubSpot request budget is used up for now", RetryAfter: d}
+		return &upstream.APIError{Status: http.StatusTooManyRequests, Body: "the portal's HubSpot request budget is used up for now", RetryAfter: d}
 	}
 	if err := h.sleep(ctx, d); err != nil {
 		r.CancelAt(h.now())

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"hubspot-actions/actions/upstream"
 	"hubspot-actions/oauth/hubspottest"
 	"hubspot-actions/store"
 )
@@ -34,7 +35,7 @@ func newClientEnv(t *testing.T, hcfg hubspottest.Config, sandbox bool) *clientEn
 	db := newTestDB(t)
 	log, _ := newTestLogger(t)
 	flow := New(Config{ClientID: testClientID, ClientSecret: testClientSecret, TokenBaseURL: hsURL, Sandbox: sandbox},
-		db, newTestKeyring(t, testKey("k"), nil), &http.Client{Timeout: 10 * time.Second}, log)
+		db, &http.Client{Timeout: 10 * time.Second}, log)
 	if !sandbox {
 		upsertPortal(t, db, testPortal)
 		saveGrant(t, flow.Grants(), hs.Grant(testPortal), testPortal, time.Now().Add(time.Hour))
@@ -114,7 +115,7 @@ func TestHubSpotRateLimitAnswers(t *testing.T) {
 		status    int
 		after     time.Duration
 		wantCalls int
-		wantErr   int // status of the returned *APIError, or 0
+		wantErr   int // status of the returned *upstream.APIError, or 0
 		wantRetry time.Duration
 		wantSleep []time.Duration
 	}{
@@ -131,12 +132,12 @@ func TestHubSpotRateLimitAnswers(t *testing.T) {
 			env := newClientEnv(t, hubspottest.Config{}, false)
 			env.hs.Fail(hubspottest.EndpointCallbacks, tt.faults, tt.status, tt.after)
 			err := env.h.CompleteCallbacks(context.Background(), testPortal, []Completion{completion("ap-9", "SUCCESS")})
-			var ae *APIError
+			var ae *upstream.APIError
 			switch {
 			case tt.wantErr == 0 && err != nil:
 				t.Errorf("CompleteCallbacks() = %v, want nil", err)
 			case tt.wantErr != 0 && (!errors.As(err, &ae) || ae.Status != tt.wantErr || ae.RetryAfter != tt.wantRetry):
-				t.Errorf("CompleteCallbacks() = %v, want *APIError %d with RetryAfter %v", err, tt.wantErr, tt.wantRetry)
+				t.Errorf("CompleteCallbacks() = %v, want *upstream.APIError %d with RetryAfter %v", err, tt.wantErr, tt.wantRetry)
 			}
 			if n := env.hs.Calls(hubspottest.EndpointCallbacks); n != tt.wantCalls {
 				t.Errorf("calls = %d, want %d", n, tt.wantCalls)
@@ -183,9 +184,9 @@ func TestHubSpotLimiterPerPortal(t *testing.T) {
 		_, _ = env.h.GetObject(dctx, 2, "deals", "11", nil, nil)
 	}
 	_, err := env.h.GetObject(dctx, 2, "deals", "11", nil, nil)
-	var ae *APIError
+	var ae *upstream.APIError
 	if !errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests || ae.RetryAfter <= 500*time.Millisecond {
-		t.Errorf("GetObject() past the budget with a short deadline = %v, want *APIError 429 with RetryAfter", err)
+		t.Errorf("GetObject() past the budget with a short deadline = %v, want *upstream.APIError 429 with RetryAfter", err)
 	}
 }
 
@@ -244,9 +245,9 @@ func TestGetObject(t *testing.T) {
 		}
 	}
 	_, err = env.h.GetObject(ctx, testPortal, "deals", "404", nil, nil)
-	var ae *APIError
+	var ae *upstream.APIError
 	if !errors.Is(err, ErrNotFound) || !errors.As(err, &ae) || ae.Status != http.StatusNotFound {
-		t.Errorf("GetObject(unknown) = %v, want ErrNotFound and *APIError 404", err)
+		t.Errorf("GetObject(unknown) = %v, want ErrNotFound and *upstream.APIError 404", err)
 	}
 }
 

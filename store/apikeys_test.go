@@ -15,12 +15,12 @@ func TestAPIKeys(t *testing.T) {
 	db := newTestDB(t)
 	t0 := time.UnixMilli(1_700_000_000_000).UTC()
 	setClock(db, t0)
-	k := APIKey{PortalID: 3, Provider: "stripe", Secret: "sealed", KeyID: "k1", Hint: "sk_test_…4242", VerifiedAt: t0}
+	k := APIKey{PortalID: 3, Provider: "stripe", Secret: "sk_test_51Hx4242", Hint: "sk_test_…4242", VerifiedAt: t0}
 	write(t, db, func(tx *Tx) error {
 		if err := tx.SaveAPIKey(ctx, k); err != nil {
 			return err
 		}
-		return tx.SaveAPIKey(ctx, APIKey{PortalID: 3, Provider: "clearbit", Secret: "s2", KeyID: "k1", Hint: "sk_…abcd"})
+		return tx.SaveAPIKey(ctx, APIKey{PortalID: 3, Provider: "clearbit", Secret: "sk_abcdabcd", Hint: "sk_…abcd"})
 	})
 	got, err := db.GetAPIKey(ctx, 3, "stripe")
 	if err != nil {
@@ -34,6 +34,11 @@ func TestAPIKeys(t *testing.T) {
 	list, err := db.ListAPIKeys(ctx, 3)
 	if err != nil || len(list) != 2 || list[0].Provider != "clearbit" {
 		t.Errorf("ListAPIKeys() = %+v, %v; want clearbit then stripe", list, err)
+	}
+	for _, k := range list {
+		if k.Secret != "" {
+			t.Errorf("ListAPIKeys() returned the %s key in clear, want it left empty", k.Provider)
+		}
 	}
 	var ok bool
 	var n int64

@@ -12,7 +12,12 @@ import (
 
 func newTestDB(t *testing.T) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	return openTestDB(t, filepath.Join(t.TempDir(), "test.db"), WithKeys(testKey("current"), nil))
+}
+
+func openTestDB(t *testing.T, path string, opts ...Option) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), path, opts...)
 	if err != nil {
 		t.Fatalf("open test db: %v", err)
 	}

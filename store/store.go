@@ -1,5 +1,7 @@
 // Package store keeps hubspot-actions' durable state: installed portals, their
-// sealed OAuth tokens and API keys, OAuth states, and the execution ledger.
+// OAuth tokens and API keys, OAuth states, and the execution ledger. Secrets
+// are sealed (AES-256-GCM) at its boundary: callers hand them over and get
+// them back in clear, and the database file never holds them so.
 //
 // It is the only package that speaks SQL. The schema lives in embedded,
 // forward-only migrations written to run on SQLite and PostgreSQL alike; only
@@ -48,13 +50,23 @@ type DB struct {
 	c    *committer
 	now  func() time.Time
 	path string
+	keys *keyring // nil when Open was given no keys
 }
 
 // Open opens (creating it and its folder if needed) the database named by
 // url, applies pending migrations, River's included, and returns it. url is a
 // SQLite file path, optionally written as sqlite://path or file:path.
 // PostgreSQL URLs are recognised and refused until that backend lands.
-func Open(ctx context.Context, url string) (*DB, error) {
+// WithKeys gives it the keys secrets are sealed with.
+func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	keys, err := newKeyring(o)
+	if err != nil {
+		return nil, err
+	}
 	path, err := sqlitePath(url)
 	if err != nil {
 		return nil, err
@@ -96,8 +108,8 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("store: open %s for checkpoints: %w", path, err)
 	}
 	m.SetMaxOpenConns(1)
-	db := &DB{w: w, r: r, m: m, now: time.Now, path: path}
-	db.c = &committer{db: w}
+	db := &DB{w: w, r: r, m: m, now: time.Now, path: path, keys: keys}
+	db.c = &committer{db: w, keys: keys}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

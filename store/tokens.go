@@ -3,22 +3,23 @@ package store
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 )
 
 // Token is one portal's OAuth grant with one provider. AccessToken and
-// RefreshToken are ciphertexts sealed under the key named by KeyID; the
-// store never sees them in clear.
+// RefreshToken are in clear here; the store seals them before they reach
+// the database and opens them when GetToken reads them. ListTokens and
+// ListPortalTokens leave them empty: listing grants never opens secrets.
 type Token struct {
 	PortalID     int64
 	Provider     string
-	AccountID    string // the provider's id for the account (HubSpot: the hub id)
-	AccountName  string // a name to show (HubSpot: the hub domain)
-	AccessToken  string // sealed
-	RefreshToken string // sealed
-	KeyID        string
+	AccountID    string    // the provider's id for the account (HubSpot: the hub id)
+	AccountName  string    // a name to show (HubSpot: the hub domain)
+	AccessToken  string    // in clear; never log it
+	RefreshToken string    // in clear; never log it
 	ExpiresAt    time.Time // of the access token
 	// Version grows by one whenever the tokens change (install or refresh);
 	// conditional updates on it let exactly one refresher win.
@@ -31,13 +32,25 @@ type Token struct {
 	UpdatedAt        time.Time
 }
 
+// String describes the grant without its tokens, so printing a Token
+// (%v, %+v) never shows them.
+func (t Token) String() string {
+	return fmt.Sprintf("%s grant of portal %d (version %d, %s, expires %s)", t.Provider, t.PortalID, t.Version, t.Status, t.ExpiresAt.Format(time.RFC3339))
+}
+
+// LogValue logs the grant without its tokens.
+func (t Token) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int64("portal_id", t.PortalID), slog.String("provider", t.Provider),
+		slog.Int64("version", t.Version), slog.String("status", t.Status), slog.Time("expires_at", t.ExpiresAt))
+}
+
 type tokenRow struct {
 	PortalID         int64  `db:"portal_id"`
 	Provider         string `db:"provider"`
 	AccountID        string `db:"account_id"`
 	AccountName      string `db:"account_name"`
-	AccessToken      string `db:"access_token"`
-	RefreshToken     string `db:"refresh_token"`
+	AccessToken      string `db:"access_token"`  // sealed
+	RefreshToken     string `db:"refresh_token"` // sealed
 	KeyID            string `db:"key_id"`
 	ExpiresAt        int64  `db:"expires_at"`
 	Version          int64  `db:"version"`
@@ -50,15 +63,13 @@ type tokenRow struct {
 const tokenColumns = `portal_id, provider, account_id, account_name, access_token, refresh_token, key_id,
 	expires_at, version, refresh_lock_until, status, status_reason, updated_at`
 
+// token is the row without its secrets; openToken adds them.
 func (r tokenRow) token() Token {
 	return Token{
 		PortalID:         r.PortalID,
 		Provider:         r.Provider,
 		AccountID:        r.AccountID,
 		AccountName:      r.AccountName,
-		AccessToken:      r.AccessToken,
-		RefreshToken:     r.RefreshToken,
-		KeyID:            r.KeyID,
 		ExpiresAt:        fromMS(r.ExpiresAt),
 		Version:          r.Version,
 		RefreshLockUntil: fromMS(r.RefreshLockUntil),
@@ -68,27 +79,29 @@ func (r tokenRow) token() Token {
 	}
 }
 
-func getToken(ctx context.Context, q sqlx.QueryerContext, portalID int64, provider string) (Token, error) {
+func getToken(ctx context.Context, q sqlx.QueryerContext, keys *keyring, portalID int64, provider string) (Token, error) {
 	const sel = `SELECT ` + tokenColumns + ` FROM oauth_tokens WHERE portal_id = ? AND provider = ?`
 	var r tokenRow
 	if err := sqlx.GetContext(ctx, q, &r, sel, portalID, provider); err != nil {
 		return Token{}, fmt.Errorf("store: get %s token for portal %d: %w", provider, portalID, mapErr(err))
 	}
-	return r.token(), nil
+	return keys.openToken(r)
 }
 
-// GetToken returns a portal's grant with provider, or ErrNotFound.
+// GetToken returns a portal's grant with provider, its tokens opened, or
+// ErrNotFound. It fails when the grant was sealed under a key the store was
+// not given.
 func (db *DB) GetToken(ctx context.Context, portalID int64, provider string) (Token, error) {
-	return getToken(ctx, db.r, portalID, provider)
+	return getToken(ctx, db.r, db.keys, portalID, provider)
 }
 
 // GetToken is GetToken inside the write transaction.
 func (tx *Tx) GetToken(ctx context.Context, portalID int64, provider string) (Token, error) {
-	return getToken(ctx, tx.x, portalID, provider)
+	return getToken(ctx, tx.x, tx.keys, portalID, provider)
 }
 
 // ListTokens returns provider's grants (every provider's when provider is
-// empty), by portal.
+// empty), by portal, without their tokens.
 func (db *DB) ListTokens(ctx context.Context, provider string) ([]Token, error) {
 	const all = `SELECT ` + tokenColumns + ` FROM oauth_tokens ORDER BY portal_id, provider`
 	const one = `SELECT ` + tokenColumns + ` FROM oauth_tokens WHERE provider = ? ORDER BY portal_id`
@@ -107,7 +120,8 @@ func (db *DB) ListTokens(ctx context.Context, provider string) ([]Token, error) 
 	return out, nil
 }
 
-// ListPortalTokens returns every grant of one portal, by provider.
+// ListPortalTokens returns every grant of one portal, by provider, without
+// their tokens.
 func (db *DB) ListPortalTokens(ctx context.Context, portalID int64) ([]Token, error) {
 	const q = `SELECT ` + tokenColumns + ` FROM oauth_tokens WHERE portal_id = ? ORDER BY provider`
 	var rows []tokenRow
@@ -124,8 +138,13 @@ func (db *DB) ListPortalTokens(ctx context.Context, portalID int64) ([]Token, er
 // SaveToken records a new grant (an install or a reconnect), replacing any
 // earlier one of the same portal and provider. The version grows, which makes
 // any refresh in flight for the old grant lose; the status goes back to
-// active and any refresh lock is dropped. It returns the new version.
+// active and any refresh lock is dropped. It returns the new version. The
+// tokens are sealed under the current key.
 func (tx *Tx) SaveToken(ctx context.Context, t Token) (int64, error) {
+	r, err := tx.keys.sealToken(t)
+	if err != nil {
+		return 0, fmt.Errorf("store: save %s token for portal %d: %w", t.Provider, t.PortalID, err)
+	}
 	const q = `INSERT INTO oauth_tokens (portal_id, provider, account_id, account_name, access_token,
 		refresh_token, key_id, expires_at, version, refresh_lock_until, status, status_reason, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 0, 'active', '', ?)
@@ -136,8 +155,8 @@ func (tx *Tx) SaveToken(ctx context.Context, t Token) (int64, error) {
 			updated_at = excluded.updated_at
 		RETURNING version`
 	var version int64
-	err := tx.x.QueryRowxContext(ctx, q, t.PortalID, t.Provider, t.AccountID, t.AccountName, t.AccessToken,
-		t.RefreshToken, t.KeyID, ms(t.ExpiresAt), ms(tx.now)).Scan(&version)
+	err = tx.x.QueryRowxContext(ctx, q, r.PortalID, r.Provider, r.AccountID, r.AccountName, r.AccessToken,
+		r.RefreshToken, r.KeyID, r.ExpiresAt, ms(tx.now)).Scan(&version)
 	if err != nil {
 		return 0, fmt.Errorf("store: save %s token for portal %d: %w", t.Provider, t.PortalID, mapErr(err))
 	}
@@ -155,14 +174,19 @@ func (tx *Tx) LockTokenRefresh(ctx context.Context, portalID int64, provider str
 }
 
 // UpdateRefreshedToken stores the outcome of a refresh claimed at version:
-// the new sealed tokens and expiry, version+1, and no lock. It reports false,
-// and changes nothing, when the grant moved on meanwhile.
+// the new tokens (sealed under the current key) and expiry, version+1, and
+// no lock. It reports false, and changes nothing, when the grant moved on
+// meanwhile.
 func (tx *Tx) UpdateRefreshedToken(ctx context.Context, t Token, version int64) (bool, error) {
+	r, err := tx.keys.sealToken(t)
+	if err != nil {
+		return false, fmt.Errorf("store: update refreshed %s token for portal %d: %w", t.Provider, t.PortalID, err)
+	}
 	const q = `UPDATE oauth_tokens SET access_token = ?, refresh_token = ?, key_id = ?, expires_at = ?,
 		version = version + 1, refresh_lock_until = 0, updated_at = ?
 		WHERE portal_id = ? AND provider = ? AND version = ?`
 	return tx.execOne(ctx, fmt.Sprintf("update refreshed %s token for portal %d", t.Provider, t.PortalID), q,
-		t.AccessToken, t.RefreshToken, t.KeyID, ms(t.ExpiresAt), ms(tx.now), t.PortalID, t.Provider, version)
+		r.AccessToken, r.RefreshToken, r.KeyID, r.ExpiresAt, ms(tx.now), t.PortalID, t.Provider, version)
 }
 
 // ReleaseTokenRefresh ends a refresh claim at version without new tokens;
@@ -181,16 +205,6 @@ func (tx *Tx) MarkTokenStatus(ctx context.Context, portalID int64, provider stri
 		WHERE portal_id = ? AND provider = ? AND version = ?`
 	return tx.execOne(ctx, fmt.Sprintf("mark %s token of portal %d %s", provider, portalID, status), q,
 		status, truncate(reason, 1000), ms(tx.now), portalID, provider, version)
-}
-
-// ResealToken replaces a grant's ciphertexts with the same tokens sealed
-// under another key, if the grant is still at version and under oldKeyID.
-// The version does not change: a refresh in flight still wins.
-func (tx *Tx) ResealToken(ctx context.Context, portalID int64, provider string, version int64, oldKeyID, access, refresh, keyID string) (bool, error) {
-	const q = `UPDATE oauth_tokens SET access_token = ?, refresh_token = ?, key_id = ?
-		WHERE portal_id = ? AND provider = ? AND version = ? AND key_id = ?`
-	return tx.execOne(ctx, fmt.Sprintf("reseal %s token of portal %d", provider, portalID), q,
-		access, refresh, keyID, portalID, provider, version, oldKeyID)
 }
 
 // DeleteToken deletes a portal's grant with provider and reports whether

@@ -14,8 +14,9 @@ import (
 // store's write operations; SQL exposes the transaction to River so a job is
 // inserted atomically with the ledger change that calls for it.
 type Tx struct {
-	x   *sqlx.Tx
-	now time.Time
+	x    *sqlx.Tx
+	now  time.Time
+	keys *keyring
 }
 
 // SQL returns the underlying transaction, for River's InsertTx.
@@ -56,6 +57,7 @@ type writeOp struct {
 // waiter, if any.
 type committer struct {
 	db    *sqlx.DB
+	keys  *keyring
 	mu    sync.Mutex
 	queue []*writeOp
 	busy  bool
@@ -119,7 +121,7 @@ func (c *committer) commit(ctx context.Context, now time.Time, batch []*writeOp)
 		}
 		return
 	}
-	tx := &Tx{x: x, now: now}
+	tx := &Tx{x: x, now: now, keys: c.keys}
 	for _, o := range batch {
 		if err := call(o.fn, tx); err != nil {
 			x.Rollback()
@@ -143,7 +145,7 @@ func (c *committer) one(ctx context.Context, now time.Time, fn func(*Tx) error) 
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer x.Rollback() // no-op after Commit
-	if err := call(fn, &Tx{x: x, now: now}); err != nil {
+	if err := call(fn, &Tx{x: x, now: now, keys: c.keys}); err != nil {
 		return err
 	}
 	if err := x.Commit(); err != nil {

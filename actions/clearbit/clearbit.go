@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"hubspot-actions/actions"
+	"hubspot-actions/actions/upstream"
 )
 
 // KeyOwner says whose Clearbit key a portal uses, so that a message about a
@@ -107,7 +108,7 @@ func (e *enricher) classify(ctx context.Context, portalID int64, err error, fiel
 	if errors.Is(err, ErrQueued) {
 		return actions.Pending(e.opts.PendingEvery, pendingReason)
 	}
-	var ae *actions.APIError
+	var ae *upstream.APIError
 	if !errors.As(err, &ae) || actions.Transient(err) {
 		return err
 	}

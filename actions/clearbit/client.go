@@ -17,7 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"hubspot-actions/actions"
-	"hubspot-actions/oauth"
+	"hubspot-actions/actions/upstream"
 )
 
 // Clearbit's production hosts, used when NewClient is given no base URL.
@@ -85,7 +85,7 @@ func NewClient(baseURL string, hc *http.Client) *Client {
 // WithRateLimit returns a client like c that allows each key perMinute
 // requests a minute with bursts of burst. A request that would have to
 // wait more than a few seconds for its turn fails at once with a 429
-// *actions.APIError whose RetryAfter says when to try again.
+// *upstream.APIError whose RetryAfter says when to try again.
 func (c *Client) WithRateLimit(perMinute, burst int) *Client {
 	n := NewClient(c.baseURL, c.hc)
 	n.now = c.now
@@ -184,7 +184,7 @@ type Combined struct {
 
 // FindCombined looks up the person behind email and their company in one
 // call. It returns ErrQueued when Clearbit answers 202 and an
-// *actions.APIError for any other answer but 200.
+// *upstream.APIError for any other answer but 200.
 func (c *Client) FindCombined(ctx context.Context, key, email string) (Combined, error) {
 	var out Combined
 	err := c.do(ctx, key, PersonHost, "/v2/combined/find", url.Values{"email": {email}}, &out)
@@ -220,7 +220,7 @@ func (c *Client) VerifyKey(ctx context.Context, key string) error {
 		return actions.Invalid("api_key", "is required")
 	}
 	_, err := c.FindCompany(ctx, key, verifyDomain)
-	var ae *actions.APIError
+	var ae *upstream.APIError
 	switch {
 	case err == nil, errors.Is(err, ErrQueued):
 		return nil
@@ -275,11 +275,11 @@ func (c *Client) do(ctx context.Context, key, host, path string, q url.Values, o
 		}
 		return nil
 	case http.StatusAccepted:
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, oauth.MaxErrorBody))
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, upstream.MaxErrorBody))
 		return ErrQueued
 	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, oauth.MaxErrorBody))
-	ae := oauth.NewAPIError(resp, body, c.now())
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, upstream.MaxErrorBody))
+	ae := upstream.NewAPIError(resp, body, c.now())
 	if resp.StatusCode == http.StatusTooManyRequests && ae.RetryAfter == 0 {
 		// Clearbit sends no Retry-After, only when the window resets.
 		ae.RetryAfter = time.Second
@@ -305,7 +305,7 @@ func (c *Client) state(key string) *keyState {
 }
 
 // wait takes the key's turn: at once, after a short wait, or not at all
-// (a 429 *actions.APIError saying when to try again) when the wait would be
+// (a 429 *upstream.APIError saying when to try again) when the wait would be
 // long or Clearbit said the key's window is used up.
 func (c *Client) wait(ctx context.Context, ks *keyState) error {
 	now := c.now()
@@ -313,13 +313,13 @@ func (c *Client) wait(ctx context.Context, ks *keyState) error {
 	paused := ks.pausedUntil
 	c.mu.Unlock()
 	if paused.After(now) {
-		return &actions.APIError{Status: http.StatusTooManyRequests, Body: "client-side: Clearbit's rate-limit window for this key resets later", RetryAfter: paused.Sub(now)}
+		return &upstream.APIError{Status: http.StatusTooManyRequests, Body: "client-side: Clearbit's rate-limit window for this key resets later", RetryAfter: paused.Sub(now)}
 	}
 	r := ks.lim.ReserveN(now, 1)
 	d := r.DelayFrom(now)
 	if d > c.maxWait {
 		r.CancelAt(now)
-		return &actions.APIError{Status: http.StatusTooManyRequests, Body: "client-side: over 600 requests a minute for this key", RetryAfter: d}
+		return &upstream.APIError{Status: http.StatusTooManyRequests, Body: "client-side: over 600 requests a minute for this key", RetryAfter: d}
 	}
 	if d <= 0 {
 		return nil
@@ -362,7 +362,7 @@ type apiErrorDetail struct {
 // errorDetail reads Clearbit's error envelope from an error answer's body:
 // {"error":{"type","message"}} or, from some hosts, {"error":[…]}.
 func errorDetail(err error) (typ, message string) {
-	var ae *actions.APIError
+	var ae *upstream.APIError
 	if !errors.As(err, &ae) {
 		return "", ""
 	}

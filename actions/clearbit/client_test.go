@@ -16,6 +16,7 @@ import (
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/clearbit"
 	"hubspot-actions/actions/clearbit/clearbittest"
+	"hubspot-actions/actions/upstream"
 )
 
 func TestClientRequests(t *testing.T) {
@@ -138,9 +139,9 @@ func TestClientErrors(t *testing.T) {
 				}
 				return
 			}
-			var ae *actions.APIError
+			var ae *upstream.APIError
 			if !errors.As(err, &ae) {
-				t.Fatalf("FindCombined() = %v, want an *actions.APIError", err)
+				t.Fatalf("FindCombined() = %v, want an *upstream.APIError", err)
 			}
 			if ae.Status != tt.status || !strings.Contains(ae.Body, tt.body) || ae.RetryAfter != tt.retryAfter {
 				t.Errorf("FindCombined() = %d %q retry after %v, want %d with %s retry after %v", ae.Status, ae.Body, ae.RetryAfter, tt.status, tt.body, tt.retryAfter)
@@ -171,7 +172,7 @@ func TestClientPausesKeyAfter429(t *testing.T) {
 		t.Fatalf("FindCompany() = %v, want a 429", err)
 	}
 	_, err := c.FindCompany(ctx, key, "acme.com")
-	var ae *actions.APIError
+	var ae *upstream.APIError
 	if !errors.As(err, &ae) || ae.Status != 429 || ae.RetryAfter != 30*time.Second {
 		t.Fatalf("FindCompany() while paused = %v, want a client-side 429 retrying after 30s", err)
 	}
@@ -198,7 +199,7 @@ func TestClientRateLimit(t *testing.T) {
 		t.Fatalf("first FindCompany(): %v", err)
 	}
 	_, err := slow.FindCompany(ctx, "sk_slow", "acme.com")
-	var ae *actions.APIError
+	var ae *upstream.APIError
 	if !errors.As(err, &ae) || ae.Status != 429 || ae.RetryAfter < 50*time.Second || !actions.Transient(err) {
 		t.Fatalf("second FindCompany() = %v, want a client-side 429 retrying after about a minute", err)
 	}

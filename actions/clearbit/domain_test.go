@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"hubspot-actions/actions"
+	"hubspot-actions/actions/upstream"
 )
 
 func TestReduceDomain(t *testing.T) {
@@ -125,7 +126,7 @@ func TestErrorDetail(t *testing.T) {
 		{``, "", ""},
 	}
 	for _, tt := range tests {
-		typ, msg := errorDetail(&actions.APIError{Status: 422, Body: tt.body})
+		typ, msg := errorDetail(&upstream.APIError{Status: 422, Body: tt.body})
 		if typ != tt.typ || msg != tt.msg {
 			t.Errorf("errorDetail(%s) = %q, %q, want %q, %q", tt.body, typ, msg, tt.typ, tt.msg)
 		}

@@ -76,7 +76,7 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 	}
 	p := &Provider{
 		client: NewClient(cfg.BaseURL, deps.Client("clearbit", 10*time.Second)),
-		keys:   actions.NewAPIKeys(deps.DB, deps.Keys, ID, "Clearbit", cfg.APIKey.Reveal(), deps.SettingsURL()),
+		keys:   actions.NewAPIKeys(deps.DB, ID, "Clearbit", cfg.APIKey.Reveal(), deps.SettingsURL()),
 	}
 	p.opts = Options{
 		SettingsURL: deps.SettingsURL(),

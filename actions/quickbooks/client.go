@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"hubspot-actions/actions"
+	"hubspot-actions/actions/upstream"
 )
 
 // MinorVersion is the Accounting API minor version every request asks for
@@ -246,7 +246,7 @@ func (c *Client) SendInvoice(ctx context.Context, realmID, requestID, invoiceID,
 // and a later run finds the entity or asks again under the same requestid.
 func noEntity(path, entity string) error {
 	return fmt.Errorf("quickbooks: POST %s: %w", path,
-		&actions.APIError{Status: http.StatusBadGateway, Body: "a 200 answer without the " + entity})
+		&upstream.APIError{Status: http.StatusBadGateway, Body: "a 200 answer without the " + entity})
 }
 
 // CompanyInfo returns the company's profile.

@@ -15,6 +15,7 @@ import (
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/quickbooks/quickbookstest"
+	"hubspot-actions/actions/upstream"
 )
 
 const realm = quickbookstest.DefaultRealm
@@ -238,9 +239,9 @@ func TestClientFaults(t *testing.T) {
 			if !errors.As(err, &f) {
 				t.Fatalf("error = %v, want a *Fault", err)
 			}
-			var ae *actions.APIError
+			var ae *upstream.APIError
 			if !errors.As(err, &ae) {
-				t.Fatalf("error %v does not unwrap to *actions.APIError", err)
+				t.Fatalf("error %v does not unwrap to *upstream.APIError", err)
 			}
 			if f.Status != tt.status || ae.Status != tt.effective || f.Type != tt.typ || f.First().Code != tt.code {
 				t.Errorf("fault = status %d (effective %d) %s %q, want %d (%d) %s %q", f.Status, ae.Status, f.Type, f.First().Code, tt.status, tt.effective, tt.typ, tt.code)
@@ -360,7 +361,7 @@ func TestLimiterRate(t *testing.T) {
 	defer cancel()
 	for range 200 {
 		_, err := l.acquire(short, "r1")
-		var ae *actions.APIError
+		var ae *upstream.APIError
 		if !errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests || ae.RetryAfter <= 0 {
 			t.Fatalf("acquire past the deadline = %v, want a 429 with RetryAfter", err)
 		}
@@ -368,7 +369,7 @@ func TestLimiterRate(t *testing.T) {
 	// Refused requests took nothing: the next turn is still about a second
 	// away, not minutes.
 	_, err := l.acquire(short, "r1")
-	var ae *actions.APIError
+	var ae *upstream.APIError
 	if errors.As(err, &ae) && ae.RetryAfter > 3*time.Second {
 		t.Errorf("after 200 refused requests the wait is %v; refusals must not reserve", ae.RetryAfter)
 	}

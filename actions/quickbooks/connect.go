@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"hubspot-actions/actions"
+	"hubspot-actions/actions/upstream"
 	"hubspot-actions/oauth"
 )
 
@@ -152,6 +153,6 @@ func (s *Service) revoke(ctx context.Context, token string) error {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 		return nil
 	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, oauth.MaxErrorBody))
-	return oauth.NewAPIError(resp, b, time.Now())
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, upstream.MaxErrorBody))
+	return upstream.NewAPIError(resp, b, time.Now())
 }

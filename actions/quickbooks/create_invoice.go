@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"hubspot-actions/actions"
+	"hubspot-actions/actions/upstream"
 )
 
 // The create-invoice action's public contract.
@@ -221,7 +222,7 @@ func (s *Service) notEmailed(ex *actions.Execution, out invoiceOut, err error) e
 			return err
 		}
 		code, why := actions.CodeUnavailable, "QuickBooks kept failing"
-		var ae *actions.APIError
+		var ae *upstream.APIError
 		if errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests {
 			code, why = actions.CodeRateLimited, "QuickBooks kept limiting requests"
 		}

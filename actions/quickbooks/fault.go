@@ -9,14 +9,13 @@ import (
 	"strings"
 	"time"
 
-	"hubspot-actions/actions"
-	"hubspot-actions/oauth"
+	"hubspot-actions/actions/upstream"
 )
 
 // Fault is an error answer from the Accounting API, in whichever of its
 // forms it came: a JSON Fault (even inside a 200), the lower-case fault of
 // the gateway's 401, or an XML Fault (throttling, wrong realm). It unwraps
-// to an *actions.APIError whose Status says how to treat it: 429 for
+// to an *upstream.APIError whose Status says how to treat it: 429 for
 // throttling (also the older 403 form), 401 for authentication, 5xx for a
 // SystemFault, 400 for a ValidationFault inside a 200.
 type Fault struct {
@@ -24,7 +23,7 @@ type Fault struct {
 	Type      string // ValidationFault, SystemFault, AuthenticationFault, AuthorizationFault, AUTHENTICATION, SERVICE …
 	Errors    []FaultError
 	IntuitTID string // Intuit's transaction id, for their support
-	api       *actions.APIError
+	api       *upstream.APIError
 }
 
 // FaultError is one error of a Fault.
@@ -59,7 +58,7 @@ func (f *Fault) Error() string {
 	return b.String()
 }
 
-// Unwrap returns the *actions.APIError the runtime classifies.
+// Unwrap returns the *upstream.APIError the runtime classifies.
 func (f *Fault) Unwrap() error { return f.api }
 
 // Has reports whether the fault holds an error with code.
@@ -163,7 +162,7 @@ func parseFault(body []byte) (typ string, errs []FaultError, ok bool) {
 func newFault(resp *http.Response, body []byte, now time.Time) *Fault {
 	typ, errs, _ := parseFault(body)
 	f := &Fault{Status: resp.StatusCode, Type: typ, Errors: errs, IntuitTID: resp.Header.Get("intuit_tid")}
-	api := oauth.NewAPIError(resp, body, now)
+	api := upstream.NewAPIError(resp, body, now)
 	api.Status = effectiveStatus(resp.StatusCode, typ, errs)
 	f.api = api
 	return f

@@ -159,19 +159,15 @@ func newEnvOn(t *testing.T, fake *quickbookstest.Fake, publicBaseURL string) *en
 		RevokeURL:     fake.RevokeURL(),
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
+	key := sha256.Sum256([]byte("quickbooks test key"))
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "test.db"), store.WithKeys(key[:], nil))
 	if err != nil {
 		t.Fatalf("open test db: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	key := sha256.Sum256([]byte("quickbooks test key"))
-	keys, err := oauth.NewKeyring(key[:], nil)
-	if err != nil {
-		t.Fatalf("NewKeyring() = %v", err)
-	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hc := &http.Client{Timeout: 10 * time.Second}
-	grants := oauth.NewGrants(Provider, OAuthConfig(cfg), db, keys, hc, log)
+	grants := oauth.NewGrants(Provider, OAuthConfig(cfg), db, hc, log)
 	sessions := newMemSessions()
 	crm := &fakeCRM{contacts: map[string]Contact{}}
 	svc, err := New(cfg, grants, sessions, crm, hc, log)

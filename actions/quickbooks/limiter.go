@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"hubspot-actions/actions"
+	"hubspot-actions/actions/upstream"
 )
 
 // Intuit's documented limits per company (realm) and app.
@@ -65,7 +65,7 @@ const maxWait = 5 * time.Second
 
 // acquire waits for a request slot for realm and returns its release. When
 // the turn would come later than maxWait (or after ctx's deadline) it
-// reserves nothing and returns a 429 *actions.APIError with RetryAfter, so
+// reserves nothing and returns a 429 *upstream.APIError with RetryAfter, so
 // the runtime reschedules instead of queueing; a reservation given up
 // because ctx ended is handed back.
 func (l *Limiter) acquire(ctx context.Context, realm string) (func(), error) {
@@ -91,7 +91,7 @@ func (l *Limiter) acquire(ctx context.Context, realm string) (func(), error) {
 	}
 	if wait > limit {
 		l.mu.Unlock()
-		return nil, &actions.APIError{Status: http.StatusTooManyRequests, RetryAfter: wait,
+		return nil, &upstream.APIError{Status: http.StatusTooManyRequests, RetryAfter: wait,
 			Body: "QuickBooks request budget for this company is used up (our own pacing, nothing was sent)"}
 	}
 	rl.tokens-- // reserve; a negative balance is the queue ahead of us

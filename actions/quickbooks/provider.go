@@ -55,7 +55,7 @@ func FromDeps(cfg Config, deps actions.Deps) (*Service, error) {
 	var grants *oauth.Grants
 	var crm CRM
 	if deps.DB != nil {
-		grants = oauth.NewGrants(ID, OAuthConfig(cfg), deps.DB, deps.Keys, hc, log)
+		grants = oauth.NewGrants(ID, OAuthConfig(cfg), deps.DB, hc, log)
 	}
 	if deps.HubSpot != nil {
 		crm = hubspotCRM{deps.HubSpot}
@@ -75,10 +75,6 @@ func (s *Service) Routes(e *echo.Echo) {
 	e.GET(ConnectPath, s.HandleConnect())
 	e.GET(CallbackPath, s.HandleCallback())
 }
-
-// Grants is the oauth.Grants the service keeps portals' grants in, for
-// re-sealing them after a key rotation (nil when built without a store).
-func (s *Service) Grants() *oauth.Grants { return s.grants }
 
 // Connected reports whether a grant is stored for the portal.
 func (s *Service) Connected(ctx context.Context, portalID int64) (bool, error) {

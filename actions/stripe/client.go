@@ -63,7 +63,7 @@ import (
 	"time"
 
 	"hubspot-actions/actions"
-	"hubspot-actions/oauth"
+	"hubspot-actions/actions/upstream"
 )
 
 // APIVersion is the Stripe API version every request pins with the
@@ -101,9 +101,9 @@ func NewClient(baseURL string, hc *http.Client) *Client {
 
 // Error is an error answer from Stripe: its HTTP status, its error object
 // and whether it was a replay of an earlier request's answer. It unwraps to
-// the *actions.APIError the runtime classifies (429 and 5xx are transient).
+// the *upstream.APIError the runtime classifies (429 and 5xx are transient).
 type Error struct {
-	API      *actions.APIError
+	API      *upstream.APIError
 	Type     string // invalid_request_error, idempotency_error, api_error, card_error, …
 	Code     string // resource_missing, resource_already_exists, rate_limit, …
 	Param    string // the request parameter at fault, such as promotion[coupon]
@@ -432,7 +432,7 @@ func (c *Client) do(ctx context.Context, key, method, path string, params url.Va
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, oauth.MaxErrorBody))
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, upstream.MaxErrorBody))
 		return newError(resp, b, c.now())
 	}
 	if out == nil {
@@ -445,7 +445,7 @@ func (c *Client) do(ctx context.Context, key, method, path string, params url.Va
 }
 
 func newError(resp *http.Response, body []byte, now time.Time) *Error {
-	e := &Error{API: oauth.NewAPIError(resp, body, now), Replayed: resp.Header.Get("Idempotent-Replayed") == "true"}
+	e := &Error{API: upstream.NewAPIError(resp, body, now), Replayed: resp.Header.Get("Idempotent-Replayed") == "true"}
 	var env struct {
 		Error struct {
 			Type    string `json:"type"`

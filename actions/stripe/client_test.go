@@ -15,6 +15,7 @@ import (
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/stripe/stripetest"
+	"hubspot-actions/actions/upstream"
 )
 
 const testKey = "sk_test_client"
@@ -173,7 +174,7 @@ func TestClientErrors(t *testing.T) {
 	if !actions.Transient(err) {
 		t.Errorf("429: Transient(%v) = false", err)
 	}
-	if d, ok := actions.RetryAfter(err); !ok || d != 3*time.Second {
+	if d, ok := upstream.RetryAfter(err); !ok || d != 3*time.Second {
 		t.Errorf("429: RetryAfter = %v %v, want 3s", d, ok)
 	}
 	if _, err := c.GetCoupon(ctx, testKey, "b"); !actions.Transient(err) {
@@ -272,7 +273,7 @@ func TestLimiterRefusesWaitsPastDeadline(t *testing.T) {
 		}
 	}
 	err := l.wait(ctx, "k", now)
-	var ae *actions.APIError
+	var ae *upstream.APIError
 	if !errors.As(err, &ae) || ae.Status != 429 || ae.RetryAfter <= 0 || !actions.Transient(err) {
 		t.Errorf("wait past the deadline = %v, want a transient 429 with RetryAfter", err)
 	}

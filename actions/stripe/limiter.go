@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"hubspot-actions/actions"
+	"hubspot-actions/actions/upstream"
 )
 
 // Stripe allows 25 requests a second in test mode and 100 in live mode, per
@@ -40,7 +40,7 @@ func defaultRate(key string) int {
 }
 
 // wait blocks until key may send a request. When the wait would outlast
-// ctx's deadline it reserves nothing and returns a 429 *actions.APIError
+// ctx's deadline it reserves nothing and returns a 429 *upstream.APIError
 // whose RetryAfter says when to come back, so the runtime reschedules the
 // execution instead of letting it time out.
 func (l *limiter) wait(ctx context.Context, key string, now func() time.Time) error {
@@ -59,7 +59,7 @@ func (l *limiter) wait(ctx context.Context, key string, now func() time.Time) er
 	delay := max(next.Sub(t)-burst, 0)
 	if deadline, ok := ctx.Deadline(); ok && t.Add(delay).After(deadline) {
 		l.mu.Unlock()
-		return &actions.APIError{Status: http.StatusTooManyRequests, Body: "client-side rate limit for this Stripe key", RetryAfter: delay}
+		return &upstream.APIError{Status: http.StatusTooManyRequests, Body: "client-side rate limit for this Stripe key", RetryAfter: delay}
 	}
 	l.tat[id] = next
 	if len(l.tat) > 1000 {

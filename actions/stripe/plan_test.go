@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"hubspot-actions/actions"
-	"hubspot-actions/oauth"
+	"hubspot-actions/actions/upstream"
 )
 
 func TestPlanValid(t *testing.T) {
@@ -240,7 +240,7 @@ func TestExpiry(t *testing.T) {
 func TestClassify(t *testing.T) {
 	t.Parallel()
 	stripeErr := func(status int, typ, code, param, msg string) error {
-		return &Error{API: &oauth.APIError{Status: status}, Type: typ, Code: code, Param: param, Message: msg}
+		return &Error{API: &upstream.APIError{Status: status}, Type: typ, Code: code, Param: param, Message: msg}
 	}
 	tests := []struct {
 		name    string
@@ -261,7 +261,7 @@ func TestClassify(t *testing.T) {
 		{"424", stripeErr(424, "api_error", "", "", "external"), actions.CodeRejected, "", false},
 		{"429", stripeErr(429, "invalid_request_error", "rate_limit", "", "slow"), "", "", false},
 		{"500", stripeErr(500, "api_error", "", "", "oops"), "", "", false},
-		{"network", &oauth.APIError{Status: http.StatusBadGateway}, "", "", false},
+		{"network", &upstream.APIError{Status: http.StatusBadGateway}, "", "", false},
 	}
 	for _, tt := range tests {
 		got := classify(tt.err, createFields, "create the coupon")

@@ -83,7 +83,7 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 	}
 	p := &Provider{
 		client: NewClient(strings.TrimRight(cfg.BaseURL, "/"), deps.Client("stripe", 30*time.Second)),
-		keys:   actions.NewAPIKeys(deps.DB, deps.Keys, ID, "Stripe", cfg.SecretKey.Reveal(), deps.SettingsURL()),
+		keys:   actions.NewAPIKeys(deps.DB, ID, "Stripe", cfg.SecretKey.Reveal(), deps.SettingsURL()),
 	}
 	secret := func(ctx context.Context) ([]byte, error) {
 		if deps.AppSecret == nil {

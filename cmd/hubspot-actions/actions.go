@@ -42,9 +42,6 @@ func buildProviders(reg *actions.Registry, cfg config, deps actions.Deps, a *app
 		if err := p.Register(reg); err != nil {
 			return fmt.Errorf("register %s actions: %w", p.Name(), err)
 		}
-		if g, ok := p.(interface{ Grants() *oauth.Grants }); ok && g.Grants() != nil {
-			a.grants = append(a.grants, g.Grants())
-		}
 		a.providers = append(a.providers, p)
 	}
 	return nil

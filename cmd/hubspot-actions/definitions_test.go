@@ -16,7 +16,6 @@ import (
 	"hubspot-actions/actions/sandbox"
 	"hubspot-actions/cmd/internal/providers"
 	"hubspot-actions/cmd/internal/publish"
-	"hubspot-actions/store"
 )
 
 var update = flag.Bool("update", false, "rewrite app-definition/ from the code")
@@ -63,7 +62,7 @@ func TestDefinitionRegistryIsTheServicesRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

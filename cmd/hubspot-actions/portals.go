@@ -59,16 +59,13 @@ func portalsCommand(ctx context.Context, args []string, cfg config, stdout io.Wr
 		return fmt.Errorf("portals: unknown subcommand %q", sub)
 	}
 
-	var keys *oauth.Keyring
+	var opts []store.Option
 	if cfg.EncryptionKey != nil {
-		var err error
-		if keys, err = oauth.NewKeyring(cfg.EncryptionKey, cfg.EncryptionKeyPrevious); err != nil {
-			return fmt.Errorf("portals: %w", err)
-		}
+		opts = append(opts, store.WithKeys(cfg.EncryptionKey, cfg.EncryptionKeyPrevious))
 	} else if sub == "remove" {
 		return errors.New("portals remove: ENCRYPTION_KEY is required to read the portal's refresh token")
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	db, err := store.Open(ctx, cfg.DatabaseURL, opts...)
 	if err != nil {
 		return fmt.Errorf("portals: %w", err)
 	}
@@ -76,7 +73,7 @@ func portalsCommand(ctx context.Context, args []string, cfg config, stdout io.Wr
 	hc := &http.Client{Timeout: 30 * time.Second}
 	// The command's outcome is what it prints; the flow's own logs are not
 	// needed here.
-	flow := oauth.New(hubspotOAuthConfig(cfg), db, keys, hc, slog.New(slog.DiscardHandler))
+	flow := oauth.New(hubspotOAuthConfig(cfg), db, hc, slog.New(slog.DiscardHandler))
 
 	switch sub {
 	case "list":

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/oauth2"
 
+	"hubspot-actions/actions/upstream"
 	"hubspot-actions/oauth"
 	"hubspot-actions/oauth/hubspottest"
 	"hubspot-actions/store"
@@ -47,20 +48,16 @@ func newPortalsEnv(t *testing.T) *portalsEnv {
 		HubSpotScopes:       defaultScopes,
 		EncryptionKey:       key[:],
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.WithKeys(cfg.EncryptionKey, nil))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
 	installed := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	db.SetClock(func() time.Time { return installed })
-	keys, err := oauth.NewKeyring(cfg.EncryptionKey, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := slog.New(slog.DiscardHandler)
-	flow := oauth.New(hubspotOAuthConfig(cfg), db, keys, &http.Client{}, log)
-	qb := oauth.NewGrants("quickbooks", &oauth2.Config{}, db, keys, &http.Client{}, log)
+	flow := oauth.New(hubspotOAuthConfig(cfg), db, &http.Client{}, log)
+	qb := oauth.NewGrants("quickbooks", &oauth2.Config{}, db, &http.Client{}, log)
 	expiry := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
 
 	env := &portalsEnv{cfg: cfg, hs: hs, db: db, secrets: []string{"cli-secret-3b9f", base64.StdEncoding.EncodeToString(key[:])}}
@@ -98,7 +95,7 @@ func newPortalsEnv(t *testing.T) *portalsEnv {
 		if err := tx.SetPortalStatus(ctx, 7000002, store.StatusNeedsReinstall, "the refresh token was rejected (invalid_grant)"); err != nil {
 			return err
 		}
-		return tx.SaveAPIKey(ctx, store.APIKey{PortalID: 7000001, Provider: "stripe", Secret: "sealed", KeyID: keys.CurrentID(), Hint: "sk_test_…4242"})
+		return tx.SaveAPIKey(ctx, store.APIKey{PortalID: 7000001, Provider: "stripe", Secret: "sk_test_51PortalKey4242", Hint: "sk_test_…4242"})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +226,7 @@ func TestPortalsErrors(t *testing.T) {
 	// HubSpot unreachable: nothing is deleted.
 	env.hs.Fail(hubspottest.EndpointRevoke, 1, http.StatusServiceUnavailable, 0)
 	_, err := env.run(t, "remove", "7000001")
-	var ae *oauth.APIError
+	var ae *upstream.APIError
 	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "nothing was deleted") {
 		t.Errorf("portals remove with HubSpot down = %v, want an error saying nothing was deleted", err)
 	}

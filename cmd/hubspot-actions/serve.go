@@ -28,7 +28,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -104,6 +104,12 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	return failed
 }
 
+// openStore opens the database with the keys the store seals secrets with:
+// ENCRYPTION_KEY and, after a rotation, ENCRYPTION_KEY_PREVIOUS.
+func openStore(ctx context.Context, cfg config) (*store.DB, error) {
+	return store.Open(ctx, cfg.DatabaseURL, store.WithKeys(cfg.EncryptionKey, cfg.EncryptionKeyPrevious))
+}
+
 // migrate applies migrations (Open does) and reports.
 func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
 	db, err := store.Open(ctx, cfg.DatabaseURL)
@@ -125,7 +131,6 @@ type app struct {
 	hubspot   *oauth.HubSpot
 	extra     routesExtra
 	providers []actions.Provider // in the order of the list
-	grants    []*oauth.Grants    // every provider's OAuth grants
 	closers   []func()
 	notes     []string // sandbox notes for the announcement
 }
@@ -145,10 +150,6 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 			a.close() // stop the sandbox fakes already started
 		}
 	}()
-	keys, err := oauth.NewKeyring(cfg.EncryptionKey, cfg.EncryptionKeyPrevious)
-	if err != nil {
-		return nil, fmt.Errorf("encryption keys: %w", err)
-	}
 	hubspotHTTP := outboundClient("hubspot", 20*time.Second, m)
 	oauthCfg := hubspotOAuthConfig(cfg)
 	if cfg.Sandbox {
@@ -156,21 +157,19 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 			return nil, err
 		}
 	}
-	a.flow = oauth.New(oauthCfg, db, keys, hubspotHTTP, log)
+	a.flow = oauth.New(oauthCfg, db, hubspotHTTP, log)
 	a.hubspot = oauth.NewHubSpot(cfg.HubSpotAPIBaseURL, a.flow, log)
-	a.grants = append(a.grants, a.flow.Grants())
 
 	reg := actions.NewRegistry()
 	deps := actions.Deps{
 		DB:       db,
-		Keys:     keys,
 		HubSpot:  a.hubspot,
 		Sessions: providerSessions{adminSessions(cfg), a.flow},
 		HTTPClient: func(upstream string, timeout time.Duration) *http.Client {
 			return outboundClient(upstream, timeout, m)
 		},
 		AppSecret: func(ctx context.Context, name string) ([]byte, error) {
-			return appSecret(ctx, db, keys, name)
+			return appSecret(ctx, db, name)
 		},
 		PublicBaseURL: cfg.PublicBaseURL,
 		Log:           log,
@@ -179,9 +178,13 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 		return nil, err
 	}
 	if cfg.EncryptionKeyPrevious != nil {
-		if err := reseal(ctx, db, keys, a.grants, log); err != nil {
+		// Re-seal every secret still sealed with the previous key, so that
+		// key can be dropped at the next deploy.
+		n, err := db.Reseal(ctx)
+		if err != nil {
 			return nil, fmt.Errorf("re-seal secrets under the new ENCRYPTION_KEY: %w", err)
 		}
+		log.Info("re-sealed secrets under the current ENCRYPTION_KEY", "count", n)
 	}
 	v := validator.New(validator.WithRequiredStructEnabled())
 	a.runtime, err = actions.NewRuntime(actions.Config{InlineBudget: cfg.InlineBudget, AttemptTimeout: cfg.ActionTimeout, Retention: cfg.HistoryRetention}, db, reg, a.hubspot, v, log, m, promReg)

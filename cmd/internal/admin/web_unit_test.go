@@ -15,6 +15,7 @@ import (
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/quickbooks"
+	"hubspot-actions/actions/upstream"
 	"hubspot-actions/cmd/internal/admin/admintest"
 	"hubspot-actions/oauth"
 )
@@ -175,7 +176,7 @@ func TestFormatting(t *testing.T) {
 func TestSettingsStates(t *testing.T) {
 	t.Parallel()
 	log := slog.New(slog.DiscardHandler)
-	w := New(oauth.New(oauth.Config{}, nil, nil, &http.Client{}, log), NewSessions(make([]byte, 32), false), make([]byte, 32), log)
+	w := New(oauth.New(oauth.Config{}, nil, &http.Client{}, log), NewSessions(make([]byte, 32), false), make([]byte, 32), log)
 	now := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
 	unconfigured, err := quickbooks.New(quickbooks.Config{Environment: "sandbox", PublicBaseURL: "https://actions.example.com"}, nil, nil, nil, &http.Client{}, log)
 	if err != nil {
@@ -257,7 +258,7 @@ func TestVerifyProblem(t *testing.T) {
 		want string
 	}{
 		{"refused", actions.Fail(actions.CodeRejected, "Clearbit does not accept this API key."), "Clearbit does not accept this API key."},
-		{"unreachable", &actions.APIError{Status: 503, Body: "down"}, "Clearbit could not be reached to check the key, so it was not saved. Try again in a minute."},
+		{"unreachable", &upstream.APIError{Status: 503, Body: "down"}, "Clearbit could not be reached to check the key, so it was not saved. Try again in a minute."},
 		{"timeout", context.DeadlineExceeded, "Clearbit could not be reached to check the key, so it was not saved. Try again in a minute."},
 		{"internal", actions.Fail(actions.CodeInternal, "stack trace here"), "The key could not be checked, so it was not saved. Try again in a minute."},
 		{"unexpected", errors.New("tls: secret detail"), "The key could not be checked, so it was not saved. Try again in a minute."},
@@ -284,7 +285,7 @@ func TestAdminHSTS(t *testing.T) {
 			t.Parallel()
 			log := slog.New(slog.DiscardHandler)
 			flow := oauth.New(oauth.Config{RedirectURL: tt.publicURL + "/oauth/hubspot/callback", AuthorizeURL: "https://app.hubspot.com/oauth/authorize"},
-				nil, nil, &http.Client{}, log)
+				nil, &http.Client{}, log)
 			w := New(flow, NewSessions(make([]byte, 32), strings.HasPrefix(tt.publicURL, "https://")), make([]byte, 32), log)
 			e := actions.NewServer(log)
 			e.GET("/static/:file", w.HandleStatic(), w.Secure)

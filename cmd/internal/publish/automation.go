@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"hubspot-actions/actions"
-	"hubspot-actions/oauth"
+	"hubspot-actions/actions/upstream"
 )
 
 // automationPath is where the dated (2026-03) Automation Actions API keeps
@@ -137,7 +137,7 @@ func (c *automationClient) do(ctx context.Context, method, path string, q url.Va
 			return fmt.Errorf("%s %s: %w", method, path, err)
 		}
 		lastErr = c.answer(resp, out)
-		var ae *actions.APIError
+		var ae *upstream.APIError
 		if lastErr == nil || !errors.As(lastErr, &ae) || !actions.Transient(ae) || attempt == attempts {
 			break
 		}
@@ -154,8 +154,8 @@ func (c *automationClient) do(ctx context.Context, method, path string, q url.Va
 func (c *automationClient) answer(resp *http.Response, out any) error {
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, oauth.MaxErrorBody))
-		return oauth.NewAPIError(resp, b, time.Now())
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, upstream.MaxErrorBody))
+		return upstream.NewAPIError(resp, b, time.Now())
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil

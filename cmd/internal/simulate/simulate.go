@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"hubspot-actions/actions"
+	"hubspot-actions/actions/upstream"
 	"hubspot-actions/oauth/hubspottest"
 )
 
@@ -473,7 +474,7 @@ func (c *hubspotCaller) execute(ctx context.Context, path string, body []byte, v
 				why = "reading the answer failed: " + err.Error()
 			case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 				why = "HTTP " + strconv.Itoa(resp.StatusCode)
-				wait = actions.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+				wait = upstream.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 			default:
 				a.Err = nil
 				a.decode(full)
