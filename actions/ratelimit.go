@@ -1,0 +1,247 @@
+package actions
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limiter paces outbound requests per key, so that the app stays under an
+// upstream's limits instead of collecting its 429s. A key is whatever the
+// provider's limit is counted by: a digest of an API key (never the key
+// itself), a QuickBooks realm id, a HubSpot portal id. Each provider has its
+// own Limiter, so keys of different providers never meet. Implementations
+// are safe for concurrent use. Every provider client and the HubSpot client
+// depend on this interface only; LocalLimiter is the in-process one.
+//
+// A limiter shared by several replicas implements the same two methods over
+// the database. With PostgreSQL it would keep one row per (scope, key),
+// scope naming the provider, holding a theoretical arrival time and a
+// paused-until time, both read against the database's now() so that the
+// replicas' clocks do not matter:
+//
+//   - Acquire is the generic cell rate algorithm in one statement,
+//     INSERT … ON CONFLICT (scope, key) DO UPDATE SET tat =
+//     greatest(tat, now(), paused_until) + every … WHERE the new turn is
+//     within the allowed wait, RETURNING the turn; the caller sleeps until
+//     it, and no row returned is the refusal (the wait comes from a SELECT
+//     of the row). A concurrency cap is a second table of leases (scope,
+//     key, id, expires_at): a slot is an INSERT that succeeds while fewer
+//     than the cap unexpired leases exist (under the key row's lock),
+//     release deletes the lease, and the expiry frees the slots of a replica
+//     that died holding them.
+//   - Pause is UPDATE … SET paused_until = greatest(paused_until, $until).
+//   - Idle rows (turn and pause in the past, no lease) are deleted by a
+//     periodic job, which loses nothing: a new row starts in the same state.
+type Limiter interface {
+	// Acquire waits for key's turn to send one request and returns the
+	// function that ends it, which the caller calls exactly once, when the
+	// request is done (it frees the key's concurrency slot, if the key has
+	// a cap). When the turn would come later than ctx's deadline or the
+	// limiter's longest wait, Acquire reserves nothing and returns at once a
+	// 429 *APIError whose RetryAfter is the wait, which the runtime treats
+	// like an upstream's 429 (it reschedules); nothing was sent. When ctx
+	// ends while it waits, it hands the turn back and returns ctx.Err().
+	Acquire(ctx context.Context, key string) (release func(), err error)
+	// Pause holds key's requests until until: the upstream said its window
+	// is used up (a 429's Retry-After, a reset time) or nearly so. A pause
+	// never shortens an earlier, longer one.
+	Pause(key string, until time.Time)
+}
+
+// Limit is the pace of one provider's keys: a token bucket refilled with
+// one request every Every, holding at most Burst, and optionally a cap on
+// requests in flight. A bucket of burst b refilled every e admits at most
+// b + w/e requests in any window w; choose the pair so that this stays under
+// the upstream's documented limit.
+type Limit struct {
+	Every      time.Duration // time to earn one request; 0 or less: no rate limit
+	Burst      int           // requests that may go at once after a quiet spell; less than 1 counts as 1
+	Concurrent int           // requests of one key in flight at once; 0 or less: no cap
+	// MaxWait is the longest Acquire queues for its turn (0: only ctx's
+	// deadline bounds it); past it the request is refused, so that a
+	// worker slot is not held for long by an upstream that is busy anyway.
+	MaxWait time.Duration
+	// Refusal is the Body of the 429 *APIError of a refused Acquire, which
+	// ends up in logs and the execution's last error.
+	Refusal string
+}
+
+// LocalLimiter is the in-process Limiter: one x/time/rate token bucket (and
+// semaphore, with a concurrency cap) per key. It is safe for concurrent use.
+// A key's entry is dropped once it is idle (its bucket full, no pause, no
+// request waiting or in flight), which loses nothing, so the memory held is
+// bounded by the keys used in about the last minute rather than by every key
+// ever seen. Eviction runs inside Acquire and Pause; there is no goroutine.
+type LocalLimiter struct {
+	limit Limit
+	every rate.Limit
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+
+	mu        sync.Mutex
+	keys      map[string]*keyLimit
+	nextSweep time.Time
+}
+
+// keyLimit is one key's state.
+type keyLimit struct {
+	bucket *rate.Limiter
+	slots  chan struct{} // one element per request in flight; nil without a cap
+	paused time.Time     // guarded by LocalLimiter.mu
+	// refs counts the Acquire calls using the entry and the slots held, so
+	// that an entry in use is never dropped (a second entry for the same
+	// key would double its budget); guarded by LocalLimiter.mu.
+	refs int
+}
+
+// sweepEvery is how often idle keys are dropped.
+const sweepEvery = time.Minute
+
+// defaultRefusal is the refusal's body when the Limit names none.
+const defaultRefusal = "client-side rate limit for this key; nothing was sent"
+
+// NewLimiter returns an in-process limiter that paces every key to lim.
+func NewLimiter(lim Limit) *LocalLimiter {
+	lim.Burst = max(lim.Burst, 1)
+	if lim.Refusal == "" {
+		lim.Refusal = defaultRefusal
+	}
+	every := rate.Inf
+	if lim.Every > 0 {
+		every = rate.Every(lim.Every)
+	}
+	return &LocalLimiter{limit: lim, every: every, now: time.Now, sleep: sleep, keys: map[string]*keyLimit{}}
+}
+
+// SetClock replaces the limiter's clock and its way of waiting, for tests
+// that run on a fake clock; a nil sleep keeps the real one. Call it before
+// the limiter is used. ctx deadlines are still read on the wall clock.
+func (l *LocalLimiter) SetClock(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) {
+	l.now = now
+	if sleep != nil {
+		l.sleep = sleep
+	}
+}
+
+// Acquire implements Limiter.
+func (l *LocalLimiter) Acquire(ctx context.Context, key string) (func(), error) {
+	now := l.now()
+	k, paused := l.ref(key, now)
+	if d := paused.Sub(now); d > 0 || !k.bucket.AllowN(now, 1) {
+		// The turn is later: reserve it, then wait for it and for the pause.
+		r := k.bucket.ReserveN(now, 1)
+		d = max(d, r.DelayFrom(now))
+		if limit, ok := l.waitLimit(ctx); ok && d > limit {
+			r.CancelAt(now)
+			l.unref(k)
+			return nil, &APIError{Status: http.StatusTooManyRequests, Body: l.limit.Refusal, RetryAfter: d}
+		}
+		if err := l.sleep(ctx, d); err != nil {
+			r.CancelAt(l.now())
+			l.unref(k)
+			return nil, err
+		}
+	}
+	if k.slots == nil {
+		l.unref(k)
+		return noRelease, nil
+	}
+	select {
+	case k.slots <- struct{}{}:
+	default:
+		select {
+		case k.slots <- struct{}{}:
+		case <-ctx.Done():
+			l.unref(k)
+			return nil, ctx.Err()
+		}
+	}
+	return func() {
+		<-k.slots
+		l.unref(k)
+	}, nil
+}
+
+// Pause implements Limiter.
+func (l *LocalLimiter) Pause(key string, until time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := l.entry(key, l.now())
+	if until.After(k.paused) {
+		k.paused = until
+	}
+}
+
+// noRelease is the release of a key without a concurrency cap.
+func noRelease() {}
+
+// ref returns key's entry, counting the caller as a user, and its pause.
+func (l *LocalLimiter) ref(key string, now time.Time) (*keyLimit, time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := l.entry(key, now)
+	k.refs++
+	return k, k.paused
+}
+
+func (l *LocalLimiter) unref(k *keyLimit) {
+	l.mu.Lock()
+	k.refs--
+	l.mu.Unlock()
+}
+
+// entry returns key's entry, creating it, and drops idle entries once a
+// sweepEvery. l.mu must be held.
+func (l *LocalLimiter) entry(key string, now time.Time) *keyLimit {
+	if now.After(l.nextSweep) {
+		l.sweep(now)
+	}
+	k := l.keys[key]
+	if k == nil {
+		k = &keyLimit{bucket: rate.NewLimiter(l.every, l.limit.Burst)}
+		if l.limit.Concurrent > 0 {
+			k.slots = make(chan struct{}, l.limit.Concurrent)
+		}
+		l.keys[key] = k
+	}
+	return k
+}
+
+// sweep drops the entries a new one would equal. l.mu must be held.
+func (l *LocalLimiter) sweep(now time.Time) {
+	full := float64(l.limit.Burst)
+	for key, k := range l.keys {
+		if k.refs == 0 && !k.paused.After(now) && k.bucket.TokensAt(now) >= full {
+			delete(l.keys, key)
+		}
+	}
+	l.nextSweep = now.Add(sweepEvery)
+}
+
+// waitLimit is how long Acquire may wait, if anything bounds it. ctx's
+// deadline is on the wall clock, whatever the limiter's clock.
+func (l *LocalLimiter) waitLimit(ctx context.Context) (time.Duration, bool) {
+	limit, ok := l.limit.MaxWait, l.limit.MaxWait > 0
+	if dl, has := ctx.Deadline(); has {
+		if left := time.Until(dl); !ok || left < limit {
+			limit, ok = left, true
+		}
+	}
+	return limit, ok
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
