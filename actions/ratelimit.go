@@ -18,23 +18,28 @@ import (
 // depend on this interface only; LocalLimiter is the in-process one.
 //
 // A limiter shared by several replicas implements the same two methods over
-// the database. With PostgreSQL it would keep one row per (scope, key),
-// scope naming the provider, holding a theoretical arrival time and a
-// paused-until time, both read against the database's now() so that the
-// replicas' clocks do not matter:
+// the database and takes a LocalLimiter's place: cmd hands the HubSpot
+// client its limiter, and a provider's constructor, which builds its own
+// LocalLimiter from its limits today, would take one as a parameter. With
+// PostgreSQL it would keep one row per (scope, key), scope naming the
+// provider's limit, holding tat (the theoretical arrival time of the generic
+// cell rate algorithm) and paused_until, both read against the database's
+// now() so that the replicas' clocks do not matter:
 //
-//   - Acquire is the generic cell rate algorithm in one statement,
-//     INSERT … ON CONFLICT (scope, key) DO UPDATE SET tat =
-//     greatest(tat, now(), paused_until) + every … WHERE the new turn is
-//     within the allowed wait, RETURNING the turn; the caller sleeps until
-//     it, and no row returned is the refusal (the wait comes from a SELECT
-//     of the row). A concurrency cap is a second table of leases (scope,
-//     key, id, expires_at): a slot is an INSERT that succeeds while fewer
-//     than the cap unexpired leases exist (under the key row's lock),
-//     release deletes the lease, and the expiry frees the slots of a replica
-//     that died holding them.
+//   - Acquire takes the turn in one statement, with the allowed wait
+//     (MaxWait or what is left before ctx's deadline) as a parameter:
+//     INSERT … ON CONFLICT (scope, key) DO UPDATE SET tat = greatest(tat,
+//     now()) + every WHERE the turn, greatest(tat + every - burst*every,
+//     paused_until), is no later than now() + the allowed wait, RETURNING
+//     the turn, which the caller sleeps until. No row returned is the
+//     refusal; its RetryAfter comes from a SELECT of the row.
+//   - A concurrency cap is a table of leases (scope, key, id, expires_at):
+//     Acquire inserts one while fewer than the cap unexpired leases exist,
+//     counted under the key row's lock (SELECT … FOR UPDATE), and polls
+//     (or LISTENs) otherwise; release deletes it; the expiry frees the
+//     slots of a replica that died holding them.
 //   - Pause is UPDATE … SET paused_until = greatest(paused_until, $until).
-//   - Idle rows (turn and pause in the past, no lease) are deleted by a
+//   - Idle rows (tat and paused_until past, no lease) are deleted by a
 //     periodic job, which loses nothing: a new row starts in the same state.
 type Limiter interface {
 	// Acquire waits for key's turn to send one request and returns the
