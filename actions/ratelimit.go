@@ -94,13 +94,15 @@ type LocalLimiter struct {
 
 // keyLimit is one key's state.
 type keyLimit struct {
-	bucket *rate.Limiter
-	slots  chan struct{} // one element per request in flight; nil without a cap
-	paused time.Time     // guarded by LocalLimiter.mu
-	// refs counts the Acquire calls using the entry and the slots held, so
-	// that an entry in use is never dropped (a second entry for the same
-	// key would double its budget); guarded by LocalLimiter.mu.
-	refs int
+	bucket  *rate.Limiter
+	slots   chan struct{} // one element per request in flight; nil without a cap
+	release func()        // frees a slot; made once, so that Acquire does not allocate
+	paused  time.Time     // guarded by LocalLimiter.mu
+	// waiting counts the Acquire calls waiting with the entry, so that it
+	// is not dropped under them (a second entry for the same key would
+	// double its budget); guarded by LocalLimiter.mu. Slots held keep it
+	// too (len(slots) > 0).
+	waiting int
 }
 
 // sweepEvery is how often idle keys are dropped.
@@ -135,40 +137,56 @@ func (l *LocalLimiter) SetClock(now func() time.Time, sleep func(ctx context.Con
 // Acquire implements Limiter.
 func (l *LocalLimiter) Acquire(ctx context.Context, key string) (func(), error) {
 	now := l.now()
-	k, paused := l.ref(key, now)
-	if d := paused.Sub(now); d > 0 || !k.bucket.AllowN(now, 1) {
-		// The turn is later: reserve it, then wait for it and for the pause.
-		r := k.bucket.ReserveN(now, 1)
-		d = max(d, r.DelayFrom(now))
+	l.mu.Lock()
+	k := l.entry(key, now)
+	if !k.paused.After(now) && k.bucket.AllowN(now, 1) {
+		// The common case: a turn now, and a free slot if there is a cap.
+		if k.slots == nil {
+			l.mu.Unlock()
+			return noRelease, nil
+		}
+		select {
+		case k.slots <- struct{}{}:
+			l.mu.Unlock()
+			return k.release, nil
+		default:
+		}
+		k.waiting++
+		l.mu.Unlock()
+		defer l.done(k)
+		return l.slot(ctx, k)
+	}
+	k.waiting++
+	paused := k.paused
+	l.mu.Unlock()
+	defer l.done(k)
+
+	// The turn is later: reserve it, then wait for it and for the pause.
+	r := k.bucket.ReserveN(now, 1)
+	if d := max(paused.Sub(now), r.DelayFrom(now)); d > 0 {
 		if limit, ok := l.waitLimit(ctx); ok && d > limit {
 			r.CancelAt(now)
-			l.unref(k)
 			return nil, &APIError{Status: http.StatusTooManyRequests, Body: l.limit.Refusal, RetryAfter: d}
 		}
 		if err := l.sleep(ctx, d); err != nil {
 			r.CancelAt(l.now())
-			l.unref(k)
 			return nil, err
 		}
 	}
 	if k.slots == nil {
-		l.unref(k)
 		return noRelease, nil
 	}
+	return l.slot(ctx, k)
+}
+
+// slot waits for one of k's slots or for ctx to end.
+func (l *LocalLimiter) slot(ctx context.Context, k *keyLimit) (func(), error) {
 	select {
 	case k.slots <- struct{}{}:
-	default:
-		select {
-		case k.slots <- struct{}{}:
-		case <-ctx.Done():
-			l.unref(k)
-			return nil, ctx.Err()
-		}
+		return k.release, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	return func() {
-		<-k.slots
-		l.unref(k)
-	}, nil
 }
 
 // Pause implements Limiter.
@@ -184,18 +202,10 @@ func (l *LocalLimiter) Pause(key string, until time.Time) {
 // noRelease is the release of a key without a concurrency cap.
 func noRelease() {}
 
-// ref returns key's entry, counting the caller as a user, and its pause.
-func (l *LocalLimiter) ref(key string, now time.Time) (*keyLimit, time.Time) {
+// done ends a wait begun with k.waiting++.
+func (l *LocalLimiter) done(k *keyLimit) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	k := l.entry(key, now)
-	k.refs++
-	return k, k.paused
-}
-
-func (l *LocalLimiter) unref(k *keyLimit) {
-	l.mu.Lock()
-	k.refs--
+	k.waiting--
 	l.mu.Unlock()
 }
 
@@ -209,7 +219,8 @@ func (l *LocalLimiter) entry(key string, now time.Time) *keyLimit {
 	if k == nil {
 		k = &keyLimit{bucket: rate.NewLimiter(l.every, l.limit.Burst)}
 		if l.limit.Concurrent > 0 {
-			k.slots = make(chan struct{}, l.limit.Concurrent)
+			slots := make(chan struct{}, l.limit.Concurrent)
+			k.slots, k.release = slots, func() { <-slots }
 		}
 		l.keys[key] = k
 	}
@@ -220,7 +231,7 @@ func (l *LocalLimiter) entry(key string, now time.Time) *keyLimit {
 func (l *LocalLimiter) sweep(now time.Time) {
 	full := float64(l.limit.Burst)
 	for key, k := range l.keys {
-		if k.refs == 0 && !k.paused.After(now) && k.bucket.TokensAt(now) >= full {
+		if k.waiting == 0 && len(k.slots) == 0 && !k.paused.After(now) && k.bucket.TokensAt(now) >= full {
 			delete(l.keys, key)
 		}
 	}
