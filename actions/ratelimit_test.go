@@ -385,6 +385,51 @@ func TestLimiterEvictsIdleKeys(t *testing.T) {
 	}
 }
 
+// TestLimiterEvictsKeysWithoutRate: with only a concurrency cap, keys
+// with nothing in flight are idle.
+func TestLimiterEvictsKeysWithoutRate(t *testing.T) {
+	t.Parallel()
+	l, clock := newClockedLimiter(t, Limit{Concurrent: 1})
+	ctx := context.Background()
+	for _, key := range []string{"a", "b"} {
+		release, err := l.Acquire(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		release()
+	}
+	clock.advance(sweepEvery + time.Second)
+	l.Pause("c", time.Time{})
+	if n := l.keyCount(); n != 1 {
+		t.Errorf("keys after a sweep = %d, want 1", n)
+	}
+}
+
+// TestLimiterKeepsKeysWithWaiters: a sweep while an Acquire waits keeps
+// the key's entry, even when its bucket has filled up and its pause ended,
+// so that the waiter and later callers share one budget.
+func TestLimiterKeepsKeysWithWaiters(t *testing.T) {
+	t.Parallel()
+	clock := newLimiterClock()
+	l := NewLimiter(Limit{Every: time.Second, Burst: 1, Concurrent: 1})
+	kept := -1
+	l.SetClock(clock.now, func(ctx context.Context, d time.Duration) error {
+		clock.advance(d + sweepEvery)
+		l.Pause("trigger", time.Time{}) // sweeps
+		kept = l.keyCount()
+		return nil
+	})
+	l.Pause("a", clock.now().Add(time.Second))
+	release, err := l.Acquire(context.Background(), "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if kept != 2 {
+		t.Errorf("keys during the wait = %d, want 2 (a, trigger)", kept)
+	}
+}
+
 // BenchmarkLimiter measures Acquire and release without waiting (the
 // rate and the cap are never reached), on one key and across 1000.
 func BenchmarkLimiter(b *testing.B) {
