@@ -12,10 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"hubspot-actions/actions/upstream"
 )
@@ -24,12 +21,30 @@ import (
 // an associated object, or a property value.
 var ErrNotFound = errors.New("oauth: not found in HubSpot")
 
-// Rate limiting. HubSpot allows an OAuth app 110 requests per 10 seconds
-// per installed portal. A token bucket of 10 per second with a burst of 10
-// can never send more than 10 + 100 = 110 in any 10-second window.
+// HubSpot allows an OAuth app 110 requests per 10 seconds per installed
+// portal. A token bucket refilled with one request every HubSpotEvery and
+// holding HubSpotBurst can never send more than 10 + 100 = 110 in any
+// 10-second window: cmd builds the client's RateLimiter with them.
 const (
-	limitEvery = 100 * time.Millisecond
-	limitBurst = 10
+	HubSpotEvery = 100 * time.Millisecond
+	HubSpotBurst = 10
+)
+
+// RateLimiter paces the HubSpot client's requests per portal; the key is
+// the portal id in decimal. actions' keyed limiter satisfies it (oauth does
+// not import actions; cmd passes one in). Acquire waits for the portal's
+// turn and returns the function that ends it; when the turn would come
+// after ctx's deadline it returns at once a 429 *APIError whose RetryAfter
+// is the wait, or ctx's error when ctx ends while it waits. Pause holds
+// the portal's requests until a time and never shortens an earlier pause.
+// It must be safe for concurrent use.
+type RateLimiter interface {
+	Acquire(ctx context.Context, key string) (release func(), err error)
+	Pause(key string, until time.Time)
+}
+
+// How the client reacts to HubSpot's answers about its limit.
+const (
 	// lowWater: when HubSpot says fewer requests than this are left in its
 	// window, the rest are spread over the window.
 	lowWater = 10
@@ -43,42 +58,30 @@ const (
 )
 
 // HubSpot is the HubSpot API client. Every call is made for one portal
-// with that portal's own token (through Flow.Client) and paced by that
-// portal's own limiter. It is safe for concurrent use.
+// with that portal's own token (through Flow.Client) and paced by the
+// limiter per portal. It is safe for concurrent use.
 type HubSpot struct {
 	baseURL string
 	flow    *Flow
+	lim     RateLimiter
 	log     *slog.Logger
 
 	// Seams for tests.
 	now        func() time.Time
-	sleep      func(ctx context.Context, d time.Duration) error
-	every      time.Duration
-	burst      int
 	maxRetries int
-
-	mu      sync.Mutex
-	portals map[int64]*portalLimit
 }
 
-type portalLimit struct {
-	lim       *rate.Limiter
-	mu        sync.Mutex
-	notBefore time.Time
-}
-
-// NewHubSpot returns a client of HubSpot's API at baseURL (HUBSPOT_API_BASE_URL).
-func NewHubSpot(baseURL string, flow *Flow, log *slog.Logger) *HubSpot {
+// NewHubSpot returns a client of HubSpot's API at baseURL
+// (HUBSPOT_API_BASE_URL), paced by lim, which must not be nil and should
+// allow HubSpotBurst requests at once and one every HubSpotEvery per key.
+func NewHubSpot(baseURL string, flow *Flow, lim RateLimiter, log *slog.Logger) *HubSpot {
 	return &HubSpot{
 		baseURL:    strings.TrimRight(baseURL, "/"),
 		flow:       flow,
+		lim:        lim,
 		log:        log.With("component", "hubspot"),
 		now:        time.Now,
-		sleep:      sleep,
-		every:      limitEvery,
-		burst:      limitBurst,
 		maxRetries: maxRetries,
-		portals:    make(map[int64]*portalLimit),
 	}
 }
 
@@ -270,7 +273,7 @@ func (h *HubSpot) DealContact(ctx context.Context, portalID int64, dealID string
 	return Object{}, fmt.Errorf("hubspot: deal %s has no associated contact with an email: %w", dealID, ErrNotFound)
 }
 
-// do sends one API request for a portal, paced by its limiter, and decodes
+// do sends one API request for a portal, paced by the limiter, and decodes
 // a 2xx JSON answer into out (when not nil). A 429 is retried a bounded
 // number of times, honouring Retry-After; other non-2xx answers, and a 429
 // that persists, are returned as *upstream.APIError.
@@ -290,10 +293,8 @@ func (h *HubSpot) do(ctx context.Context, portalID int64, method, path string, q
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
+	key := strconv.FormatInt(portalID, 10)
 	for attempt := 0; ; attempt++ {
-		if err := h.wait(ctx, portalID); err != nil {
-			return fmt.Errorf("hubspot: %s %s for portal %d: %w", method, path, portalID, err)
-		}
 		var rb io.Reader
 		if payload != nil {
 			rb = bytes.NewReader(payload)
@@ -306,11 +307,16 @@ func (h *HubSpot) do(ctx context.Context, portalID int64, method, path string, q
 		if payload != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
-		resp, err := hc.Do(req)
+		release, err := h.lim.Acquire(ctx, key)
 		if err != nil {
 			return fmt.Errorf("hubspot: %s %s for portal %d: %w", method, path, portalID, err)
 		}
-		h.observe(portalID, resp.Header)
+		resp, err := hc.Do(req)
+		release()
+		if err != nil {
+			return fmt.Errorf("hubspot: %s %s for portal %d: %w", method, path, portalID, err)
+		}
+		h.observe(key, resp.Header)
 		if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 			defer resp.Body.Close()
 			if out == nil || resp.StatusCode == http.StatusNoContent {
@@ -329,10 +335,10 @@ func (h *HubSpot) do(ctx context.Context, portalID int64, method, path string, q
 			if ae.RetryAfter <= 0 {
 				ae.RetryAfter = defaultRateWait
 			}
-			h.pause(portalID, h.now().Add(ae.RetryAfter))
+			h.lim.Pause(key, h.now().Add(ae.RetryAfter))
 			if attempt < h.maxRetries && ae.RetryAfter <= maxRetryWait {
 				h.log.Info("rate limited; retrying", "portal_id", portalID, "path", path, "retry_after", ae.RetryAfter.String())
-				continue // wait pauses for Retry-After
+				continue // Acquire waits out the pause
 			}
 		}
 		if ae.Status == http.StatusNotFound {
@@ -342,58 +348,10 @@ func (h *HubSpot) do(ctx context.Context, portalID int64, method, path string, q
 	}
 }
 
-func (h *HubSpot) limit(portalID int64) *portalLimit {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	pl, ok := h.portals[portalID]
-	if !ok {
-		pl = &portalLimit{lim: rate.NewLimiter(rate.Every(h.every), h.burst)}
-		h.portals[portalID] = pl
-	}
-	return pl
-}
-
-// wait blocks until the portal may send its next request. When ctx would
-// end first, it returns an *upstream.APIError (429) carrying the wait, so the job
-// layer can snooze instead.
-func (h *HubSpot) wait(ctx context.Context, portalID int64) error {
-	pl := h.limit(portalID)
-	now := h.now()
-	pl.mu.Lock()
-	r := pl.lim.ReserveN(now, 1)
-	d := r.DelayFrom(now)
-	if nb := pl.notBefore.Sub(now); nb > d {
-		d = nb
-	}
-	pl.mu.Unlock()
-	if d <= 0 {
-		return nil
-	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-		r.CancelAt(now)
-		return &upstream.APIError{Status: http.StatusTooManyRequests, Body: "the portal's HubSpot request budget is used up for now", RetryAfter: d}
-	}
-	if err := h.sleep(ctx, d); err != nil {
-		r.CancelAt(h.now())
-		return err
-	}
-	return nil
-}
-
-// pause holds the portal's requests until t.
-func (h *HubSpot) pause(portalID int64, t time.Time) {
-	pl := h.limit(portalID)
-	pl.mu.Lock()
-	defer pl.mu.Unlock()
-	if t.After(pl.notBefore) {
-		pl.notBefore = t
-	}
-}
-
 // observe reads HubSpot's rate-limit headers. When few requests are left in
-// the window, the rest are spread over it: the next request waits
+// the window, the rest are spread over it: the portal's next request waits
 // interval/(remaining+1).
-func (h *HubSpot) observe(portalID int64, hdr http.Header) {
+func (h *HubSpot) observe(key string, hdr http.Header) {
 	remaining, err := strconv.Atoi(hdr.Get("X-HubSpot-RateLimit-Remaining"))
 	if err != nil || remaining >= lowWater {
 		return
@@ -402,5 +360,5 @@ func (h *HubSpot) observe(portalID int64, hdr http.Header) {
 	if ms, err := strconv.Atoi(hdr.Get("X-HubSpot-RateLimit-Interval-Milliseconds")); err == nil && ms > 0 {
 		interval = time.Duration(ms) * time.Millisecond
 	}
-	h.pause(portalID, h.now().Add(interval/time.Duration(max(remaining, 0)+1)))
+	h.lim.Pause(key, h.now().Add(interval/time.Duration(max(remaining, 0)+1)))
 }

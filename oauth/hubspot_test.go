@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,20 +15,17 @@ import (
 	"hubspot-actions/store"
 )
 
-// clientEnv is a HubSpot client for testPortal against a fake HubSpot. Its
-// limiter runs on a fake clock that only sleeps move, and records them.
+// clientEnv is a HubSpot client for testPortal against a fake HubSpot.
 type clientEnv struct {
-	hs    *hubspottest.Server
-	db    *store.DB
-	flow  *Flow
-	h     *HubSpot
-	clock *fakeClock
-
-	mu     sync.Mutex
-	sleeps []time.Duration
+	hs   *hubspottest.Server
+	db   *store.DB
+	flow *Flow
+	h    *HubSpot
 }
 
-func newClientEnv(t *testing.T, hcfg hubspottest.Config, sandbox bool) *clientEnv {
+// newClientEnv paces the client with lim, or not at all when lim is nil.
+// The tests of pacing are in hubspot_limit_test.go, with actions' limiter.
+func newClientEnv(t *testing.T, hcfg hubspottest.Config, sandbox bool, lim RateLimiter) *clientEnv {
 	t.Helper()
 	hs, hsURL := fakeHubSpot(t, hcfg, 0)
 	db := newTestDB(t)
@@ -40,25 +36,17 @@ func newClientEnv(t *testing.T, hcfg hubspottest.Config, sandbox bool) *clientEn
 		upsertPortal(t, db, testPortal)
 		saveGrant(t, flow.Grants(), hs.Grant(testPortal), testPortal, time.Now().Add(time.Hour))
 	}
-	env := &clientEnv{hs: hs, db: db, flow: flow, h: NewHubSpot(hsURL, flow, log), clock: newFakeClock()}
-	env.h.now = env.clock.Now
-	env.h.sleep = func(ctx context.Context, d time.Duration) error {
-		env.mu.Lock()
-		env.sleeps = append(env.sleeps, d)
-		env.mu.Unlock()
-		env.clock.Advance(d)
-		return ctx.Err()
+	if lim == nil {
+		lim = unlimited{}
 	}
-	return env
+	return &clientEnv{hs: hs, db: db, flow: flow, h: NewHubSpot(hsURL, flow, lim, log)}
 }
 
-func (env *clientEnv) takeSleeps() []time.Duration {
-	env.mu.Lock()
-	defer env.mu.Unlock()
-	s := env.sleeps
-	env.sleeps = nil
-	return s
-}
+// unlimited is a RateLimiter that never waits.
+type unlimited struct{}
+
+func (unlimited) Acquire(context.Context, string) (func(), error) { return func() {}, nil }
+func (unlimited) Pause(string, time.Time)                         {}
 
 func completion(id, state string) Completion {
 	return Completion{CallbackID: id, OutputFields: map[string]string{"hs_execution_state": state, "error_code": ""}}
@@ -67,7 +55,7 @@ func completion(id, state string) Completion {
 func TestCompleteCallbacks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := newClientEnv(t, hubspottest.Config{}, false)
+	env := newClientEnv(t, hubspottest.Config{}, false, nil)
 
 	if err := env.h.CompleteCallbacks(ctx, testPortal, []Completion{completion("ap-1-0", "SUCCESS")}); err != nil {
 		t.Fatalf("CompleteCallbacks(1) = %v", err)
@@ -107,111 +95,10 @@ func TestCompleteCallbacks(t *testing.T) {
 	}
 }
 
-func TestHubSpotRateLimitAnswers(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name      string
-		faults    int
-		status    int
-		after     time.Duration
-		wantCalls int
-		wantErr   int // status of the returned *upstream.APIError, or 0
-		wantRetry time.Duration
-		wantSleep []time.Duration
-	}{
-		{name: "one 429 is retried after Retry-After", faults: 1, status: 429, after: 2 * time.Second, wantCalls: 2, wantSleep: []time.Duration{2 * time.Second}},
-		{name: "429 that persists is returned", faults: 3, status: 429, after: time.Second, wantCalls: 3, wantErr: 429, wantRetry: time.Second,
-			wantSleep: []time.Duration{time.Second, time.Second}},
-		{name: "long Retry-After goes back to the caller", faults: 1, status: 429, after: 30 * time.Second, wantCalls: 1, wantErr: 429, wantRetry: 30 * time.Second},
-		{name: "429 without Retry-After waits a default", faults: 1, status: 429, wantCalls: 2, wantSleep: []time.Duration{defaultRateWait}},
-		{name: "5xx is returned at once", faults: 1, status: 503, wantCalls: 1, wantErr: 503},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			env := newClientEnv(t, hubspottest.Config{}, false)
-			env.hs.Fail(hubspottest.EndpointCallbacks, tt.faults, tt.status, tt.after)
-			err := env.h.CompleteCallbacks(context.Background(), testPortal, []Completion{completion("ap-9", "SUCCESS")})
-			var ae *upstream.APIError
-			switch {
-			case tt.wantErr == 0 && err != nil:
-				t.Errorf("CompleteCallbacks() = %v, want nil", err)
-			case tt.wantErr != 0 && (!errors.As(err, &ae) || ae.Status != tt.wantErr || ae.RetryAfter != tt.wantRetry):
-				t.Errorf("CompleteCallbacks() = %v, want *upstream.APIError %d with RetryAfter %v", err, tt.wantErr, tt.wantRetry)
-			}
-			if n := env.hs.Calls(hubspottest.EndpointCallbacks); n != tt.wantCalls {
-				t.Errorf("calls = %d, want %d", n, tt.wantCalls)
-			}
-			if diff := cmp.Diff(tt.wantSleep, env.takeSleeps()); diff != "" {
-				t.Errorf("sleeps mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestHubSpotLimiterPerPortal(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	env := newClientEnv(t, hubspottest.Config{}, false)
-	env.h.every, env.h.burst = time.Second, 2
-	saveGrant(t, env.flow.Grants(), env.hs.Grant(2), 2, time.Now().Add(time.Hour))
-	for _, p := range []int64{testPortal, 2} {
-		env.hs.SeedObject(p, "deals", "11", map[string]string{"dealname": "Deal"})
-	}
-	for range 5 {
-		if _, err := env.h.GetObject(ctx, testPortal, "deals", "11", nil, nil); err != nil {
-			t.Fatalf("GetObject: %v", err)
-		}
-	}
-	want := []time.Duration{time.Second, time.Second, time.Second}
-	if diff := cmp.Diff(want, env.takeSleeps()); diff != "" {
-		t.Errorf("sleeps for 5 calls with a burst of 2 at 1/s mismatch (-want +got):\n%s", diff)
-	}
-	// Another portal has its own budget.
-	for range 2 {
-		if _, err := env.h.GetObject(ctx, 2, "deals", "11", nil, nil); err != nil {
-			t.Fatalf("GetObject(portal 2): %v", err)
-		}
-	}
-	if s := env.takeSleeps(); len(s) != 0 {
-		t.Errorf("portal 2 slept %v, want no wait", s)
-	}
-
-	// A wait longer than the caller's deadline is handed back as a 429.
-	dctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-	defer cancel()
-	for range 2 {
-		_, _ = env.h.GetObject(dctx, 2, "deals", "11", nil, nil)
-	}
-	_, err := env.h.GetObject(dctx, 2, "deals", "11", nil, nil)
-	var ae *upstream.APIError
-	if !errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests || ae.RetryAfter <= 500*time.Millisecond {
-		t.Errorf("GetObject() past the budget with a short deadline = %v, want *upstream.APIError 429 with RetryAfter", err)
-	}
-}
-
-func TestHubSpotSlowsDownWhenFewRequestsRemain(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	env := newClientEnv(t, hubspottest.Config{RateLimitMax: 12}, false)
-	env.h.burst = 100 // only HubSpot's headers slow us down here
-	env.hs.SeedObject(testPortal, "contacts", "21", map[string]string{"email": "a@example.com"})
-	for range 4 {
-		if _, err := env.h.GetObject(ctx, testPortal, "contacts", "21", []string{"email"}, nil); err != nil {
-			t.Fatalf("GetObject: %v", err)
-		}
-	}
-	// After the third call HubSpot says 9 are left of 12 in 10 s: the
-	// fourth waits 10 s / 10.
-	if diff := cmp.Diff([]time.Duration{time.Second}, env.takeSleeps()); diff != "" {
-		t.Errorf("sleeps mismatch (-want +got):\n%s", diff)
-	}
-}
-
 func TestGetObject(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := newClientEnv(t, hubspottest.Config{}, false)
+	env := newClientEnv(t, hubspottest.Config{}, false, nil)
 	env.hs.SeedObject(testPortal, "deals", "11", map[string]string{"dealname": "Big deal", "amount": "100"})
 	env.hs.SeedObject(testPortal, "contacts", "21", map[string]string{"email": "buyer@example.com", "firstname": "Ada"})
 	env.hs.SeedObject(testPortal, "contacts", "22", map[string]string{"firstname": "No email"})
@@ -254,7 +141,7 @@ func TestGetObject(t *testing.T) {
 func TestHubSpotNotConnected(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := newClientEnv(t, hubspottest.Config{}, false)
+	env := newClientEnv(t, hubspottest.Config{}, false, nil)
 	err := env.db.Write(ctx, func(tx *store.Tx) error {
 		_, err := tx.MarkTokenStatus(ctx, testPortal, ProviderHubSpot, 1, store.StatusNeedsReinstall, "invalid_grant")
 		return err
@@ -282,7 +169,7 @@ func TestHubSpotNotConnected(t *testing.T) {
 func TestHubSpotSandbox(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := newClientEnv(t, hubspottest.Config{SandboxTokens: true}, true)
+	env := newClientEnv(t, hubspottest.Config{SandboxTokens: true}, true, nil)
 	if err := env.h.CheckPortal(ctx, 555); err != nil {
 		t.Errorf("CheckPortal() in sandbox = %v, want nil", err)
 	}

@@ -3,6 +3,7 @@ package clearbit
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,10 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/upstream"
@@ -55,43 +53,56 @@ type Client struct {
 	now       func() time.Time
 	perMinute int
 	burst     int
-	maxWait   time.Duration
-
-	mu   sync.Mutex
-	keys map[[sha256.Size]byte]*keyState // by key digest; one entry per key in use
-}
-
-// keyState is the client-side view of one key's rate limit.
-type keyState struct {
-	lim         *rate.Limiter
-	pausedUntil time.Time // Clearbit said the window is used up until then
+	lim       actions.Limiter // keyed by limitKey
 }
 
 // NewClient returns a client that sends every request to baseURL, or, when
 // baseURL is empty, to Clearbit's person and company hosts. Timeouts are
 // hc's.
 func NewClient(baseURL string, hc *http.Client) *Client {
-	return &Client{
+	c := &Client{
 		baseURL:   strings.TrimRight(baseURL, "/"),
 		hc:        hc,
 		now:       time.Now,
 		perMinute: RequestsPerMinute,
 		burst:     defaultBurst,
-		maxWait:   defaultMaxWait,
-		keys:      map[[sha256.Size]byte]*keyState{},
 	}
+	c.lim = newLimiter(c.perMinute, c.burst, c.now)
+	return c
 }
 
 // WithRateLimit returns a client like c that allows each key perMinute
 // requests a minute with bursts of burst. A request that would have to
-// wait more than a few seconds for its turn fails at once with a 429
-// *upstream.APIError whose RetryAfter says when to try again.
+// wait more than a few seconds for its turn (or past its ctx's deadline)
+// fails at once with a 429 *upstream.APIError whose RetryAfter says when to
+// try again.
 func (c *Client) WithRateLimit(perMinute, burst int) *Client {
 	n := NewClient(c.baseURL, c.hc)
 	n.now = c.now
 	n.perMinute = max(perMinute, 1)
 	n.burst = max(burst, 1)
+	n.lim = newLimiter(n.perMinute, n.burst, n.now)
 	return n
+}
+
+// newLimiter paces each key to perMinute requests a minute in bursts of
+// burst, on the clock now. A key Clearbit says is used up is paused until
+// its window resets (observe).
+func newLimiter(perMinute, burst int, now func() time.Time) actions.Limiter {
+	l := actions.NewLimiter(actions.Limit{
+		Every:   time.Minute / time.Duration(perMinute),
+		Burst:   burst,
+		MaxWait: defaultMaxWait,
+		Refusal: "client-side: over Clearbit's rate limit for this key; nothing was sent",
+	})
+	l.SetClock(now, nil)
+	return l
+}
+
+// limitKey names an API key to the limiter without handing it the key.
+func limitKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:16])
 }
 
 // Person is Clearbit's person record (the fields this app uses).
@@ -242,10 +253,12 @@ func (c *Client) VerifyKey(ctx context.Context, key string) error {
 
 // do sends one GET and decodes a 200 answer into out.
 func (c *Client) do(ctx context.Context, key, host, path string, q url.Values, out any) error {
-	ks := c.state(key)
-	if err := c.wait(ctx, ks); err != nil {
+	id := limitKey(key)
+	release, err := c.lim.Acquire(ctx, id)
+	if err != nil {
 		return fmt.Errorf("clearbit: GET %s: %w", path, err)
 	}
+	defer release()
 	base := c.baseURL
 	if base == "" {
 		base = host
@@ -267,7 +280,7 @@ func (c *Client) do(ctx context.Context, key, host, path string, q url.Values, o
 		return fmt.Errorf("clearbit: GET %s: %w", path, err)
 	}
 	defer resp.Body.Close()
-	reset := c.observe(ks, resp)
+	reset := c.observe(id, resp)
 	switch resp.StatusCode {
 	case http.StatusOK:
 		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
@@ -290,65 +303,16 @@ func (c *Client) do(ctx context.Context, key, host, path string, q url.Values, o
 	return fmt.Errorf("clearbit: GET %s: %w", path, ae)
 }
 
-// state returns the rate-limit state of key, creating it on first use.
-// The map holds key digests, never keys.
-func (c *Client) state(key string) *keyState {
-	d := sha256.Sum256([]byte(key))
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ks, ok := c.keys[d]
-	if !ok {
-		ks = &keyState{lim: rate.NewLimiter(rate.Every(time.Minute/time.Duration(c.perMinute)), c.burst)}
-		c.keys[d] = ks
-	}
-	return ks
-}
-
-// wait takes the key's turn: at once, after a short wait, or not at all
-// (a 429 *upstream.APIError saying when to try again) when the wait would be
-// long or Clearbit said the key's window is used up.
-func (c *Client) wait(ctx context.Context, ks *keyState) error {
-	now := c.now()
-	c.mu.Lock()
-	paused := ks.pausedUntil
-	c.mu.Unlock()
-	if paused.After(now) {
-		return &upstream.APIError{Status: http.StatusTooManyRequests, Body: "client-side: Clearbit's rate-limit window for this key resets later", RetryAfter: paused.Sub(now)}
-	}
-	r := ks.lim.ReserveN(now, 1)
-	d := r.DelayFrom(now)
-	if d > c.maxWait {
-		r.CancelAt(now)
-		return &upstream.APIError{Status: http.StatusTooManyRequests, Body: "client-side: over 600 requests a minute for this key", RetryAfter: d}
-	}
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		r.Cancel()
-		return ctx.Err()
-	}
-}
-
 // observe reads Clearbit's rate-limit headers: when the window is used up,
 // the key pauses until x-ratelimit-reset (Unix seconds), which it returns.
-func (c *Client) observe(ks *keyState, resp *http.Response) time.Time {
+func (c *Client) observe(id string, resp *http.Response) time.Time {
 	sec, err := strconv.ParseInt(strings.TrimSpace(resp.Header.Get("X-Ratelimit-Reset")), 10, 64)
 	if err != nil || sec <= 0 {
 		return time.Time{}
 	}
 	reset := time.Unix(sec, 0)
 	if resp.StatusCode == http.StatusTooManyRequests || strings.TrimSpace(resp.Header.Get("X-Ratelimit-Remaining")) == "0" {
-		c.mu.Lock()
-		if reset.After(ks.pausedUntil) {
-			ks.pausedUntil = reset
-		}
-		c.mu.Unlock()
+		c.lim.Pause(id, reset)
 	}
 	return reset
 }

@@ -188,6 +188,29 @@ func TestClientPausesKeyAfter429(t *testing.T) {
 	fake.AssertKeyCalls(t, key, 2)
 }
 
+// TestClientPausesKeyWhenWindowUsedUp: a success that says no requests are
+// left in the key's window pauses the key until the window resets.
+func TestClientPausesKeyWhenWindowUsedUp(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	fake, url := clearbittest.Start(t, clearbittest.Options{Limit: 2, Now: func() time.Time { return now }})
+	c := clearbit.NewClient(url, http.DefaultClient)
+	clearbit.SetNow(c, func() time.Time { return now })
+	ctx := context.Background()
+	const key = "sk_window"
+	for i := range 2 {
+		if _, err := c.FindCompany(ctx, key, "acme.com"); err != nil {
+			t.Fatalf("FindCompany() #%d: %v", i, err)
+		}
+	}
+	_, err := c.FindCompany(ctx, key, "acme.com")
+	var ae *upstream.APIError
+	if !errors.As(err, &ae) || ae.Status != 429 || ae.RetryAfter != time.Minute {
+		t.Fatalf("FindCompany() with the window used up = %v, want a client-side 429 retrying after the reset, a minute on", err)
+	}
+	fake.AssertKeyCalls(t, key, 2)
+}
+
 func TestClientRateLimit(t *testing.T) {
 	t.Parallel()
 	fake, url := clearbittest.Start(t, clearbittest.Options{})
@@ -238,7 +261,8 @@ func (c *countingTransport) count() int {
 }
 
 // TestClientRateLimitWaitEndsWithContext: a request waiting for its turn
-// gives up when its context ends, and is never sent.
+// gives up when its context ends, and is never sent; one whose turn would
+// come after its deadline is refused at once.
 func TestClientRateLimitWaitEndsWithContext(t *testing.T) {
 	t.Parallel()
 	tr := &countingTransport{}
@@ -250,18 +274,27 @@ func TestClientRateLimitWaitEndsWithContext(t *testing.T) {
 	if _, err := c.FindCompany(ctx, "sk_wait", "acme.com"); err != nil {
 		t.Fatalf("first FindCompany() = %v", err)
 	}
-	wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	time.AfterFunc(50*time.Millisecond, cancel)
 	start := time.Now()
 	_, err := c.FindCompany(wctx, "sk_wait", "acme.com")
-	if !errors.Is(err, context.DeadlineExceeded) {
+	if !errors.Is(err, context.Canceled) {
 		t.Errorf("FindCompany() whose context ends while it waits = %v, want the context's error", err)
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("FindCompany() returned after %v, want it to stop waiting when its context ended", d)
 	}
+
+	dctx, stop := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer stop()
+	_, err = c.FindCompany(dctx, "sk_wait", "acme.com")
+	var ae *upstream.APIError
+	if !errors.As(err, &ae) || ae.Status != 429 || ae.RetryAfter != 2*time.Second || !actions.Transient(err) {
+		t.Errorf("FindCompany() whose turn comes after its deadline = %v, want a client-side 429 retrying after 2s", err)
+	}
 	if n := tr.count(); n != 1 {
-		t.Errorf("requests sent = %d, want 1: the waiting one must not be sent", n)
+		t.Errorf("requests sent = %d, want 1: the waiting ones must not be sent", n)
 	}
 }
 

@@ -4,17 +4,19 @@ import (
 	"context"
 	"fmt"
 	"testing"
+
+	"hubspot-actions/actions"
 )
 
 // BenchmarkLimiterAcquire measures the pacing every API request goes
 // through, from many goroutines over a few realms.
 func BenchmarkLimiterAcquire(b *testing.B) {
-	l := NewLimiter(1<<30, 1<<20)
+	l := actions.NewLimiter(limit(1<<30, 1<<20))
 	ctx := context.Background()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
-			release, err := l.acquire(ctx, fmt.Sprint("realm-", i%8))
+			release, err := l.Acquire(ctx, fmt.Sprint("realm-", i%8))
 			if err != nil {
 				b.Fatal(err)
 			}

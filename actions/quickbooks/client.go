@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"hubspot-actions/actions"
 	"hubspot-actions/actions/upstream"
 )
 
@@ -31,19 +32,20 @@ const maxBody = 8 << 20
 
 // Client calls the QuickBooks Online Accounting API (v3) for the companies
 // one *http.Client is authorized for. Use one Client per portal (its hc
-// carries the portal's token) and share one Limiter among all of them.
+// carries the portal's token) and share one actions.Limiter, keyed by
+// realm id, among all of them.
 // Methods that write take a requestid: Intuit answers a repeated requestid
 // with the original response, so a retried write never duplicates.
 type Client struct {
 	baseURL string
 	hc      *http.Client
-	lim     *Limiter
+	lim     actions.Limiter
 	now     func() time.Time
 }
 
 // NewClient returns a client for the API at baseURL, calling through hc
 // (which adds the Authorization header), paced by lim (nil: no pacing).
-func NewClient(baseURL string, hc *http.Client, lim *Limiter) *Client {
+func NewClient(baseURL string, hc *http.Client, lim actions.Limiter) *Client {
 	return &Client{baseURL: strings.TrimRight(baseURL, "/"), hc: hc, lim: lim, now: time.Now}
 }
 
@@ -280,11 +282,13 @@ func (c *Client) do(ctx context.Context, method, realmID, path string, q url.Val
 	q.Set("minorversion", MinorVersion)
 	endpoint := c.baseURL + "/v3/company/" + url.PathEscape(realmID) + path
 	u := endpoint + "?" + q.Encode()
-	release, err := c.lim.acquire(ctx, realmID)
-	if err != nil {
-		return fmt.Errorf("quickbooks: wait for a request slot: %w", err)
+	if c.lim != nil {
+		release, err := c.lim.Acquire(ctx, realmID)
+		if err != nil {
+			return fmt.Errorf("quickbooks: wait for a request slot: %w", err)
+		}
+		defer release()
 	}
-	defer release()
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)

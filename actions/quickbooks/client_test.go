@@ -21,7 +21,7 @@ import (
 const realm = quickbookstest.DefaultRealm
 
 // newTestClient returns a client authorized for the fake's company.
-func newTestClient(t *testing.T, opts quickbookstest.Options, lim *Limiter) (*Client, *env) {
+func newTestClient(t *testing.T, opts quickbookstest.Options, lim actions.Limiter) (*Client, *env) {
 	t.Helper()
 	e := newEnv(t, opts, "")
 	e.connect(t, 1)
@@ -314,7 +314,7 @@ func TestClientHTMLErrorBody(t *testing.T) {
 // throttled; unpaced, some are.
 func TestLimiterKeepsUnderIntuitConcurrency(t *testing.T) {
 	t.Parallel()
-	run := func(lim *Limiter) (throttled, maxInFlight int) {
+	run := func(lim actions.Limiter) (throttled, maxInFlight int) {
 		c, e := newTestClient(t, quickbookstest.Options{Latency: 30 * time.Millisecond}, lim)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -336,7 +336,7 @@ func TestLimiterKeepsUnderIntuitConcurrency(t *testing.T) {
 		wg.Wait()
 		return throttled, e.fake.MaxInFlight(realm)
 	}
-	if n, most := run(NewLimiter(0, 0)); n != 0 || most > 10 {
+	if n, most := run(actions.NewLimiter(limit(0, 0))); n != 0 || most > 10 {
 		t.Errorf("with the limiter: %d throttled, %d in flight at most; want 0 and ≤10", n, most)
 	}
 	if n, _ := run(nil); n == 0 {
@@ -346,10 +346,10 @@ func TestLimiterKeepsUnderIntuitConcurrency(t *testing.T) {
 
 func TestLimiterRate(t *testing.T) {
 	t.Parallel()
-	l := NewLimiter(60, 10) // burst 6, then 0.9 per second
+	l := actions.NewLimiter(limit(60, 10)) // burst 6, then 0.9 per second
 	ctx := context.Background()
 	for i := range 6 {
-		release, err := l.acquire(ctx, "r1")
+		release, err := l.Acquire(ctx, "r1")
 		if err != nil {
 			t.Fatalf("acquire %d = %v, want immediate", i, err)
 		}
@@ -360,7 +360,7 @@ func TestLimiterRate(t *testing.T) {
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
 	for range 200 {
-		_, err := l.acquire(short, "r1")
+		_, err := l.Acquire(short, "r1")
 		var ae *upstream.APIError
 		if !errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests || ae.RetryAfter <= 0 {
 			t.Fatalf("acquire past the deadline = %v, want a 429 with RetryAfter", err)
@@ -368,7 +368,7 @@ func TestLimiterRate(t *testing.T) {
 	}
 	// Refused requests took nothing: the next turn is still about a second
 	// away, not minutes.
-	_, err := l.acquire(short, "r1")
+	_, err := l.Acquire(short, "r1")
 	var ae *upstream.APIError
 	if errors.As(err, &ae) && ae.RetryAfter > 3*time.Second {
 		t.Errorf("after 200 refused requests the wait is %v; refusals must not reserve", ae.RetryAfter)
@@ -376,17 +376,17 @@ func TestLimiterRate(t *testing.T) {
 	// A reservation abandoned while waiting is handed back.
 	waiting, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { _, err := l.acquire(waiting, "r1"); done <- err }()
+	go func() { _, err := l.Acquire(waiting, "r1"); done <- err }()
 	time.Sleep(20 * time.Millisecond)
 	stop()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled acquire = %v", err)
 	}
-	if _, err := l.acquire(short, "r1"); !errors.As(err, &ae) || ae.RetryAfter > 3*time.Second {
+	if _, err := l.Acquire(short, "r1"); !errors.As(err, &ae) || ae.RetryAfter > 3*time.Second {
 		t.Errorf("after a cancelled wait the next turn is %v away, want about a second", ae.RetryAfter)
 	}
 	// Another realm has its own budget.
-	if release, err := l.acquire(ctx, "r2"); err != nil {
+	if release, err := l.Acquire(ctx, "r2"); err != nil {
 		t.Errorf("acquire(r2) = %v, want immediate", err)
 	} else {
 		release()

@@ -6,7 +6,7 @@
 // Every write carries Intuit's requestid, derived from the execution's
 // callbackId, so a retried or resumed execution never creates a second
 // customer or invoice. Requests are paced per company (realm) under
-// Intuit's limits by a shared Limiter. The fake in quickbookstest serves
+// Intuit's limits by a shared actions.Limiter. The fake in quickbookstest serves
 // tests and the sandbox.
 package quickbooks
 
@@ -153,7 +153,7 @@ type Service struct {
 	sessions Sessions
 	crm      CRM
 	hc       *http.Client
-	lim      *Limiter
+	lim      actions.Limiter
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -175,7 +175,7 @@ func New(cfg Config, grants *oauth.Grants, sessions Sessions, crm CRM, hc *http.
 		sessions: sessions,
 		crm:      crm,
 		hc:       hc,
-		lim:      NewLimiter(cfg.RequestsPerMinute, cfg.MaxConcurrent),
+		lim:      actions.NewLimiter(limit(cfg.RequestsPerMinute, cfg.MaxConcurrent)),
 		log:      log.With("provider", Provider),
 		now:      time.Now,
 	}, nil

@@ -51,7 +51,6 @@ package stripe
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,17 +84,19 @@ type Client struct {
 	baseURL string
 	hc      *http.Client
 	now     func() time.Time
-	limit   *limiter
+	// Stripe's limits are per account and lower in test mode.
+	testLimit, liveLimit actions.Limiter
 }
 
 // NewClient returns a client for the Stripe API at baseURL (DefaultBaseURL
 // in production, a fake in tests and the sandbox). hc carries the timeouts.
 func NewClient(baseURL string, hc *http.Client) *Client {
 	return &Client{
-		baseURL: strings.TrimRight(baseURL, "/"),
-		hc:      hc,
-		now:     time.Now,
-		limit:   newLimiter(),
+		baseURL:   strings.TrimRight(baseURL, "/"),
+		hc:        hc,
+		now:       time.Now,
+		testLimit: newLimiter(testRate),
+		liveLimit: newLimiter(liveRate),
 	}
 }
 
@@ -403,9 +404,11 @@ func (c *Client) do(ctx context.Context, key, method, path string, params url.Va
 	} else {
 		body = strings.NewReader(params.Encode())
 	}
-	if err := c.limit.wait(ctx, key, c.now); err != nil {
+	release, err := c.limiter(key).Acquire(ctx, limitKey(key))
+	if err != nil {
 		return err
 	}
+	defer release()
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return fmt.Errorf("stripe: new request: %w", err)
@@ -458,12 +461,4 @@ func newError(resp *http.Response, body []byte, now time.Time) *Error {
 		e.Type, e.Code, e.Param, e.Message = env.Error.Type, env.Error.Code, env.Error.Param, env.Error.Message
 	}
 	return e
-}
-
-// keyID names a key in memory without holding the key itself.
-func keyID(key string) [16]byte {
-	sum := sha256.Sum256([]byte(key))
-	var id [16]byte
-	copy(id[:], sum[:])
-	return id
 }

@@ -260,35 +260,66 @@ func TestLimiterKeepsUnderStripeLimit(t *testing.T) {
 	}
 }
 
+// TestLimiterRefusesWaitsPastDeadline: a request whose turn would come
+// after its deadline is not sent; it fails at once with a transient 429
+// saying when to come back.
 func TestLimiterRefusesWaitsPastDeadline(t *testing.T) {
 	t.Parallel()
-	l := newLimiter()
-	l.rate = func(string) int { return 2 }
+	fake, c := newFake(t, stripetest.Options{})
+	c.testLimit = newLimiter(2)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	now := time.Now
 	for i := range 2 {
-		if err := l.wait(ctx, "k", now); err != nil {
-			t.Fatalf("wait %d = %v", i, err)
+		if _, err := c.GetCoupon(ctx, testKey, "fixture_10pct"); err != nil {
+			t.Fatalf("GetCoupon() %d = %v", i, err)
 		}
 	}
-	err := l.wait(ctx, "k", now)
+	_, err := c.GetCoupon(ctx, testKey, "fixture_10pct")
 	var ae *upstream.APIError
 	if !errors.As(err, &ae) || ae.Status != 429 || ae.RetryAfter <= 0 || !actions.Transient(err) {
-		t.Errorf("wait past the deadline = %v, want a transient 429 with RetryAfter", err)
+		t.Errorf("GetCoupon() past the deadline = %v, want a transient 429 with RetryAfter", err)
+	}
+	if n := fake.Count(http.MethodGet, "/v1/coupons/fixture_10pct"); n != 2 {
+		t.Errorf("requests sent = %d, want 2: the refused one must not be sent", n)
 	}
 	// Another key is not affected.
-	if err := l.wait(ctx, "other", now); err != nil {
-		t.Errorf("wait(other key) = %v", err)
+	if _, err := c.GetCoupon(ctx, "sk_test_other", "fixture_10pct"); err != nil {
+		t.Errorf("GetCoupon(other key) = %v", err)
+	}
+}
+
+func TestLimiterPerMode(t *testing.T) {
+	t.Parallel()
+	c := NewClient("", nil)
+	tests := []struct {
+		key  string
+		want actions.Limiter
+	}{
+		{"sk_test_abc", c.testLimit},
+		{"rk_test_abc", c.testLimit},
+		{"sk_live_abc", c.liveLimit},
+		{"rk_live_abc", c.liveLimit},
+	}
+	for _, tt := range tests {
+		if got := c.limiter(tt.key); got != tt.want {
+			t.Errorf("limiter(%q) is the %s limiter, want the other", tt.key, map[bool]string{true: "test", false: "live"}[got == c.testLimit])
+		}
+	}
+	if limitKey("sk_test_abc") == limitKey("sk_test_abd") || strings.Contains(limitKey("sk_test_abc"), "abc") {
+		t.Errorf("limitKey must tell keys apart without holding them")
 	}
 }
 
 func BenchmarkLimiterWait(b *testing.B) {
-	l := newLimiter()
-	l.rate = func(string) int { return 1 << 30 }
+	c := NewClient("", nil)
+	c.testLimit = newLimiter(1 << 30)
 	ctx := context.Background()
 	for b.Loop() {
-		l.wait(ctx, "sk_test_bench", time.Now)
+		release, err := c.limiter("sk_test_bench").Acquire(ctx, limitKey("sk_test_bench"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		release()
 	}
 }
 

@@ -1,13 +1,12 @@
 package stripe
 
 import (
-	"context"
-	"net/http"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
-	"sync"
 	"time"
 
-	"hubspot-actions/actions/upstream"
+	"hubspot-actions/actions"
 )
 
 // Stripe allows 25 requests a second in test mode and 100 in live mode, per
@@ -18,68 +17,29 @@ const (
 	liveRate = 80
 )
 
-// limiter spaces requests per key (a generic cell rate algorithm: each key
-// has a theoretical arrival time that every request pushes on by one
-// interval, and bursts of up to a second's worth pass at once). It holds
-// key hashes, never keys.
-type limiter struct {
-	mu   sync.Mutex
-	tat  map[[16]byte]time.Time
-	rate func(key string) int
+// newLimiter paces each key to rate requests a second, in bursts of up to
+// a second's worth. A wait that would outlast the request's ctx deadline is
+// refused with a 429 whose RetryAfter says when to come back, so that the
+// runtime reschedules the execution instead of letting it time out.
+func newLimiter(rate int) actions.Limiter {
+	return actions.NewLimiter(actions.Limit{
+		Every:   time.Second / time.Duration(rate),
+		Burst:   rate,
+		Refusal: "client-side rate limit for this Stripe key",
+	})
 }
 
-func newLimiter() *limiter {
-	return &limiter{tat: map[[16]byte]time.Time{}, rate: defaultRate}
-}
-
-func defaultRate(key string) int {
+// limiter returns the limiter for key's mode: a test key ("sk_test_…",
+// "rk_test_…") is limited to testRate, others to liveRate.
+func (c *Client) limiter(key string) actions.Limiter {
 	if strings.Contains(key, "_test_") {
-		return testRate
+		return c.testLimit
 	}
-	return liveRate
+	return c.liveLimit
 }
 
-// wait blocks until key may send a request. When the wait would outlast
-// ctx's deadline it reserves nothing and returns a 429 *upstream.APIError
-// whose RetryAfter says when to come back, so the runtime reschedules the
-// execution instead of letting it time out.
-func (l *limiter) wait(ctx context.Context, key string, now func() time.Time) error {
-	rate := l.rate(key)
-	interval := time.Second / time.Duration(rate)
-	burst := time.Duration(rate) * interval
-	id := keyID(key)
-
-	l.mu.Lock()
-	t := now()
-	tat := l.tat[id]
-	if tat.Before(t) {
-		tat = t
-	}
-	next := tat.Add(interval)
-	delay := max(next.Sub(t)-burst, 0)
-	if deadline, ok := ctx.Deadline(); ok && t.Add(delay).After(deadline) {
-		l.mu.Unlock()
-		return &upstream.APIError{Status: http.StatusTooManyRequests, Body: "client-side rate limit for this Stripe key", RetryAfter: delay}
-	}
-	l.tat[id] = next
-	if len(l.tat) > 1000 {
-		for k, v := range l.tat {
-			if v.Before(t) {
-				delete(l.tat, k)
-			}
-		}
-	}
-	l.mu.Unlock()
-
-	if delay == 0 {
-		return nil
-	}
-	timer := time.NewTimer(delay)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// limitKey names a key to the limiter without handing it the key itself.
+func limitKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:16])
 }

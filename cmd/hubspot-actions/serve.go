@@ -158,7 +158,9 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 		}
 	}
 	a.flow = oauth.New(oauthCfg, db, hubspotHTTP, log)
-	a.hubspot = oauth.NewHubSpot(cfg.HubSpotAPIBaseURL, a.flow, log)
+	a.hubspot = oauth.NewHubSpot(cfg.HubSpotAPIBaseURL, a.flow, actions.NewLimiter(actions.Limit{
+		Every: oauth.HubSpotEvery, Burst: oauth.HubSpotBurst, Refusal: "the portal's HubSpot request budget is used up for now",
+	}), log)
 
 	reg := actions.NewRegistry()
 	deps := actions.Deps{
