@@ -77,8 +77,12 @@ func newEnv(t *testing.T, fakeOpts clearbittest.Options, opts clearbit.Options) 
 		opts.PendingEvery = 20 * time.Millisecond
 	}
 	opts.KeyOwner = func(ctx context.Context, portalID int64) clearbit.KeyOwner { return portalOwners[portalID] }
+	p, err := clearbit.NewForTest(c, keys, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := actionstest.New(t, func(r *actions.Registry) {
-		if err := clearbit.Register(r, c, keys, opts); err != nil {
+		if err := p.Register(r); err != nil {
 			t.Fatalf("Register() error: %v", err)
 		}
 	}, actionstest.Options{Config: actions.Config{InlineBudget: 3 * time.Second, MaxAttempts: 4}})
@@ -421,11 +425,18 @@ func TestDefinitions(t *testing.T) {
 	t.Parallel()
 	r := actions.NewRegistry()
 	c := clearbit.NewClient("", http.DefaultClient)
-	if err := clearbit.Register(r, c, keys, clearbit.Options{}); err != nil {
+	p, err := clearbit.NewForTest(c, keys, clearbit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Register(r); err != nil {
 		t.Fatalf("Register() error: %v", err)
 	}
-	if err := clearbit.Register(r, c, keys, clearbit.Options{}); err == nil {
+	if err := p.Register(r); err == nil {
 		t.Errorf("Register() twice: no error")
+	}
+	if _, err := clearbit.NewForTest(nil, keys, clearbit.Options{}); err == nil {
+		t.Errorf("a provider without a client was built")
 	}
 	type field struct{ Name, Type string }
 	type def struct {

@@ -54,11 +54,11 @@ const (
 	DefaultSettingsURL  = "/settings"
 )
 
-// Register registers clearbit-enrich-contact and clearbit-enrich-company.
+// newProvider returns the provider of the two actions. c calls Clearbit;
 // keys returns a portal's Clearbit key (its own, else the app's default).
-func Register(r *actions.Registry, c *Client, keys actions.KeyFunc, opts Options) error {
+func newProvider(c *Client, keys actions.KeyFunc, opts Options) (*Provider, error) {
 	if c == nil || keys == nil {
-		return errors.New("clearbit: Register needs a client and a key function")
+		return nil, errors.New("clearbit: a client and a key function are required")
 	}
 	if opts.PendingEvery <= 0 {
 		opts.PendingEvery = DefaultPendingEvery
@@ -69,18 +69,15 @@ func Register(r *actions.Registry, c *Client, keys actions.KeyFunc, opts Options
 	if opts.SettingsURL == "" {
 		opts.SettingsURL = DefaultSettingsURL
 	}
-	e := &enricher{c: c, keys: keys, opts: opts}
+	return &Provider{c: c, keys: keys, opts: opts}, nil
+}
+
+// Register adds clearbit-enrich-contact and clearbit-enrich-company to r.
+func (e *Provider) Register(r *actions.Registry) error {
 	if err := actions.Register(r, e.contactSpec()); err != nil {
 		return err
 	}
 	return actions.Register(r, e.companySpec())
-}
-
-// enricher holds what both actions need.
-type enricher struct {
-	c    *Client
-	keys actions.KeyFunc
-	opts Options
 }
 
 // pendingReason is shown while an execution waits for Clearbit.
@@ -88,7 +85,7 @@ const pendingReason = "Clearbit is looking this up"
 
 // key returns the portal's Clearbit key, or NOT_CONNECTED pointing to the
 // settings page when there is none.
-func (e *enricher) key(ctx context.Context, portalID int64) (string, error) {
+func (e *Provider) key(ctx context.Context, portalID int64) (string, error) {
 	k, err := e.keys(ctx, portalID)
 	var ae *actions.Error
 	if (err == nil && strings.TrimSpace(k) == "") || (errors.As(err, &ae) && ae.Code == actions.CodeNotConnected) {
@@ -104,7 +101,7 @@ func (e *enricher) key(ctx context.Context, portalID int64) (string, error) {
 // classify turns a lookup failure into what the runtime should do: run
 // again later (202, and transient errors as they are) or finish with an
 // *actions.Error. field and input name what was looked up.
-func (e *enricher) classify(ctx context.Context, portalID int64, err error, field, input string) error {
+func (e *Provider) classify(ctx context.Context, portalID int64, err error, field, input string) error {
 	if errors.Is(err, ErrQueued) {
 		return actions.Pending(e.opts.PendingEvery, pendingReason)
 	}
@@ -134,7 +131,7 @@ func (e *enricher) classify(ctx context.Context, portalID int64, err error, fiel
 	return actions.Fail(actions.CodeRejected, "Clearbit refused the request (HTTP %d).", ae.Status).With(err)
 }
 
-func (e *enricher) owner(ctx context.Context, portalID int64) KeyOwner {
+func (e *Provider) owner(ctx context.Context, portalID int64) KeyOwner {
 	if e.opts.KeyOwner == nil {
 		return OwnerUnknown
 	}
@@ -142,7 +139,7 @@ func (e *enricher) owner(ctx context.Context, portalID int64) KeyOwner {
 }
 
 // whose names the key in use, as the subject of a sentence.
-func (e *enricher) whose(ctx context.Context, portalID int64) string {
+func (e *Provider) whose(ctx context.Context, portalID int64) string {
 	switch e.owner(ctx, portalID) {
 	case OwnerPortal:
 		return "this HubSpot account's own Clearbit API key"
@@ -153,7 +150,7 @@ func (e *enricher) whose(ctx context.Context, portalID int64) string {
 }
 
 // fix says who can replace the key in use, and where.
-func (e *enricher) fix(ctx context.Context, portalID int64) string {
+func (e *Provider) fix(ctx context.Context, portalID int64) string {
 	switch e.owner(ctx, portalID) {
 	case OwnerPortal:
 		return "Enter a valid key on the app's settings page (" + e.opts.SettingsURL + ")."

@@ -42,7 +42,7 @@ type companyOut struct {
 	LinkedInURL            string `json:"linkedin_url"`
 }
 
-func (e *enricher) companySpec() actions.Spec[companyIn, companyOut] {
+func (e *Provider) companySpec() actions.Spec[companyIn, companyOut] {
 	text := func(name, label string) actions.OutputField {
 		return actions.OutputField{Name: name, Type: actions.TypeString, FieldType: actions.FieldText, Label: label}
 	}
@@ -90,7 +90,7 @@ func (e *enricher) companySpec() actions.Spec[companyIn, companyOut] {
 
 // enrichCompany looks the company up by domain. Lookups have no side
 // effect, so a repeated run just asks again.
-func (e *enricher) enrichCompany(ctx context.Context, ex *actions.Execution, in companyIn) (companyOut, error) {
+func (e *Provider) enrichCompany(ctx context.Context, ex *actions.Execution, in companyIn) (companyOut, error) {
 	domain, err := companyDomain(in.Domain, ex.Object.Property(PropertyDomain))
 	if err != nil {
 		return companyOut{}, err

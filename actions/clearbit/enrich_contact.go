@@ -46,7 +46,7 @@ type contactOut struct {
 	Location      string `json:"location"`
 }
 
-func (e *enricher) contactSpec() actions.Spec[contactIn, contactOut] {
+func (e *Provider) contactSpec() actions.Spec[contactIn, contactOut] {
 	text := func(name, label string) actions.OutputField {
 		return actions.OutputField{Name: name, Type: actions.TypeString, FieldType: actions.FieldText, Label: label}
 	}
@@ -91,7 +91,7 @@ func (e *enricher) contactSpec() actions.Spec[contactIn, contactOut] {
 // enrichContact looks the contact up with Clearbit's Combined endpoint, so
 // the company comes in the same call. Lookups have no side effect, so a
 // repeated run just asks again.
-func (e *enricher) enrichContact(ctx context.Context, ex *actions.Execution, in contactIn) (contactOut, error) {
+func (e *Provider) enrichContact(ctx context.Context, ex *actions.Execution, in contactIn) (contactOut, error) {
 	email, err := contactEmail(in.Email, ex.Object.Property(PropertyEmail))
 	if err != nil {
 		return contactOut{}, err

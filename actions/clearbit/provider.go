@@ -59,11 +59,13 @@ func sandbox(cfg *Config) *actions.Fake {
 }
 
 // Provider serves the Clearbit actions with each portal's key (or the
-// app's default) and its card on the settings page.
+// app's default) and its card on the settings page. It is safe for
+// concurrent use.
 type Provider struct {
-	client *Client
-	keys   *actions.APIKeys
-	opts   Options
+	c       *Client
+	apiKeys *actions.APIKeys // nil when built for a test with its own keys
+	keys    actions.KeyFunc
+	opts    Options
 }
 
 // keyHelp says where an admin finds the key.
@@ -74,42 +76,38 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Provider{
-		client: NewClient(cfg.BaseURL, deps.Client("clearbit", 10*time.Second)),
-		keys:   actions.NewAPIKeys(deps.DB, ID, "Clearbit", cfg.APIKey.Reveal(), deps.SettingsURL()),
-	}
-	p.opts = Options{
+	apiKeys := actions.NewAPIKeys(deps.DB, ID, "Clearbit", cfg.APIKey.Reveal(), deps.SettingsURL())
+	p, err := newProvider(NewClient(cfg.BaseURL, deps.Client("clearbit", 10*time.Second)), apiKeys.Key, Options{
 		SettingsURL: deps.SettingsURL(),
 		KeyOwner: func(ctx context.Context, portalID int64) KeyOwner {
-			if p.keys.PortalOwned(ctx, portalID) {
+			if apiKeys.PortalOwned(ctx, portalID) {
 				return OwnerPortal
 			}
 			return OwnerApp
 		},
+	})
+	if err != nil {
+		return nil, err
 	}
+	p.apiKeys = apiKeys
 	return p, nil
 }
 
 // Name is Clearbit's id.
 func (p *Provider) Name() string { return ID }
 
-// Register adds clearbit-enrich-contact and clearbit-enrich-company.
-func (p *Provider) Register(r *actions.Registry) error {
-	return Register(r, p.client, p.keys.Key, p.opts)
-}
-
 // Routes mounts nothing: Clearbit has no connect flow.
 func (p *Provider) Routes(*echo.Echo) {}
 
 // Card is Clearbit's key form on the settings page.
 func (p *Provider) Card(ctx context.Context, portalID int64) (actions.Card, error) {
-	return p.keys.Card(ctx, portalID, keyHelp)
+	return p.apiKeys.Card(ctx, portalID, keyHelp)
 }
 
 // Keys is the store of portals' Clearbit keys.
-func (p *Provider) Keys() *actions.APIKeys { return p.keys }
+func (p *Provider) Keys() *actions.APIKeys { return p.apiKeys }
 
 // VerifyKey checks a key with one cheap call to Clearbit.
 func (p *Provider) VerifyKey(ctx context.Context, key string) error {
-	return p.client.VerifyKey(ctx, key)
+	return p.c.VerifyKey(ctx, key)
 }

@@ -44,7 +44,7 @@ func newHarness(t *testing.T, opts quickbookstest.Options, cfg actions.Config) *
 		cfg.InlineBudget = 3 * time.Second
 	}
 	h := actionstest.New(t, func(r *actions.Registry) {
-		if err := Register(r, e.svc); err != nil {
+		if err := e.svc.Register(r); err != nil {
 			t.Fatalf("Register() = %v", err)
 		}
 	}, actionstest.Options{Config: cfg})

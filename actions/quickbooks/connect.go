@@ -22,7 +22,7 @@ import (
 // HandleConnect serves GET /oauth/quickbooks/connect: it sends the signed-in
 // admin to Intuit to authorize the app for a QuickBooks company. A browser
 // without a settings session is sent to the HubSpot install flow first.
-func (s *Service) HandleConnect() echo.HandlerFunc {
+func (s *Provider) HandleConnect() echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if _, ok := s.sessions.PortalID(c); !ok {
 			return c.Redirect(http.StatusSeeOther, InstallPath)
@@ -30,7 +30,7 @@ func (s *Service) HandleConnect() echo.HandlerFunc {
 		if !s.Configured() {
 			return s.page(c, http.StatusServiceUnavailable, "QuickBooks is not available in this installation of the app: its operator has not set up QuickBooks credentials.", nil)
 		}
-		state, err := s.sessions.NewState(c, Provider)
+		state, err := s.sessions.NewState(c, ID)
 		if err != nil {
 			return fmt.Errorf("quickbooks: new oauth state: %w", err)
 		}
@@ -42,7 +42,7 @@ func (s *Service) HandleConnect() echo.HandlerFunc {
 // exchanges the code, reads the company's name and saves the grant, then
 // sends the admin back to the settings page (303). Failures show a short
 // page that says what to do.
-func (s *Service) HandleCallback() echo.HandlerFunc {
+func (s *Provider) HandleCallback() echo.HandlerFunc {
 	type query struct {
 		Code    string `query:"code"`
 		State   string `query:"state"`
@@ -55,7 +55,7 @@ func (s *Service) HandleCallback() echo.HandlerFunc {
 		if err := (&echo.DefaultBinder{}).BindQueryParams(c, &q); err != nil {
 			return s.page(c, http.StatusBadRequest, "The link back from QuickBooks was malformed.", err)
 		}
-		portalID, err := s.sessions.ConsumeState(c, Provider, q.State)
+		portalID, err := s.sessions.ConsumeState(c, ID, q.State)
 		if err != nil {
 			return s.page(c, http.StatusBadRequest, "This QuickBooks connection link has expired or was already used. Go back to the settings page and click Connect QuickBooks again.", err)
 		}
@@ -101,7 +101,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 `))
 
 // page answers the browser with a short explanation and logs the cause.
-func (s *Service) page(c echo.Context, status int, msg string, cause error) error {
+func (s *Provider) page(c echo.Context, status int, msg string, cause error) error {
 	if cause != nil {
 		s.log.Info("quickbooks: connect failed", "status", status, "err", cause)
 	}
@@ -115,7 +115,7 @@ func (s *Service) page(c echo.Context, status int, msg string, cause error) erro
 // Disconnect revokes the portal's grant at Intuit (with its refresh token,
 // whatever the grant's status) and forgets it. The grant is deleted even
 // when Intuit cannot be reached; the error then says so.
-func (s *Service) Disconnect(ctx context.Context, portalID int64) error {
+func (s *Provider) Disconnect(ctx context.Context, portalID int64) error {
 	err := s.grants.Revoke(ctx, portalID, s.revoke)
 	switch {
 	case errors.Is(err, oauth.ErrNotConnected):
@@ -132,7 +132,7 @@ func (s *Service) Disconnect(ctx context.Context, portalID int64) error {
 
 // revoke asks Intuit to revoke a token (and so the whole grant). A 400
 // means the token is already invalid, which is what we want.
-func (s *Service) revoke(ctx context.Context, token string) error {
+func (s *Provider) revoke(ctx context.Context, token string) error {
 	body, err := json.Marshal(map[string]string{"token": token})
 	if err != nil {
 		return err

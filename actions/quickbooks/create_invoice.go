@@ -56,7 +56,7 @@ type invoiceOut struct {
 	EmailStatus   string  `json:"email_status"`
 }
 
-func (s *Service) createInvoiceSpec() actions.Spec[invoiceIn, invoiceOut] {
+func (s *Provider) createInvoiceSpec() actions.Spec[invoiceIn, invoiceOut] {
 	return actions.Spec[invoiceIn, invoiceOut]{
 		Key:  KeyCreateInvoice,
 		Name: "Create QuickBooks invoice",
@@ -106,7 +106,7 @@ func (s *Service) createInvoiceSpec() actions.Spec[invoiceIn, invoiceOut] {
 	}
 }
 
-func (s *Service) createInvoice(ctx context.Context, ex *actions.Execution, in invoiceIn) (invoiceOut, error) {
+func (s *Provider) createInvoice(ctx context.Context, ex *actions.Execution, in invoiceIn) (invoiceOut, error) {
 	if strings.Trim(in.ItemID, "0123456789") != "" {
 		return invoiceOut{}, actions.Invalid(InItemID, "must be a QuickBooks product or service id such as 7; pick one from the list")
 	}
@@ -212,7 +212,7 @@ const sendTries = 3
 // outputs: a transient one is left to the runtime to retry until the
 // sendTries-th run, and the rest say that the invoice exists but was not
 // emailed.
-func (s *Service) notEmailed(ex *actions.Execution, out invoiceOut, err error) error {
+func (s *Provider) notEmailed(ex *actions.Execution, out invoiceOut, err error) error {
 	invoice := out.InvoiceNumber
 	if invoice == "" {
 		invoice = "with ID " + out.InvoiceID
@@ -244,7 +244,7 @@ func isTransient(err error) bool { return actions.Transient(err) }
 
 // itemOptions fills the item_id dropdown with the company's active
 // products and services, by name, searchable and paged.
-func (s *Service) itemOptions(ctx context.Context, req *actions.OptionsRequest) (actions.OptionsPage, error) {
+func (s *Provider) itemOptions(ctx context.Context, req *actions.OptionsRequest) (actions.OptionsPage, error) {
 	start := 1
 	if a := req.FetchOptions.After; a != "" {
 		n, err := strconv.Atoi(a)

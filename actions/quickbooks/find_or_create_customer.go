@@ -33,7 +33,7 @@ type customerOut struct {
 	Created    bool   `json:"created"`
 }
 
-func (s *Service) findOrCreateCustomerSpec() actions.Spec[customerIn, customerOut] {
+func (s *Provider) findOrCreateCustomerSpec() actions.Spec[customerIn, customerOut] {
 	return actions.Spec[customerIn, customerOut]{
 		Key:  KeyFindOrCreateCustomer,
 		Name: "Find or create QuickBooks customer",
@@ -68,7 +68,7 @@ func (s *Service) findOrCreateCustomerSpec() actions.Spec[customerIn, customerOu
 	}
 }
 
-func (s *Service) findOrCreateCustomer(ctx context.Context, ex *actions.Execution, in customerIn) (customerOut, error) {
+func (s *Provider) findOrCreateCustomer(ctx context.Context, ex *actions.Execution, in customerIn) (customerOut, error) {
 	w, field, err := customerFromRecord(ex, in)
 	if err != nil {
 		return customerOut{}, err

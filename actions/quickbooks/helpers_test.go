@@ -123,11 +123,11 @@ func (f *fakeCRM) DealContact(ctx context.Context, portalID int64, dealID string
 	return f.contacts[dealID], f.err
 }
 
-// env is a Service wired to a running fake, its grants kept by the real
+// env is a Provider wired to a running fake, its grants kept by the real
 // oauth.Grants on a SQLite file.
 type env struct {
 	fake     *quickbookstest.Fake
-	svc      *Service
+	svc      *Provider
 	db       *store.DB
 	grants   *oauth.Grants
 	sessions *memSessions
@@ -141,7 +141,7 @@ func newEnv(t *testing.T, opts quickbookstest.Options, publicBaseURL string) *en
 	return newEnvOn(t, quickbookstest.Start(t, opts), publicBaseURL)
 }
 
-// newEnvOn wires a Service to fake, which may be served behind a handler
+// newEnvOn wires a Provider to fake, which may be served behind a handler
 // of the test's.
 func newEnvOn(t *testing.T, fake *quickbookstest.Fake, publicBaseURL string) *env {
 	t.Helper()
@@ -167,12 +167,12 @@ func newEnvOn(t *testing.T, fake *quickbookstest.Fake, publicBaseURL string) *en
 	t.Cleanup(func() { db.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hc := &http.Client{Timeout: 10 * time.Second}
-	grants := oauth.NewGrants(Provider, OAuthConfig(cfg), db, hc, log)
+	grants := oauth.NewGrants(ID, OAuthConfig(cfg), db, hc, log)
 	sessions := newMemSessions()
 	crm := &fakeCRM{contacts: map[string]Contact{}}
-	svc, err := New(cfg, grants, sessions, crm, hc, log)
+	svc, err := newProvider(cfg, grants, sessions, crm, hc, log)
 	if err != nil {
-		t.Fatalf("New() = %v", err)
+		t.Fatalf("newProvider() = %v", err)
 	}
 	svc.now = func() time.Time { return testNow }
 	return &env{fake: fake, svc: svc, db: db, grants: grants, sessions: sessions, crm: crm}

@@ -12,13 +12,10 @@ import (
 	"hubspot-actions/oauth"
 )
 
-// ID is QuickBooks' id in the database, routes and the settings page.
-const ID = Provider
-
 // Module is QuickBooks' entry in cmd's list of providers.
 func Module() actions.Module {
 	return actions.NewModule(ID, func(cfg Config, deps actions.Deps) (actions.Provider, error) {
-		return FromDeps(cfg, deps)
+		return New(cfg, deps)
 	}, sandbox)
 }
 
@@ -44,11 +41,12 @@ func sandbox(cfg *Config) *actions.Fake {
 	}
 }
 
-// FromDeps builds the QuickBooks service from the app's parts: each
+// New builds the QuickBooks provider from its configuration and the app's
+// parts: each
 // portal's grant is kept by an oauth.Grants on the app's store, the
 // settings page's sessions guard the connect flow, and invoices read
 // deals' contacts through the portal's HubSpot API.
-func FromDeps(cfg Config, deps actions.Deps) (*Service, error) {
+func New(cfg Config, deps actions.Deps) (*Provider, error) {
 	cfg.PublicBaseURL = deps.PublicBaseURL
 	hc := deps.Client("quickbooks", 30*time.Second)
 	log := deps.Logger()
@@ -60,24 +58,21 @@ func FromDeps(cfg Config, deps actions.Deps) (*Service, error) {
 	if deps.HubSpot != nil {
 		crm = hubspotCRM{deps.HubSpot}
 	}
-	return New(cfg, grants, deps.Sessions, crm, hc, log)
+	return newProvider(cfg, grants, deps.Sessions, crm, hc, log)
 }
 
 // Name is QuickBooks' id.
-func (s *Service) Name() string { return ID }
-
-// Register adds the QuickBooks actions to r.
-func (s *Service) Register(r *actions.Registry) error { return Register(r, s) }
+func (s *Provider) Name() string { return ID }
 
 // Routes mounts the connect flow: the settings page links to ConnectPath,
 // and Intuit sends the admin back to CallbackPath.
-func (s *Service) Routes(e *echo.Echo) {
+func (s *Provider) Routes(e *echo.Echo) {
 	e.GET(ConnectPath, s.HandleConnect())
 	e.GET(CallbackPath, s.HandleCallback())
 }
 
 // Connected reports whether a grant is stored for the portal.
-func (s *Service) Connected(ctx context.Context, portalID int64) (bool, error) {
+func (s *Provider) Connected(ctx context.Context, portalID int64) (bool, error) {
 	if s.grants == nil {
 		return false, nil
 	}
@@ -95,7 +90,7 @@ const checkTimeout = 4 * time.Second
 // Card is QuickBooks' part of the settings page: whether the portal's
 // company is connected (confirmed by one cheap call that reads its current
 // name), and the links to connect, reconnect or disconnect it.
-func (s *Service) Card(ctx context.Context, portalID int64) (actions.Card, error) {
+func (s *Provider) Card(ctx context.Context, portalID int64) (actions.Card, error) {
 	c := actions.Card{Provider: ID, Label: "QuickBooks Online", Short: "QuickBooks", Connect: &actions.ConnectCard{AccountLabel: "Company"}}
 	if !s.Configured() {
 		c.Status, c.Badge = actions.CardUnavailable, "Not available"

@@ -25,8 +25,9 @@ import (
 	"hubspot-actions/oauth"
 )
 
-// Provider names QuickBooks in grants and OAuth state.
-const Provider = "quickbooks"
+// ID is QuickBooks' id in the database (grants), OAuth state, routes and
+// the settings page.
+const ID = "quickbooks"
 
 // Routes of the connect flow, relative to the public base URL.
 const (
@@ -127,8 +128,8 @@ func (c Config) withDefaults() (Config, error) {
 
 // OAuthConfig returns the oauth2.Config for Intuit: Basic client
 // authentication at the token endpoint, the accounting scope, and the
-// callback under PublicBaseURL. Build the service's oauth.Grants with it,
-// under the name Provider.
+// callback under PublicBaseURL. Build the provider's oauth.Grants with it,
+// under the name ID.
 func OAuthConfig(cfg Config) *oauth2.Config {
 	cfg, _ = cfg.withDefaults()
 	return &oauth2.Config{
@@ -144,9 +145,9 @@ func OAuthConfig(cfg Config) *oauth2.Config {
 	}
 }
 
-// Service is the QuickBooks connection of every portal and the actions
+// Provider is the QuickBooks connection of every portal and the actions
 // that use it. It is safe for concurrent use.
-type Service struct {
+type Provider struct {
 	cfg      Config
 	conf     *oauth2.Config
 	grants   *oauth.Grants
@@ -158,17 +159,17 @@ type Service struct {
 	now      func() time.Time
 }
 
-// New returns the service. grants holds each portal's QuickBooks grant
-// (built with oauth.NewGrants(Provider, OAuthConfig(cfg), …)): its tokens,
+// newProvider returns the provider. grants holds each portal's QuickBooks
+// grant (built with oauth.NewGrants(ID, OAuthConfig(cfg), …)): its tokens,
 // sealed, with the company's realmId and name as the account. hc is used
 // for the code exchange, the company lookup that follows it and revocation
 // (set its timeout); API calls go through grants.Client.
-func New(cfg Config, grants *oauth.Grants, sessions Sessions, crm CRM, hc *http.Client, log *slog.Logger) (*Service, error) {
+func newProvider(cfg Config, grants *oauth.Grants, sessions Sessions, crm CRM, hc *http.Client, log *slog.Logger) (*Provider, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	return &Service{
+	return &Provider{
 		cfg:      cfg,
 		conf:     OAuthConfig(cfg),
 		grants:   grants,
@@ -176,7 +177,7 @@ func New(cfg Config, grants *oauth.Grants, sessions Sessions, crm CRM, hc *http.
 		crm:      crm,
 		hc:       hc,
 		lim:      actions.NewLimiter(limit(cfg.RequestsPerMinute, cfg.MaxConcurrent)),
-		log:      log.With("provider", Provider),
+		log:      log.With("provider", ID),
 		now:      time.Now,
 	}, nil
 }
@@ -184,10 +185,10 @@ func New(cfg Config, grants *oauth.Grants, sessions Sessions, crm CRM, hc *http.
 // Configured reports whether the app has QuickBooks credentials. Without
 // them the actions are still registered (they are part of the app's
 // definition) but answer NOT_CONNECTED, and connecting is refused.
-func (s *Service) Configured() bool { return s.cfg.ClientID != "" }
+func (s *Provider) Configured() bool { return s.cfg.ClientID != "" }
 
-// Register registers the QuickBooks actions.
-func Register(r *actions.Registry, s *Service) error {
+// Register adds the QuickBooks actions to r.
+func (s *Provider) Register(r *actions.Registry) error {
 	if err := actions.Register(r, s.findOrCreateCustomerSpec()); err != nil {
 		return err
 	}
@@ -195,22 +196,22 @@ func Register(r *actions.Registry, s *Service) error {
 }
 
 // settingsURL is where an admin connects QuickBooks.
-func (s *Service) settingsURL() string { return s.cfg.PublicBaseURL + SettingsPath }
+func (s *Provider) settingsURL() string { return s.cfg.PublicBaseURL + SettingsPath }
 
 // notConnected is the error for a portal without a usable QuickBooks grant.
-func (s *Service) notConnected(err error) *actions.Error {
+func (s *Provider) notConnected(err error) *actions.Error {
 	return actions.Fail(actions.CodeNotConnected,
 		"QuickBooks is not connected to this HubSpot account. An admin can connect it on the app's settings page: %s", s.settingsURL()).With(err)
 }
 
 // reconnect is the error for a grant Intuit no longer accepts.
-func (s *Service) reconnect(err error) *actions.Error {
+func (s *Provider) reconnect(err error) *actions.Error {
 	return actions.Fail(actions.CodeNotConnected,
 		"QuickBooks no longer accepts the app's access to this company (it was disconnected or its authorization expired). An admin must reconnect QuickBooks on the app's settings page: %s", s.settingsURL()).With(err)
 }
 
 // company returns a client for the portal's company and its realmId.
-func (s *Service) company(ctx context.Context, portalID int64) (*Client, string, error) {
+func (s *Provider) company(ctx context.Context, portalID int64) (*Client, string, error) {
 	if !s.Configured() {
 		return nil, "", actions.Fail(actions.CodeNotConnected,
 			"QuickBooks is not available in this installation of the app (its operator has not set up QuickBooks credentials).")
@@ -231,7 +232,7 @@ func (s *Service) company(ctx context.Context, portalID int64) (*Client, string,
 	return c, st.AccountID, nil
 }
 
-func (s *Service) grantError(err error) error {
+func (s *Provider) grantError(err error) error {
 	if errors.Is(err, oauth.ErrNotConnected) {
 		return s.notConnected(err)
 	}
@@ -242,7 +243,7 @@ func (s *Service) grantError(err error) error {
 // rejects the access token, it refreshes once and runs fn again (fn must be
 // idempotent: queries and requestid writes are); a second rejection means
 // the admin must reconnect.
-func (s *Service) withCompany(ctx context.Context, portalID int64, fn func(c *Client, realm string) error) error {
+func (s *Provider) withCompany(ctx context.Context, portalID int64, fn func(c *Client, realm string) error) error {
 	for attempt := 0; ; attempt++ {
 		c, realm, err := s.company(ctx, portalID)
 		if err != nil {
@@ -279,7 +280,7 @@ func (s *Service) withCompany(ctx context.Context, portalID int64, fn func(c *Cl
 // connected company's name: for the settings page. Errors are
 // *actions.Error (NOT_CONNECTED when the admin must connect or reconnect)
 // or transient.
-func (s *Service) VerifyConnection(ctx context.Context, portalID int64) (companyName string, err error) {
+func (s *Provider) VerifyConnection(ctx context.Context, portalID int64) (companyName string, err error) {
 	err = s.withCompany(ctx, portalID, func(c *Client, realm string) error {
 		info, err := c.CompanyInfo(ctx, realm)
 		companyName = info.CompanyName
@@ -302,7 +303,7 @@ type hints struct {
 // throttling and system faults stay transient (the runtime retries them
 // with backoff); validation faults become VALIDATION_FAILED when they are
 // about an input, else UPSTREAM_REJECTED.
-func (s *Service) classify(err error, h hints) error {
+func (s *Provider) classify(err error, h hints) error {
 	var f *Fault
 	if !errors.As(err, &f) {
 		return err

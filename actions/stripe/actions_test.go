@@ -55,7 +55,7 @@ func (c *clock) Add(d time.Duration) {
 type env struct {
 	h     *actionstest.Harness
 	fake  *stripetest.Server
-	app   *app
+	app   *Provider
 	clock *clock
 }
 
@@ -75,7 +75,7 @@ func newEnv(t *testing.T, cfg actions.Config) *env {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 3, 10, 14, 25, 7, 0, time.UTC)}
 	fake, base := stripetest.Start(t, stripetest.Options{Now: clk.Now, RateLimit: -1})
-	a := &app{c: NewClient(base, &http.Client{Timeout: 10 * time.Second}), keys: testKeys, mint: minter{secret: testSecret}, now: clk.Now}
+	a := &Provider{c: NewClient(base, &http.Client{Timeout: 10 * time.Second}), keys: testKeys, mint: minter{secret: testSecret}, now: clk.Now}
 	if cfg.InlineBudget == 0 {
 		cfg.InlineBudget = 5 * time.Second
 	}
@@ -83,8 +83,8 @@ func newEnv(t *testing.T, cfg actions.Config) *env {
 		cfg.MaxAttempts = 3
 	}
 	h := actionstest.New(t, func(r *actions.Registry) {
-		if err := register(r, a); err != nil {
-			t.Fatalf("register: %v", err)
+		if err := a.Register(r); err != nil {
+			t.Fatalf("Register: %v", err)
 		}
 	}, actionstest.Options{Config: cfg})
 	return &env{h: h, fake: fake, app: a, clock: clk}
@@ -647,15 +647,36 @@ func TestCheckFailures(t *testing.T) {
 
 func TestRegister(t *testing.T) {
 	t.Parallel()
-	c := NewClient("http://127.0.0.1:1", http.DefaultClient)
-	if err := Register(actions.NewRegistry(), c, testKeys, []byte("short")); err == nil {
-		t.Errorf("Register accepted a short secret")
+	// The code secret is the app's own, read on first use: a short one is
+	// refused before any call to Stripe.
+	short, err := New(Config{BaseURL: "http://127.0.0.1:1"}, actions.Deps{
+		AppSecret: func(context.Context, string) ([]byte, error) { return []byte("short"), nil },
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := Register(actions.NewRegistry(), nil, testKeys, testSecret); err == nil {
-		t.Errorf("Register accepted a nil client")
+	if _, err := short.minter(context.Background()); err == nil {
+		t.Errorf("minter() accepted a short code secret")
+	}
+	if _, err := New(Config{BaseURL: "not a url"}, actions.Deps{}); err == nil {
+		t.Errorf("New accepted a base URL that is not one")
+	}
+	p, err := New(Config{BaseURL: "http://127.0.0.1:1"}, actions.Deps{
+		AppSecret: func(_ context.Context, name string) ([]byte, error) {
+			if name != codeSecretName {
+				return nil, fmt.Errorf("app secret %q", name)
+			}
+			return testSecret, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := p.minter(context.Background()); err != nil || string(m.secret) != string(testSecret) {
+		t.Errorf("minter() = %v, %v, want the app secret", m, err)
 	}
 	r := actions.NewRegistry()
-	if err := Register(r, c, testKeys, testSecret); err != nil {
+	if err := p.Register(r); err != nil {
 		t.Fatalf("Register() = %v", err)
 	}
 	var keys []string
@@ -711,7 +732,7 @@ func TestCheckReadsUnexpandedCoupon(t *testing.T) {
 	})
 	ts := httptest.NewServer(strip)
 	t.Cleanup(ts.Close)
-	a := &app{c: NewClient(ts.URL, ts.Client()), keys: testKeys, mint: minter{secret: testSecret}, now: time.Now}
+	a := &Provider{c: NewClient(ts.URL, ts.Client()), keys: testKeys, mint: minter{secret: testSecret}, now: time.Now}
 	ex := &actions.Execution{CallbackID: "ap-unexpanded", PortalID: portalOK}
 	got, err := a.check(context.Background(), ex, checkIn{Code: "TENOFF"})
 	want := checkOut{Found: true, Active: true, TimesRedeemed: "3", MaxRedemptions: "100", AmountOff: "10.00", Currency: "USD"}

@@ -47,7 +47,7 @@ type checkOut struct {
 
 var checkFields = map[string]string{"code": InCode}
 
-func (a *app) checkSpec() actions.Spec[checkIn, checkOut] {
+func (a *Provider) checkSpec() actions.Spec[checkIn, checkOut] {
 	return actions.Spec[checkIn, checkOut]{
 		Key:  ActionCheckPromotionCode,
 		Name: "Check a Stripe discount code",
@@ -94,7 +94,7 @@ var codePattern = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
 // valid (not deleted, past its own redeem-by date or used up). A code
 // restricted to one customer is active even though only that customer can
 // use it.
-func (a *app) check(ctx context.Context, ex *actions.Execution, in checkIn) (checkOut, error) {
+func (a *Provider) check(ctx context.Context, ex *actions.Execution, in checkIn) (checkOut, error) {
 	code := strings.TrimSpace(in.Code)
 	if !codePattern.MatchString(code) {
 		return checkOut{}, nil
@@ -154,7 +154,7 @@ func (a *app) check(ctx context.Context, ex *actions.Execution, in checkIn) (che
 }
 
 // usable reports whether a customer could redeem pc now.
-func (a *app) usable(pc *PromotionCode) bool {
+func (a *Provider) usable(pc *PromotionCode) bool {
 	now := a.now().Unix()
 	return pc.Active &&
 		(pc.ExpiresAt == 0 || now < pc.ExpiresAt) &&

@@ -98,7 +98,7 @@ var createFields = map[string]string{
 	"email":              InCustomerEmail,
 }
 
-func (a *app) createSpec() actions.Spec[createIn, createOut] {
+func (a *Provider) createSpec() actions.Spec[createIn, createOut] {
 	static := []string{actions.StaticValue}
 	return actions.Spec[createIn, createOut]{
 		Key:  ActionCreatePromotionCode,
@@ -290,7 +290,7 @@ func parsePercent(s string) (float64, error) {
 // safe to repeat (see the package documentation). The coupon comes first
 // so that terms Stripe refuses (a currency it does not support) leave no
 // customer behind.
-func (a *app) create(ctx context.Context, ex *actions.Execution, in createIn) (createOut, error) {
+func (a *Provider) create(ctx context.Context, ex *actions.Execution, in createIn) (createOut, error) {
 	p, err := plan(in)
 	if err != nil {
 		return createOut{}, err
@@ -351,7 +351,7 @@ func expiry(now time.Time, days int64) int64 {
 // restricts a code to a contact expects the code to work for that person,
 // including a lead who never bought. Two executions for the same new email
 // at the same moment may each create a customer; Stripe allows duplicates.
-func (a *app) customer(ctx context.Context, ex *actions.Execution, key, email string) (string, error) {
+func (a *Provider) customer(ctx context.Context, ex *actions.Execution, key, email string) (string, error) {
 	find := func() (string, error) {
 		for _, e := range uniq(email, strings.ToLower(email)) {
 			found, err := a.c.FindCustomersByEmail(ctx, key, e)
@@ -387,7 +387,7 @@ func (a *app) customer(ctx context.Context, ex *actions.Execution, key, email st
 // coupon returns the coupon shared by every code with terms t, creating it
 // the first time. Its ID is derived from the terms, so concurrent creators
 // converge on one coupon: the loser gets "already exists" and reads it.
-func (a *app) coupon(ctx context.Context, ex *actions.Execution, key, id string, t terms) (Coupon, error) {
+func (a *Provider) coupon(ctx context.Context, ex *actions.Execution, key, id string, t terms) (Coupon, error) {
 	get := func() (Coupon, bool, error) {
 		c, err := a.c.GetCoupon(ctx, key, id)
 		if isStatus(err, http.StatusNotFound) {
@@ -442,7 +442,7 @@ func (a *app) coupon(ctx context.Context, ex *actions.Execution, key, id string,
 // was pruned, or the parameters differ from an earlier run's) or replays
 // an earlier attempt's failure, it looks the code up and returns it if an
 // earlier run of this execution made it.
-func (a *app) promotionCode(ctx context.Context, ex *actions.Execution, key string, p PromotionCodeParams) (PromotionCode, error) {
+func (a *Provider) promotionCode(ctx context.Context, ex *actions.Execution, key string, p PromotionCodeParams) (PromotionCode, error) {
 	promo, err := a.c.CreatePromotionCode(ctx, key, ex.IdempotencyKey("stripe-promotion-code"), p)
 	for retried := false; err != nil && (rejected(err) || replayedFailure(err)); retried = true {
 		existing, ok, lerr := a.ownCode(ctx, ex, key, p.Code)
@@ -462,7 +462,7 @@ func (a *app) promotionCode(ctx context.Context, ex *actions.Execution, key stri
 
 // ownCode finds code among Stripe's promotion codes if this execution
 // created it (metadata hubspot_ref is the execution's reference).
-func (a *app) ownCode(ctx context.Context, ex *actions.Execution, key, code string) (PromotionCode, bool, error) {
+func (a *Provider) ownCode(ctx context.Context, ex *actions.Execution, key, code string) (PromotionCode, bool, error) {
 	found, err := a.c.ListPromotionCodes(ctx, key, code)
 	if err != nil {
 		return PromotionCode{}, false, classify(err, createFields, "look up the promotion code")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -64,11 +65,17 @@ func sandbox(cfg *Config) *actions.Fake {
 }
 
 // Provider serves the Stripe promotion-code actions with each portal's key
-// (or the app's default) and its card on the settings page.
+// (or the app's default) and its card on the settings page. It is safe for
+// concurrent use.
 type Provider struct {
-	client *Client
-	keys   *actions.APIKeys
-	app    *app
+	c       *Client
+	apiKeys *actions.APIKeys
+	keys    actions.KeyFunc                           // apiKeys.Key, or a test's
+	secret  func(ctx context.Context) ([]byte, error) // the code secret, read once
+	now     func() time.Time
+
+	mu   sync.Mutex
+	mint minter // set once the secret is read
 }
 
 // keyHelp says where an admin finds the key.
@@ -82,37 +89,35 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 		return nil, err
 	}
 	p := &Provider{
-		client: NewClient(strings.TrimRight(cfg.BaseURL, "/"), deps.Client("stripe", 30*time.Second)),
-		keys:   actions.NewAPIKeys(deps.DB, ID, "Stripe", cfg.SecretKey.Reveal(), deps.SettingsURL()),
+		c:       NewClient(strings.TrimRight(cfg.BaseURL, "/"), deps.Client("stripe", 30*time.Second)),
+		apiKeys: actions.NewAPIKeys(deps.DB, ID, "Stripe", cfg.SecretKey.Reveal(), deps.SettingsURL()),
+		now:     time.Now,
 	}
-	secret := func(ctx context.Context) ([]byte, error) {
+	p.keys = p.apiKeys.Key
+	p.secret = func(ctx context.Context) ([]byte, error) {
 		if deps.AppSecret == nil {
 			return nil, errors.New("no app secret store")
 		}
 		return deps.AppSecret(ctx, codeSecretName)
 	}
-	p.app = newApp(p.client, p.keys.Key, secret)
 	return p, nil
 }
 
 // Name is Stripe's id.
 func (p *Provider) Name() string { return ID }
 
-// Register adds stripe-create-promotion-code and stripe-check-promotion-code.
-func (p *Provider) Register(r *actions.Registry) error { return register(r, p.app) }
-
 // Routes mounts nothing: Stripe has no connect flow.
 func (p *Provider) Routes(*echo.Echo) {}
 
 // Card is Stripe's key form on the settings page.
 func (p *Provider) Card(ctx context.Context, portalID int64) (actions.Card, error) {
-	return p.keys.Card(ctx, portalID, keyHelp)
+	return p.apiKeys.Card(ctx, portalID, keyHelp)
 }
 
 // Keys is the store of portals' Stripe keys.
-func (p *Provider) Keys() *actions.APIKeys { return p.keys }
+func (p *Provider) Keys() *actions.APIKeys { return p.apiKeys }
 
 // VerifyKey checks a key with one cheap call to Stripe.
 func (p *Provider) VerifyKey(ctx context.Context, key string) error {
-	return p.client.VerifyKey(ctx, key)
+	return p.c.VerifyKey(ctx, key)
 }

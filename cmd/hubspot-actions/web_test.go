@@ -508,7 +508,7 @@ func TestAdminIsolation(t *testing.T) {
 	if err := otherKeys.Save(ctx, other, "sk_live_othersecret9876"); err != nil {
 		t.Fatal(err)
 	}
-	qbGrant := oauth.NewGrants(quickbooks.Provider, &oauth2.Config{}, db, &http.Client{}, log)
+	qbGrant := oauth.NewGrants(quickbooks.ID, &oauth2.Config{}, db, &http.Client{}, log)
 	if err := qbGrant.Save(ctx, other, &oauth2.Token{AccessToken: "qb-a", RefreshToken: "qb-r", Expiry: time.Now().Add(time.Hour)}, "9130", "Other Portal Ltd"); err != nil {
 		t.Fatal(err)
 	}

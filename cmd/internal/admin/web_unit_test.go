@@ -178,7 +178,7 @@ func TestSettingsStates(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	w := New(oauth.New(oauth.Config{}, nil, &http.Client{}, log), NewSessions(make([]byte, 32), false), make([]byte, 32), log)
 	now := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
-	unconfigured, err := quickbooks.New(quickbooks.Config{Environment: "sandbox", PublicBaseURL: "https://actions.example.com"}, nil, nil, nil, &http.Client{}, log)
+	unconfigured, err := quickbooks.New(quickbooks.Config{}, actions.Deps{PublicBaseURL: "https://actions.example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
