@@ -119,6 +119,11 @@ type Deps struct {
 	// HTTPClient returns an outbound client for the named upstream with
 	// the given timeout, its requests counted in the metrics.
 	HTTPClient func(upstream string, timeout time.Duration) *http.Client
+	// Limiters builds the rate limiter of one upstream budget, named for
+	// the provider (and the budget, e.g. "stripe-live") with its limits.
+	// nil builds in-process LocalLimiters; several replicas pass one that
+	// shares each budget through the database.
+	Limiters func(name string, l Limit) Limiter
 	// AppSecret returns the app's own long-lived secret of that name (32
 	// bytes, generated and stored sealed on first use).
 	AppSecret func(ctx context.Context, name string) ([]byte, error)
@@ -138,6 +143,15 @@ func (d Deps) Client(upstream string, timeout time.Duration) *http.Client {
 		return &http.Client{Timeout: timeout}
 	}
 	return d.HTTPClient(upstream, timeout)
+}
+
+// Limiter returns the limiter of the named budget: d.Limiters', or an
+// in-process LocalLimiter when none is set.
+func (d Deps) Limiter(name string, l Limit) Limiter {
+	if d.Limiters == nil {
+		return NewLimiter(l)
+	}
+	return d.Limiters(name, l)
 }
 
 // Logger returns d.Log, or a logger that discards when none is set.

@@ -20,9 +20,9 @@ import (
 // depend on this interface only; LocalLimiter is the in-process one.
 //
 // A limiter shared by several replicas implements the same two methods over
-// the database and takes a LocalLimiter's place: cmd hands the HubSpot
-// client its limiter, and a provider's constructor, which builds its own
-// LocalLimiter from its limits today, would take one as a parameter. With
+// the database and takes a LocalLimiter's place: cmd builds every limiter
+// through one factory (Deps.Limiters, which the HubSpot client's limiter
+// also comes from), so swapping the factory moves every budget. With
 // PostgreSQL it would keep one row per (scope, key), scope naming the
 // provider's limit, holding tat (the theoretical arrival time of the generic
 // cell rate algorithm) and paused_until, both read against the database's

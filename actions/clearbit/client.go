@@ -85,16 +85,31 @@ func (c *Client) WithRateLimit(perMinute, burst int) *Client {
 	return n
 }
 
-// newLimiter paces each key to perMinute requests a minute in bursts of
-// burst, on the clock now. A key Clearbit says is used up is paused until
-// its window resets (observe).
-func newLimiter(perMinute, burst int, now func() time.Time) actions.Limiter {
-	l := actions.NewLimiter(actions.Limit{
+// WithLimiter returns a client like c whose requests are paced by lim,
+// built with Limit (a limiter shared by several replicas, say).
+func (c *Client) WithLimiter(lim actions.Limiter) *Client {
+	n := *c
+	n.lim = lim
+	return &n
+}
+
+// Limit is Clearbit's per-key budget: perMinute requests a minute in
+// bursts of burst; a request that would wait longer than a few seconds is
+// refused (and rescheduled by the runtime).
+func Limit(perMinute, burst int) actions.Limit {
+	return actions.Limit{
 		Every:   time.Minute / time.Duration(perMinute),
 		Burst:   burst,
 		MaxWait: defaultMaxWait,
 		Refusal: "client-side: over Clearbit's rate limit for this key; nothing was sent",
-	})
+	}
+}
+
+// newLimiter paces each key to perMinute requests a minute in bursts of
+// burst, on the clock now. A key Clearbit says is used up is paused until
+// its window resets (observe).
+func newLimiter(perMinute, burst int, now func() time.Time) actions.Limiter {
+	l := actions.NewLimiter(Limit(perMinute, burst))
 	l.SetClock(now, nil)
 	return l
 }

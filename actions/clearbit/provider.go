@@ -77,7 +77,9 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 		return nil, err
 	}
 	apiKeys := actions.NewAPIKeys(deps.DB, ID, "Clearbit", cfg.APIKey.Reveal(), deps.SettingsURL())
-	p, err := newProvider(NewClient(cfg.BaseURL, deps.Client("clearbit", 10*time.Second)), apiKeys.Key, Options{
+	c := NewClient(cfg.BaseURL, deps.Client("clearbit", 10*time.Second)).
+		WithLimiter(deps.Limiter(ID, Limit(RequestsPerMinute, defaultBurst)))
+	p, err := newProvider(c, apiKeys.Key, Options{
 		SettingsURL: deps.SettingsURL(),
 		KeyOwner: func(ctx context.Context, portalID int64) KeyOwner {
 			if apiKeys.PortalOwned(ctx, portalID) {

@@ -58,7 +58,12 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 	if deps.HubSpot != nil {
 		crm = hubspotCRM{deps.HubSpot}
 	}
-	return newProvider(cfg, grants, deps.Sessions, crm, hc, log)
+	p, err := newProvider(cfg, grants, deps.Sessions, crm, hc, log)
+	if err != nil {
+		return nil, err
+	}
+	p.lim = deps.Limiter(ID, limit(p.cfg.RequestsPerMinute, p.cfg.MaxConcurrent))
+	return p, nil
 }
 
 // Name is QuickBooks' id.

@@ -22,11 +22,25 @@ const (
 // refused with a 429 whose RetryAfter says when to come back, so that the
 // runtime reschedules the execution instead of letting it time out.
 func newLimiter(rate int) actions.Limiter {
-	return actions.NewLimiter(actions.Limit{
+	return actions.NewLimiter(limit(rate))
+}
+
+// limit is the per-key budget of rate requests a second.
+func limit(rate int) actions.Limit {
+	return actions.Limit{
 		Every:   time.Second / time.Duration(rate),
 		Burst:   rate,
 		Refusal: "client-side rate limit for this Stripe key",
-	})
+	}
+}
+
+// WithLimiters returns a client like c paced by limiters built by
+// newLimiter for test and live keys (shared by several replicas, say).
+func (c *Client) WithLimiters(newLimiter func(name string, l actions.Limit) actions.Limiter) *Client {
+	n := *c
+	n.testLimit = newLimiter(ID+"-test", limit(testRate))
+	n.liveLimit = newLimiter(ID+"-live", limit(liveRate))
+	return &n
 }
 
 // limiter returns the limiter for key's mode: a test key ("sk_test_…",

@@ -89,7 +89,7 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 		return nil, err
 	}
 	p := &Provider{
-		c:       NewClient(strings.TrimRight(cfg.BaseURL, "/"), deps.Client("stripe", 30*time.Second)),
+		c:       NewClient(strings.TrimRight(cfg.BaseURL, "/"), deps.Client("stripe", 30*time.Second)).WithLimiters(deps.Limiter),
 		apiKeys: actions.NewAPIKeys(deps.DB, ID, "Stripe", cfg.SecretKey.Reveal(), deps.SettingsURL()),
 		now:     time.Now,
 	}

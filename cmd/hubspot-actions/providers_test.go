@@ -36,9 +36,23 @@ func TestProviderList(t *testing.T) {
 		if errs := providers.LoadEnv(func(string) string { return "" }, cfg); len(errs) > 0 {
 			t.Fatalf("%s: default configuration: %v", m.Name(), errs)
 		}
-		p, err := m.New(cfg, actions.Deps{PublicBaseURL: "http://localhost"})
+		// Every limiter comes from the app's factory, the seam a limiter
+		// shared by several replicas plugs into.
+		var budgets []string
+		p, err := m.New(cfg, actions.Deps{PublicBaseURL: "http://localhost", Limiters: func(name string, l actions.Limit) actions.Limiter {
+			budgets = append(budgets, name)
+			return actions.NewLimiter(l)
+		}})
 		if err != nil {
 			t.Fatalf("%s: %v", m.Name(), err)
+		}
+		if len(budgets) == 0 {
+			t.Errorf("%s builds its rate limiter outside Deps.Limiters", m.Name())
+		}
+		for _, b := range budgets {
+			if !strings.HasPrefix(b, m.Name()) {
+				t.Errorf("%s names a budget %q, not after itself", m.Name(), b)
+			}
 		}
 		if p.Name() != m.Name() {
 			t.Errorf("module %q builds provider %q", m.Name(), p.Name())

@@ -158,7 +158,11 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 		}
 	}
 	a.flow = oauth.New(oauthCfg, db, hubspotHTTP, log)
-	a.hubspot = oauth.NewHubSpot(cfg.HubSpotAPIBaseURL, a.flow, actions.NewLimiter(actions.Limit{
+	// Every upstream budget's limiter is built here: in-process, as one
+	// process owns the SQLite file (several replicas will share them
+	// through the database instead).
+	limiter := func(name string, l actions.Limit) actions.Limiter { return actions.NewLimiter(l) }
+	a.hubspot = oauth.NewHubSpot(cfg.HubSpotAPIBaseURL, a.flow, limiter("hubspot", actions.Limit{
 		Every: oauth.HubSpotEvery, Burst: oauth.HubSpotBurst, Refusal: "the portal's HubSpot request budget is used up for now",
 	}), log)
 
@@ -170,6 +174,7 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 		HTTPClient: func(upstream string, timeout time.Duration) *http.Client {
 			return outboundClient(upstream, timeout, m)
 		},
+		Limiters: limiter,
 		AppSecret: func(ctx context.Context, name string) ([]byte, error) {
 			return appSecret(ctx, db, name)
 		},
