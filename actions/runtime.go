@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -103,12 +104,15 @@ type Runtime struct {
 	river    *river.Client[*sql.Tx]
 	now      func() time.Time
 	wg       sync.WaitGroup
+	// deliveries sends callback outcomes as soon as they are recorded.
+	deliveries *deliveries
 }
 
 // NewRuntime builds the runtime and its River client (not yet started).
 func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validator.Validate, log *slog.Logger, m *Metrics, reg2 prometheus.Registerer) (*Runtime, error) {
 	cfg.defaults()
 	rt := &Runtime{cfg: cfg, db: db, reg: reg, hs: hs, validate: newValidate(v), log: log, m: m, now: time.Now}
+	rt.deliveries = newDeliveries(rt)
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &executeWorker{rt: rt}); err != nil {
 		return nil, fmt.Errorf("actions: add execute worker: %w", err)
@@ -182,6 +186,8 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 	case <-runs:
 	case <-ctx.Done():
 	}
+	// Runs and jobs have stopped recording outcomes: no more wake-ups.
+	rt.deliveries.stop(ctx)
 	return err
 }
 
@@ -225,9 +231,10 @@ func (rt *Runtime) Execute(ctx context.Context, a *Action, req *Request) (Respon
 	if gate != nil {
 		refused = rt.failure(a, ne.Ref, nil, publicError(gate))
 	}
+	// The inline happy path writes the ledger twice: this insert, and the
+	// outcome (Finish).
 	var inserted bool
 	var existing store.Execution
-	var delivery string
 	err = rt.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
 		if inserted, err = tx.InsertExecution(ctx, ne); err != nil {
@@ -238,7 +245,7 @@ func (rt *Runtime) Execute(ctx context.Context, a *Action, req *Request) (Respon
 			return err
 		}
 		if gate != nil {
-			delivery, _, err = tx.FinishExecution(ctx, req.CallbackID, 1, refused.Outcome)
+			_, _, err = tx.Finish(ctx, req.CallbackID, 1, refused.Outcome)
 		}
 		return err
 	})
@@ -247,10 +254,10 @@ func (rt *Runtime) Execute(ctx context.Context, a *Action, req *Request) (Respon
 		return Response{}, errUnavailable
 	}
 	if !inserted {
-		return rt.duplicate(ctx, a, existing, 0)
+		return rt.duplicate(ctx, a, existing)
 	}
 	if gate != nil {
-		rt.finished(a, delivery, StateFailContinue, string(CodeNotConnected), received)
+		rt.finished(a, store.DeliveryInline, StateFailContinue, string(CodeNotConnected), received)
 		rt.log.Warn("execution refused: portal not connected", "portal_id", ne.PortalID, "action", a.Key, "callback_id", req.CallbackID, "err", gate)
 		return Response{OutputFields: refused.fields}, nil
 	}
@@ -277,10 +284,11 @@ func (rt *Runtime) runInline(ctx context.Context, a *Action, req *Request, ref s
 	case <-timer.C:
 	}
 	expires := rt.now().Add(a.blockExpiry(rt.cfg))
+	var e store.Execution
 	var blocked bool
 	err := rt.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		blocked, err = tx.MarkBlocked(ctx, req.CallbackID, expires, true)
+		e, blocked, err = tx.Block(ctx, req.CallbackID, attempt, expires, true)
 		return err
 	})
 	if err != nil {
@@ -289,7 +297,7 @@ func (rt *Runtime) runInline(ctx context.Context, a *Action, req *Request, ref s
 	}
 	if blocked {
 		rt.m.blocks.WithLabelValues(a.Key).Inc()
-		return blockAnswer(expires.Sub(rt.now())), nil
+		return blockAnswer(e.ExpiresAt.Sub(rt.now())), nil
 	}
 	// The outcome was recorded for inline delivery before the budget ran out.
 	res := <-done
@@ -338,10 +346,7 @@ func (rt *Runtime) attempt(ctx context.Context, a *Action, req *Request, ref str
 			break
 		}
 		log().Info("will retry", "after", after.String(), "reason", reason)
-		if pending != nil {
-			reason = pendingPrefix + reason
-		}
-		return rt.retry(ctx, a, req, attempt, after, reason, expires, inline)
+		return rt.retry(ctx, a, req, attempt, after, failureOf(err, reason), expires, inline)
 	default:
 		pe := publicError(err)
 		if pe.Code == CodeInternal {
@@ -386,8 +391,39 @@ func (rt *Runtime) retryDelay(err error, attempt int) (time.Duration, string) {
 	return backoff(attempt), err.Error()
 }
 
-// pendingPrefix marks a last_error that was a "not ready yet" answer.
+// pendingPrefix starts the recorded text of a "not ready yet" answer.
 const pendingPrefix = "pending: "
+
+// failureOf turns an attempt's error into the failure the ledger records:
+// the status and Retry-After as data, the reason as text for operators.
+func failureOf(err error, reason string) store.Failure {
+	f := store.Failure{Reason: reason}
+	var pending *PendingError
+	var ae *APIError
+	switch {
+	case errors.As(err, &pending):
+		f.Pending = true
+		f.Reason = pendingPrefix + reason
+	case errors.As(err, &ae):
+		f.Status = ae.Status
+		f.RetryAfter = ae.RetryAfter
+	}
+	return f
+}
+
+// lastError rebuilds enough of an execution's last recorded failure, from
+// its status columns, to word a give-up message.
+func lastError(e store.Execution) error {
+	switch {
+	case e.LastPending:
+		return &PendingError{Reason: strings.TrimPrefix(e.LastError, pendingPrefix)}
+	case e.LastStatus != 0:
+		return &APIError{Status: e.LastStatus, RetryAfter: e.LastRetryAfter, Body: e.LastError}
+	case e.LastError == "":
+		return errors.New("no answer in time")
+	}
+	return errors.New(e.LastError)
+}
 
 // backoff returns 2s, 4s, 8s … capped at 10 minutes, with ±20% jitter.
 func backoff(attempt int) time.Duration {
@@ -414,15 +450,13 @@ func giveUp(err error, attempts int) *Error {
 // retry leaves the execution for a later attempt: its lease now ends at
 // the retry time, when the sweeper hands it to a River job. An inline
 // request is answered BLOCK: the outcome will go through the callbacks API.
-func (rt *Runtime) retry(ctx context.Context, a *Action, req *Request, attempt int, after time.Duration, reason string, expires time.Time, inline bool) attemptResult {
+func (rt *Runtime) retry(ctx context.Context, a *Action, req *Request, attempt int, after time.Duration, f store.Failure, expires time.Time, inline bool) attemptResult {
 	retryAt := rt.now().Add(after)
+	var e store.Execution
 	var held bool
 	err := rt.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		if held, err = tx.ReleaseExecution(ctx, req.CallbackID, attempt, retryAt, reason); err != nil || !held {
-			return err
-		}
-		_, err = tx.MarkBlocked(ctx, req.CallbackID, expires, inline)
+		e, held, err = tx.Release(ctx, req.CallbackID, attempt, retryAt, f, expires, inline)
 		return err
 	})
 	if err != nil {
@@ -436,17 +470,18 @@ func (rt *Runtime) retry(ctx context.Context, a *Action, req *Request, attempt i
 	if inline {
 		rt.m.blocks.WithLabelValues(a.Key).Inc()
 	}
-	return attemptResult{answer: blockAnswer(expires.Sub(rt.now()))}
+	return attemptResult{answer: blockAnswer(e.ExpiresAt.Sub(rt.now()))}
 }
 
 // finish records an outcome and answers it: inline when no BLOCK was
-// answered, else BLOCK, and the sweeper has it delivered by callback.
+// answered, else BLOCK, and the portal's delivery is woken to send it by
+// callback at once (the sweeper is the safety net).
 func (rt *Runtime) finish(ctx context.Context, a *Action, req *Request, attempt int, received time.Time, o outcome) attemptResult {
-	var delivery string
+	var e store.Execution
 	var ok bool
 	err := rt.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		delivery, ok, err = tx.FinishExecution(ctx, req.CallbackID, attempt, o.Outcome)
+		e, ok, err = tx.Finish(ctx, req.CallbackID, attempt, o.Outcome)
 		return err
 	})
 	if err != nil {
@@ -456,12 +491,9 @@ func (rt *Runtime) finish(ctx context.Context, a *Action, req *Request, attempt 
 	if !ok {
 		return rt.lost(ctx, a, req.CallbackID)
 	}
-	rt.finished(a, delivery, o.FinalState, o.ErrorCode, received)
-	if delivery == store.DeliveryCallback {
-		e, err := rt.db.GetExecution(ctx, req.CallbackID)
-		if err != nil {
-			return attemptResult{answer: blockAnswer(a.blockExpiry(rt.cfg))}
-		}
+	rt.finished(a, e.Delivery, o.FinalState, o.ErrorCode, received)
+	if e.Exec == store.ExecAwaitingDelivery {
+		rt.wakeDelivery(e.PortalID)
 		return attemptResult{answer: blockAnswer(e.ExpiresAt.Sub(rt.now()))}
 	}
 	return attemptResult{answer: Response{OutputFields: o.fields}}
@@ -479,7 +511,7 @@ func (rt *Runtime) lost(ctx context.Context, a *Action, callbackID string) attem
 	if err != nil {
 		return attemptResult{err: errUnavailable}
 	}
-	if e.State == store.StateDone && e.Delivery == store.DeliveryInline {
+	if e.Exec == store.ExecAnswered {
 		return attemptResult{answer: answerFromOutputs(e.Outputs)}
 	}
 	return attemptResult{answer: blockAnswer(e.ExpiresAt.Sub(rt.now()))}
@@ -487,99 +519,85 @@ func (rt *Runtime) lost(ctx context.Context, a *Action, callbackID string) attem
 
 // duplicate answers a repeated delivery of a recorded callbackId without
 // running the action again, except to take over a run whose process died
-// before HubSpot was answered.
-func (rt *Runtime) duplicate(ctx context.Context, a *Action, e store.Execution, depth int) (Response, error) {
-	now := rt.now()
-	log := rt.log.With("portal_id", e.PortalID, "action", e.Action, "callback_id", e.CallbackID)
+// before HubSpot was answered. decide picks the answer; one transition
+// carries it out, and when the row changed in between (the transition
+// refuses) the fresh row is decided again.
+func (rt *Runtime) duplicate(ctx context.Context, a *Action, e store.Execution) (Response, error) {
 	if e.Action != a.Key {
-		log.Warn("callbackId repeated for a different action; answering for the recorded one", "requested_action", a.Key)
+		rt.log.Warn("callbackId repeated for a different action; answering for the recorded one",
+			"portal_id", e.PortalID, "action", e.Action, "callback_id", e.CallbackID, "requested_action", a.Key)
 		if ra, ok := rt.reg.Get(e.Action); ok {
 			a = ra
 		}
 	}
-	switch {
-	case e.State == store.StateDone && e.Delivery == store.DeliveryInline:
-		return answerFromOutputs(e.Outputs), nil
-	case e.State == store.StateDone && e.BlockAnswered && e.DeliveryError == "":
-		return blockAnswer(e.ExpiresAt.Sub(now)), nil
-	case e.State == store.StateDone:
-		// HubSpot never got a BLOCK for this execution (its process died
-		// before answering, and recovery finished it), or the callback
-		// failed: HubSpot asking again is the chance to hand it the
-		// outcome, unless a delivery worker is sending it right now.
-		var inline bool
-		err := rt.db.Write(ctx, func(tx *store.Tx) error {
-			var err error
-			if inline, err = tx.AnswerInline(ctx, e.CallbackID); err == nil && !inline {
-				err = tx.NoteBlockAnswered(ctx, e.CallbackID)
-			}
-			return err
-		})
-		if err != nil {
-			return Response{}, errUnavailable
+	for range 4 {
+		now := rt.now()
+		var got store.Execution
+		var ok bool
+		// change runs the decided transition and, if it refused, reads the
+		// row again in the same transaction.
+		change := func(fn func(tx *store.Tx) (store.Execution, bool, error)) error {
+			return rt.db.Write(ctx, func(tx *store.Tx) error {
+				var err error
+				if got, ok, err = fn(tx); err == nil && !ok {
+					got, err = tx.GetExecution(ctx, e.CallbackID)
+				}
+				return err
+			})
 		}
-		if inline {
+		switch decide(e, now) {
+		case answerOutcome:
 			return answerFromOutputs(e.Outputs), nil
-		}
-		return blockAnswer(e.ExpiresAt.Sub(now)), nil
-	case e.Blocked && e.LeaseUntil.After(now) || e.Blocked && e.BlockAnswered:
-		// Running in a job (or its retry is scheduled): it ends by callback.
-		if !e.BlockAnswered {
-			if err := rt.db.Write(ctx, func(tx *store.Tx) error { return tx.NoteBlockAnswered(ctx, e.CallbackID) }); err != nil {
+		case answerBlock:
+			return blockAnswer(e.ExpiresAt.Sub(now)), nil
+		case answerBlockNow:
+			expires := now.Add(a.blockExpiry(rt.cfg))
+			if err := change(func(tx *store.Tx) (store.Execution, bool, error) {
+				return tx.Block(ctx, e.CallbackID, e.Attempt, expires, true)
+			}); err != nil {
 				return Response{}, errUnavailable
 			}
-		}
-		return blockAnswer(e.ExpiresAt.Sub(now)), nil
-	}
-	if depth > 2 {
-		return Response{}, errUnavailable
-	}
-	if e.LeaseUntil.After(now) {
-		// A run is in progress (here or in another process): its outcome now
-		// goes through the callbacks API.
-		expires := now.Add(a.blockExpiry(rt.cfg))
-		var blocked bool
-		err := rt.db.Write(ctx, func(tx *store.Tx) error {
-			var err error
-			if blocked, err = tx.MarkBlocked(ctx, e.CallbackID, expires, true); err == nil && !blocked {
-				e, err = tx.GetExecution(ctx, e.CallbackID)
+			if ok {
+				if e.Exec == store.ExecRunning {
+					rt.m.blocks.WithLabelValues(a.Key).Inc()
+				}
+				return blockAnswer(got.ExpiresAt.Sub(now)), nil
 			}
-			return err
-		})
-		if err != nil {
-			return Response{}, errUnavailable
+		case answerTakeOver:
+			lease := now.Add(rt.cfg.lease())
+			if err := change(func(tx *store.Tx) (store.Execution, bool, error) {
+				return tx.Claim(ctx, e.CallbackID, e.Attempt, lease, true, time.Time{})
+			}); err != nil {
+				return Response{}, errUnavailable
+			}
+			if ok {
+				var req Request
+				if err := json.Unmarshal([]byte(got.Request), &req); err != nil {
+					return Response{}, fmt.Errorf("actions: decode recorded request %s: %w", got.CallbackID, err)
+				}
+				rt.log.Info("resuming an execution whose run was interrupted",
+					"portal_id", got.PortalID, "action", got.Action, "callback_id", got.CallbackID, "attempt", got.Attempt)
+				// Should HubSpot have been answered BLOCK meanwhile, Claim
+				// made the execution blocked: the run then answers BLOCK
+				// and delivers by callback.
+				return rt.runInline(ctx, a, &req, got.Ref, got.Attempt, got.ReceivedAt, lease)
+			}
+		case answerReanswer:
+			if err := change(func(tx *store.Tx) (store.Execution, bool, error) {
+				return tx.AnswerInline(ctx, e.CallbackID)
+			}); err != nil {
+				return Response{}, errUnavailable
+			}
+			if ok {
+				if got.Exec == store.ExecAnswered {
+					return answerFromOutputs(got.Outputs), nil
+				}
+				return blockAnswer(got.ExpiresAt.Sub(now)), nil
+			}
 		}
-		if blocked {
-			rt.m.blocks.WithLabelValues(a.Key).Inc()
-			return blockAnswer(expires.Sub(now)), nil
-		}
-		return rt.duplicate(ctx, a, e, depth+1)
+		e = got
 	}
-	// The run that held it died before answering: take over, answering
-	// inline again unless HubSpot was already told BLOCK.
-	var claimed bool
-	lease := now.Add(rt.cfg.lease())
-	err := rt.db.Write(ctx, func(tx *store.Tx) error {
-		var err error
-		if claimed, err = tx.ClaimExecution(ctx, e.CallbackID, e.Attempt, lease); err == nil && !claimed {
-			e, err = tx.GetExecution(ctx, e.CallbackID)
-		} else if err == nil {
-			err = tx.ResumeInline(ctx, e.CallbackID)
-		}
-		return err
-	})
-	if err != nil {
-		return Response{}, errUnavailable
-	}
-	if !claimed {
-		return rt.duplicate(ctx, a, e, depth+1)
-	}
-	var req Request
-	if err := json.Unmarshal([]byte(e.Request), &req); err != nil {
-		return Response{}, fmt.Errorf("actions: decode recorded request %s: %w", e.CallbackID, err)
-	}
-	log.Info("resuming an execution whose run was interrupted", "attempt", e.Attempt+1)
-	return rt.runInline(ctx, a, &req, e.Ref, e.Attempt+1, e.ReceivedAt, lease)
+	return Response{}, errUnavailable
 }
 
 func (a *Action) blockExpiry(cfg Config) time.Duration {
@@ -622,10 +640,16 @@ func (rt *Runtime) failure(a *Action, ref string, outputs map[string]string, e *
 	out[OutputErrorMsg] = msg
 	out[OutputState] = StateFailContinue
 	internal := ""
+	status := 0
 	if e.Err != nil {
 		internal = e.Err.Error()
+		var ae *APIError
+		if errors.As(e.Err, &ae) {
+			status = ae.Status
+		}
 	}
-	return outcome{store.Outcome{FinalState: StateFailContinue, Outputs: mustJSON(out), ErrorCode: string(e.Code), ErrorMessage: msg, LastError: internal}, out}
+	return outcome{store.Outcome{FinalState: StateFailContinue, Outputs: mustJSON(out), ErrorCode: string(e.Code), ErrorMessage: msg,
+		LastError: internal, LastStatus: status}, out}
 }
 
 // complete returns a copy of outputs with every declared output present.
