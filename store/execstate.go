@@ -14,17 +14,17 @@ import (
 // are finished. BlockAnswered is kept beside the state, not in it: it is a
 // fact about what HubSpot was told, which every state can carry.
 //
-//	            Claim(inline)                   Finish
-//	  insert ─► running ─────────────────────────────────► answered ◄─┐
-//	               │ Block                                              │ AnswerInline
-//	               ▼        Finish                                      │
-//	            blocked ──────────► awaiting_delivery ─► delivered ─────┤
-//	        Release │ ▲ Claim              │                            │
-//	               ▼ │                     └──────────► undeliverable ──┘
-//	            waiting
+//	insert ─► running ──Finish──► answered ◄────────── AnswerInline ──┐
+//	            │ ▲                                                     │
+//	      Block │ │ Claim by a request (HubSpot never answered BLOCK)   │
+//	            ▼ │                                                     │
+//	          blocked ──Finish──► awaiting_delivery ──► delivered ──────┤
+//	    Release │ ▲ Claim                   └─────────► undeliverable ──┘
+//	            ▼ │
+//	          waiting
 //
-// Release also leads from running to waiting, and Claim(inline) from
-// blocked or waiting back to running while HubSpot was never answered BLOCK.
+// Release also leads from running to waiting, and a request's Claim from
+// waiting to running; a job's Claim always leads to blocked.
 type ExecState string
 
 // The execution states.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -39,6 +40,10 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	return db.c.write(context.WithoutCancel(ctx), db.now, fn)
 }
 
+// Writes counts the calls of Write that committed since Open: the ledger
+// writes a caller paid for, whatever the group commit shared.
+func (db *DB) Writes() uint64 { return db.c.writes.Load() }
+
 // maxBatch bounds how many writes share one transaction, so one batch cannot
 // hold the writer for long.
 const maxBatch = 128
@@ -57,8 +62,9 @@ type writeOp struct {
 type committer struct {
 	db    *sqlx.DB
 	mu    sync.Mutex
-	queue []*writeOp
-	busy  bool
+	queue  []*writeOp
+	busy   bool
+	writes atomic.Uint64
 }
 
 func (c *committer) write(ctx context.Context, now func() time.Time, fn func(*Tx) error) error {
@@ -96,6 +102,9 @@ func (c *committer) write(ctx context.Context, now func() time.Time, fn func(*Tx
 	}
 	c.mu.Unlock()
 	for _, o := range batch {
+		if o.err == nil {
+			c.writes.Add(1)
+		}
 		if o != op {
 			o.wake <- struct{}{}
 		}
