@@ -60,8 +60,8 @@ type writeOp struct {
 // everything queued; when it is done it hands leadership to the oldest
 // waiter, if any.
 type committer struct {
-	db    *sqlx.DB
-	mu    sync.Mutex
+	db     *sqlx.DB
+	mu     sync.Mutex
 	queue  []*writeOp
 	busy   bool
 	writes atomic.Uint64
