@@ -2,6 +2,7 @@ package actions_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/actionstest"
+	"hubspot-actions/oauth"
 )
 
 // benchExecutions sends b.N signed executions from 64 concurrent clients
@@ -34,10 +36,24 @@ func benchExecutions(b *testing.B, cfg actions.Config, inputs map[string]any, wa
 	}
 	url := h.URL + "/hubspot/actions/probe"
 	reqs := make([]prepared, b.N)
+	ids := make([]string, b.N)
 	for i := range reqs {
-		body, _ := json.Marshal(actionstest.NewRequest(7000100, "CONTACT", inputs, nil))
+		req := actionstest.NewRequest(7000100, "CONTACT", inputs, nil)
+		body, _ := json.Marshal(req)
+		ids[i] = req.CallbackID
 		reqs[i] = prepared{body: body, sig: actions.SignV2(actionstest.Secret, http.MethodPost, url, body)}
 	}
+	var arrivedMu sync.Mutex
+	arrived := make(map[string]time.Time, b.N)
+	h.HubSpot.SetFail(func(batch []oauth.Completion) error {
+		now := time.Now()
+		arrivedMu.Lock()
+		defer arrivedMu.Unlock()
+		for _, c := range batch {
+			arrived[c.CallbackID] = now
+		}
+		return nil
+	})
 	lat := make([]time.Duration, b.N)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -90,6 +106,21 @@ func benchExecutions(b *testing.B, cfg actions.Config, inputs map[string]any, wa
 	}
 	writes = h.DB.Writes() - writes
 	b.StopTimer()
+	if delivered {
+		// From the outcome's Finish (finished_at, in ms) to its arrival at
+		// the fake HubSpot.
+		sent := make([]time.Duration, 0, b.N)
+		for _, id := range ids {
+			e, err := h.DB.GetExecution(context.Background(), id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sent = append(sent, arrived[id].Sub(e.FinishedAt))
+		}
+		slices.Sort(sent)
+		b.ReportMetric(float64(sent[len(sent)/2])/float64(time.Millisecond), "sent-p50-ms")
+		b.ReportMetric(float64(sent[(len(sent)-1)*99/100])/float64(time.Millisecond), "sent-p99-ms")
+	}
 	slices.Sort(lat)
 	q := func(f float64) float64 { return float64(lat[int(f*float64(len(lat)-1))]) / float64(time.Millisecond) }
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "exec/s")

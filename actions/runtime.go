@@ -1,3 +1,27 @@
+// Package actions runs HubSpot custom workflow actions: the envelope and
+// its signature, the registry, and the execution runtime, whose states and
+// transitions are store.ExecState and whose choices are pure functions
+// (decide).
+//
+// Work that outlives a request has one durable scheduler: River, on the
+// app's own database. The ledger row is the record of what is still to
+// do; a lease says who holds it. Requests never insert River jobs
+// (admitting BLOCKed executions went from 1.8k to 9k/s when they stopped):
+// a periodic River job, the sweeper, turns due rows (scheduled retries,
+// runs whose process died, outcomes awaiting delivery) into River jobs,
+// inserted in the transaction that hands each row over. A crash loses
+// nothing, since nothing is held only in memory.
+//
+// The one shortcut: when Finish records an outcome that goes by callback,
+// the runtime wakes that portal's delivery in this process at once
+// (deliveries), instead of leaving it to the next sweep plus River's fetch
+// poll, about a second later. This is not a second scheduler: it keeps no
+// state that matters, claims outcomes in the ledger as River's delivery
+// job does, and whatever it misses (the process dies, HubSpot asks to wait)
+// stays awaiting delivery for the sweeper. Inserting a delivery job in the
+// Finish transaction instead would bring back a River insert per BLOCKed
+// execution, and still wait for the fetch poll: River on SQLite has no
+// LISTEN/NOTIFY.
 package actions
 
 import (
@@ -88,11 +112,9 @@ type HubSpot interface {
 // side effect, runs the action once per callbackId, answers inline or BLOCK,
 // and delivers late outcomes through HubSpot's callbacks API.
 //
-// The ledger row is the durable record of all work still to do. Requests
-// never insert jobs: a periodic River job (the sweeper) turns due rows —
-// scheduled retries, runs whose process died, outcomes waiting for a
-// callback — into River jobs, which keeps the request path to one or two
-// small writes.
+// The ledger row is the durable record of all work still to do; see the
+// package comment for how that work is scheduled. An execution answered
+// inline costs two ledger writes: its insert and its outcome.
 type Runtime struct {
 	cfg      Config
 	db       *store.DB

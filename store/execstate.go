@@ -180,3 +180,11 @@ func (tx *Tx) AnswerInline(ctx context.Context, callbackID string) (Execution, b
 	now := ms(tx.now)
 	return tx.transition(ctx, "answer inline", callbackID, q, now, now, now, callbackID)
 }
+
+// FinishExecution is Finish reporting only the delivery channel
+// (DeliveryInline or DeliveryCallback), with the signature it had before
+// the state machine; tests outside this package still call it.
+func (tx *Tx) FinishExecution(ctx context.Context, callbackID string, attempt int, o Outcome) (delivery string, ok bool, err error) {
+	e, ok, err := tx.Finish(ctx, callbackID, attempt, o)
+	return e.Delivery, ok, err
+}
