@@ -57,7 +57,8 @@ func benchExecutions(b *testing.B, cfg actions.Config, inputs map[string]any, wa
 	lat := make([]time.Duration, b.N)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	var failed atomic.Int64
+	var failed, inline atomic.Int64
+	blocked := make([]bool, b.N)
 	b.ResetTimer()
 	writes := h.DB.Writes()
 	start := time.Now()
@@ -85,7 +86,14 @@ func benchExecutions(b *testing.B, cfg actions.Config, inputs map[string]any, wa
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				lat[i] = time.Since(t0)
-				if err != nil || res.OutputFields["hs_execution_state"] != wantState {
+				switch state := res.OutputFields["hs_execution_state"]; {
+				case err == nil && state == wantState:
+					blocked[i] = delivered
+				case err == nil && delivered && state == "SUCCESS":
+					// On a busy machine the outcome can be recorded before
+					// the BLOCK: then it is answered inline, correctly.
+					inline.Add(1)
+				default:
 					failed.Add(1)
 				}
 			}
@@ -97,7 +105,7 @@ func benchExecutions(b *testing.B, cfg actions.Config, inputs map[string]any, wa
 		b.Fatalf("%d of %d executions failed or were not %s", n, b.N, wantState)
 	}
 	for deadline := time.Now().Add(time.Minute); delivered; time.Sleep(5 * time.Millisecond) {
-		if n, _ := h.HubSpot.Count(); n == b.N {
+		if n, _ := h.HubSpot.Count(); n == b.N-int(inline.Load()) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -110,7 +118,10 @@ func benchExecutions(b *testing.B, cfg actions.Config, inputs map[string]any, wa
 		// From the outcome's Finish (finished_at, in ms) to its arrival at
 		// the fake HubSpot.
 		sent := make([]time.Duration, 0, b.N)
-		for _, id := range ids {
+		for i, id := range ids {
+			if !blocked[i] {
+				continue
+			}
 			e, err := h.DB.GetExecution(context.Background(), id)
 			if err != nil {
 				b.Fatal(err)
@@ -120,6 +131,7 @@ func benchExecutions(b *testing.B, cfg actions.Config, inputs map[string]any, wa
 		slices.Sort(sent)
 		b.ReportMetric(float64(sent[len(sent)/2])/float64(time.Millisecond), "sent-p50-ms")
 		b.ReportMetric(float64(sent[(len(sent)-1)*99/100])/float64(time.Millisecond), "sent-p99-ms")
+		b.ReportMetric(float64(inline.Load()), "inline")
 	}
 	slices.Sort(lat)
 	q := func(f float64) float64 { return float64(lat[int(f*float64(len(lat)-1))]) / float64(time.Millisecond) }

@@ -101,7 +101,7 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[sweepArgs]) error
 				// An execution a job runs has no request waiting: it is, or
 				// now becomes, BLOCKed, and its outcome goes by callback.
 				// One a request took over since the listing is its own.
-				_, ok, err := tx.Block(ctx, o.CallbackID, o.Attempt, expires, false)
+				ok, err := tx.Block(ctx, o.CallbackID, o.Attempt, expires, false)
 				if err != nil {
 					return err
 				}

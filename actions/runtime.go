@@ -306,11 +306,10 @@ func (rt *Runtime) runInline(ctx context.Context, a *Action, req *Request, ref s
 	case <-timer.C:
 	}
 	expires := rt.now().Add(a.blockExpiry(rt.cfg))
-	var e store.Execution
 	var blocked bool
 	err := rt.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		e, blocked, err = tx.Block(ctx, req.CallbackID, attempt, expires, true)
+		blocked, err = tx.Block(ctx, req.CallbackID, attempt, expires, true)
 		return err
 	})
 	if err != nil {
@@ -319,7 +318,7 @@ func (rt *Runtime) runInline(ctx context.Context, a *Action, req *Request, ref s
 	}
 	if blocked {
 		rt.m.blocks.WithLabelValues(a.Key).Inc()
-		return blockAnswer(e.ExpiresAt.Sub(rt.now())), nil
+		return blockAnswer(expires.Sub(rt.now())), nil
 	}
 	// The outcome was recorded for inline delivery before the budget ran out.
 	res := <-done
@@ -573,9 +572,13 @@ func (rt *Runtime) duplicate(ctx context.Context, a *Action, e store.Execution) 
 		case answerBlock:
 			return blockAnswer(e.ExpiresAt.Sub(now)), nil
 		case answerBlockNow:
-			expires := now.Add(a.blockExpiry(rt.cfg))
+			expires := e.ExpiresAt // Block keeps an expiry set before
+			if expires.IsZero() {
+				expires = now.Add(a.blockExpiry(rt.cfg))
+			}
 			if err := change(func(tx *store.Tx) (store.Execution, bool, error) {
-				return tx.Block(ctx, e.CallbackID, e.Attempt, expires, true)
+				ok, err := tx.Block(ctx, e.CallbackID, e.Attempt, expires, true)
+				return store.Execution{}, ok, err
 			}); err != nil {
 				return Response{}, errUnavailable
 			}
@@ -583,7 +586,7 @@ func (rt *Runtime) duplicate(ctx context.Context, a *Action, e store.Execution) 
 				if e.Exec == store.ExecRunning {
 					rt.m.blocks.WithLabelValues(a.Key).Inc()
 				}
-				return blockAnswer(got.ExpiresAt.Sub(now)), nil
+				return blockAnswer(expires.Sub(now)), nil
 			}
 		case answerTakeOver:
 			lease := now.Add(rt.cfg.lease())

@@ -21,7 +21,7 @@ func putExecution(t *testing.T, db *DB, id string, s ExecState, answered bool) {
 			return err
 		}
 		if answered {
-			if _, _, err := tx.Block(ctx, id, 1, tx.Now().Add(time.Hour), true); err != nil {
+			if _, err := tx.Block(ctx, id, 1, tx.Now().Add(time.Hour), true); err != nil {
 				return err
 			}
 		}
@@ -76,7 +76,12 @@ func TestTransitionGuards(t *testing.T) {
 		{
 			name: "Block",
 			run: func(tx *Tx, id string) (Execution, bool, error) {
-				return tx.Block(ctx, id, 1, far, true)
+				ok, err := tx.Block(ctx, id, 1, far, true)
+				if err != nil || !ok {
+					return Execution{}, ok, err
+				}
+				e, err := tx.GetExecution(ctx, id)
+				return e, ok, err
 			},
 			held: map[ExecState]result{ExecRunning: to(ExecBlocked), ExecBlocked: to(ExecBlocked), ExecWaiting: to(ExecWaiting)},
 			over: map[ExecState]result{ExecRunning: to(ExecBlocked), ExecBlocked: to(ExecBlocked), ExecWaiting: to(ExecWaiting)},

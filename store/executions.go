@@ -310,7 +310,7 @@ type Due struct {
 // up.
 func (db *DB) DueExecutions(ctx context.Context, now, notBlockedBefore time.Time, limit int) ([]Due, error) {
 	const q = `SELECT callback_id, portal_id, action, attempt, state FROM executions
-		WHERE ` + liveStates + ` AND lease_until <= ? AND (state <> 'running' OR received_at < ?)
+		WHERE finished_at = 0 AND lease_until <= ? AND ` + liveStates + ` AND (state <> 'running' OR received_at < ?)
 		ORDER BY lease_until LIMIT ?`
 	var out []Due
 	if err := sqlx.SelectContext(ctx, db.r, &out, q, ms(now), ms(notBlockedBefore), limit); err != nil {
@@ -411,7 +411,7 @@ func (db *DB) DistinctActions(ctx context.Context, portalID int64) ([]string, er
 func (tx *Tx) PruneExecutions(ctx context.Context, before time.Time, limit int) (int64, error) {
 	const q = `DELETE FROM executions WHERE callback_id IN (
 		SELECT callback_id FROM executions
-		WHERE received_at < ? AND ` + finishedStates + `
+		WHERE received_at < ? AND finished_at <> 0 AND ` + finishedStates + `
 		LIMIT ?)`
 	res, err := tx.x.ExecContext(ctx, q, ms(before), limit)
 	if err != nil {

@@ -98,7 +98,7 @@ func TestLedgerTransitions(t *testing.T) {
 		if e.Exec != ExecAnswered || !ok || err != nil {
 			t.Errorf("finish = %q %v %v, want answered", e.Exec, ok, err)
 		}
-		if _, blocked, err := tx.Block(ctx, "inline", 1, time.Now(), true); blocked || err != nil {
+		if blocked, err := tx.Block(ctx, "inline", 1, time.Now(), true); blocked || err != nil {
 			t.Errorf("block after finish = %v %v, want false", blocked, err)
 		}
 		return nil
@@ -106,7 +106,7 @@ func TestLedgerTransitions(t *testing.T) {
 
 	insert("blocked")
 	write(func(tx *Tx) error {
-		if _, blocked, err := tx.Block(ctx, "blocked", 1, time.Now().Add(time.Hour), true); !blocked || err != nil {
+		if blocked, err := tx.Block(ctx, "blocked", 1, time.Now().Add(time.Hour), true); !blocked || err != nil {
 			t.Errorf("block = %v %v", blocked, err)
 		}
 		if _, ok, _ := tx.Finish(ctx, "blocked", 2, Outcome{FinalState: "SUCCESS"}); ok {

@@ -24,7 +24,10 @@ ALTER TABLE executions ADD COLUMN last_pending INTEGER NOT NULL DEFAULT 0;
 UPDATE executions SET last_pending = 1 WHERE last_error LIKE 'pending: %';
 UPDATE executions SET last_status = 429 WHERE last_pending = 0 AND last_error LIKE '%http 429%';
 
-CREATE INDEX executions_live ON executions (lease_until) WHERE state IN ('running', 'blocked', 'waiting');
+-- Only the undelivered index names states: an UPDATE that assigns state
+-- re-indexes the row in every partial index whose condition reads state
+-- and holds before and after, which made Block three times as costly. Live
+-- rows are told apart by finished_at instead, set only by Finish.
+CREATE INDEX executions_live ON executions (lease_until) WHERE finished_at = 0;
 CREATE INDEX executions_undelivered ON executions (portal_id, finished_at) WHERE state = 'awaiting_delivery';
-CREATE INDEX executions_finished_received ON executions (received_at)
-    WHERE state IN ('answered', 'delivered', 'undeliverable');
+CREATE INDEX executions_finished_received ON executions (received_at) WHERE finished_at <> 0;
