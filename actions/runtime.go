@@ -473,11 +473,10 @@ func giveUp(err error, attempts int) *Error {
 // request is answered BLOCK: the outcome will go through the callbacks API.
 func (rt *Runtime) retry(ctx context.Context, a *Action, req *Request, attempt int, after time.Duration, f store.Failure, expires time.Time, inline bool) attemptResult {
 	retryAt := rt.now().Add(after)
-	var e store.Execution
 	var held bool
 	err := rt.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		e, held, err = tx.Release(ctx, req.CallbackID, attempt, retryAt, f, expires, inline)
+		held, err = tx.Release(ctx, req.CallbackID, attempt, retryAt, f, expires, inline)
 		return err
 	})
 	if err != nil {
@@ -491,7 +490,7 @@ func (rt *Runtime) retry(ctx context.Context, a *Action, req *Request, attempt i
 	if inline {
 		rt.m.blocks.WithLabelValues(a.Key).Inc()
 	}
-	return attemptResult{answer: blockAnswer(e.ExpiresAt.Sub(rt.now()))}
+	return attemptResult{answer: blockAnswer(expires.Sub(rt.now()))}
 }
 
 // finish records an outcome and answers it: inline when no BLOCK was

@@ -750,7 +750,7 @@ func TestGiveUpBeforeHubSpotsWaitExpires(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		_, _, err = tx.Release(ctx, req.CallbackID, 1, time.Now(), store.Failure{Reason: "pending: the provider is looking this up", Pending: true}, time.Time{}, false)
+		_, err = tx.Release(ctx, req.CallbackID, 1, time.Now(), store.Failure{Reason: "pending: the provider is looking this up", Pending: true}, time.Time{}, false)
 		return err
 	})
 	if err != nil {

@@ -140,7 +140,7 @@ func TestGiveUpWordsTheRecordedStatus(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		_, _, err = tx.Release(ctx, req.CallbackID, 1, time.Now(), store.Failure{Reason: "the provider said no", Status: 429, RetryAfter: time.Second}, time.Time{}, false)
+		_, err = tx.Release(ctx, req.CallbackID, 1, time.Now(), store.Failure{Reason: "the provider said no", Status: 429, RetryAfter: time.Second}, time.Time{}, false)
 		return err
 	})
 	if err != nil {

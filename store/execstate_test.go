@@ -27,7 +27,7 @@ func putExecution(t *testing.T, db *DB, id string, s ExecState, answered bool) {
 		}
 		switch s {
 		case ExecWaiting:
-			_, _, err := tx.Release(ctx, id, 1, tx.Now().Add(time.Minute), Failure{Reason: "r"}, tx.Now().Add(time.Hour), false)
+			_, err := tx.Release(ctx, id, 1, tx.Now().Add(time.Minute), Failure{Reason: "r"}, tx.Now().Add(time.Hour), false)
 			return err
 		case ExecAnswered, ExecAwaitingDelivery, ExecDelivered, ExecUndeliverable:
 			if _, _, err := tx.Finish(ctx, id, 1, Outcome{FinalState: "SUCCESS", Outputs: `{"x":"1"}`}); err != nil {
@@ -76,12 +76,7 @@ func TestTransitionGuards(t *testing.T) {
 		{
 			name: "Block",
 			run: func(tx *Tx, id string) (Execution, bool, error) {
-				ok, err := tx.Block(ctx, id, 1, far, true)
-				if err != nil || !ok {
-					return Execution{}, ok, err
-				}
-				e, err := tx.GetExecution(ctx, id)
-				return e, ok, err
+				return reread(tx, id)(tx.Block(ctx, id, 1, far, true))
 			},
 			held: map[ExecState]result{ExecRunning: to(ExecBlocked), ExecBlocked: to(ExecBlocked), ExecWaiting: to(ExecWaiting)},
 			over: map[ExecState]result{ExecRunning: to(ExecBlocked), ExecBlocked: to(ExecBlocked), ExecWaiting: to(ExecWaiting)},
@@ -105,7 +100,7 @@ func TestTransitionGuards(t *testing.T) {
 		{
 			name: "Release",
 			run: func(tx *Tx, id string) (Execution, bool, error) {
-				return tx.Release(ctx, id, 1, tx.Now().Add(time.Second), Failure{Reason: "http 503", Status: 503, RetryAfter: 3 * time.Second}, far, false)
+				return reread(tx, id)(tx.Release(ctx, id, 1, tx.Now().Add(time.Second), Failure{Reason: "http 503", Status: 503, RetryAfter: 3 * time.Second}, far, false))
 			},
 			held: map[ExecState]result{ExecRunning: to(ExecWaiting), ExecBlocked: to(ExecWaiting)},
 			over: map[ExecState]result{ExecRunning: to(ExecWaiting), ExecBlocked: to(ExecWaiting)},
@@ -183,7 +178,7 @@ func TestTransitionsRecordWhatTheySay(t *testing.T) {
 	var e Execution
 	write(t, db, func(tx *Tx) error {
 		var err error
-		e, _, err = tx.Release(ctx, "x", 1, now.Add(-time.Second), Failure{Reason: "clearbit: http 429", Status: 429, RetryAfter: 1500 * time.Millisecond}, exp, true)
+		e, _, err = reread(tx, "x")(tx.Release(ctx, "x", 1, now.Add(-time.Second), Failure{Reason: "clearbit: http 429", Status: 429, RetryAfter: 1500 * time.Millisecond}, exp, true))
 		return err
 	})
 	if e.LastStatus != 429 || e.LastRetryAfter != 1500*time.Millisecond || e.LastPending || !e.BlockAnswered || !e.ExpiresAt.Equal(exp) || !e.LeaseUntil.Equal(now.Add(-time.Second)) {
@@ -216,6 +211,18 @@ func TestTransitionsRecordWhatTheySay(t *testing.T) {
 	e, ok, _ := tx1(t, db, func(tx *Tx) (Execution, bool, error) { return tx.AnswerInline(ctx, "held") })
 	if !ok || e.Exec != ExecAwaitingDelivery || !e.BlockAnswered {
 		t.Errorf("AnswerInline under a delivery claim = %v %+v, want awaiting_delivery, BLOCK answered", ok, e)
+	}
+}
+
+// reread turns the answer of a transition that returns no row into one
+// that does, read in the same transaction.
+func reread(tx *Tx, id string) func(ok bool, err error) (Execution, bool, error) {
+	return func(ok bool, err error) (Execution, bool, error) {
+		if err != nil || !ok {
+			return Execution{}, ok, err
+		}
+		e, err := tx.GetExecution(context.Background(), id)
+		return e, ok, err
 	}
 }
 
