@@ -49,7 +49,7 @@ func TestDecide(t *testing.T) {
 		})
 		seen[tt.state] = true
 	}
-	for _, s := range store.ExecStates {
+	for _, s := range store.ExecStates() {
 		if !seen[s] {
 			t.Errorf("the table names no case for state %s", s)
 		}

@@ -52,8 +52,10 @@ const (
 	ExecUndeliverable ExecState = "undeliverable"
 )
 
-// ExecStates lists every state, live ones first.
-var ExecStates = []ExecState{ExecRunning, ExecBlocked, ExecWaiting, ExecAnswered, ExecAwaitingDelivery, ExecDelivered, ExecUndeliverable}
+// ExecStates returns every state, live ones first.
+func ExecStates() []ExecState {
+	return []ExecState{ExecRunning, ExecBlocked, ExecWaiting, ExecAnswered, ExecAwaitingDelivery, ExecDelivered, ExecUndeliverable}
+}
 
 // Live reports whether the execution has not finished yet.
 func (s ExecState) Live() bool {

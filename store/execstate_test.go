@@ -132,7 +132,7 @@ func TestTransitionGuards(t *testing.T) {
 				if lease == "over" {
 					want = tr.over
 				}
-				for _, s := range ExecStates {
+				for _, s := range ExecStates() {
 					id := lease + "-" + string(s)
 					setClock(db, now)
 					putExecution(t, db, id, s, false)
