@@ -228,18 +228,13 @@ func (tx *Tx) execOne(ctx context.Context, what, q string, args ...any) (bool, e
 // Delivery is an outcome waiting to be sent through the callbacks API.
 type Delivery struct {
 	CallbackID string `db:"callback_id"`
-	PortalID   int64  `db:"portal_id"`
 	Outputs    string `db:"outputs"`
 	Attempts   int    `db:"delivery_attempts"`
 	ExpiresMS  int64  `db:"expires_at"`
-	FinishedMS int64  `db:"finished_at"`
 }
 
 // ExpiresAt is when HubSpot stops waiting for the outcome (zero: unknown).
 func (d Delivery) ExpiresAt() time.Time { return fromMS(d.ExpiresMS) }
-
-// FinishedAt is when the outcome was recorded.
-func (d Delivery) FinishedAt() time.Time { return fromMS(d.FinishedMS) }
 
 // ClaimDeliveries marks up to limit undelivered callback outcomes of a
 // portal, oldest first, as being sent under claim until the given time, and
@@ -252,7 +247,7 @@ func (tx *Tx) ClaimDeliveries(ctx context.Context, portalID int64, claim string,
 			WHERE portal_id = ? AND state = 'awaiting_delivery' AND delivery_claim_until <= ?
 			ORDER BY finished_at
 			LIMIT ?)
-		RETURNING callback_id, portal_id, outputs, delivery_attempts, expires_at, finished_at`
+		RETURNING callback_id, outputs, delivery_attempts, expires_at`
 	var out []Delivery
 	if err := sqlx.SelectContext(ctx, tx.x, &out, q, claim, ms(until), portalID, ms(tx.now), limit); err != nil {
 		return nil, fmt.Errorf("store: claim deliveries for portal %d: %w", portalID, mapErr(err))
