@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -102,10 +101,17 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[sweepArgs]) error
 				}
 				// An execution a job runs has no request waiting: it is, or
 				// now becomes, BLOCKed, and its outcome goes by callback.
-				if _, err := tx.MarkBlocked(ctx, o.CallbackID, expires, false); err != nil {
+				// One a request took over since the listing is its own.
+				ok, err := tx.Block(ctx, o.CallbackID, o.Attempt, expires, false)
+				if err != nil {
 					return err
 				}
-				jobs = append(jobs, river.InsertManyParams{Args: executeArgs{CallbackID: o.CallbackID}})
+				if ok {
+					jobs = append(jobs, river.InsertManyParams{Args: executeArgs{CallbackID: o.CallbackID}})
+				}
+			}
+			if len(jobs) == 0 {
+				return nil
 			}
 			_, err := rt.river.InsertManyTx(ctx, tx.SQL(), jobs)
 			return err
@@ -114,7 +120,7 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[sweepArgs]) error
 			return err
 		}
 		for _, o := range chunk {
-			if !o.Blocked {
+			if o.State == store.ExecRunning {
 				rt.log.Info("recovering an execution whose run was interrupted", "portal_id", o.PortalID, "action", o.Action, "callback_id", o.CallbackID)
 			}
 		}
@@ -155,7 +161,7 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 		return err
 	}
 	now := rt.now()
-	if e.State != store.StateRunning || e.LeaseUntil.After(now) {
+	if !e.Exec.Live() || e.LeaseUntil.After(now) {
 		// Finished, or held by a live run; the sweeper brings it back if
 		// that run dies.
 		return nil
@@ -175,10 +181,7 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 	lease := now.Add(rt.cfg.lease())
 	err = rt.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		if claimed, err = tx.ClaimExecution(ctx, e.CallbackID, e.Attempt, lease); err != nil || !claimed {
-			return err
-		}
-		_, err = tx.MarkBlocked(ctx, e.CallbackID, expires, false)
+		_, claimed, err = tx.Claim(ctx, e.CallbackID, e.Attempt, lease, false, expires)
 		return err
 	})
 	if err != nil || !claimed {
@@ -192,37 +195,25 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 	return rt.attempt(ctx, a, &req, e.Ref, attempt, e.ReceivedAt, lease, false).err
 }
 
-// lastError rebuilds enough of an execution's last failure to word a
-// give-up message.
-func lastError(e store.Execution) error {
-	switch {
-	case e.LastError == "":
-		return errors.New("no answer in time")
-	case strings.HasPrefix(e.LastError, pendingPrefix):
-		return &PendingError{Reason: strings.TrimPrefix(e.LastError, pendingPrefix)}
-	case strings.Contains(e.LastError, "http 429"):
-		return &upstream.APIError{Status: http.StatusTooManyRequests, Body: e.LastError}
-	}
-	return errors.New(e.LastError)
-}
-
 // abandon finishes an execution that cannot run at all.
 func (rt *Runtime) abandon(ctx context.Context, e store.Execution, pe *Error) error {
 	a := &Action{Key: e.Action}
 	if ra, ok := rt.reg.Get(e.Action); ok {
 		a = ra
 	}
-	return rt.db.Write(ctx, func(tx *store.Tx) error {
-		claimed, err := tx.ClaimExecution(ctx, e.CallbackID, e.Attempt, rt.now().Add(rt.cfg.lease()))
+	var finished bool
+	err := rt.db.Write(ctx, func(tx *store.Tx) error {
+		_, claimed, err := tx.Claim(ctx, e.CallbackID, e.Attempt, rt.now().Add(rt.cfg.lease()), false, rt.now().Add(time.Hour))
 		if err != nil || !claimed {
 			return err
 		}
-		if _, err := tx.MarkBlocked(ctx, e.CallbackID, rt.now().Add(time.Hour), false); err != nil {
-			return err
-		}
-		_, _, err = tx.FinishExecution(ctx, e.CallbackID, e.Attempt+1, rt.failure(a, e.Ref, nil, pe).Outcome)
+		_, finished, err = tx.Finish(ctx, e.CallbackID, e.Attempt+1, rt.failure(a, e.Ref, nil, pe).Outcome)
 		return err
 	})
+	if err == nil && finished {
+		rt.wakeDelivery(e.PortalID)
+	}
+	return err
 }
 
 type deliverWorker struct {
@@ -237,23 +228,30 @@ const maxCompletionBatch = 100
 const deliveryClaim = 2 * time.Minute
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
-	rt := w.rt
-	log := rt.log.With("portal_id", job.Args.PortalID, "job_id", job.ID)
+	log := w.rt.log.With("portal_id", job.Args.PortalID, "job_id", job.ID)
+	err := w.rt.deliverPortal(ctx, job.Args.PortalID, fmt.Sprintf("deliver-%d-%d", job.ID, job.Attempt), log)
+	if errors.Is(err, errWait) {
+		return nil // the sweeper resumes once the wait is over
+	}
+	return err
+}
+
+// deliverPortal sends a portal's waiting outcomes, in batches, until none
+// is left (nil) or HubSpot asks to wait (errWait). claim names this
+// delivery uniquely; each round's claim adds the round to it.
+func (rt *Runtime) deliverPortal(ctx context.Context, portalID int64, claim string, log *slog.Logger) error {
 	for round := 0; ; round++ {
-		claim := fmt.Sprintf("deliver-%d-%d-%d", job.ID, job.Attempt, round)
+		claim := fmt.Sprintf("%s-%d", claim, round)
 		var batch []store.Delivery
 		err := rt.db.Write(ctx, func(tx *store.Tx) error {
 			var err error
-			batch, err = tx.ClaimDeliveries(ctx, job.Args.PortalID, claim, tx.Now().Add(deliveryClaim), maxCompletionBatch)
+			batch, err = tx.ClaimDeliveries(ctx, portalID, claim, tx.Now().Add(deliveryClaim), maxCompletionBatch)
 			return err
 		})
 		if err != nil || len(batch) == 0 {
 			return err
 		}
-		if err := rt.sendBatch(ctx, job.Args.PortalID, claim, batch, log); err != nil {
-			if errors.Is(err, errWait) {
-				return nil // the sweeper resumes once the wait is over
-			}
+		if err := rt.sendBatch(ctx, portalID, claim, batch, log); err != nil {
 			return err
 		}
 	}

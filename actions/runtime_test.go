@@ -710,7 +710,7 @@ func TestHistoryIsPrunedAfterRetention(t *testing.T) {
 				Action: "probe", Request: "{}", LeaseUntil: time.Now().Add(time.Hour), Blocked: blocked, ReceivedAt: time.Now().Add(-age)}); err != nil {
 				return err
 			}
-			_, _, err := tx.FinishExecution(ctx, r.CallbackID, 1, store.Outcome{FinalState: "SUCCESS", Outputs: "{}"})
+			_, _, err := tx.Finish(ctx, r.CallbackID, 1, store.Outcome{FinalState: "SUCCESS", Outputs: "{}"})
 			return err
 		})
 		if err != nil {
@@ -751,7 +751,7 @@ func TestGiveUpBeforeHubSpotsWaitExpires(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		_, err = tx.ReleaseExecution(ctx, req.CallbackID, 1, time.Now(), "pending: the provider is looking this up")
+		_, err = tx.Release(ctx, req.CallbackID, 1, time.Now(), store.Failure{Reason: "pending: the provider is looking this up", Pending: true}, time.Time{}, false)
 		return err
 	})
 	if err != nil {
@@ -772,17 +772,32 @@ func TestGiveUpBeforeHubSpotsWaitExpires(t *testing.T) {
 
 // TestDeliveriesSurviveAJobLeftRunning: a process killed while delivering
 // leaves River's job row "running"; the portal's later outcomes must still
-// be delivered (before River's stuck-job rescue, which takes minutes).
+// be delivered (before River's stuck-job rescue, which takes minutes). The
+// outcomes are planted in the ledger, as a dead process leaves them, so
+// that the sweeper's River jobs deliver them, not this process's wake-up.
 func TestDeliveriesSurviveAJobLeftRunning(t *testing.T) {
 	t.Parallel()
-	h, _ := newHarness(t, actions.Config{InlineBudget: 5 * time.Millisecond})
+	h, _ := newHarness(t, actions.Config{})
 	ctx := context.Background()
-	first := actionstest.NewRequest(7000012, "CONTACT", map[string]any{"message": "first", "delay_ms": 30}, nil)
-	if got := h.Execute(t, "probe", first); got["hs_execution_state"] != "BLOCK" {
-		t.Fatalf("Execute() = %v", got)
+	plant := func(message string) string {
+		t.Helper()
+		r := actionstest.NewRequest(7000012, "CONTACT", map[string]any{"message": message}, nil)
+		err := h.DB.Write(ctx, func(tx *store.Tx) error {
+			if _, err := tx.InsertExecution(ctx, store.NewExecution{CallbackID: r.CallbackID, Ref: "EX-DEAD", PortalID: 7000012,
+				Action: "probe", Request: "{}", LeaseUntil: time.Now().Add(time.Minute), Blocked: true, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+				return err
+			}
+			_, _, err := tx.Finish(ctx, r.CallbackID, 1, store.Outcome{FinalState: "SUCCESS", Outputs: `{"echo":"` + message + `"}`})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.CallbackID
 	}
-	h.HubSpot.Wait(t, first.CallbackID, 20*time.Second)
-	waitDelivered(t, h, first.CallbackID)
+	first := plant("first")
+	h.HubSpot.Wait(t, first, 20*time.Second)
+	waitDelivered(t, h, first)
 	// Once River has recorded the delivery job as completed, make it look
 	// like a dead process's: running, forever.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -803,11 +818,8 @@ func TestDeliveriesSurviveAJobLeftRunning(t *testing.T) {
 	if err != nil {
 		t.Fatalf("leave a delivery running: %v", err)
 	}
-	second := actionstest.NewRequest(7000012, "CONTACT", map[string]any{"message": "second", "delay_ms": 30}, nil)
-	if got := h.Execute(t, "probe", second); got["hs_execution_state"] != "BLOCK" {
-		t.Fatalf("Execute() = %v", got)
-	}
-	if got := h.HubSpot.Wait(t, second.CallbackID, 20*time.Second); got["echo"] != "second" {
+	second := plant("second")
+	if got := h.HubSpot.Wait(t, second, 20*time.Second); got["echo"] != "second" {
 		t.Errorf("completion = %v", got)
 	}
 }

@@ -9,7 +9,8 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// Execution states.
+// Legacy views of an execution's state, derived from Exec for the history
+// pages: State is running or done, Delivery inline or callback.
 const (
 	StateRunning = "running"
 	StateDone    = "done"
@@ -24,25 +25,33 @@ const (
 // Execution is one row of the ledger: a HubSpot execution request, keyed by
 // its callbackId, and what became of it.
 type Execution struct {
-	CallbackID       string
-	Ref              string
-	PortalID         int64
-	Action           string
-	WorkflowID       int64
-	ObjectType       string
-	ObjectID         string
-	Request          string // the decoded execution request, JSON
-	State            string
-	Blocked          bool // the outcome goes through the callbacks API
-	BlockAnswered    bool // HubSpot was answered BLOCK over HTTP
-	Attempt          int
-	LeaseUntil       time.Time
-	FinalState       string
-	Outputs          string // JSON object of strings
-	ErrorCode        string
-	ErrorMessage     string
-	LastError        string
-	Delivery         string
+	CallbackID string
+	Ref        string
+	PortalID   int64
+	Action     string
+	WorkflowID int64
+	ObjectType string
+	ObjectID   string
+	Request    string // the decoded execution request, JSON
+	// Exec is where the execution stands; State, Blocked and Delivery are
+	// derived from it.
+	Exec          ExecState
+	State         string // StateRunning while Exec is live, else StateDone
+	Blocked       bool   // the outcome goes (or went) through the callbacks API
+	Delivery      string // DeliveryInline or DeliveryCallback once done, else empty
+	BlockAnswered bool   // HubSpot was answered BLOCK over HTTP
+	Attempt       int
+	LeaseUntil    time.Time // a live execution is held by a run (or waits for its retry) until then
+	FinalState    string
+	Outputs       string // JSON object of strings
+	ErrorCode     string
+	ErrorMessage  string
+	LastError     string // internal detail for operators; never read by decisions
+	// The last failure as data: its HTTP status (0: none or not HTTP),
+	// the Retry-After it carried, and whether it was a "not ready yet".
+	LastStatus       int
+	LastRetryAfter   time.Duration
+	LastPending      bool
 	DeliveredAt      time.Time
 	DeliveryError    string
 	DeliveryAttempts int
@@ -63,7 +72,6 @@ type executionRow struct {
 	ObjectID           string `db:"object_id"`
 	Request            string `db:"request"`
 	State              string `db:"state"`
-	Blocked            int    `db:"blocked"`
 	BlockAnswered      int    `db:"block_answered"`
 	Attempt            int    `db:"attempt"`
 	LeaseUntil         int64  `db:"lease_until"`
@@ -72,7 +80,9 @@ type executionRow struct {
 	ErrorCode          string `db:"error_code"`
 	ErrorMessage       string `db:"error_message"`
 	LastError          string `db:"last_error"`
-	Delivery           string `db:"delivery"`
+	LastStatus         int    `db:"last_status"`
+	LastRetryAfterMS   int64  `db:"last_retry_after_ms"`
+	LastPending        int    `db:"last_pending"`
 	DeliveredAt        int64  `db:"delivered_at"`
 	DeliveryError      string `db:"delivery_error"`
 	DeliveryAttempts   int    `db:"delivery_attempts"`
@@ -85,12 +95,14 @@ type executionRow struct {
 }
 
 const executionColumns = `callback_id, ref, portal_id, action, workflow_id, object_type, object_id, request,
-	state, blocked, block_answered, attempt, lease_until, final_state, outputs, error_code, error_message, last_error,
-	delivery, delivered_at, delivery_error, delivery_attempts, delivery_claim, delivery_claim_until,
+	state, block_answered, attempt, lease_until, final_state, outputs, error_code, error_message, last_error,
+	last_status, last_retry_after_ms, last_pending,
+	delivered_at, delivery_error, delivery_attempts, delivery_claim, delivery_claim_until,
 	expires_at, received_at, finished_at, updated_at`
 
 func (r executionRow) execution() Execution {
-	return Execution{
+	s := ExecState(r.State)
+	e := Execution{
 		CallbackID:       r.CallbackID,
 		Ref:              r.Ref,
 		PortalID:         r.PortalID,
@@ -99,8 +111,9 @@ func (r executionRow) execution() Execution {
 		ObjectType:       r.ObjectType,
 		ObjectID:         r.ObjectID,
 		Request:          r.Request,
-		State:            r.State,
-		Blocked:          r.Blocked != 0,
+		Exec:             s,
+		State:            StateDone,
+		Blocked:          s != ExecRunning && s != ExecAnswered,
 		BlockAnswered:    r.BlockAnswered != 0,
 		Attempt:          r.Attempt,
 		LeaseUntil:       fromMS(r.LeaseUntil),
@@ -109,7 +122,9 @@ func (r executionRow) execution() Execution {
 		ErrorCode:        r.ErrorCode,
 		ErrorMessage:     r.ErrorMessage,
 		LastError:        r.LastError,
-		Delivery:         r.Delivery,
+		LastStatus:       r.LastStatus,
+		LastRetryAfter:   time.Duration(r.LastRetryAfterMS) * time.Millisecond,
+		LastPending:      r.LastPending != 0,
 		DeliveredAt:      fromMS(r.DeliveredAt),
 		DeliveryError:    r.DeliveryError,
 		DeliveryAttempts: r.DeliveryAttempts,
@@ -119,6 +134,15 @@ func (r executionRow) execution() Execution {
 		FinishedAt:       fromMS(r.FinishedAt),
 		UpdatedAt:        fromMS(r.UpdatedAt),
 	}
+	switch {
+	case s.Live():
+		e.State = StateRunning
+	case s == ExecAnswered:
+		e.Delivery = DeliveryInline
+	default:
+		e.Delivery = DeliveryCallback
+	}
+	return e
 }
 
 func getExecution(ctx context.Context, q sqlx.QueryerContext, callbackID string) (Execution, error) {
@@ -153,28 +177,32 @@ type NewExecution struct {
 	Request    string
 	LeaseUntil time.Time
 	// Blocked records an execution whose first answer is already known to be
-	// BLOCK; ExpiresAt is then its BLOCK expiry.
+	// BLOCK (state ExecBlocked); ExpiresAt is then its BLOCK expiry.
 	Blocked   bool
 	ExpiresAt time.Time
 	// ReceivedAt defaults to the transaction's time.
 	ReceivedAt time.Time
 }
 
-// InsertExecution records a new execution in state running with attempt 1.
-// It reports false, and changes nothing, when the callbackId is already
-// recorded.
+// InsertExecution records a new execution with attempt 1, in ExecRunning
+// (held by the inline run until LeaseUntil), or ExecBlocked. It reports
+// false, and changes nothing, when the callbackId is already recorded.
 func (tx *Tx) InsertExecution(ctx context.Context, e NewExecution) (bool, error) {
 	const q = `INSERT INTO executions (callback_id, ref, portal_id, action, workflow_id, object_type, object_id,
-		request, state, blocked, attempt, lease_until, expires_at, received_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, 1, ?, ?, ?, ?)
+		request, state, attempt, lease_until, expires_at, received_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
 		ON CONFLICT (callback_id) DO NOTHING`
 	now := ms(tx.now)
 	received := now
 	if !e.ReceivedAt.IsZero() {
 		received = ms(e.ReceivedAt)
 	}
+	state := ExecRunning
+	if e.Blocked {
+		state = ExecBlocked
+	}
 	res, err := tx.x.ExecContext(ctx, q, e.CallbackID, e.Ref, e.PortalID, e.Action, e.WorkflowID, e.ObjectType,
-		e.ObjectID, e.Request, boolInt(e.Blocked), ms(e.LeaseUntil), msOrZero(e.ExpiresAt), received, now)
+		e.ObjectID, e.Request, string(state), ms(e.LeaseUntil), msOrZero(e.ExpiresAt), received, now)
 	if err != nil {
 		return false, fmt.Errorf("store: insert execution %s: %w", e.CallbackID, mapErr(err))
 	}
@@ -183,100 +211,6 @@ func (tx *Tx) InsertExecution(ctx context.Context, e NewExecution) (bool, error)
 		return false, fmt.Errorf("store: insert execution %s: %w", e.CallbackID, err)
 	}
 	return n == 1, nil
-}
-
-// MarkBlocked records that a running execution's outcome must go through
-// the callbacks API: HubSpot has been (or is about to be) answered BLOCK, in
-// which case answered is true, or recovery took the execution over.
-// expiresAt is kept if one was set before. It reports false when the
-// execution is no longer running: its outcome was recorded first and
-// answers inline.
-func (tx *Tx) MarkBlocked(ctx context.Context, callbackID string, expiresAt time.Time, answered bool) (bool, error) {
-	const q = `UPDATE executions SET blocked = 1,
-		block_answered = CASE WHEN ? = 1 THEN 1 ELSE block_answered END,
-		expires_at = CASE WHEN expires_at = 0 THEN ? ELSE expires_at END, updated_at = ?
-		WHERE callback_id = ? AND state = 'running'`
-	return tx.execOne(ctx, "mark execution blocked", q, boolInt(answered), ms(expiresAt), ms(tx.now), callbackID)
-}
-
-// NoteBlockAnswered records that HubSpot was answered BLOCK for an
-// execution, whatever its state.
-func (tx *Tx) NoteBlockAnswered(ctx context.Context, callbackID string) error {
-	const q = `UPDATE executions SET block_answered = 1, updated_at = ? WHERE callback_id = ?`
-	_, err := tx.execOne(ctx, "note block answered", q, ms(tx.now), callbackID)
-	return err
-}
-
-// AnswerInline switches a finished execution waiting for callback delivery
-// to inline delivery, because HubSpot asked for it again and gets the
-// outcome in the answer. It reports false when a delivery worker holds the
-// outcome right now (it goes by callback then).
-func (tx *Tx) AnswerInline(ctx context.Context, callbackID string) (bool, error) {
-	const q = `UPDATE executions SET delivery = 'inline', updated_at = ?
-		WHERE callback_id = ? AND state = 'done' AND delivery = 'callback' AND delivery_claim_until <= ?`
-	now := ms(tx.now)
-	return tx.execOne(ctx, "answer inline", q, now, callbackID, now)
-}
-
-// ClaimExecution takes over a running execution for a new attempt: it bumps
-// the attempt from want to want+1 and sets a lease, but only while the
-// previous lease has run out. It reports false when another worker holds or
-// took the execution, or it is done.
-func (tx *Tx) ClaimExecution(ctx context.Context, callbackID string, want int, leaseUntil time.Time) (bool, error) {
-	const q = `UPDATE executions SET attempt = attempt + 1, lease_until = ?, updated_at = ?
-		WHERE callback_id = ? AND state = 'running' AND attempt = ? AND lease_until <= ?`
-	now := ms(tx.now)
-	return tx.execOne(ctx, "claim execution", q, ms(leaseUntil), now, callbackID, want, now)
-}
-
-// ResumeInline makes a running execution's outcome answer inline again,
-// unless HubSpot was already answered BLOCK for it: a retried request that
-// takes over a dead run is waiting for the answer.
-func (tx *Tx) ResumeInline(ctx context.Context, callbackID string) error {
-	const q = `UPDATE executions SET blocked = block_answered, updated_at = ?
-		WHERE callback_id = ? AND state = 'running'`
-	_, err := tx.execOne(ctx, "resume inline", q, ms(tx.now), callbackID)
-	return err
-}
-
-// ReleaseExecution ends attempt's hold on a running execution whose next
-// attempt is scheduled for retryAt, and notes why. Until retryAt nobody else
-// claims it; after that, the scheduled job (or recovery) does.
-func (tx *Tx) ReleaseExecution(ctx context.Context, callbackID string, attempt int, retryAt time.Time, reason string) (bool, error) {
-	const q = `UPDATE executions SET lease_until = ?, last_error = ?, updated_at = ?
-		WHERE callback_id = ? AND state = 'running' AND attempt = ?`
-	return tx.execOne(ctx, "release execution", q, ms(retryAt), truncate(reason, 1000), ms(tx.now), callbackID, attempt)
-}
-
-// Outcome is how an execution ended.
-type Outcome struct {
-	FinalState   string // SUCCESS or FAIL_CONTINUE
-	Outputs      string // JSON object of strings, as answered to HubSpot
-	ErrorCode    string
-	ErrorMessage string
-	LastError    string // internal detail for operators; never shown to HubSpot
-}
-
-// FinishExecution records attempt's outcome of a running execution and
-// decides, atomically with MarkBlocked, how it is delivered: inline when no
-// BLOCK was answered, otherwise through the callbacks API. It reports
-// ok=false when the execution was not running under that attempt.
-func (tx *Tx) FinishExecution(ctx context.Context, callbackID string, attempt int, o Outcome) (delivery string, ok bool, err error) {
-	const q = `UPDATE executions SET state = 'done', final_state = ?, outputs = ?, error_code = ?,
-		error_message = ?, last_error = ?, lease_until = 0, finished_at = ?, updated_at = ?,
-		delivery = CASE WHEN blocked = 1 THEN 'callback' ELSE 'inline' END
-		WHERE callback_id = ? AND state = 'running' AND attempt = ?
-		RETURNING delivery`
-	now := ms(tx.now)
-	err = tx.x.QueryRowxContext(ctx, q, o.FinalState, o.Outputs, o.ErrorCode, truncate(o.ErrorMessage, 2000),
-		truncate(o.LastError, 1000), now, now, callbackID, attempt).Scan(&delivery)
-	if err != nil {
-		if err = mapErr(err); err == ErrNotFound {
-			return "", false, nil
-		}
-		return "", false, fmt.Errorf("store: finish execution %s: %w", callbackID, err)
-	}
-	return delivery, true, nil
 }
 
 func (tx *Tx) execOne(ctx context.Context, what, q string, args ...any) (bool, error) {
@@ -310,8 +244,7 @@ func (tx *Tx) ClaimDeliveries(ctx context.Context, portalID int64, claim string,
 	const q = `UPDATE executions SET delivery_claim = ?, delivery_claim_until = ?, delivery_attempts = delivery_attempts + 1
 		WHERE callback_id IN (
 			SELECT callback_id FROM executions
-			WHERE portal_id = ? AND state = 'done' AND delivery = 'callback' AND delivered_at = 0
-				AND delivery_error = '' AND delivery_claim_until <= ?
+			WHERE portal_id = ? AND state = 'awaiting_delivery' AND delivery_claim_until <= ?
 			ORDER BY finished_at
 			LIMIT ?)
 		RETURNING callback_id, outputs, delivery_attempts, expires_at`
@@ -322,9 +255,10 @@ func (tx *Tx) ClaimDeliveries(ctx context.Context, portalID int64, claim string,
 	return out, nil
 }
 
-// MarkDelivered records that HubSpot accepted the outcomes held under claim.
+// MarkDelivered records that HubSpot accepted the outcomes held under
+// claim: they become delivered.
 func (tx *Tx) MarkDelivered(ctx context.Context, claim string, callbackIDs []string) error {
-	return tx.settleDeliveries(ctx, claim, callbackIDs, "delivered_at = ?, delivery_claim_until = 0", ms(tx.now))
+	return tx.settleDeliveries(ctx, claim, callbackIDs, "state = 'delivered', delivered_at = ?, delivery_claim_until = 0", ms(tx.now))
 }
 
 // ReleaseDeliveries hands back outcomes held under claim, to be tried again
@@ -334,9 +268,9 @@ func (tx *Tx) ReleaseDeliveries(ctx context.Context, claim string, callbackIDs [
 }
 
 // FailDeliveries records that outcomes held under claim can never be
-// delivered, and why.
+// delivered, and why: they become undeliverable.
 func (tx *Tx) FailDeliveries(ctx context.Context, claim string, callbackIDs []string, reason string) error {
-	return tx.settleDeliveries(ctx, claim, callbackIDs, "delivery_error = ?, delivery_claim_until = 0", truncate(reason, 1000))
+	return tx.settleDeliveries(ctx, claim, callbackIDs, "state = 'undeliverable', delivery_error = ?, delivery_claim_until = 0", truncate(reason, 1000))
 }
 
 func (tx *Tx) settleDeliveries(ctx context.Context, claim string, ids []string, set string, arg any) error {
@@ -344,7 +278,7 @@ func (tx *Tx) settleDeliveries(ctx context.Context, claim string, ids []string, 
 		return nil
 	}
 	q, args, err := sqlx.In(`UPDATE executions SET `+set+`, delivery_claim = '', updated_at = ?
-		WHERE delivery_claim = ? AND callback_id IN (?)`, arg, ms(tx.now), claim, ids)
+		WHERE state = 'awaiting_delivery' AND delivery_claim = ? AND callback_id IN (?)`, arg, ms(tx.now), claim, ids)
 	if err != nil {
 		return fmt.Errorf("store: settle deliveries: %w", err)
 	}
@@ -354,30 +288,28 @@ func (tx *Tx) settleDeliveries(ctx context.Context, claim string, ids []string, 
 	return nil
 }
 
-// Due is a running execution whose lease has run out: a retry whose time
-// has come, or a run whose process died.
+// Due is a live execution whose lease has run out: a retry whose time has
+// come, or a run whose process died.
 type Due struct {
-	CallbackID string `db:"callback_id"`
-	PortalID   int64  `db:"portal_id"`
-	Action     string `db:"action"`
-	Blocked    bool   `db:"-"`
-	BlockedInt int    `db:"blocked"`
+	CallbackID string    `db:"callback_id"`
+	PortalID   int64     `db:"portal_id"`
+	Action     string    `db:"action"`
+	Attempt    int       `db:"attempt"`
+	State      ExecState `db:"state"`
 }
 
-// DueExecutions lists running executions whose lease ran out by now:
-// blocked ones at once (HubSpot waits for a callback and will not ask
-// again), the others only if received before notBlockedBefore, which gives
-// HubSpot's own retry of the request the first chance to pick them up.
+// DueExecutions lists live executions whose lease ran out by now: blocked
+// and waiting ones at once (HubSpot waits for a callback and will not ask
+// again), running ones only if received before notBlockedBefore, which
+// gives HubSpot's own retry of the request the first chance to pick them
+// up.
 func (db *DB) DueExecutions(ctx context.Context, now, notBlockedBefore time.Time, limit int) ([]Due, error) {
-	const q = `SELECT callback_id, portal_id, action, blocked FROM executions
-		WHERE state = 'running' AND lease_until <= ? AND (blocked = 1 OR received_at < ?)
+	const q = `SELECT callback_id, portal_id, action, attempt, state FROM executions
+		WHERE finished_at = 0 AND lease_until <= ? AND ` + liveStates + ` AND (state <> 'running' OR received_at < ?)
 		ORDER BY lease_until LIMIT ?`
 	var out []Due
 	if err := sqlx.SelectContext(ctx, db.r, &out, q, ms(now), ms(notBlockedBefore), limit); err != nil {
 		return nil, fmt.Errorf("store: list due executions: %w", err)
-	}
-	for i := range out {
-		out[i].Blocked = out[i].BlockedInt != 0
 	}
 	return out, nil
 }
@@ -387,8 +319,7 @@ func (db *DB) DueExecutions(ctx context.Context, now, notBlockedBefore time.Time
 // over).
 func (db *DB) PortalsAwaitingDelivery(ctx context.Context, now time.Time, limit int) ([]int64, error) {
 	const q = `SELECT DISTINCT portal_id FROM executions
-		WHERE state = 'done' AND delivery = 'callback' AND delivered_at = 0 AND delivery_error = ''
-			AND delivery_claim_until <= ?
+		WHERE state = 'awaiting_delivery' AND delivery_claim_until <= ?
 		LIMIT ?`
 	var out []int64
 	if err := sqlx.SelectContext(ctx, db.r, &out, q, ms(now), limit); err != nil {
@@ -422,11 +353,11 @@ func (db *DB) ListExecutions(ctx context.Context, f ExecutionFilter) ([]Executio
 	switch f.State {
 	case "":
 	case "RUNNING":
-		where = append(where, "state = 'running' AND blocked = 0")
+		where = append(where, "state = 'running'")
 	case "BLOCKED":
-		where = append(where, "state = 'running' AND blocked = 1")
+		where = append(where, "state IN ('blocked', 'waiting')")
 	default:
-		where = append(where, "state = 'done' AND final_state = ?")
+		where = append(where, "NOT "+liveStates+" AND final_state = ?")
 		args = append(args, f.State)
 	}
 	if s := strings.TrimSpace(f.Search); s != "" {
@@ -475,8 +406,7 @@ func (db *DB) DistinctActions(ctx context.Context, portalID int64) ([]string, er
 func (tx *Tx) PruneExecutions(ctx context.Context, before time.Time, limit int) (int64, error) {
 	const q = `DELETE FROM executions WHERE callback_id IN (
 		SELECT callback_id FROM executions
-		WHERE received_at < ? AND state = 'done'
-			AND (delivery <> 'callback' OR delivered_at <> 0 OR delivery_error <> '')
+		WHERE received_at < ? AND finished_at <> 0 AND ` + finishedStates + `
 		LIMIT ?)`
 	res, err := tx.x.ExecContext(ctx, q, ms(before), limit)
 	if err != nil {

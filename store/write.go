@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -40,6 +41,10 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	return db.c.write(context.WithoutCancel(ctx), db.now, fn)
 }
 
+// Writes counts the calls of Write that committed since Open: the ledger
+// writes a caller paid for, whatever the group commit shared.
+func (db *DB) Writes() uint64 { return db.c.writes.Load() }
+
 // maxBatch bounds how many writes share one transaction, so one batch cannot
 // hold the writer for long.
 const maxBatch = 128
@@ -56,11 +61,12 @@ type writeOp struct {
 // everything queued; when it is done it hands leadership to the oldest
 // waiter, if any.
 type committer struct {
-	db    *sqlx.DB
-	keys  *keyring
-	mu    sync.Mutex
-	queue []*writeOp
-	busy  bool
+	db     *sqlx.DB
+	keys   *keyring
+	mu     sync.Mutex
+	queue  []*writeOp
+	busy   bool
+	writes atomic.Uint64
 }
 
 func (c *committer) write(ctx context.Context, now func() time.Time, fn func(*Tx) error) error {
@@ -98,6 +104,9 @@ func (c *committer) write(ctx context.Context, now func() time.Time, fn func(*Tx
 	}
 	c.mu.Unlock()
 	for _, o := range batch {
+		if o.err == nil {
+			c.writes.Add(1)
+		}
 		if o != op {
 			o.wake <- struct{}{}
 		}

@@ -68,7 +68,7 @@ func TestWriteGroupsAndIsolatesFailures(t *testing.T) {
 }
 
 // TestLedgerTransitions checks the ledger's conditional updates: exactly
-// one of "mark blocked" and "finish" decides the delivery channel, and a
+// one of "block" and "finish" decides the delivery channel, and a
 // stale attempt can neither finish nor release.
 func TestLedgerTransitions(t *testing.T) {
 	t.Parallel()
@@ -94,30 +94,30 @@ func TestLedgerTransitions(t *testing.T) {
 		if ok, err := tx.InsertExecution(ctx, NewExecution{CallbackID: "inline", Ref: "EX", Request: "{}"}); ok || err != nil {
 			t.Errorf("second insert = %v, %v; want false, nil", ok, err)
 		}
-		d, ok, err := tx.FinishExecution(ctx, "inline", 1, Outcome{FinalState: "SUCCESS", Outputs: "{}"})
-		if d != DeliveryInline || !ok || err != nil {
-			t.Errorf("finish = %q %v %v, want inline", d, ok, err)
+		e, ok, err := tx.Finish(ctx, "inline", 1, Outcome{FinalState: "SUCCESS", Outputs: "{}"})
+		if e.Exec != ExecAnswered || !ok || err != nil {
+			t.Errorf("finish = %q %v %v, want answered", e.Exec, ok, err)
 		}
-		if blocked, err := tx.MarkBlocked(ctx, "inline", time.Now(), true); blocked || err != nil {
-			t.Errorf("mark blocked after finish = %v %v, want false", blocked, err)
+		if blocked, err := tx.Block(ctx, "inline", 1, time.Now(), true); blocked || err != nil {
+			t.Errorf("block after finish = %v %v, want false", blocked, err)
 		}
 		return nil
 	})
 
 	insert("blocked")
 	write(func(tx *Tx) error {
-		if blocked, err := tx.MarkBlocked(ctx, "blocked", time.Now().Add(time.Hour), true); !blocked || err != nil {
-			t.Errorf("mark blocked = %v %v", blocked, err)
+		if blocked, err := tx.Block(ctx, "blocked", 1, time.Now().Add(time.Hour), true); !blocked || err != nil {
+			t.Errorf("block = %v %v", blocked, err)
 		}
-		if _, ok, _ := tx.FinishExecution(ctx, "blocked", 2, Outcome{FinalState: "SUCCESS"}); ok {
+		if _, ok, _ := tx.Finish(ctx, "blocked", 2, Outcome{FinalState: "SUCCESS"}); ok {
 			t.Errorf("a stale attempt finished the execution")
 		}
-		if ok, _ := tx.ClaimExecution(ctx, "blocked", 1, time.Now().Add(time.Minute)); ok {
+		if _, ok, _ := tx.Claim(ctx, "blocked", 1, time.Now().Add(time.Minute), false, time.Time{}); ok {
 			t.Errorf("claimed an execution whose lease is still held")
 		}
-		d, ok, err := tx.FinishExecution(ctx, "blocked", 1, Outcome{FinalState: "SUCCESS", Outputs: `{"a":"b"}`})
-		if d != DeliveryCallback || !ok || err != nil {
-			t.Errorf("finish = %q %v %v, want callback", d, ok, err)
+		e, ok, err := tx.Finish(ctx, "blocked", 1, Outcome{FinalState: "SUCCESS", Outputs: `{"a":"b"}`})
+		if e.Exec != ExecAwaitingDelivery || !ok || err != nil {
+			t.Errorf("finish = %q %v %v, want awaiting_delivery", e.Exec, ok, err)
 		}
 		return nil
 	})
