@@ -498,11 +498,11 @@ func (rt *Runtime) retry(ctx context.Context, a *Action, req *Request, attempt i
 // answered, else BLOCK, and the portal's delivery is woken to send it by
 // callback at once (the sweeper is the safety net).
 func (rt *Runtime) finish(ctx context.Context, a *Action, req *Request, attempt int, received time.Time, o outcome) attemptResult {
-	var e store.Execution
+	var reached store.ExecState
 	var ok bool
 	err := rt.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		e, ok, err = tx.Finish(ctx, req.CallbackID, attempt, o.Outcome)
+		reached, ok, err = tx.Finish(ctx, req.CallbackID, attempt, o.Outcome)
 		return err
 	})
 	if err != nil {
@@ -512,11 +512,19 @@ func (rt *Runtime) finish(ctx context.Context, a *Action, req *Request, attempt 
 	if !ok {
 		return rt.lost(ctx, a, req.CallbackID)
 	}
-	rt.finished(a, e.Delivery, o.FinalState, o.ErrorCode, received)
-	if e.Exec == store.ExecAwaitingDelivery {
-		rt.wakeDelivery(e.PortalID)
+	if reached == store.ExecAwaitingDelivery {
+		rt.finished(a, store.DeliveryCallback, o.FinalState, o.ErrorCode, received)
+		rt.wakeDelivery(int64(req.Origin.PortalID))
+		// HubSpot was told (or is now told) BLOCK; its wait ends at the
+		// execution's expiry.
+		e, err := rt.db.GetExecution(ctx, req.CallbackID)
+		if err != nil {
+			rt.log.Error("read blocked execution", "portal_id", int64(req.Origin.PortalID), "action", a.Key, "callback_id", req.CallbackID, "err", err)
+			return attemptResult{answer: blockAnswer(a.blockExpiry(rt.cfg))}
+		}
 		return attemptResult{answer: blockAnswer(e.ExpiresAt.Sub(rt.now()))}
 	}
+	rt.finished(a, store.DeliveryInline, o.FinalState, o.ErrorCode, received)
 	return attemptResult{answer: Response{OutputFields: o.fields}}
 }
 

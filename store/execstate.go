@@ -156,21 +156,32 @@ type Outcome struct {
 	LastStatus   int    // the upstream HTTP status of a failure, 0 when none
 }
 
-// Finish records attempt's outcome of a running or blocked execution:
-// running becomes answered (the outcome is the answer), blocked becomes
-// awaiting_delivery. Since Block, Release and Finish each guard on the
-// state in one statement, exactly one of inline answer and callback
-// delivers. It refuses unless a run holds the execution under attempt.
-func (tx *Tx) Finish(ctx context.Context, callbackID string, attempt int, o Outcome) (Execution, bool, error) {
-	const q = `UPDATE executions SET
-		state = CASE WHEN state = 'running' THEN 'answered' ELSE 'awaiting_delivery' END,
-		final_state = ?, outputs = ?, error_code = ?, error_message = ?, last_error = ?, last_status = ?,
-		lease_until = 0, finished_at = ?, updated_at = ?
-		WHERE callback_id = ? AND attempt = ? AND state IN ('running', 'blocked')
-		RETURNING ` + executionColumns
-	now := ms(tx.now)
-	return tx.transition(ctx, "finish execution", callbackID, q, o.FinalState, o.Outputs, o.ErrorCode,
-		truncate(o.ErrorMessage, 2000), truncate(o.LastError, 1000), o.LastStatus, now, now, callbackID, attempt)
+// Finish records attempt's outcome of a running or blocked execution and
+// returns the state it reached: a running execution becomes answered (the
+// outcome is the answer to HubSpot's request), a blocked one
+// awaiting_delivery (it leaves through the callbacks API). Each of the two
+// is one guarded UPDATE; as Block, Release and Finish all guard on the
+// state, exactly one of inline answer and callback delivers. It refuses
+// (false) unless a run holds the execution under attempt.
+//
+// Finish runs once for every execution, so it reads nothing back: an
+// UPDATE … RETURNING goes through database/sql's query path, which cost a
+// fifth of the server's CPU per inline execution; trying the inline
+// transition first costs one statement on the common path.
+func (tx *Tx) Finish(ctx context.Context, callbackID string, attempt int, o Outcome) (ExecState, bool, error) {
+	for _, t := range [...]struct{ from, to ExecState }{{ExecRunning, ExecAnswered}, {ExecBlocked, ExecAwaitingDelivery}} {
+		const q = `UPDATE executions SET state = ?,
+			final_state = ?, outputs = ?, error_code = ?, error_message = ?, last_error = ?, last_status = ?,
+			lease_until = 0, finished_at = ?, updated_at = ?
+			WHERE callback_id = ? AND attempt = ? AND state = ?`
+		now := ms(tx.now)
+		ok, err := tx.execOne(ctx, "finish execution", tx.x.Rebind(q), string(t.to), o.FinalState, o.Outputs, o.ErrorCode,
+			truncate(o.ErrorMessage, 2000), truncate(o.LastError, 1000), o.LastStatus, now, now, callbackID, attempt, string(t.from))
+		if err != nil || ok {
+			return t.to, ok, err
+		}
+	}
+	return "", false, nil
 }
 
 // AnswerInline hands a finished callback outcome to HubSpot's repeated
@@ -192,6 +203,9 @@ func (tx *Tx) AnswerInline(ctx context.Context, callbackID string) (Execution, b
 // (DeliveryInline or DeliveryCallback), with the signature it had before
 // the state machine; tests outside this package still call it.
 func (tx *Tx) FinishExecution(ctx context.Context, callbackID string, attempt int, o Outcome) (delivery string, ok bool, err error) {
-	e, ok, err := tx.Finish(ctx, callbackID, attempt, o)
-	return e.Delivery, ok, err
+	s, ok, err := tx.Finish(ctx, callbackID, attempt, o)
+	if s == ExecAnswered {
+		return DeliveryInline, ok, err
+	}
+	return DeliveryCallback, ok, err
 }

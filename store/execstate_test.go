@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -108,7 +109,7 @@ func TestTransitionGuards(t *testing.T) {
 		{
 			name: "Finish",
 			run: func(tx *Tx, id string) (Execution, bool, error) {
-				return tx.Finish(ctx, id, 1, Outcome{FinalState: "FAIL_CONTINUE", Outputs: "{}", LastStatus: 400})
+				return rereadState(tx, id)(tx.Finish(ctx, id, 1, Outcome{FinalState: "FAIL_CONTINUE", Outputs: "{}", LastStatus: 400}))
 			},
 			held: map[ExecState]result{ExecRunning: to(ExecAnswered), ExecBlocked: to(ExecAwaitingDelivery)},
 			over: map[ExecState]result{ExecRunning: to(ExecAnswered), ExecBlocked: to(ExecAwaitingDelivery)},
@@ -193,11 +194,11 @@ func TestTransitionsRecordWhatTheySay(t *testing.T) {
 	if e.Exec != ExecBlocked || e.Attempt != 2 || !e.ExpiresAt.Equal(exp) || !e.LeaseUntil.Equal(now.Add(time.Minute)) {
 		t.Errorf("Claim recorded %+v", e)
 	}
-	if _, ok, _ := tx1(t, db, func(tx *Tx) (Execution, bool, error) { return tx.Finish(ctx, "x", 1, Outcome{}) }); ok {
+	if _, ok, _ := tx1(t, db, func(tx *Tx) (Execution, bool, error) { return rereadState(tx, "x")(tx.Finish(ctx, "x", 1, Outcome{})) }); ok {
 		t.Errorf("Finish of a stale attempt succeeded")
 	}
 	e, _, _ = tx1(t, db, func(tx *Tx) (Execution, bool, error) {
-		return tx.Finish(ctx, "x", 2, Outcome{FinalState: "FAIL_CONTINUE", Outputs: "{}", LastStatus: 402})
+		return rereadState(tx, "x")(tx.Finish(ctx, "x", 2, Outcome{FinalState: "FAIL_CONTINUE", Outputs: "{}", LastStatus: 402}))
 	})
 	if e.Exec != ExecAwaitingDelivery || e.LastStatus != 402 || e.State != StateDone || e.Delivery != DeliveryCallback || !e.LeaseUntil.IsZero() {
 		t.Errorf("Finish recorded %+v", e)
@@ -222,6 +223,18 @@ func reread(tx *Tx, id string) func(ok bool, err error) (Execution, bool, error)
 			return Execution{}, ok, err
 		}
 		e, err := tx.GetExecution(context.Background(), id)
+		return e, ok, err
+	}
+}
+
+// rereadState is reread for a transition that reports the state it
+// reached, checking that the row agrees.
+func rereadState(tx *Tx, id string) func(s ExecState, ok bool, err error) (Execution, bool, error) {
+	return func(s ExecState, ok bool, err error) (Execution, bool, error) {
+		e, ok, err := reread(tx, id)(ok, err)
+		if err == nil && ok && e.Exec != s {
+			err = fmt.Errorf("transition reported %q, the row holds %q", s, e.Exec)
+		}
 		return e, ok, err
 	}
 }
