@@ -186,7 +186,7 @@ func TestExecuteInline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.State != store.StateDone || e.Delivery != store.DeliveryInline || e.FinalState != "SUCCESS" || e.PortalID != 7000001 || e.Action != "probe" {
+	if e.Exec != store.ExecAnswered || e.FinalState != "SUCCESS" || e.PortalID != 7000001 || e.Action != "probe" {
 		t.Errorf("ledger row = %+v, want done/inline/SUCCESS", e)
 	}
 	if p.count(req.CallbackID) != 1 {
@@ -366,7 +366,7 @@ func TestBudgetBoundary(t *testing.T) {
 		e := func() store.Execution {
 			for range 400 {
 				e, _ := h.DB.GetExecution(context.Background(), req.CallbackID)
-				if e.State == store.StateDone && (e.Delivery == store.DeliveryInline || !e.DeliveredAt.IsZero()) {
+				if !e.Exec.Live() && (e.Exec.Delivery() == store.DeliveryInline || !e.DeliveredAt.IsZero()) {
 					return e
 				}
 				time.Sleep(25 * time.Millisecond)
@@ -381,8 +381,8 @@ func TestBudgetBoundary(t *testing.T) {
 			t.Errorf("%s answered inline and completed by callback", req.CallbackID)
 		case !wasInline && len(completions) != 1:
 			t.Errorf("%s answered BLOCK and completed %d times", req.CallbackID, len(completions))
-		case wasInline != (e.Delivery == store.DeliveryInline):
-			t.Errorf("%s: ledger delivery %q disagrees with the answer", req.CallbackID, e.Delivery)
+		case wasInline != (e.Exec.Delivery() == store.DeliveryInline):
+			t.Errorf("%s: ledger delivery %q disagrees with the answer", req.CallbackID, e.Exec.Delivery())
 		}
 	}
 	t.Logf("%d of %d answered inline", len(inline), n)

@@ -64,6 +64,22 @@ func (s ExecState) Live() bool {
 
 func (s ExecState) String() string { return string(s) }
 
+// ByCallback reports whether the outcome goes (or went) through the
+// callbacks API rather than as the answer to HubSpot's request.
+func (s ExecState) ByCallback() bool { return s != ExecRunning && s != ExecAnswered }
+
+// Delivery says how a finished execution's outcome reached (or reaches)
+// HubSpot: DeliveryInline or DeliveryCallback; "" while it is live.
+func (s ExecState) Delivery() string {
+	switch {
+	case s.Live():
+		return ""
+	case s == ExecAnswered:
+		return DeliveryInline
+	}
+	return DeliveryCallback
+}
+
 // SQL fragments naming groups of states. (Listings find live and finished
 // rows through the partial indexes on finished_at; see migration 0003.)
 const (
@@ -197,15 +213,4 @@ func (tx *Tx) AnswerInline(ctx context.Context, callbackID string) (Execution, b
 		RETURNING ` + executionColumns
 	now := ms(tx.now)
 	return tx.transition(ctx, "answer inline", callbackID, q, now, now, now, callbackID)
-}
-
-// FinishExecution is Finish reporting only the delivery channel
-// (DeliveryInline or DeliveryCallback), with the signature it had before
-// the state machine; tests outside this package still call it.
-func (tx *Tx) FinishExecution(ctx context.Context, callbackID string, attempt int, o Outcome) (delivery string, ok bool, err error) {
-	s, ok, err := tx.Finish(ctx, callbackID, attempt, o)
-	if s == ExecAnswered {
-		return DeliveryInline, ok, err
-	}
-	return DeliveryCallback, ok, err
 }

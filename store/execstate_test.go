@@ -200,7 +200,7 @@ func TestTransitionsRecordWhatTheySay(t *testing.T) {
 	e, _, _ = tx1(t, db, func(tx *Tx) (Execution, bool, error) {
 		return rereadState(tx, "x")(tx.Finish(ctx, "x", 2, Outcome{FinalState: "FAIL_CONTINUE", Outputs: "{}", LastStatus: 402}))
 	})
-	if e.Exec != ExecAwaitingDelivery || e.LastStatus != 402 || e.State != StateDone || e.Delivery != DeliveryCallback || !e.LeaseUntil.IsZero() {
+	if e.Exec != ExecAwaitingDelivery || e.LastStatus != 402 || e.Exec.Live() || e.Exec.Delivery() != DeliveryCallback || !e.LeaseUntil.IsZero() {
 		t.Errorf("Finish recorded %+v", e)
 	}
 	// A delivery worker holds the outcome: AnswerInline only notes BLOCK.

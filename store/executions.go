@@ -33,13 +33,9 @@ type Execution struct {
 	ObjectType string
 	ObjectID   string
 	Request    string // the decoded execution request, JSON
-	// Exec is where the execution stands; State, Blocked and Delivery are
-	// derived from it.
+	// Exec is where the execution stands.
 	Exec          ExecState
-	State         string // StateRunning while Exec is live, else StateDone
-	Blocked       bool   // the outcome goes (or went) through the callbacks API
-	Delivery      string // DeliveryInline or DeliveryCallback once done, else empty
-	BlockAnswered bool   // HubSpot was answered BLOCK over HTTP
+	BlockAnswered bool // HubSpot was answered BLOCK over HTTP
 	Attempt       int
 	LeaseUntil    time.Time // a live execution is held by a run (or waits for its retry) until then
 	FinalState    string
@@ -112,8 +108,6 @@ func (r executionRow) execution() Execution {
 		ObjectID:         r.ObjectID,
 		Request:          r.Request,
 		Exec:             s,
-		State:            StateDone,
-		Blocked:          s != ExecRunning && s != ExecAnswered,
 		BlockAnswered:    r.BlockAnswered != 0,
 		Attempt:          r.Attempt,
 		LeaseUntil:       fromMS(r.LeaseUntil),
@@ -133,14 +127,6 @@ func (r executionRow) execution() Execution {
 		ReceivedAt:       fromMS(r.ReceivedAt),
 		FinishedAt:       fromMS(r.FinishedAt),
 		UpdatedAt:        fromMS(r.UpdatedAt),
-	}
-	switch {
-	case s.Live():
-		e.State = StateRunning
-	case s == ExecAnswered:
-		e.Delivery = DeliveryInline
-	default:
-		e.Delivery = DeliveryCallback
 	}
 	return e
 }

@@ -786,7 +786,7 @@ func TestHistoryRedactsEmbeddedSecrets(t *testing.T) {
 			Action: "sandbox-echo", WorkflowID: 77, ObjectType: "CONTACT", ObjectID: "1", Request: request, ReceivedAt: time.Now()}); err != nil {
 			return err
 		}
-		_, _, err := tx.FinishExecution(ctx, "redact-1", 1, store.Outcome{FinalState: actions.StateFailContinue, Outputs: outputs, ErrorCode: "UPSTREAM_REJECTED",
+		_, _, err := tx.Finish(ctx, "redact-1", 1, store.Outcome{FinalState: actions.StateFailContinue, Outputs: outputs, ErrorCode: "UPSTREAM_REJECTED",
 			ErrorMessage: `Clearbit refused Authorization: Bearer sk_live_errorsecret99 with {"token":"tok-in-error"} (ref ` + ref + `)`})
 		return err
 	})
@@ -851,7 +851,7 @@ func TestHistoryRetention(t *testing.T) {
 				Action: "sandbox-echo", WorkflowID: 77, ObjectType: "CONTACT", ObjectID: "1", Request: "{}", ReceivedAt: now.Add(-e.age)}); err != nil {
 				return err
 			}
-			_, _, err := tx.FinishExecution(ctx, e.callbackID, 1, store.Outcome{FinalState: actions.StateSuccess, Outputs: `{"hs_execution_state":"SUCCESS"}`})
+			_, _, err := tx.Finish(ctx, e.callbackID, 1, store.Outcome{FinalState: actions.StateSuccess, Outputs: `{"hs_execution_state":"SUCCESS"}`})
 			return err
 		})
 		if err != nil {

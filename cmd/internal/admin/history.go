@@ -195,7 +195,7 @@ func newHistoryRow(reg *actions.Registry, e store.Execution) historyRow {
 		r.Workflow = strconv.FormatInt(e.WorkflowID, 10)
 	}
 	r.StateClass, r.StateLabel, r.StateCode = executionState(e)
-	if e.State == store.StateDone && !e.FinishedAt.IsZero() {
+	if !e.Exec.Live() && !e.FinishedAt.IsZero() {
 		r.Duration = fmtDuration(e.FinishedAt.Sub(e.ReceivedAt))
 	}
 	return r
@@ -205,13 +205,13 @@ func newHistoryRow(reg *actions.Registry, e store.Execution) historyRow {
 // history and in HubSpot's terms.
 func executionState(e store.Execution) (class, label, code string) {
 	switch {
-	case e.State == store.StateDone && e.FinalState == actions.StateSuccess:
+	case !e.Exec.Live() && e.FinalState == actions.StateSuccess:
 		return "success", "Succeeded", actions.StateSuccess
-	case e.State == store.StateDone && e.FinalState == actions.StateFailContinue:
+	case !e.Exec.Live() && e.FinalState == actions.StateFailContinue:
 		return "failed", "Failed", actions.StateFailContinue
-	case e.State == store.StateDone:
+	case !e.Exec.Live():
 		return "failed", e.FinalState, e.FinalState
-	case e.Blocked:
+	case e.Exec.ByCallback():
 		return "waiting", "Waiting for callback", "BLOCKED"
 	}
 	return "running", "Running", "RUNNING"
@@ -475,14 +475,14 @@ func deliveryFields(e store.Execution) []field {
 		}
 	}
 	switch {
-	case e.State != store.StateDone && e.Blocked:
+	case e.Exec.Live() && e.Exec.ByCallback():
 		add("Answer", "BLOCK: HubSpot waits for the outcome through its callbacks API.")
 		add("HubSpot waits until", fmtTime(e.ExpiresAt))
-	case e.State != store.StateDone:
+	case e.Exec.Live():
 		add("Answer", "Not yet: the action is running while HubSpot's request waits.")
-	case e.Delivery == store.DeliveryInline:
+	case e.Exec.Delivery() == store.DeliveryInline:
 		add("Answer", "Inline: the outcome was the answer to HubSpot's request.")
-	case e.Delivery == store.DeliveryCallback:
+	case e.Exec.Delivery() == store.DeliveryCallback:
 		add("Answer", "BLOCK, then the outcome through HubSpot's callbacks API.")
 		switch {
 		case !e.DeliveredAt.IsZero():
