@@ -26,15 +26,21 @@ const ctxErrorPage = "actions.error_page"
 // SetErrorPage makes errors of this request render through p.
 func SetErrorPage(c echo.Context, p ErrorPage) { c.Set(ctxErrorPage, p) }
 
+// NewValidator returns the one validator of the service: the server's
+// (NewServer) and the runtime's (NewRuntime) are the same instance.
+func NewValidator() *validator.Validate {
+	return validator.New(validator.WithRequiredStructEnabled())
+}
+
 // NewServer returns an Echo server with the service's middleware (request
-// id, panic recovery, request log), its error handler and its validator.
-// Every request is logged once through log, with the portal, action and
-// callback id that handlers set on the context.
-func NewServer(log *slog.Logger) *echo.Echo {
+// id, panic recovery, request log), its error handler and the validator v
+// (from NewValidator). Every request is logged once through log, with the
+// portal, action and callback id that handlers set on the context.
+func NewServer(log *slog.Logger, v *validator.Validate) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	e.Validator = &echoValidator{v: validator.New(validator.WithRequiredStructEnabled())}
+	e.Validator = &echoValidator{v: v}
 	e.HTTPErrorHandler = httpErrorHandler(log)
 	e.Use(middleware.RequestID())
 	e.Use(middleware.Recover())

@@ -25,7 +25,7 @@ func (htmlPage) ErrorPage(c echo.Context, status int, message string) error {
 // whose middleware set an ErrorPage, which get it (but never for HEAD).
 func TestServerErrors(t *testing.T) {
 	t.Parallel()
-	e := actions.NewServer(slog.New(slog.DiscardHandler))
+	e := actions.NewServer(slog.New(slog.DiscardHandler), actions.NewValidator())
 	type in struct {
 		Name string `validate:"required"`
 	}

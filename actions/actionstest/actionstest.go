@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-playground/validator/v10"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"hubspot-actions/actions"
@@ -69,11 +68,12 @@ func New(t testing.TB, register func(r *actions.Registry), opts Options) *Harnes
 	if cfg.SweepEvery == 0 {
 		cfg.SweepEvery = 100 * time.Millisecond
 	}
-	rt, err := actions.NewRuntime(cfg, db, reg, hs, validator.New(validator.WithRequiredStructEnabled()), log, m, promReg)
+	v := actions.NewValidator()
+	rt, err := actions.NewRuntime(cfg, db, reg, hs, v, log, m, promReg)
 	if err != nil {
 		t.Fatalf("new runtime: %v", err)
 	}
-	e := actions.NewServer(log)
+	e := actions.NewServer(log, v)
 	srv := httptest.NewServer(e)
 	g := e.Group("/hubspot/actions", actions.VerifySignature(Secret, srv.URL, time.Now, log, m))
 	g.POST("/:action", rt.HandleExecute())

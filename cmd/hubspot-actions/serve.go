@@ -54,7 +54,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	defer app.close()
 
-	e := actions.NewServer(log)
+	e := actions.NewServer(log, app.validator)
 	addRoutes(e, log, cfg, db, app.runtime, app.flow, app.providers, metrics, promReg, app.extra)
 	e.Listener = ln
 	// Slow or idle clients cannot hold connections forever. (Per-request
@@ -130,7 +130,8 @@ type app struct {
 	flow      *oauth.Flow
 	hubspot   *oauth.HubSpot
 	extra     routesExtra
-	providers []actions.Provider // in the order of the list
+	providers []actions.Provider  // in the order of the list
+	validator *validator.Validate // the server's and the runtime's
 	closers   []func()
 	notes     []string // sandbox notes for the announcement
 }
@@ -193,8 +194,8 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 		}
 		log.Info("re-sealed secrets under the current ENCRYPTION_KEY", "count", n)
 	}
-	v := validator.New(validator.WithRequiredStructEnabled())
-	a.runtime, err = actions.NewRuntime(actions.Config{InlineBudget: cfg.InlineBudget, AttemptTimeout: cfg.ActionTimeout, Retention: cfg.HistoryRetention}, db, reg, a.hubspot, v, log, m, promReg)
+	a.validator = actions.NewValidator()
+	a.runtime, err = actions.NewRuntime(actions.Config{InlineBudget: cfg.InlineBudget, AttemptTimeout: cfg.ActionTimeout, Retention: cfg.HistoryRetention}, db, reg, a.hubspot, a.validator, log, m, promReg)
 	if err != nil {
 		return nil, err
 	}

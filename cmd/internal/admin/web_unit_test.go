@@ -287,7 +287,7 @@ func TestAdminHSTS(t *testing.T) {
 			flow := oauth.New(oauth.Config{RedirectURL: tt.publicURL + "/oauth/hubspot/callback", AuthorizeURL: "https://app.hubspot.com/oauth/authorize"},
 				nil, &http.Client{}, log)
 			w := New(flow, NewSessions(make([]byte, 32), strings.HasPrefix(tt.publicURL, "https://")), make([]byte, 32), log)
-			e := actions.NewServer(log)
+			e := actions.NewServer(log, actions.NewValidator())
 			e.GET("/static/:file", w.HandleStatic(), w.Secure)
 			e.GET("/signed-out", w.HandleSignedOut(), w.Secure)
 			admin := e.Group("/settings", w.Secure, w.RequireSession, w.CheckCSRF)
