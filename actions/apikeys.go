@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"hubspot-actions/store"
 )
 
@@ -183,3 +185,33 @@ func (k *APIKeys) Card(ctx context.Context, portalID int64, help string) (Card, 
 	}
 	return c, nil
 }
+
+// KeyedProvider gives a provider whose admins enter an API key what
+// KeyProvider asks beyond its actions: no routes of its own, the key card
+// on the settings page, the key store and the key check. Embed it.
+type KeyedProvider struct {
+	keys   *APIKeys
+	help   string
+	verify func(ctx context.Context, key string) error
+}
+
+// NewKeyedProvider returns the settings-page side of a provider whose keys
+// live in keys; help says where an admin finds a key, verify checks one
+// with a cheap call to the provider.
+func NewKeyedProvider(keys *APIKeys, help string, verify func(ctx context.Context, key string) error) KeyedProvider {
+	return KeyedProvider{keys: keys, help: help, verify: verify}
+}
+
+// Routes mounts nothing: an API-key provider has no connect flow.
+func (KeyedProvider) Routes(*echo.Echo) {}
+
+// Card is the provider's key form on the settings page.
+func (k KeyedProvider) Card(ctx context.Context, portalID int64) (Card, error) {
+	return k.keys.Card(ctx, portalID, k.help)
+}
+
+// Keys is the store of portals' keys.
+func (k KeyedProvider) Keys() *APIKeys { return k.keys }
+
+// VerifyKey checks a key with one cheap call to the provider.
+func (k KeyedProvider) VerifyKey(ctx context.Context, key string) error { return k.verify(ctx, key) }

@@ -6,8 +6,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/clearbit/clearbittest"
 )
@@ -62,10 +60,10 @@ func sandbox(cfg *Config) *actions.Fake {
 // app's default) and its card on the settings page. It is safe for
 // concurrent use.
 type Provider struct {
-	c       *Client
-	apiKeys *actions.APIKeys // nil when built for a test with its own keys
-	keys    actions.KeyFunc
-	opts    Options
+	actions.KeyedProvider // the key card; zero when built for a test with its own keys
+	c                     *Client
+	keys                  actions.KeyFunc
+	opts                  Options
 }
 
 // keyHelp says where an admin finds the key.
@@ -91,25 +89,9 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.apiKeys = apiKeys
+	p.KeyedProvider = actions.NewKeyedProvider(apiKeys, keyHelp, p.c.VerifyKey)
 	return p, nil
 }
 
 // Name is Clearbit's id.
 func (p *Provider) Name() string { return ID }
-
-// Routes mounts nothing: Clearbit has no connect flow.
-func (p *Provider) Routes(*echo.Echo) {}
-
-// Card is Clearbit's key form on the settings page.
-func (p *Provider) Card(ctx context.Context, portalID int64) (actions.Card, error) {
-	return p.apiKeys.Card(ctx, portalID, keyHelp)
-}
-
-// Keys is the store of portals' Clearbit keys.
-func (p *Provider) Keys() *actions.APIKeys { return p.apiKeys }
-
-// VerifyKey checks a key with one cheap call to Clearbit.
-func (p *Provider) VerifyKey(ctx context.Context, key string) error {
-	return p.c.VerifyKey(ctx, key)
-}

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/stripe/stripetest"
 )
@@ -68,11 +66,11 @@ func sandbox(cfg *Config) *actions.Fake {
 // (or the app's default) and its card on the settings page. It is safe for
 // concurrent use.
 type Provider struct {
-	c       *Client
-	apiKeys *actions.APIKeys
-	keys    actions.KeyFunc                           // apiKeys.Key, or a test's
-	secret  func(ctx context.Context) ([]byte, error) // the code secret, read once
-	now     func() time.Time
+	actions.KeyedProvider // the key card; zero when built for a test with its own keys
+	c                     *Client
+	keys                  actions.KeyFunc                           // the key store's Key, or a test's
+	secret                func(ctx context.Context) ([]byte, error) // the code secret, read once
+	now                   func() time.Time
 
 	mu   sync.Mutex
 	mint minter // set once the secret is read
@@ -88,12 +86,13 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	apiKeys := actions.NewAPIKeys(deps.DB, ID, "Stripe", cfg.SecretKey.Reveal(), deps.SettingsURL())
 	p := &Provider{
-		c:       NewClient(strings.TrimRight(cfg.BaseURL, "/"), deps.Client("stripe", 30*time.Second)).WithLimiters(deps.Limiter),
-		apiKeys: actions.NewAPIKeys(deps.DB, ID, "Stripe", cfg.SecretKey.Reveal(), deps.SettingsURL()),
-		now:     time.Now,
+		c:    NewClient(strings.TrimRight(cfg.BaseURL, "/"), deps.Client("stripe", 30*time.Second)).WithLimiters(deps.Limiter),
+		keys: apiKeys.Key,
+		now:  time.Now,
 	}
-	p.keys = p.apiKeys.Key
+	p.KeyedProvider = actions.NewKeyedProvider(apiKeys, keyHelp, p.c.VerifyKey)
 	p.secret = func(ctx context.Context) ([]byte, error) {
 		if deps.AppSecret == nil {
 			return nil, errors.New("no app secret store")
@@ -105,19 +104,3 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 
 // Name is Stripe's id.
 func (p *Provider) Name() string { return ID }
-
-// Routes mounts nothing: Stripe has no connect flow.
-func (p *Provider) Routes(*echo.Echo) {}
-
-// Card is Stripe's key form on the settings page.
-func (p *Provider) Card(ctx context.Context, portalID int64) (actions.Card, error) {
-	return p.apiKeys.Card(ctx, portalID, keyHelp)
-}
-
-// Keys is the store of portals' Stripe keys.
-func (p *Provider) Keys() *actions.APIKeys { return p.apiKeys }
-
-// VerifyKey checks a key with one cheap call to Stripe.
-func (p *Provider) VerifyKey(ctx context.Context, key string) error {
-	return p.c.VerifyKey(ctx, key)
-}

@@ -1,15 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
-	"time"
 
 	"hubspot-actions/actions"
+	"hubspot-actions/actions/loopback"
 	"hubspot-actions/actions/sandbox"
 	"hubspot-actions/oauth"
 	"hubspot-actions/oauth/hubspottest"
@@ -50,25 +48,16 @@ func buildProviders(reg *actions.Registry, cfg config, deps actions.Deps, a *app
 // serveFake serves a provider's fake on a loopback port until the app
 // closes, and returns its URL.
 func (a *app) serveFake(name string, h http.Handler, log *slog.Logger) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := loopback.Serve(h)
 	if err != nil {
-		return "", fmt.Errorf("listen for the %s fake: %w", name, err)
+		return "", fmt.Errorf("serve the %s fake: %w", name, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+	a.closers = append(a.closers, func() {
+		if err := srv.Stop(); err != nil {
 			log.Error("sandbox fake stopped", "provider", name, "err", err)
 		}
-	}()
-	a.closers = append(a.closers, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-done
 	})
-	return "http://" + ln.Addr().String(), nil
+	return srv.URL, nil
 }
 
 // Sandbox HubSpot account: the portal and admin the fake installs.

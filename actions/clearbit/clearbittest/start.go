@@ -1,11 +1,6 @@
 package clearbittest
 
-import (
-	"context"
-	"net"
-	"net/http"
-	"time"
-)
+import "hubspot-actions/actions/loopback"
 
 // TB is the part of testing.TB that Start and the Assert helpers use;
 // *testing.T and *testing.B satisfy it. It is declared here so that the
@@ -23,26 +18,8 @@ type TB interface {
 func Start(t TB, opts Options) (*Server, string) {
 	t.Helper()
 	s := NewServer(opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("clearbittest: listen: %v", err)
-	}
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		hs.Serve(ln) // http.ErrServerClosed once the test ends
-	}()
-	t.Cleanup(func() {
-		// Like httptest.Server.Close: let requests in flight finish.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if hs.Shutdown(ctx) != nil {
-			hs.Close()
-		}
-		<-done
-	})
-	return s, "http://" + ln.Addr().String()
+	url := loopback.ServeTest(t, s)
+	return s, url
 }
 
 // AssertCalls fails the test unless the fake received want lookups of

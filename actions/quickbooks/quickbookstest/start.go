@@ -1,11 +1,6 @@
 package quickbookstest
 
-import (
-	"context"
-	"net"
-	"net/http"
-	"time"
-)
+import "hubspot-actions/actions/loopback"
 
 // Fake is a Server running on a loopback port.
 type Fake struct {
@@ -39,24 +34,6 @@ type TB interface {
 func Start(t TB, opts Options) *Fake {
 	t.Helper()
 	s := NewServer(opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("quickbookstest: listen: %v", err)
-	}
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		hs.Serve(ln) // http.ErrServerClosed once the test ends
-	}()
-	t.Cleanup(func() {
-		// Like httptest.Server.Close: let requests in flight finish.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if hs.Shutdown(ctx) != nil {
-			hs.Close()
-		}
-		<-done
-	})
-	return &Fake{Server: s, URL: "http://" + ln.Addr().String()}
+	url := loopback.ServeTest(t, s)
+	return &Fake{Server: s, URL: url}
 }

@@ -184,17 +184,10 @@ func verifyProblem(label string, err error) string {
 // session's portal forgets its key (the app-wide default, if any, applies
 // again).
 func HandleDeleteKey(w *Pages, providers []actions.Provider) echo.HandlerFunc {
-	type request struct {
-		Provider string `param:"provider"`
-	}
 	return func(c echo.Context) error {
-		var req request
-		if err := (&echo.DefaultBinder{}).BindPathParams(c, &req); err != nil {
+		kp, err := pathProvider[actions.KeyProvider](c, providers)
+		if err != nil {
 			return err
-		}
-		kp, ok := findProvider[actions.KeyProvider](providers, req.Provider)
-		if !ok {
-			return echo.NewHTTPError(http.StatusNotFound, "There is no such provider.")
 		}
 		portalID := sessionOf(c).PortalID
 		if err := kp.Keys().Delete(c.Request().Context(), portalID); err != nil {
@@ -208,17 +201,10 @@ func HandleDeleteKey(w *Pages, providers []actions.Provider) echo.HandlerFunc {
 // HandleDisconnect serves POST /settings/:provider/disconnect: the
 // session's portal's grant is revoked upstream and forgotten.
 func HandleDisconnect(w *Pages, flow *oauth.Flow, providers []actions.Provider) echo.HandlerFunc {
-	type request struct {
-		Provider string `param:"provider"`
-	}
 	return func(c echo.Context) error {
-		var req request
-		if err := (&echo.DefaultBinder{}).BindPathParams(c, &req); err != nil {
+		d, err := pathProvider[actions.Disconnector](c, providers)
+		if err != nil {
 			return err
-		}
-		d, ok := findProvider[actions.Disconnector](providers, req.Provider)
-		if !ok {
-			return echo.NewHTTPError(http.StatusNotFound, "There is no such provider.")
 		}
 		ctx := c.Request().Context()
 		portalID := sessionOf(c).PortalID
@@ -253,6 +239,24 @@ func settingsNoticeURL(notice, provider string) string {
 		q.Set("provider", provider)
 	}
 	return "/settings?" + q.Encode()
+}
+
+// pathProvider returns the provider the path's :provider names, if it is a
+// P; else the error is a 404.
+func pathProvider[P actions.Provider](c echo.Context, providers []actions.Provider) (P, error) {
+	type request struct {
+		Provider string `param:"provider"`
+	}
+	var req request
+	if err := (&echo.DefaultBinder{}).BindPathParams(c, &req); err != nil {
+		var zero P
+		return zero, err
+	}
+	p, ok := findProvider[P](providers, req.Provider)
+	if !ok {
+		return p, echo.NewHTTPError(http.StatusNotFound, "There is no such provider.")
+	}
+	return p, nil
 }
 
 // findProvider returns the provider named name if it is a P.
