@@ -19,8 +19,8 @@ import (
 type deliveries struct {
 	gather  time.Duration // how long a wake-up waits for more outcomes to send with it
 	rt      *Runtime
-	id      string // tells this process's claims apart from others'
-	ctx     context.Context
+	id      string          // tells this process's claims apart from others'
+	ctx     context.Context // the loops' lifetime, from start to stop; nil before start
 	cancel  context.CancelFunc
 	mu      sync.Mutex
 	again   map[int64]bool // portals with a loop running: whether it was woken since it claimed
@@ -35,8 +35,15 @@ type deliveries struct {
 const deliveryGather = 5 * time.Millisecond
 
 func newDeliveries(rt *Runtime) *deliveries {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &deliveries{rt: rt, gather: deliveryGather, id: fmt.Sprintf("%08x", rand.Uint32()), ctx: ctx, cancel: cancel, again: map[int64]bool{}}
+	return &deliveries{rt: rt, gather: deliveryGather, id: fmt.Sprintf("%08x", rand.Uint32()), again: map[int64]bool{}}
+}
+
+// start lets wake-ups run loops, under ctx's values but not its
+// cancellation: stop ends them, after the runtime's jobs.
+func (d *deliveries) start(ctx context.Context) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
 }
 
 // wakeDelivery has the portal's waiting outcomes sent now.
@@ -44,8 +51,8 @@ func (rt *Runtime) wakeDelivery(portalID int64) {
 	d := rt.deliveries
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.stopped {
-		return
+	if d.stopped || d.ctx == nil {
+		return // not running: the sweeper delivers
 	}
 	if _, running := d.again[portalID]; running {
 		d.again[portalID] = true
@@ -90,14 +97,18 @@ func (d *deliveries) loop(portalID int64) {
 func (d *deliveries) stop(ctx context.Context) {
 	d.mu.Lock()
 	d.stopped = true
+	cancel := d.cancel
 	d.mu.Unlock()
+	if cancel == nil {
+		return // never started: no loop ran
+	}
 	done := make(chan struct{})
 	go func() { d.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
-		d.cancel()
+		cancel()
 		<-done
 	}
-	d.cancel()
+	cancel()
 }

@@ -189,6 +189,7 @@ func (rt *Runtime) Start(ctx context.Context) error {
 	if err := rt.river.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("actions: start jobs: %w", err)
 	}
+	rt.deliveries.start(ctx)
 	return nil
 }
 
