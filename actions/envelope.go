@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -54,8 +55,8 @@ func (n *FlexInt) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		s, err := unquote(b)
+		if err != nil {
 			return err
 		}
 		s = strings.TrimSpace(s)
@@ -88,8 +89,8 @@ func (s *FlexString) UnmarshalJSON(b []byte) error {
 	case bytes.Equal(b, []byte("null")):
 		*s = ""
 	case len(b) > 0 && b[0] == '"':
-		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
+		v, err := unquote(b)
+		if err != nil {
 			return err
 		}
 		*s = FlexString(v)
@@ -99,6 +100,27 @@ func (s *FlexString) UnmarshalJSON(b []byte) error {
 		*s = FlexString(b)
 	}
 	return nil
+}
+
+// unquote decodes a JSON string. One made of plain ASCII without escapes
+// (nearly every id and property) is sliced directly; the rest goes through
+// encoding/json.
+func unquote(b []byte) (string, error) {
+	if n := len(b); n >= 2 && b[n-1] == '"' {
+		plain := true
+		for _, c := range b[1 : n-1] {
+			if c < 0x20 || c >= 0x80 || c == '\\' || c == '"' {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			return string(b[1 : n-1]), nil
+		}
+	}
+	var s string
+	err := json.Unmarshal(b, &s)
+	return s, err
 }
 
 // RequestError is a body that is not an execution request; it answers 400.
@@ -226,4 +248,51 @@ func DecodeOptionsRequest(body []byte) (*OptionsRequest, error) {
 		return nil, &RequestError{Reason: "not an options request: origin.portalId is missing"}
 	}
 	return &req, nil
+}
+
+// appendJSON appends the response as json.Encoder writes it (keys sorted,
+// HTML-safe escaping, a final newline), without reflection.
+func (r Response) appendJSON(b []byte) []byte {
+	b = append(b, `{"outputFields":`...)
+	if r.OutputFields == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendStringMap(b, r.OutputFields)
+	}
+	return append(b, "}\n"...)
+}
+
+// appendStringMap appends m exactly as json.Marshal encodes it.
+func appendStringMap(b []byte, m map[string]string) []byte {
+	var stack [16]string
+	keys := stack[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, m[k])
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string. Plain printable ASCII is
+// copied; anything else is left to encoding/json, so that escaping stays
+// exactly the standard library's.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }

@@ -195,3 +195,62 @@ func TestIdempotencyKeyAndReference(t *testing.T) {
 		t.Errorf("reference() = %q, want a stable EX-XXXXXXXXXX", r)
 	}
 }
+
+// The answer and the recorded outputs are encoded by hand; they must be
+// byte for byte what encoding/json writes.
+func TestResponseEncodingMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	maps := []map[string]string{
+		nil,
+		{},
+		{"hs_execution_state": "SUCCESS", "error_code": "", "echo": "hello"},
+		{"b": "<script>&amp;</script>", "a": "quote \" and \\ backslash", "c": "tab\tnew\nline\r\x00\x1f\x7f"},
+		{"ünïcode": "日本語 \u2028 \u2029", "bad": "\xff\xfe invalid", "z": "€", "emoji": "😀"},
+		{"k1": "1", "k10": "10", "k2": "2", "K": "upper", "": "empty key", "17 keys": "more than the stack"},
+	}
+	for i := range 20 {
+		maps[len(maps)-1][strings.Repeat("x", i)] = strings.Repeat("<", i)
+	}
+	for _, m := range maps {
+		var want strings.Builder
+		if err := json.NewEncoder(&want).Encode(Response{OutputFields: m}); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(Response{OutputFields: m}.appendJSON(nil)); got != want.String() {
+			t.Errorf("answer for %q:\n got %s\nwant %s", m, got, want.String())
+		}
+		if m == nil {
+			continue
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := mustJSON(m); got != string(b) {
+			t.Errorf("outputs %q:\n got %s\nwant %s", m, got, b)
+		}
+	}
+}
+
+// Plain strings are sliced directly; escapes and non-ASCII still decode as
+// encoding/json decodes them.
+func TestFlexScalarsUnquote(t *testing.T) {
+	t.Parallel()
+	for _, raw := range []string{`"plain"`, `""`, `"caf\u00e9 \"x\" \\ \n"`, `"日本"`, "\"bad \xff byte\"", `"a\/b"`} {
+		var want string
+		if err := json.Unmarshal([]byte(raw), &want); err != nil {
+			t.Fatal(err)
+		}
+		var s FlexString
+		if err := s.UnmarshalJSON([]byte(raw)); err != nil || string(s) != want {
+			t.Errorf("FlexString(%s) = %q, %v; want %q", raw, s, err, want)
+		}
+	}
+	var n FlexInt
+	if err := n.UnmarshalJSON([]byte(`" 42 "`)); err != nil || n != 42 {
+		t.Errorf(`FlexInt(" 42 ") = %d, %v`, n, err)
+	}
+	if err := n.UnmarshalJSON([]byte(`"4\u0032"`)); err != nil || n != 42 {
+		t.Errorf(`FlexInt("4\u0032") = %d, %v`, n, err)
+	}
+}

@@ -34,7 +34,7 @@ func (rt *Runtime) HandleExecute() echo.HandlerFunc {
 			return err
 		}
 		c.Set("hs_execution_state", res.OutputFields[OutputState])
-		return c.JSON(http.StatusOK, res)
+		return c.JSONBlob(http.StatusOK, res.appendJSON(make([]byte, 0, 512)))
 	}
 }
 

@@ -700,12 +700,9 @@ func (a *Action) complete(outputs map[string]string) map[string]string {
 	return out
 }
 
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // maps of strings always encode
-	}
-	return string(b)
+// mustJSON encodes outputs as json.Marshal does.
+func mustJSON(outputs map[string]string) string {
+	return string(appendStringMap(make([]byte, 0, 256), outputs))
 }
 
 func answerFromOutputs(outputs string) Response {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +86,7 @@ func (c *committer) write(ctx context.Context, now func() time.Time, fn func(*Tx
 	}
 
 	// This goroutine leads: its own op is at the front of the queue.
+	c.gather()
 	c.mu.Lock()
 	n := min(len(c.queue), maxBatch)
 	batch := c.queue[:n:n]
@@ -112,6 +114,26 @@ func (c *committer) write(ctx context.Context, now func() time.Time, fn func(*Tx
 		}
 	}
 	return op.err
+}
+
+// gather lets writers that are about to queue do so before the leader takes
+// its batch: every write that joins saves a commit of its own, and a commit
+// costs several times a write. Yielding costs nothing when nobody else is
+// ready to run.
+func (c *committer) gather() {
+	c.mu.Lock()
+	n := len(c.queue)
+	c.mu.Unlock()
+	for range 4 {
+		runtime.Gosched()
+		c.mu.Lock()
+		m := len(c.queue)
+		c.mu.Unlock()
+		if m == n || m >= maxBatch {
+			return
+		}
+		n = m
+	}
 }
 
 // commit runs a batch in one transaction. Writes almost never fail, so

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/go-playground/validator/v10"
@@ -24,6 +26,12 @@ import (
 // closes.
 func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	log := newLogger(stdout, cfg.LogLevel)
+	if os.Getenv("GOGC") == "" {
+		// The heap of a serving process is small and short-lived (request
+		// bodies, decoded inputs, answers): collecting at 4x the live heap
+		// instead of 2x halves GC work for a few MB more memory.
+		debug.SetGCPercent(400)
+	}
 	cfg, err := withSandboxSecrets(cfg)
 	if err != nil {
 		return err
