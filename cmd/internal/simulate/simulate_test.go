@@ -28,11 +28,17 @@ import (
 // freeAddr returns a loopback address that was free a moment ago, for a
 // simulator and a server that must know it before either starts. It picks
 // ports below Linux's ephemeral range (32768 and up), so the client side of
-// some other test's connection cannot take the port in the meantime.
+// some other test's connection cannot take the port in the meantime; this
+// package's range (26000-32000) is its own, so packages tested in parallel do not
+// pick each other's ports, and no port is handed out twice.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	for range 100 {
-		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+	for range 200 {
+		port := 26000 + rand.IntN(6000)
+		if _, taken := handedOut.LoadOrStore(port, true); taken {
+			continue
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			continue
@@ -40,9 +46,12 @@ func freeAddr(t testing.TB) string {
 		ln.Close()
 		return addr
 	}
-	t.Fatal("no free port between 20000 and 32000")
+	t.Fatal("no free port between 26000 and 32000")
 	return ""
 }
+
+// handedOut holds the ports freeAddr returned in this test binary.
+var handedOut sync.Map
 
 // testPortal is the portal the simulator plays by default in these tests.
 const testPortal = 1000001
