@@ -129,6 +129,8 @@ type Runtime struct {
 	wg       sync.WaitGroup
 	// deliveries sends callback outcomes as soon as they are recorded.
 	deliveries *deliveries
+	// inline runs the inline attempts.
+	inline inlinePool
 }
 
 // NewRuntime builds the runtime and its River client (not yet started).
@@ -210,6 +212,7 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 	case <-runs:
 	case <-ctx.Done():
 	}
+	rt.inline.close()
 	// Runs and jobs have stopped recording outcomes: no more wake-ups.
 	rt.deliveries.stop(ctx)
 	return err
@@ -296,10 +299,10 @@ func (rt *Runtime) runInline(ctx context.Context, a *Action, req *Request, ref s
 	done := make(chan attemptResult, 1)
 	wctx := context.WithoutCancel(ctx)
 	rt.wg.Add(1)
-	go func() {
+	rt.inline.run(func() {
 		defer rt.wg.Done()
 		done <- rt.attempt(wctx, a, req, ref, attempt, received, lease, true)
-	}()
+	})
 	timer := time.NewTimer(rt.cfg.InlineBudget)
 	defer timer.Stop()
 	select {
@@ -325,6 +328,61 @@ func (rt *Runtime) runInline(ctx context.Context, a *Action, req *Request, ref s
 	// The outcome was recorded for inline delivery before the budget ran out.
 	res := <-done
 	return res.answer, res.err
+}
+
+// inlinePool runs inline attempts on goroutines kept from earlier ones: an
+// attempt needs a deep stack (SQLite through cgo, the group committer), which
+// a fresh goroutine grows, copying it, every time. A worker waits for the
+// next attempt up to inlineIdle, so a burst leaves no goroutines behind for
+// long; when none is waiting, an attempt gets a new one. The zero value is
+// ready; stop makes waiting workers exit.
+type inlinePool struct {
+	init sync.Once
+	jobs chan func() // unbuffered: a send succeeds only to a waiting worker
+	quit chan struct{}
+	stop sync.Once
+}
+
+const inlineIdle = 2 * time.Second
+
+func (p *inlinePool) setup() {
+	p.init.Do(func() {
+		p.jobs = make(chan func())
+		p.quit = make(chan struct{})
+	})
+}
+
+// run runs f on a waiting worker, or on a new one.
+func (p *inlinePool) run(f func()) {
+	p.setup()
+	select {
+	case p.jobs <- f:
+	default:
+		go p.work(f)
+	}
+}
+
+func (p *inlinePool) work(f func()) {
+	idle := time.NewTimer(inlineIdle)
+	defer idle.Stop()
+	for {
+		f()
+		idle.Reset(inlineIdle)
+		select {
+		case f = <-p.jobs:
+		case <-idle.C:
+			return
+		case <-p.quit:
+			return
+		}
+	}
+}
+
+// close makes the waiting workers, and those finishing, exit; later runs
+// get a goroutine each.
+func (p *inlinePool) close() {
+	p.setup()
+	p.stop.Do(func() { close(p.quit) })
 }
 
 type attemptResult struct {

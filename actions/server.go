@@ -53,14 +53,15 @@ func NewServer(log *slog.Logger, v *validator.Validate) *echo.Echo {
 		LogError:     true,
 		HandleError:  true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			attrs := []slog.Attr{
+			var buf [5 + len(requestLogKeys)]slog.Attr // on the stack
+			attrs := append(buf[:0],
 				slog.String("method", v.Method),
 				slog.String("path", v.URIPath),
 				slog.Int("status", v.Status),
 				slog.Float64("latency_ms", float64(v.Latency.Microseconds())/1000),
 				slog.String("request_id", v.RequestID),
-			}
-			for _, k := range []string{"portal_id", "action", "callback_id", "hs_execution_state"} {
+			)
+			for _, k := range requestLogKeys {
 				if val := c.Get(k); val != nil {
 					attrs = append(attrs, slog.Any(k, val))
 				}
@@ -75,6 +76,9 @@ func NewServer(log *slog.Logger, v *validator.Validate) *echo.Echo {
 	}))
 	return e
 }
+
+// requestLogKeys are the context values handlers set for the request log.
+var requestLogKeys = [...]string{"portal_id", "action", "callback_id", "hs_execution_state"}
 
 type echoValidator struct{ v *validator.Validate }
 
