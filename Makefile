@@ -3,7 +3,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test chromium race check fmt vet lint vuln tidy-check definitions definitions-check bench fuzz docker clean
+.PHONY: run test chromium race check bench-cpu fmt vet lint vuln tidy-check definitions definitions-check bench fuzz docker clean
 
 run:            ## run the service (sandbox mode unless HUBSPOT_CLIENT_ID is set)
 	$(GO) run ./cmd/hubspot-actions serve
@@ -45,6 +45,9 @@ definitions-check:
 bench:          ## benchmarks quoted in the issue notes
 	$(GO) test -run '^$$' -bench . -benchtime 20000x ./actions/
 	$(GO) test -run '^$$' -bench . -benchtime 20000x ./cmd/hubspot-actions/
+
+bench-cpu:      ## server CPU per inline execution, the server and the load generator in separate processes
+	bash .ci/bench-cpu . 20000 2000
 
 fuzz:           ## a minute of fuzzing for each fuzz target
 	$(GO) test -run '^$$' -fuzz FuzzCheckSignature -fuzztime 30s ./actions/
