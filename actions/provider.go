@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -220,7 +221,7 @@ type Fake struct {
 func NewModule[C any, PC interface {
 	*C
 	ProviderConfig
-}](name string, build func(cfg C, deps Deps) (Provider, error), sandbox func(cfg *C) *Fake) Module {
+}, P Provider](name string, build func(cfg C, deps Deps) (P, error), sandbox func(cfg *C) *Fake) Module {
 	m := Module{
 		name:   name,
 		config: func() ProviderConfig { return PC(new(C)) },
@@ -229,7 +230,11 @@ func NewModule[C any, PC interface {
 			if !ok {
 				return nil, fmt.Errorf("%s: configuration of type %T", name, cfg)
 			}
-			return build(*c, deps)
+			p, err := build(*c, deps)
+			if err != nil {
+				return nil, err
+			}
+			return p, nil
 		},
 	}
 	if sandbox != nil {
@@ -267,6 +272,15 @@ func (m Module) Sandbox(cfg ProviderConfig) *Fake {
 		return nil
 	}
 	return m.sandbox(cfg)
+}
+
+// CheckURL reports, naming the variable, a value that is not an http or
+// https URL with a host.
+func CheckURL(variable, value string) error {
+	if u, err := url.Parse(value); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s must be an http or https URL, such as https://api.example.com", variable)
+	}
+	return nil
 }
 
 // Secret is a configuration value that must never be printed or logged.

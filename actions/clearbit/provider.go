@@ -2,8 +2,6 @@ package clearbit
 
 import (
 	"context"
-	"errors"
-	"net/url"
 	"time"
 
 	"hubspot-actions/actions"
@@ -24,19 +22,15 @@ type Config struct {
 
 // Validate reports what is wrong with the configuration.
 func (c Config) Validate() error {
-	if c.BaseURL != "" {
-		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return errors.New("CLEARBIT_BASE_URL must be an http or https URL")
-		}
+	if c.BaseURL == "" {
+		return nil
 	}
-	return nil
+	return actions.CheckURL("CLEARBIT_BASE_URL", c.BaseURL)
 }
 
 // Module is Clearbit's entry in cmd's list of providers.
 func Module() actions.Module {
-	return actions.NewModule(ID, func(cfg Config, deps actions.Deps) (actions.Provider, error) {
-		return New(cfg, deps)
-	}, sandbox)
+	return actions.NewModule(ID, New, sandbox)
 }
 
 // sandbox serves Clearbit from its fake unless CLEARBIT_BASE_URL is set.

@@ -14,9 +14,7 @@ import (
 
 // Module is QuickBooks' entry in cmd's list of providers.
 func Module() actions.Module {
-	return actions.NewModule(ID, func(cfg Config, deps actions.Deps) (actions.Provider, error) {
-		return New(cfg, deps)
-	}, sandbox)
+	return actions.NewModule(ID, New, sandbox)
 }
 
 // sandbox serves Intuit's OAuth endpoints and the Accounting API from the

@@ -3,7 +3,6 @@ package stripe
 import (
 	"context"
 	"errors"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -31,17 +30,12 @@ type Config struct {
 
 // Validate reports what is wrong with the configuration.
 func (c Config) Validate() error {
-	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return errors.New("STRIPE_API_BASE_URL must be an http or https URL")
-	}
-	return nil
+	return actions.CheckURL("STRIPE_API_BASE_URL", c.BaseURL)
 }
 
 // Module is Stripe's entry in cmd's list of providers.
 func Module() actions.Module {
-	return actions.NewModule(ID, func(cfg Config, deps actions.Deps) (actions.Provider, error) {
-		return New(cfg, deps)
-	}, sandbox)
+	return actions.NewModule(ID, New, sandbox)
 }
 
 // sandbox serves Stripe from its fake unless STRIPE_API_BASE_URL points
