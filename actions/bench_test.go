@@ -15,7 +15,7 @@ import (
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/actionstest"
-	"hubspot-actions/oauth"
+	"hubspot-actions/actions/hubspot"
 )
 
 // benchExecutions sends b.N signed executions from 64 concurrent clients
@@ -45,7 +45,7 @@ func benchExecutions(b *testing.B, cfg actions.Config, inputs map[string]any, wa
 	}
 	var arrivedMu sync.Mutex
 	arrived := make(map[string]time.Time, b.N)
-	h.HubSpot.SetFail(func(batch []oauth.Completion) error {
+	h.HubSpot.SetFail(func(batch []hubspot.Completion) error {
 		now := time.Now()
 		arrivedMu.Lock()
 		defer arrivedMu.Unlock()

@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"hubspot-actions/actions/hubspot"
 	"hubspot-actions/actions/upstream"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
@@ -260,14 +261,14 @@ func (rt *Runtime) deliverPortal(ctx context.Context, portalID int64, claim stri
 // sendBatch completes a claimed batch of callbacks and settles each outcome
 // in the ledger: delivered, released for a retry, or failed for good.
 func (rt *Runtime) sendBatch(ctx context.Context, portalID int64, claim string, batch []store.Delivery, log *slog.Logger) error {
-	comps := make([]oauth.Completion, 0, len(batch))
+	comps := make([]hubspot.Completion, 0, len(batch))
 	ids := make([]string, 0, len(batch))
 	for _, d := range batch {
 		var out map[string]string
 		if err := json.Unmarshal([]byte(d.Outputs), &out); err != nil {
 			out = map[string]string{OutputState: StateFailContinue, OutputErrorCode: string(CodeInternal), OutputErrorMsg: "The recorded outcome could not be read."}
 		}
-		comps = append(comps, oauth.Completion{CallbackID: d.CallbackID, OutputFields: out})
+		comps = append(comps, hubspot.Completion{CallbackID: d.CallbackID, OutputFields: out})
 		ids = append(ids, d.CallbackID)
 	}
 	err := rt.hs.CompleteCallbacks(ctx, portalID, comps)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"hubspot-actions/oauth"
+	"hubspot-actions/actions/hubspot"
 	"hubspot-actions/store"
 )
 
@@ -113,7 +113,7 @@ type Deps struct {
 	// DB is the app's store; it seals and opens secrets itself.
 	DB *store.DB
 	// HubSpot reads a portal's CRM records.
-	HubSpot *oauth.HubSpot
+	HubSpot *hubspot.Client
 	// Sessions are the settings page's admin sessions and OAuth states,
 	// for connect flows.
 	Sessions Sessions

@@ -42,8 +42,8 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
+	"hubspot-actions/actions/hubspot"
 	"hubspot-actions/actions/upstream"
-	"hubspot-actions/oauth"
 	"hubspot-actions/store"
 )
 
@@ -103,7 +103,7 @@ type HubSpot interface {
 	// CompleteCallbacks delivers the outcomes (at most 100) of one portal's
 	// BLOCKed executions. Errors wrap oauth.ErrNotConnected when the portal
 	// must reinstall, or are *upstream.APIError for HubSpot's answers.
-	CompleteCallbacks(ctx context.Context, portalID int64, batch []oauth.Completion) error
+	CompleteCallbacks(ctx context.Context, portalID int64, batch []hubspot.Completion) error
 	// CheckPortal returns an error wrapping oauth.ErrNotConnected when the
 	// portal can no longer be called (it must reinstall the app).
 	CheckPortal(ctx context.Context, portalID int64) error

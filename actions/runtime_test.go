@@ -15,6 +15,7 @@ import (
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/actionstest"
+	"hubspot-actions/actions/hubspot"
 	"hubspot-actions/actions/upstream"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
@@ -445,7 +446,7 @@ func TestCallbackDeliveryRetriesAndBatches(t *testing.T) {
 	h, _ := newHarness(t, actions.Config{InlineBudget: 5 * time.Millisecond})
 	var mu sync.Mutex
 	failures := 2
-	h.HubSpot.SetFail(func(batch []oauth.Completion) error {
+	h.HubSpot.SetFail(func(batch []hubspot.Completion) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if failures > 0 {
@@ -506,7 +507,7 @@ func TestCallbackDeliveryRetriesAndBatches(t *testing.T) {
 func TestDeliveryToPortalThatMustReinstall(t *testing.T) {
 	t.Parallel()
 	h, _ := newHarness(t, actions.Config{InlineBudget: 5 * time.Millisecond, BlockExpiry: 2 * time.Minute})
-	h.HubSpot.SetFail(func([]oauth.Completion) error { return fmt.Errorf("refresh: %w", oauth.ErrNotConnected) })
+	h.HubSpot.SetFail(func([]hubspot.Completion) error { return fmt.Errorf("refresh: %w", oauth.ErrNotConnected) })
 	req := actionstest.NewRequest(7000006, "CONTACT", map[string]any{"message": "m", "delay_ms": 50}, nil)
 	if got := h.Execute(t, "probe", req); got["hs_execution_state"] != "BLOCK" {
 		t.Fatalf("Execute() = %v", got)
@@ -702,7 +703,7 @@ func TestHistoryIsPrunedAfterRetention(t *testing.T) {
 	t.Parallel()
 	h, _ := newHarness(t, actions.Config{Retention: time.Hour, PruneEvery: 100 * time.Millisecond})
 	ctx := context.Background()
-	h.HubSpot.SetFail(func([]oauth.Completion) error { return &upstream.APIError{Status: 503, RetryAfter: time.Hour} })
+	h.HubSpot.SetFail(func([]hubspot.Completion) error { return &upstream.APIError{Status: 503, RetryAfter: time.Hour} })
 	plant := func(message string, blocked bool, age time.Duration) string {
 		r := actionstest.NewRequest(7000010, "CONTACT", map[string]any{"message": message}, nil)
 		err := h.DB.Write(ctx, func(tx *store.Tx) error {

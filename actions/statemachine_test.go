@@ -11,7 +11,7 @@ import (
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/actionstest"
-	"hubspot-actions/oauth"
+	"hubspot-actions/actions/hubspot"
 	"hubspot-actions/store"
 )
 
@@ -49,7 +49,7 @@ func TestCallbackLeavesWhenTheOutcomeIsRecorded(t *testing.T) {
 	h, _ := newHarness(t, actions.Config{InlineBudget: 5 * time.Millisecond, SweepEvery: time.Hour})
 	var mu sync.Mutex
 	arrived := map[string]time.Time{}
-	h.HubSpot.SetFail(func(batch []oauth.Completion) error {
+	h.HubSpot.SetFail(func(batch []hubspot.Completion) error {
 		now := time.Now()
 		mu.Lock()
 		defer mu.Unlock()

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"hubspot-actions/actions"
+	"hubspot-actions/actions/hubspot"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
 )
@@ -193,13 +194,13 @@ type HubSpot struct {
 	completions  map[string][]map[string]string
 	calls        int
 	batchSizes   []int
-	fail         func(batch []oauth.Completion) error
+	fail         func(batch []hubspot.Completion) error
 	notConnected map[int64]bool
 	changed      chan struct{}
 }
 
 // SetFail makes CompleteCallbacks return fail's answer (nil: accept).
-func (h *HubSpot) SetFail(fail func(batch []oauth.Completion) error) {
+func (h *HubSpot) SetFail(fail func(batch []hubspot.Completion) error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.fail = fail
@@ -218,7 +219,7 @@ func (h *HubSpot) SetNotConnected(portalIDs ...int64) {
 }
 
 // CompleteCallbacks records a batch.
-func (h *HubSpot) CompleteCallbacks(ctx context.Context, portalID int64, batch []oauth.Completion) error {
+func (h *HubSpot) CompleteCallbacks(ctx context.Context, portalID int64, batch []hubspot.Completion) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.calls++

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"hubspot-actions/actions"
+	"hubspot-actions/actions/hubspot"
 	"hubspot-actions/actions/quickbooks/quickbookstest"
 	"hubspot-actions/oauth"
 )
@@ -143,11 +144,11 @@ func (s *Provider) Card(ctx context.Context, portalID int64) (actions.Card, erro
 }
 
 // hubspotCRM adapts the HubSpot API client to CRM.
-type hubspotCRM struct{ h *oauth.HubSpot }
+type hubspotCRM struct{ h *hubspot.Client }
 
 func (a hubspotCRM) DealContact(ctx context.Context, portalID int64, dealID string) (Contact, error) {
 	o, err := a.h.DealContact(ctx, portalID, dealID)
-	if errors.Is(err, oauth.ErrNotFound) {
+	if errors.Is(err, hubspot.ErrNotFound) {
 		return Contact{}, nil
 	}
 	if err != nil {

@@ -21,7 +21,7 @@ type Sessions interface {
 }
 
 // CRM reads the HubSpot records an action needs through the portal's
-// HubSpot API (cmd adapts oauth.HubSpot to it).
+// HubSpot API (cmd adapts hubspot.Client to it).
 type CRM interface {
 	// DealContact returns the first contact associated with the deal that
 	// has an email address, or a zero Contact when there is none.

@@ -46,7 +46,7 @@ func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *act
 	// The portal admin's pages: server-rendered HTML under a strict CSP.
 	// The session comes from the install flow; forms carry a CSRF token
 	// bound to it; every handler acts on the session's portal only.
-	w := admin.New(flow, adminSessions(cfg), oauth.DeriveKey(cfg.EncryptionKey, "csrf"), log)
+	w := admin.New(flow, adminSessions(cfg), admin.DeriveKey(cfg.EncryptionKey, "csrf"), log)
 	e.GET("/static/:file", w.HandleStatic(), w.Secure)
 	e.GET("/signed-out", w.HandleSignedOut(), w.Secure)
 	settings := e.Group("/settings", w.Secure, w.RequireSession, w.CheckCSRF)
@@ -77,7 +77,7 @@ func handleReady(db *store.DB) echo.HandlerFunc {
 func adminSessions(cfg config) *admin.Sessions {
 	var key []byte
 	if cfg.EncryptionKey != nil {
-		key = oauth.DeriveKey(cfg.EncryptionKey, "session")
+		key = admin.DeriveKey(cfg.EncryptionKey, "session")
 	}
 	return admin.NewSessions(key, strings.HasPrefix(cfg.PublicBaseURL, "https://"))
 }

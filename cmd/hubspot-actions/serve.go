@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"hubspot-actions/actions"
+	"hubspot-actions/actions/hubspot"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
 )
@@ -136,7 +137,7 @@ func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
 type app struct {
 	runtime   *actions.Runtime
 	flow      *oauth.Flow
-	hubspot   *oauth.HubSpot
+	hubspot   *hubspot.Client
 	extra     routesExtra
 	providers []actions.Provider  // in the order of the list
 	validator *validator.Validate // the server's and the runtime's
@@ -171,8 +172,8 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 	// process owns the SQLite file (several replicas will share them
 	// through the database instead).
 	limiter := func(name string, l actions.Limit) actions.Limiter { return actions.NewLimiter(l) }
-	a.hubspot = oauth.NewHubSpot(cfg.HubSpotAPIBaseURL, a.flow, limiter("hubspot", actions.Limit{
-		Every: oauth.HubSpotEvery, Burst: oauth.HubSpotBurst, Refusal: "the portal's HubSpot request budget is used up for now",
+	a.hubspot = hubspot.New(cfg.HubSpotAPIBaseURL, a.flow, limiter("hubspot", actions.Limit{
+		Every: hubspot.Every, Burst: hubspot.Burst, Refusal: "the portal's HubSpot request budget is used up for now",
 	}), log)
 
 	reg := actions.NewRegistry()

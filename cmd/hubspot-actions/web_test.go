@@ -75,7 +75,7 @@ func signIn(t *testing.T, s *testServer) *webClient {
 // with the server's session key exactly as the install flow signs it.
 func withSession(t *testing.T, s *testServer, portalID int64, email string) *webClient {
 	t.Helper()
-	sessions := admin.NewSessions(oauth.DeriveKey(s.encryptionKey(t), "session"), false)
+	sessions := admin.NewSessions(admin.DeriveKey(s.encryptionKey(t), "session"), false)
 	rec := httptest.NewRecorder()
 	if err := sessions.Set(echo.New().NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), admin.Session{PortalID: portalID, UserEmail: email}); err != nil {
 		t.Fatalf("set session: %v", err)

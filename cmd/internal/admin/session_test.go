@@ -24,7 +24,7 @@ func cookieNamed(cs []*http.Cookie, name string) *http.Cookie {
 
 func TestSessionCookie(t *testing.T) {
 	t.Parallel()
-	f := NewSessions(oauth.DeriveKey([]byte("0123456789abcdef0123456789abcdef"), "session"), true)
+	f := NewSessions(DeriveKey([]byte("0123456789abcdef0123456789abcdef"), "session"), true)
 	e := echo.New()
 	rec := httptest.NewRecorder()
 	if err := f.Set(e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), Session{PortalID: 42, UserEmail: "a@b.c", UserID: 7}); err != nil {
@@ -58,7 +58,7 @@ func TestSessionCookie(t *testing.T) {
 	if _, ok := read(ck.Value, time.Now().Add(13*time.Hour)); ok {
 		t.Error("Get(after 13 h) = ok, want expired")
 	}
-	other := NewSessions(oauth.DeriveKey([]byte("another key, another key, 32 by"), "session"), true)
+	other := NewSessions(DeriveKey([]byte("another key, another key, 32 by"), "session"), true)
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	req.AddCookie(ck)
 	if _, ok := other.Get(e.NewContext(req, httptest.NewRecorder())); ok {
@@ -70,7 +70,7 @@ func TestSessionCookie(t *testing.T) {
 // browser to /settings; without a session key it fails and sets nothing.
 func TestSignIn(t *testing.T) {
 	t.Parallel()
-	m := NewSessions(oauth.DeriveKey([]byte("0123456789abcdef0123456789abcdef"), "session"), false)
+	m := NewSessions(DeriveKey([]byte("0123456789abcdef0123456789abcdef"), "session"), false)
 	e := echo.New()
 	rec := httptest.NewRecorder()
 	if err := m.SignIn(e.NewContext(httptest.NewRequest(http.MethodGet, "/oauth/hubspot/callback", nil), rec), oauth.Installed{PortalID: 42, UserEmail: "a@b.c", UserID: 7}); err != nil {

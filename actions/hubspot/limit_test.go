@@ -1,4 +1,4 @@
-package oauth_test
+package hubspot_test
 
 import (
 	"context"
@@ -11,35 +11,38 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"hubspot-actions/actions"
+	"hubspot-actions/actions/hubspot"
 	"hubspot-actions/actions/upstream"
-	"hubspot-actions/oauth"
 	"hubspot-actions/oauth/hubspottest"
 )
 
-// The HubSpot client paced by actions' limiter, as cmd wires it: these
-// tests are outside package oauth because actions imports oauth.
+// The HubSpot client paced by actions' limiter, as cmd wires it.
 
-// limitEnv is a HubSpot client for oauth.TestPortal (and portal 2) against a
+// limitEnv is a HubSpot client for testPortal (and portal 2) against a
 // fake HubSpot. The limiter and the fake run on a fake clock that only the
 // limiter's waits move, and the waits are recorded.
 type limitEnv struct {
-	h     *oauth.HubSpot
+	h     *hubspot.Client
 	hs    *hubspottest.Server
-	clock *oauth.FakeClock
+	clock *fakeClock
 
 	mu     sync.Mutex
 	sleeps []time.Duration
 }
 
 // hubspotLimit is the limit cmd gives the HubSpot client.
-var hubspotLimit = actions.Limit{Every: oauth.HubSpotEvery, Burst: oauth.HubSpotBurst}
+var hubspotLimit = actions.Limit{Every: hubspot.Every, Burst: hubspot.Burst}
 
 func newLimitEnv(t *testing.T, hcfg hubspottest.Config, lim actions.Limit) *limitEnv {
 	t.Helper()
-	env := &limitEnv{clock: oauth.NewFakeClock()}
+	env := &limitEnv{clock: newFakeClock()}
 	l := actions.NewLimiter(lim)
 	l.SetClock(env.clock.Now, env.sleep)
-	env.h, env.hs = oauth.NewTestHubSpot(t, hcfg, l, env.clock.Now, 2)
+	hcfg.Now = env.clock.Now
+	c := newClientEnv(t, hcfg, false, l)
+	c.saveGrant(t, 2)
+	c.h.SetNow(env.clock.Now)
+	env.h, env.hs = c.h, c.hs
 	return env
 }
 
@@ -75,7 +78,7 @@ func TestHubSpotRateLimitAnswers(t *testing.T) {
 		{name: "429 that persists is returned", faults: 3, status: 429, after: time.Second, wantCalls: 3, wantErr: 429, wantRetry: time.Second,
 			wantSleep: []time.Duration{time.Second, time.Second}},
 		{name: "long Retry-After goes back to the caller", faults: 1, status: 429, after: 30 * time.Second, wantCalls: 1, wantErr: 429, wantRetry: 30 * time.Second},
-		{name: "429 without Retry-After waits a default", faults: 1, status: 429, wantCalls: 2, wantSleep: []time.Duration{oauth.DefaultRateWait}},
+		{name: "429 without Retry-After waits a default", faults: 1, status: 429, wantCalls: 2, wantSleep: []time.Duration{hubspot.DefaultRateWait}},
 		{name: "5xx is returned at once", faults: 1, status: 503, wantCalls: 1, wantErr: 503},
 	}
 	for _, tt := range tests {
@@ -83,7 +86,7 @@ func TestHubSpotRateLimitAnswers(t *testing.T) {
 			t.Parallel()
 			env := newLimitEnv(t, hubspottest.Config{}, hubspotLimit)
 			env.hs.Fail(hubspottest.EndpointCallbacks, tt.faults, tt.status, tt.after)
-			err := env.h.CompleteCallbacks(context.Background(), oauth.TestPortal, []oauth.Completion{{CallbackID: "ap-9"}})
+			err := env.h.CompleteCallbacks(context.Background(), testPortal, []hubspot.Completion{{CallbackID: "ap-9"}})
 			var ae *upstream.APIError
 			switch {
 			case tt.wantErr == 0 && err != nil:
@@ -110,12 +113,12 @@ func TestHubSpotLongPauseIsHandedBack(t *testing.T) {
 	ctx := context.Background()
 	env := newLimitEnv(t, hubspottest.Config{}, hubspotLimit)
 	env.hs.Fail(hubspottest.EndpointCallbacks, 1, 429, 30*time.Second)
-	if err := env.h.CompleteCallbacks(ctx, oauth.TestPortal, []oauth.Completion{{CallbackID: "ap-1"}}); err == nil {
+	if err := env.h.CompleteCallbacks(ctx, testPortal, []hubspot.Completion{{CallbackID: "ap-1"}}); err == nil {
 		t.Fatal("CompleteCallbacks() = nil, want the 429")
 	}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	err := env.h.CompleteCallbacks(dctx, oauth.TestPortal, []oauth.Completion{{CallbackID: "ap-2"}})
+	err := env.h.CompleteCallbacks(dctx, testPortal, []hubspot.Completion{{CallbackID: "ap-2"}})
 	var ae *upstream.APIError
 	if !errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests || ae.RetryAfter != 30*time.Second {
 		t.Errorf("CompleteCallbacks() during the pause = %v, want a 429 retrying after 30s", err)
@@ -129,11 +132,11 @@ func TestHubSpotLimiterPerPortal(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	env := newLimitEnv(t, hubspottest.Config{}, actions.Limit{Every: time.Second, Burst: 2})
-	for _, p := range []int64{oauth.TestPortal, 2} {
+	for _, p := range []int64{testPortal, 2} {
 		env.hs.SeedObject(p, "deals", "11", map[string]string{"dealname": "Deal"})
 	}
 	for range 5 {
-		if _, err := env.h.GetObject(ctx, oauth.TestPortal, "deals", "11", nil, nil); err != nil {
+		if _, err := env.h.GetObject(ctx, testPortal, "deals", "11", nil, nil); err != nil {
 			t.Fatalf("GetObject: %v", err)
 		}
 	}
@@ -169,10 +172,10 @@ func TestHubSpotSlowsDownWhenFewRequestsRemain(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	// Only HubSpot's headers slow us down here.
-	env := newLimitEnv(t, hubspottest.Config{RateLimitMax: 12}, actions.Limit{Every: oauth.HubSpotEvery, Burst: 100})
-	env.hs.SeedObject(oauth.TestPortal, "contacts", "21", map[string]string{"email": "a@example.com"})
+	env := newLimitEnv(t, hubspottest.Config{RateLimitMax: 12}, actions.Limit{Every: hubspot.Every, Burst: 100})
+	env.hs.SeedObject(testPortal, "contacts", "21", map[string]string{"email": "a@example.com"})
 	for range 4 {
-		if _, err := env.h.GetObject(ctx, oauth.TestPortal, "contacts", "21", []string{"email"}, nil); err != nil {
+		if _, err := env.h.GetObject(ctx, testPortal, "contacts", "21", []string{"email"}, nil); err != nil {
 			t.Fatalf("GetObject: %v", err)
 		}
 	}
@@ -191,11 +194,11 @@ func TestHubSpotStaysUnderItsLimit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	env := newLimitEnv(t, hubspottest.Config{EnforceRateLimit: true}, hubspotLimit)
-	env.hs.SeedObject(oauth.TestPortal, "deals", "11", map[string]string{"dealname": "Deal"})
+	env.hs.SeedObject(testPortal, "deals", "11", map[string]string{"dealname": "Deal"})
 	start := env.clock.Now()
 	const n = 400
 	for i := range n {
-		if _, err := env.h.GetObject(ctx, oauth.TestPortal, "deals", "11", nil, nil); err != nil {
+		if _, err := env.h.GetObject(ctx, testPortal, "deals", "11", nil, nil); err != nil {
 			t.Fatalf("GetObject() #%d: %v", i, err)
 		}
 	}
@@ -215,7 +218,7 @@ func TestHubSpotStaysUnderItsLimit(t *testing.T) {
 // close to that many in.
 func TestHubSpotLimitWindow(t *testing.T) {
 	t.Parallel()
-	clock := oauth.NewFakeClock()
+	clock := newFakeClock()
 	l := actions.NewLimiter(hubspotLimit)
 	l.SetClock(clock.Now, func(_ context.Context, d time.Duration) error {
 		clock.Advance(d)

@@ -1,4 +1,4 @@
-package oauth
+package hubspot_test
 
 import (
 	"context"
@@ -10,46 +10,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"hubspot-actions/actions/hubspot"
 	"hubspot-actions/actions/upstream"
+	"hubspot-actions/oauth"
 	"hubspot-actions/oauth/hubspottest"
 	"hubspot-actions/store"
 )
 
-// clientEnv is a HubSpot client for testPortal against a fake HubSpot.
-type clientEnv struct {
-	hs   *hubspottest.Server
-	db   *store.DB
-	flow *Flow
-	h    *HubSpot
-}
-
-// newClientEnv paces the client with lim, or not at all when lim is nil.
-// The tests of pacing are in hubspot_limit_test.go, with actions' limiter.
-func newClientEnv(t *testing.T, hcfg hubspottest.Config, sandbox bool, lim RateLimiter) *clientEnv {
-	t.Helper()
-	hs, hsURL := fakeHubSpot(t, hcfg, 0)
-	db := newTestDB(t)
-	log, _ := newTestLogger(t)
-	flow := New(Config{ClientID: testClientID, ClientSecret: testClientSecret, TokenBaseURL: hsURL, Sandbox: sandbox},
-		db, &http.Client{Timeout: 10 * time.Second}, log)
-	if !sandbox {
-		upsertPortal(t, db, testPortal)
-		saveGrant(t, flow.Grants(), hs.Grant(testPortal), testPortal, time.Now().Add(time.Hour))
-	}
-	if lim == nil {
-		lim = unlimited{}
-	}
-	return &clientEnv{hs: hs, db: db, flow: flow, h: NewHubSpot(hsURL, flow, lim, log)}
-}
-
-// unlimited is a RateLimiter that never waits.
-type unlimited struct{}
-
-func (unlimited) Acquire(context.Context, string) (func(), error) { return func() {}, nil }
-func (unlimited) Pause(string, time.Time)                         {}
-
-func completion(id, state string) Completion {
-	return Completion{CallbackID: id, OutputFields: map[string]string{"hs_execution_state": state, "error_code": ""}}
+func completion(id, state string) hubspot.Completion {
+	return hubspot.Completion{CallbackID: id, OutputFields: map[string]string{"hs_execution_state": state, "error_code": ""}}
 }
 
 func TestCompleteCallbacks(t *testing.T) {
@@ -57,10 +26,10 @@ func TestCompleteCallbacks(t *testing.T) {
 	ctx := context.Background()
 	env := newClientEnv(t, hubspottest.Config{}, false, nil)
 
-	if err := env.h.CompleteCallbacks(ctx, testPortal, []Completion{completion("ap-1-0", "SUCCESS")}); err != nil {
+	if err := env.h.CompleteCallbacks(ctx, testPortal, []hubspot.Completion{completion("ap-1-0", "SUCCESS")}); err != nil {
 		t.Fatalf("CompleteCallbacks(1) = %v", err)
 	}
-	batch := []Completion{completion("ap-1-1", "SUCCESS"), completion("ap-1-2", "FAIL_CONTINUE"), {CallbackID: "ap-1-3"}}
+	batch := []hubspot.Completion{completion("ap-1-1", "SUCCESS"), completion("ap-1-2", "FAIL_CONTINUE"), {CallbackID: "ap-1-3"}}
 	if err := env.h.CompleteCallbacks(ctx, testPortal, batch); err != nil {
 		t.Fatalf("CompleteCallbacks(3) = %v", err)
 	}
@@ -75,7 +44,7 @@ func TestCompleteCallbacks(t *testing.T) {
 	}
 
 	// More than 100 go in batches of at most 100.
-	var many []Completion
+	var many []hubspot.Completion
 	for i := range 150 {
 		many = append(many, completion(fmt.Sprintf("ap-2-%d", i), "SUCCESS"))
 	}
@@ -111,13 +80,13 @@ func TestGetObject(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetObject: %v", err)
 	}
-	want := Object{
+	want := hubspot.Object{
 		ID: "11",
 		Properties: map[string]string{"dealname": "Big deal", "closedate": "", "hs_object_id": "11",
 			"createdate": "2026-01-02T03:04:05Z", "lastmodifieddate": "2026-01-02T03:04:05Z"},
 		CreatedAt:    time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 		UpdatedAt:    time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-		Associations: map[string][]Association{"contacts": {{ID: "21", Types: []string{"deal_to_contact"}}}},
+		Associations: map[string][]hubspot.Association{"contacts": {{ID: "21", Types: []string{"deal_to_contact"}}}},
 	}
 	if diff := cmp.Diff(want, o); diff != "" {
 		t.Errorf("GetObject() mismatch (-want +got):\n%s", diff)
@@ -127,38 +96,40 @@ func TestGetObject(t *testing.T) {
 		t.Errorf("DealContact(11) = %+v, %v; want contact 21 buyer@example.com", c, err)
 	}
 	for _, deal := range []string{"12", "13", "404"} {
-		if _, err := env.h.DealContact(ctx, testPortal, deal); !errors.Is(err, ErrNotFound) {
-			t.Errorf("DealContact(%s) = %v, want ErrNotFound", deal, err)
+		if _, err := env.h.DealContact(ctx, testPortal, deal); !errors.Is(err, hubspot.ErrNotFound) {
+			t.Errorf("DealContact(%s) = %v, want hubspot.ErrNotFound", deal, err)
 		}
 	}
 	_, err = env.h.GetObject(ctx, testPortal, "deals", "404", nil, nil)
 	var ae *upstream.APIError
-	if !errors.Is(err, ErrNotFound) || !errors.As(err, &ae) || ae.Status != http.StatusNotFound {
-		t.Errorf("GetObject(unknown) = %v, want ErrNotFound and *upstream.APIError 404", err)
+	if !errors.Is(err, hubspot.ErrNotFound) || !errors.As(err, &ae) || ae.Status != http.StatusNotFound {
+		t.Errorf("GetObject(unknown) = %v, want hubspot.ErrNotFound and *upstream.APIError 404", err)
 	}
 }
 
+// TestHubSpotNotConnected: a portal whose grant must be reinstalled, or
+// that has none, is not called.
 func TestHubSpotNotConnected(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	env := newClientEnv(t, hubspottest.Config{}, false, nil)
 	err := env.db.Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.MarkTokenStatus(ctx, testPortal, ProviderHubSpot, 1, store.StatusNeedsReinstall, "invalid_grant")
+		_, err := tx.MarkTokenStatus(ctx, testPortal, oauth.ProviderHubSpot, 1, store.StatusNeedsReinstall, "invalid_grant")
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.flow.Grants().forget(testPortal)
+	env.reopen(false) // as after a restart: the grant is read again
 	for _, p := range []int64{testPortal, 404} {
-		if err := env.h.CompleteCallbacks(ctx, p, []Completion{completion("ap-1", "SUCCESS")}); !errors.Is(err, ErrNotConnected) {
-			t.Errorf("CompleteCallbacks(portal %d) = %v, want ErrNotConnected", p, err)
+		if err := env.h.CompleteCallbacks(ctx, p, []hubspot.Completion{completion("ap-1", "SUCCESS")}); !errors.Is(err, oauth.ErrNotConnected) {
+			t.Errorf("CompleteCallbacks(portal %d) = %v, want oauth.ErrNotConnected", p, err)
 		}
-		if _, err := env.h.GetObject(ctx, p, "deals", "1", nil, nil); !errors.Is(err, ErrNotConnected) {
-			t.Errorf("GetObject(portal %d) = %v, want ErrNotConnected", p, err)
+		if _, err := env.h.GetObject(ctx, p, "deals", "1", nil, nil); !errors.Is(err, oauth.ErrNotConnected) {
+			t.Errorf("GetObject(portal %d) = %v, want oauth.ErrNotConnected", p, err)
 		}
-		if err := env.h.CheckPortal(ctx, p); !errors.Is(err, ErrNotConnected) {
-			t.Errorf("CheckPortal(portal %d) = %v, want ErrNotConnected", p, err)
+		if err := env.h.CheckPortal(ctx, p); !errors.Is(err, oauth.ErrNotConnected) {
+			t.Errorf("CheckPortal(portal %d) = %v, want oauth.ErrNotConnected", p, err)
 		}
 	}
 	if n := env.hs.Calls(hubspottest.EndpointCallbacks) + env.hs.Calls(hubspottest.EndpointCRM); n != 0 {
@@ -173,7 +144,7 @@ func TestHubSpotSandbox(t *testing.T) {
 	if err := env.h.CheckPortal(ctx, 555); err != nil {
 		t.Errorf("CheckPortal() in sandbox = %v, want nil", err)
 	}
-	if err := env.h.CompleteCallbacks(ctx, 555, []Completion{completion("ap-5", "SUCCESS")}); err != nil {
+	if err := env.h.CompleteCallbacks(ctx, 555, []hubspot.Completion{completion("ap-5", "SUCCESS")}); err != nil {
 		t.Fatalf("CompleteCallbacks() in sandbox = %v", err)
 	}
 	if c := env.hs.Completions(); len(c) != 1 || c[0].PortalID != 555 {

@@ -1,4 +1,4 @@
-package oauth
+package admin
 
 import (
 	"crypto/hmac"

@@ -1,4 +1,4 @@
-package oauth
+package hubspot
 
 // Completion is the outcome of one BLOCKed execution, as sent to HubSpot's
 // callback completion API. OutputFields holds strings only, including

@@ -1,4 +1,9 @@
-package oauth
+// Package hubspot is the HubSpot API client: callback completions for
+// BLOCKed executions and CRM reads, made for one portal at a time with that
+// portal's own OAuth token (from oauth.Flow) and paced per portal by a
+// RateLimiter (actions' keyed limiter, which cmd passes in). It does not
+// import the actions root, which imports it.
+package hubspot
 
 import (
 	"bytes"
@@ -15,26 +20,27 @@ import (
 	"time"
 
 	"hubspot-actions/actions/upstream"
+	"hubspot-actions/oauth"
 )
 
 // ErrNotFound means what was asked of HubSpot does not exist: an object,
 // an associated object, or a property value.
-var ErrNotFound = errors.New("oauth: not found in HubSpot")
+var ErrNotFound = errors.New("hubspot: not found in HubSpot")
 
 // HubSpot allows an OAuth app 110 requests per 10 seconds per installed
-// portal. A token bucket refilled with one request every HubSpotEvery and
-// holding HubSpotBurst can never send more than 10 + 100 = 110 in any
+// portal. A token bucket refilled with one request every Every and
+// holding Burst can never send more than 10 + 100 = 110 in any
 // 10-second window: cmd builds the client's RateLimiter with them.
 const (
-	HubSpotEvery = 100 * time.Millisecond
-	HubSpotBurst = 10
+	Every = 100 * time.Millisecond
+	Burst = 10
 )
 
 // RateLimiter paces the HubSpot client's requests per portal; the key is
-// the portal id in decimal. actions' keyed limiter satisfies it (oauth does
-// not import actions; cmd passes one in). Acquire waits for the portal's
+// the portal id in decimal. actions' keyed limiter satisfies it (hubspot
+// does not import actions; cmd passes one in). Acquire waits for the portal's
 // turn and returns the function that ends it; when the turn would come
-// after ctx's deadline it returns at once a 429 *APIError whose RetryAfter
+// after ctx's deadline it returns at once a 429 *upstream.APIError whose RetryAfter
 // is the wait, or ctx's error when ctx ends while it waits. Pause holds
 // the portal's requests until a time and never shortens an earlier pause.
 // It must be safe for concurrent use.
@@ -57,12 +63,12 @@ const (
 	defaultRateWait = 2 * time.Second
 )
 
-// HubSpot is the HubSpot API client. Every call is made for one portal
-// with that portal's own token (through Flow.Client) and paced by the
+// Client is the HubSpot API client. Every call is made for one portal
+// with that portal's own token (through oauth.Flow.Client) and paced by the
 // limiter per portal. It is safe for concurrent use.
-type HubSpot struct {
+type Client struct {
 	baseURL string
-	flow    *Flow
+	flow    *oauth.Flow
 	lim     RateLimiter
 	log     *slog.Logger
 
@@ -71,11 +77,11 @@ type HubSpot struct {
 	maxRetries int
 }
 
-// NewHubSpot returns a client of HubSpot's API at baseURL
+// New returns a client of HubSpot's API at baseURL
 // (HUBSPOT_API_BASE_URL), paced by lim, which must not be nil and should
-// allow HubSpotBurst requests at once and one every HubSpotEvery per key.
-func NewHubSpot(baseURL string, flow *Flow, lim RateLimiter, log *slog.Logger) *HubSpot {
-	return &HubSpot{
+// allow Burst requests at once and one every Every per key.
+func New(baseURL string, flow *oauth.Flow, lim RateLimiter, log *slog.Logger) *Client {
+	return &Client{
 		baseURL:    strings.TrimRight(baseURL, "/"),
 		flow:       flow,
 		lim:        lim,
@@ -85,9 +91,9 @@ func NewHubSpot(baseURL string, flow *Flow, lim RateLimiter, log *slog.Logger) *
 	}
 }
 
-// CheckPortal returns an error wrapping ErrNotConnected when the portal
+// CheckPortal returns an error wrapping oauth.ErrNotConnected when the portal
 // must reinstall the app.
-func (h *HubSpot) CheckPortal(ctx context.Context, portalID int64) error {
+func (h *Client) CheckPortal(ctx context.Context, portalID int64) error {
 	return h.flow.CheckPortal(ctx, portalID)
 }
 
@@ -97,7 +103,7 @@ const maxCompletions = 100
 // CompleteCallbacks delivers outcomes of BLOCKed executions of one portal:
 // one through POST /automation/actions/callbacks/2026-03/{callbackId}/complete,
 // several through the batch endpoint (100 at a time). HubSpot answers 204.
-func (h *HubSpot) CompleteCallbacks(ctx context.Context, portalID int64, batch []Completion) error {
+func (h *Client) CompleteCallbacks(ctx context.Context, portalID int64, batch []Completion) error {
 	type item struct {
 		CallbackID   string            `json:"callbackId,omitempty"`
 		OutputFields map[string]string `json:"outputFields"`
@@ -155,7 +161,7 @@ type Association struct {
 // with the given properties and the ids of the associated records of the
 // given types. An unknown record gives an error wrapping ErrNotFound (and
 // the *upstream.APIError).
-func (h *HubSpot) GetObject(ctx context.Context, portalID int64, objectType, objectID string, properties, associations []string) (Object, error) {
+func (h *Client) GetObject(ctx context.Context, portalID int64, objectType, objectID string, properties, associations []string) (Object, error) {
 	q := url.Values{}
 	if len(properties) > 0 {
 		q.Set("properties", strings.Join(properties, ","))
@@ -222,7 +228,7 @@ func (h *HubSpot) GetObject(ctx context.Context, portalID int64, objectType, obj
 // AssociatedIDs returns the ids of the toType records associated with one
 // record, in HubSpot's order, with duplicates (one per association type)
 // removed.
-func (h *HubSpot) AssociatedIDs(ctx context.Context, portalID int64, objectType, objectID, toType string) ([]string, error) {
+func (h *Client) AssociatedIDs(ctx context.Context, portalID int64, objectType, objectID, toType string) ([]string, error) {
 	o, err := h.GetObject(ctx, portalID, objectType, objectID, []string{"hs_object_id"}, []string{toType})
 	if err != nil {
 		return nil, err
@@ -253,7 +259,7 @@ var ContactProperties = []string{"email", "firstname", "lastname", "company", "p
 // email address, with ContactProperties. It returns an error wrapping
 // ErrNotFound when the deal is unknown or none of its (first ten) contacts
 // has an email.
-func (h *HubSpot) DealContact(ctx context.Context, portalID int64, dealID string) (Object, error) {
+func (h *Client) DealContact(ctx context.Context, portalID int64, dealID string) (Object, error) {
 	ids, err := h.AssociatedIDs(ctx, portalID, "deals", dealID, "contacts")
 	if err != nil {
 		return Object{}, err
@@ -277,7 +283,7 @@ func (h *HubSpot) DealContact(ctx context.Context, portalID int64, dealID string
 // a 2xx JSON answer into out (when not nil). A 429 is retried a bounded
 // number of times, honouring Retry-After; other non-2xx answers, and a 429
 // that persists, are returned as *upstream.APIError.
-func (h *HubSpot) do(ctx context.Context, portalID int64, method, path string, query url.Values, body, out any) error {
+func (h *Client) do(ctx context.Context, portalID int64, method, path string, query url.Values, body, out any) error {
 	var payload []byte
 	if body != nil {
 		var err error
@@ -351,7 +357,7 @@ func (h *HubSpot) do(ctx context.Context, portalID int64, method, path string, q
 // observe reads HubSpot's rate-limit headers. When few requests are left in
 // the window, the rest are spread over it: the portal's next request waits
 // interval/(remaining+1).
-func (h *HubSpot) observe(key string, hdr http.Header) {
+func (h *Client) observe(key string, hdr http.Header) {
 	remaining, err := strconv.Atoi(hdr.Get("X-HubSpot-RateLimit-Remaining"))
 	if err != nil || remaining >= lowWater {
 		return

@@ -1,10 +1,10 @@
-package oauth_test
+package hubspot_test
 
 import (
 	"hubspot-actions/actions"
-	"hubspot-actions/oauth"
+	"hubspot-actions/actions/hubspot"
 )
 
 // The runtime's callback completions and portal checks go through the
 // HubSpot client.
-var _ actions.HubSpot = (*oauth.HubSpot)(nil)
+var _ actions.HubSpot = (*hubspot.Client)(nil)
