@@ -27,10 +27,12 @@ import (
 // closes.
 func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	log := newLogger(stdout, cfg.LogLevel)
-	if os.Getenv("GOGC") == "" {
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		// The heap of a serving process is small and short-lived (request
-		// bodies, decoded inputs, answers): collecting at 4x the live heap
-		// instead of 2x halves GC work for a few MB more memory.
+		// bodies, decoded inputs, answers): letting it grow to 5x the live
+		// heap instead of 2x before collecting halves GC work for a few MB
+		// more memory. The process environment, not getenv: it is what the
+		// Go runtime read, and an operator's GOGC or GOMEMLIMIT wins.
 		debug.SetGCPercent(400)
 	}
 	cfg, err := withSandboxSecrets(cfg)
