@@ -12,15 +12,13 @@ import (
 	"strings"
 	"time"
 
+	"hubspot-actions/actions"
 	"hubspot-actions/cmd/internal/publish"
 )
 
 // secret is a configuration value that must never be printed or logged.
-type secret string
-
-func (secret) String() string       { return "[redacted]" }
-func (secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
-func (s secret) reveal() string     { return string(s) }
+// It is the same type providers declare their secrets with.
+type secret = actions.Secret
 
 // config is everything the service reads from its environment.
 type config struct {

@@ -115,7 +115,7 @@ func portalsCommand(ctx context.Context, args []string, cfg config, stdout io.Wr
 func hubspotOAuthConfig(cfg config) oauth.Config {
 	return oauth.Config{
 		ClientID:       cfg.HubSpotClientID,
-		ClientSecret:   cfg.HubSpotClientSecret.reveal(),
+		ClientSecret:   cfg.HubSpotClientSecret.Reveal(),
 		RedirectURL:    cfg.PublicBaseURL + "/oauth/hubspot/callback",
 		AuthorizeURL:   cfg.HubSpotAppBaseURL + "/oauth/authorize",
 		TokenBaseURL:   cfg.HubSpotAPIBaseURL,

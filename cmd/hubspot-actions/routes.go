@@ -29,7 +29,7 @@ func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *act
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(promReg, promhttp.HandlerOpts{})))
 
 	// HubSpot calls these; every request must carry a valid signature.
-	hs := e.Group("/hubspot/actions", actions.VerifySignature(cfg.HubSpotClientSecret.reveal(), cfg.PublicBaseURL, time.Now, log, m))
+	hs := e.Group("/hubspot/actions", actions.VerifySignature(cfg.HubSpotClientSecret.Reveal(), cfg.PublicBaseURL, time.Now, log, m))
 	hs.POST("/:action", rt.HandleExecute())
 	hs.POST("/:action/options/:field", rt.HandleOptions())
 
