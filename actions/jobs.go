@@ -191,7 +191,7 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 	attempt := e.Attempt + 1
 	if !now.Before(expires.Add(-time.Minute)) {
 		log.Warn("giving up: HubSpot's wait for this execution is about to expire")
-		return rt.finish(ctx, a, &req, attempt, e.ReceivedAt, rt.failure(a, e.Ref, nil, giveUp(lastError(e), attempt-1))).err
+		return rt.finish(ctx, a, &req, attempt, e.ReceivedAt, rt.failure(a, e.Ref, nil, giveUp(lastError(e), attempt-1)), false).err
 	}
 	return rt.attempt(ctx, a, &req, e.Ref, attempt, e.ReceivedAt, lease, false).err
 }

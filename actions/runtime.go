@@ -437,7 +437,7 @@ func (rt *Runtime) attempt(ctx context.Context, a *Action, req *Request, ref str
 		}
 		o = rt.failure(a, ref, outputs, pe)
 	}
-	return rt.finish(ctx, a, req, attempt, received, o)
+	return rt.finish(ctx, a, req, attempt, received, o, inline)
 }
 
 // run calls the action, turning a panic into an INTERNAL_ERROR. It gives
@@ -556,7 +556,8 @@ func (rt *Runtime) retry(ctx context.Context, a *Action, req *Request, attempt i
 // finish records an outcome and answers it: inline when no BLOCK was
 // answered, else BLOCK, and the portal's delivery is woken to send it by
 // callback at once (the sweeper is the safety net).
-func (rt *Runtime) finish(ctx context.Context, a *Action, req *Request, attempt int, received time.Time, o outcome) attemptResult {
+// inline says a request waits for the answer; a job's is dropped.
+func (rt *Runtime) finish(ctx context.Context, a *Action, req *Request, attempt int, received time.Time, o outcome, inline bool) attemptResult {
 	var reached store.ExecState
 	var ok bool
 	err := rt.db.Write(ctx, func(tx *store.Tx) error {
@@ -574,7 +575,11 @@ func (rt *Runtime) finish(ctx context.Context, a *Action, req *Request, attempt 
 	if reached == store.ExecAwaitingDelivery {
 		rt.finished(a, store.DeliveryCallback, o.FinalState, o.ErrorCode, received)
 		rt.wakeDelivery(int64(req.Origin.PortalID))
-		// HubSpot was told (or is now told) BLOCK; its wait ends at the
+		if !inline {
+			return attemptResult{}
+		}
+		// A request waits, but the execution was blocked meanwhile (a
+		// repeated delivery answered BLOCK): so is this request, until the
 		// execution's expiry.
 		e, err := rt.db.GetExecution(ctx, req.CallbackID)
 		if err != nil {

@@ -50,12 +50,16 @@ func TestLoadConfigReportsEveryProblemAtOnce(t *testing.T) {
 	_, err := loadConfig(env(map[string]string{
 		"HUBSPOT_CLIENT_ID": "id", "INLINE_BUDGET": "soon", "ENCRYPTION_KEY_PREVIOUS": "short",
 		"HUBSPOT_SCOPES": "oauth", "LOG_LEVEL": "loud", "QUICKBOOKS_CLIENT_ID": "qb", "QUICKBOOKS_CLIENT_SECRET": "qbs",
+		// Each provider's own variables, declared in its package, are
+		// reported with the rest.
+		"STRIPE_API_BASE_URL": "api.stripe.com", "CLEARBIT_BASE_URL": "ftp://clearbit.example",
 	}))
 	if err == nil {
 		t.Fatal("loadConfig() = nil, want errors")
 	}
 	for _, want := range []string{"HUBSPOT_CLIENT_SECRET is required", "PUBLIC_BASE_URL is required", "ENCRYPTION_KEY is required",
-		"INLINE_BUDGET", "ENCRYPTION_KEY_PREVIOUS must be the base64", "must include automation", "LOG_LEVEL", "QUICKBOOKS_ENVIRONMENT is required"} {
+		"INLINE_BUDGET", "ENCRYPTION_KEY_PREVIOUS must be the base64", "must include automation", "LOG_LEVEL", "QUICKBOOKS_ENVIRONMENT is required",
+		"STRIPE_API_BASE_URL must be an http or https URL", "CLEARBIT_BASE_URL must be an http or https URL"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)
 		}
@@ -64,6 +68,12 @@ func TestLoadConfigReportsEveryProblemAtOnce(t *testing.T) {
 		"ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(make([]byte, 32))}))
 	if err == nil || !strings.Contains(err.Error(), "must use https") {
 		t.Errorf("plain-http public URL: %v", err)
+	}
+	_, err = loadConfig(env(map[string]string{"QUICKBOOKS_CLIENT_ID": "qb", "QUICKBOOKS_ENVIRONMENT": "staging"}))
+	for _, want := range []string{"QUICKBOOKS_CLIENT_ID and QUICKBOOKS_CLIENT_SECRET go together", `QUICKBOOKS_ENVIRONMENT must be sandbox or production, not "staging"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("QuickBooks half configured: error does not mention %q: %v", want, err)
+		}
 	}
 }
 
