@@ -151,7 +151,7 @@ type Provider struct {
 	cfg      Config
 	conf     *oauth2.Config
 	grants   *oauth.Grants
-	sessions Sessions
+	sessions actions.Sessions
 	crm      CRM
 	hc       *http.Client
 	lim      actions.Limiter
@@ -164,7 +164,7 @@ type Provider struct {
 // sealed, with the company's realmId and name as the account. hc is used
 // for the code exchange, the company lookup that follows it and revocation
 // (set its timeout); API calls go through grants.Client.
-func newProvider(cfg Config, grants *oauth.Grants, sessions Sessions, crm CRM, hc *http.Client, log *slog.Logger) (*Provider, error) {
+func newProvider(cfg Config, grants *oauth.Grants, sessions actions.Sessions, crm CRM, hc *http.Client, log *slog.Logger) (*Provider, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
