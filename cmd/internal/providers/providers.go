@@ -76,6 +76,10 @@ func LoadEnv(getenv func(string) string, cfg any) []error {
 			continue
 		}
 		fv := v.Field(i)
+		if !fv.CanSet() {
+			errs = append(errs, errors.New(name+": the configuration field "+f.Name+" is unexported, so the environment cannot fill it"))
+			continue
+		}
 		switch {
 		case fv.Type() == reflect.TypeFor[time.Duration]():
 			d, err := time.ParseDuration(val)

@@ -58,3 +58,21 @@ func TestLoadEnv(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadEnvRefusesFieldsItCannotFill: a provider's mistake in its Config
+// is an error at start-up naming the variable, not a panic.
+func TestLoadEnvRefusesFieldsItCannotFill(t *testing.T) {
+	t.Parallel()
+	var c struct {
+		hidden string   `env:"T_HIDDEN"`
+		List   []string `env:"T_LIST"`
+	}
+	errs := LoadEnv(func(string) string { return "x" }, &c)
+	if len(errs) != 2 || !strings.Contains(errs[0].Error(), "T_HIDDEN") || !strings.Contains(errs[1].Error(), "T_LIST") {
+		t.Errorf("LoadEnv() = %v, want errors naming T_HIDDEN and T_LIST", errs)
+	}
+	if errs := LoadEnv(func(string) string { return "" }, c); len(errs) != 1 {
+		t.Errorf("LoadEnv(a struct, not a pointer) = %v, want one error", errs)
+	}
+	_ = c.hidden
+}
