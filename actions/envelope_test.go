@@ -79,21 +79,33 @@ func FuzzDecodeRequest(f *testing.F) {
 		req, err := DecodeRequest(body)
 		if err != nil {
 			var re *RequestError
-			if !errors.As(err, &re) {
-				t.Fatalf("DecodeRequest error %T, want *RequestError", err)
+			if !errors.As(err, &re) || re.Reason == "" {
+				t.Fatalf("DecodeRequest error %T %v, want a *RequestError with a reason", err, err)
+			}
+			if len(body) > 12 && strings.Contains(re.Reason, string(body)) {
+				t.Fatalf("the reason quotes the body: %q", re.Reason)
 			}
 			return
 		}
-		if req.CallbackID == "" || req.Origin.PortalID <= 0 {
-			t.Fatalf("DecodeRequest accepted %q without callbackId or portal", body)
+		if strings.TrimSpace(req.CallbackID) == "" || len(req.CallbackID) > 255 || req.Origin.PortalID <= 0 || req.InputFields == nil {
+			t.Fatalf("DecodeRequest accepted %q as %+v", body, req)
+		}
+		for k, v := range req.InputFields {
+			if v == nil {
+				t.Fatalf("input %q kept as null", k)
+			}
 		}
 		// The ledger stores the decoded request; it must encode and decode again.
 		b, err := json.Marshal(req)
 		if err != nil {
 			t.Fatalf("re-encode: %v", err)
 		}
-		if _, err := DecodeRequest(b); err != nil {
+		back, err := DecodeRequest(b)
+		if err != nil {
 			t.Fatalf("re-decode %s: %v", b, err)
+		}
+		if back.CallbackID != req.CallbackID || back.Origin != req.Origin || back.Object.ObjectID != req.Object.ObjectID {
+			t.Fatalf("the round trip changed the request: %+v != %+v", back, req)
 		}
 		// Binding inputs into any field type must not panic.
 		var in struct {
