@@ -53,7 +53,7 @@ type ClientLimiter struct {
 	mu        sync.Mutex
 	clients   map[string]int64 // client → tat, Unix nanoseconds
 	overflow  int64            // tat of the bucket clients share when the map is full
-	nextSweep int64 // sweeps come at most this often
+	nextSweep int64            // no sweep before then (at most one a clientSweepEvery)
 	lastSweep int64
 }
 

@@ -227,4 +227,3 @@ func TestClientIP(t *testing.T) {
 		})
 	}
 }
-
