@@ -193,4 +193,3 @@ func stateRows(b *testing.B, s *testServer) int {
 	}
 	return n
 }
-
