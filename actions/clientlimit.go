@@ -135,8 +135,8 @@ func (l *ClientLimiter) Clients() int {
 // client, by c.RealIP() (see ClientIP for what to trust), gets l's pace.
 // Past it the request is answered 429 with Retry-After in seconds and
 // no-store, and the handler does not run: a page for a browser (Accept
-// text/html), the service's JSON error shape otherwise. Refusals are not logged
-// beyond the request log's line.
+// text/html), the service's JSON error shape otherwise. A refusal is
+// logged by the request log only.
 func LimitPerClient(l *ClientLimiter) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
