@@ -338,7 +338,8 @@ func (rt *Runtime) sendBatch(ctx context.Context, portalID int64, claim string, 
 var errWait = errors.New("actions: HubSpot asked to wait")
 
 // pruneArgs is the periodic job that deletes history older than the
-// retention.
+// retention, and expired OAuth states (which the install route, open to
+// anyone, no longer deletes itself).
 type pruneArgs struct{}
 
 func (pruneArgs) Kind() string { return "hubspot_actions.prune" }
@@ -376,6 +377,32 @@ func (w *pruneWorker) Work(ctx context.Context, job *river.Job[pruneArgs]) error
 	}
 	if total > 0 {
 		rt.log.Info("pruned execution history", "deleted", total, "older_than", before.Format(time.RFC3339))
+	}
+	return rt.pruneStates(ctx)
+}
+
+// pruneStates deletes expired OAuth states, a batch per transaction so that
+// a table a flood of install requests filled never holds the writer long.
+func (rt *Runtime) pruneStates(ctx context.Context) error {
+	now := rt.now()
+	var total int64
+	for {
+		var n int64
+		err := rt.db.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			n, err = tx.DeleteExpiredStates(ctx, now, pruneBatch)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		total += n
+		if n < pruneBatch {
+			break
+		}
+	}
+	if total > 0 {
+		rt.log.Info("pruned expired oauth states", "deleted", total)
 	}
 	return nil
 }

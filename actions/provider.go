@@ -130,7 +130,11 @@ type Deps struct {
 	AppSecret func(ctx context.Context, name string) ([]byte, error)
 	// PublicBaseURL is the service's public origin, without a trailing /.
 	PublicBaseURL string
-	Log           *slog.Logger
+	// Unauthenticated is the middleware of routes anyone may call (an
+	// OAuth callback): the per-client rate limit, LimitPerClient. nil adds
+	// none.
+	Unauthenticated echo.MiddlewareFunc
+	Log             *slog.Logger
 }
 
 // SettingsURL is the settings page's address, where messages send admins.
@@ -153,6 +157,15 @@ func (d Deps) Limiter(name string, l Limit) Limiter {
 		return NewLimiter(l)
 	}
 	return d.Limiters(name, l)
+}
+
+// Public returns the middleware a provider puts on each route anyone may
+// call: d.Unauthenticated, when set.
+func (d Deps) Public() []echo.MiddlewareFunc {
+	if d.Unauthenticated == nil {
+		return nil
+	}
+	return []echo.MiddlewareFunc{d.Unauthenticated}
 }
 
 // Logger returns d.Log, or a logger that discards when none is set.

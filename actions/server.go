@@ -33,15 +33,19 @@ func NewValidator() *validator.Validate {
 }
 
 // NewServer returns an Echo server with the service's middleware (request
-// id, panic recovery, request log), its error handler and the validator v
-// (from NewValidator). Every request is logged once through log, with the
-// portal, action and callback id that handlers set on the context.
+// id, panic recovery, request log), its error handler, the validator v
+// (from NewValidator) and ClientIP(nil) as its IPExtractor. Every request
+// is logged once through log, with the portal, action and callback id that
+// handlers set on the context.
 func NewServer(log *slog.Logger, v *validator.Validate) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.Validator = &echoValidator{v: v}
 	e.HTTPErrorHandler = httpErrorHandler(log)
+	// c.RealIP() is the peer unless the caller trusts proxies (ClientIP):
+	// echo's fallback believes any client's X-Forwarded-For.
+	e.IPExtractor = ClientIP(nil)
 	e.Use(middleware.RequestID())
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/oauth2"
@@ -35,14 +38,27 @@ func (f *Flow) HandleCallback() echo.HandlerFunc {
 		c.Response().Header().Set("Cache-Control", "no-store")
 		q := c.QueryParams()
 		if e := q.Get("error"); e != "" {
-			// The state is spent either way.
-			_, _ = f.ConsumeState(c, ProviderHubSpot, q.Get("state"))
+			// The state is spent either way. Only a valid one (this browser
+			// started this install moments ago) earns HubSpot's words on our
+			// page: without it the query is anyone's text, and a crafted
+			// link would put it on our domain.
+			if _, err := f.ConsumeState(c, ProviderHubSpot, q.Get("state")); err != nil {
+				if !errors.Is(err, ErrBadState) {
+					return err
+				}
+				f.log.Info("install refusal with a bad state", "err", err)
+				return f.page(c, http.StatusBadRequest, "The app was not installed", badStateRefusal)
+			}
+			e = brief(e, 64)
 			f.log.Info("install refused at HubSpot", "error", e)
 			msg := "HubSpot reported a problem and did not install the app"
 			if e == "access_denied" {
 				msg = "The app was not installed because access was not granted"
 			}
-			if d := q.Get("error_description"); d != "" {
+			// HubSpot's description says what went wrong (a scope the
+			// account cannot grant, say), which helps the admin; the
+			// template escapes it.
+			if d := brief(q.Get("error_description"), maxDescription); d != "" {
 				msg += " (" + d + ")"
 			}
 			return f.page(c, http.StatusBadRequest, "The app was not installed", msg+".")
@@ -84,6 +100,30 @@ func (f *Flow) HandleCallback() echo.HandlerFunc {
 		f.log.Info("app installed", "portal_id", in.PortalID, "user_id", in.UserID, "scopes", len(in.Scopes))
 		return nil
 	}
+}
+
+// badStateRefusal is the whole message of a refusal whose state is not
+// valid: fixed words, none of the request's.
+const badStateRefusal = "The app was not installed. For your security, an install link works once, for ten minutes, in the browser that started it. Please start the install again."
+
+// maxDescription bounds the HubSpot error description a page shows.
+const maxDescription = 300
+
+// brief returns s without control characters, cut to at most n runes.
+func brief(s string, n int) string {
+	var b strings.Builder
+	for _, r := range strings.TrimSpace(s) {
+		if n == 0 {
+			b.WriteString("…")
+			break
+		}
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			continue
+		}
+		b.WriteRune(r)
+		n--
+	}
+	return b.String()
 }
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>

@@ -38,10 +38,10 @@ func (f *Flow) NewState(c echo.Context, provider string, portalID int64) (string
 	state := base64.RawURLEncoding.EncodeToString(b)
 	ctx := c.Request().Context()
 	now := f.now()
+	// Expired states are deleted by the prune job, not here: this route is
+	// open to anyone, and each request must cost the single writer no more
+	// than its one insert.
 	err := f.db.Write(ctx, func(tx *store.Tx) error {
-		if _, err := tx.DeleteExpiredStates(ctx, now); err != nil {
-			return err
-		}
 		return tx.InsertState(ctx, store.State{Hash: hashState(state), Provider: provider, PortalID: portalID, ExpiresAt: now.Add(stateTTL)})
 	})
 	if err != nil {

@@ -43,11 +43,15 @@ func (tx *Tx) ConsumeState(ctx context.Context, hash, provider string) (State, e
 	return State{Hash: r.Hash, Provider: r.Provider, PortalID: r.PortalID, ExpiresAt: fromMS(r.ExpiresAt)}, nil
 }
 
-// DeleteExpiredStates deletes states that expired before the given time
-// and returns how many went.
-func (tx *Tx) DeleteExpiredStates(ctx context.Context, before time.Time) (int64, error) {
-	const q = `DELETE FROM oauth_states WHERE expires_at < ?`
-	res, err := tx.x.ExecContext(ctx, q, ms(before))
+// DeleteExpiredStates deletes at most limit states that expired before the
+// given time and returns how many went. It is background work (the prune
+// job), never done on a request: the bounded batch, found through the
+// oauth_states_expires index, keeps each call short however many states a
+// flood of install requests left behind.
+func (tx *Tx) DeleteExpiredStates(ctx context.Context, before time.Time, limit int) (int64, error) {
+	const q = `DELETE FROM oauth_states WHERE state_hash IN (
+		SELECT state_hash FROM oauth_states WHERE expires_at < ? LIMIT ?)`
+	res, err := tx.x.ExecContext(ctx, q, ms(before), limit)
 	if err != nil {
 		return 0, fmt.Errorf("store: delete expired states: %w", err)
 	}

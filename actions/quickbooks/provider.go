@@ -62,6 +62,7 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 		return nil, err
 	}
 	p.lim = deps.Limiter(ID, limit(p.cfg.RequestsPerMinute, p.cfg.MaxConcurrent))
+	p.public = deps.Public()
 	return p, nil
 }
 
@@ -69,10 +70,11 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 func (s *Provider) Name() string { return ID }
 
 // Routes mounts the connect flow: the settings page links to ConnectPath,
-// and Intuit sends the admin back to CallbackPath.
+// and Intuit sends the admin back to CallbackPath. Anyone may call both (a
+// callback writes), so both are paced per client (Deps.Public).
 func (s *Provider) Routes(e *echo.Echo) {
-	e.GET(ConnectPath, s.HandleConnect())
-	e.GET(CallbackPath, s.HandleCallback())
+	e.GET(ConnectPath, s.HandleConnect(), s.public...)
+	e.GET(CallbackPath, s.HandleCallback(), s.public...)
 }
 
 // Connected reports whether a grant is stored for the portal.

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"golang.org/x/oauth2"
 
 	"hubspot-actions/actions"
@@ -157,6 +158,7 @@ type Provider struct {
 	lim      actions.Limiter
 	log      *slog.Logger
 	now      func() time.Time
+	public   []echo.MiddlewareFunc // on the routes anyone may call (Deps.Public)
 }
 
 // newProvider returns the provider. grants holds each portal's QuickBooks

@@ -45,6 +45,12 @@ type config struct {
 	ActionTimeout    time.Duration
 	HistoryRetention time.Duration
 
+	// UnauthLimit paces each client on the routes anyone may call
+	// (UNAUTH_RATE_LIMIT, UNAUTH_RATE_BURST); TrustedProxies are the
+	// proxies whose X-Forwarded-For names the client (TRUSTED_PROXIES).
+	UnauthLimit    actions.ClientLimit
+	TrustedProxies []*net.IPNet
+
 	// Providers holds each external system's own part of the
 	// configuration, declared in its package.
 	Providers []providerConfig
@@ -148,6 +154,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if _, port, err := net.SplitHostPort(cfg.ListenAddr); err != nil || port == "" {
 		errs = append(errs, fmt.Errorf("LISTEN_ADDR %q must be host:port or :port", cfg.ListenAddr))
 	}
+	errs = append(errs, loadUnauthConfig(&cfg, get)...)
 	providers, perrs := loadProviders(getenv)
 	cfg.Providers = providers
 	errs = append(errs, perrs...)

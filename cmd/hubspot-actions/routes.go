@@ -16,9 +16,13 @@ import (
 	"hubspot-actions/store"
 )
 
-// routesExtra holds the routes of features wired in their own files.
+// routesExtra holds the routes of features wired in their own files, and
+// middleware wire builds for routes.
 type routesExtra struct {
 	register []func(e *echo.Echo)
+	// unauth paces each client on the routes anyone may call
+	// (actions.LimitPerClient); providers get the same through Deps.
+	unauth echo.MiddlewareFunc
 }
 
 // addRoutes lists the whole HTTP surface of the service.
@@ -33,9 +37,11 @@ func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *act
 	hs.POST("/:action", rt.HandleExecute())
 	hs.POST("/:action/options/:field", rt.HandleOptions())
 
-	// Portal admins install the app here.
-	e.GET("/oauth/hubspot/install", flow.HandleInstall())
-	e.GET("/oauth/hubspot/callback", flow.HandleCallback())
+	// Portal admins install the app here. Anyone may call these, and each
+	// call writes: each client is paced (429 with Retry-After past it).
+	// lead: put extra.unauth on POST /hubspot/webhooks too.
+	e.GET("/oauth/hubspot/install", flow.HandleInstall(), extra.unauth)
+	e.GET("/oauth/hubspot/callback", flow.HandleCallback(), extra.unauth)
 
 	// Each provider's own routes: admins connect an account (QuickBooks)
 	// from the settings page.

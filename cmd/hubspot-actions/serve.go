@@ -66,6 +66,9 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	defer app.close()
 
 	e := actions.NewServer(log, app.validator)
+	// What c.RealIP() answers: the peer, or behind TRUSTED_PROXIES the
+	// client they forwarded for (rate limits and logs key on it).
+	e.IPExtractor = actions.ClientIP(cfg.TrustedProxies)
 	addRoutes(e, log, cfg, db, app.runtime, app.flow, app.providers, metrics, promReg, app.extra)
 	e.Listener = ln
 	// Slow or idle clients cannot hold connections forever. (Per-request
@@ -178,6 +181,8 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 		Every: hubspot.Every, Burst: hubspot.Burst, Refusal: "the portal's HubSpot request budget is used up for now",
 	}), log)
 
+	// One budget per client across every route anyone may call.
+	a.extra.unauth = actions.LimitPerClient(actions.NewClientLimiter(cfg.UnauthLimit))
 	reg := actions.NewRegistry()
 	deps := actions.Deps{
 		DB:       db,
@@ -190,8 +195,9 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 		AppSecret: func(ctx context.Context, name string) ([]byte, error) {
 			return appSecret(ctx, db, name)
 		},
-		PublicBaseURL: cfg.PublicBaseURL,
-		Log:           log,
+		PublicBaseURL:   cfg.PublicBaseURL,
+		Unauthenticated: a.extra.unauth,
+		Log:             log,
 	}
 	if err := buildProviders(reg, cfg, deps, a, log); err != nil {
 		return nil, err

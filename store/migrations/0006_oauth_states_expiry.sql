@@ -1,0 +1,4 @@
+-- Expired OAuth states are deleted by the periodic prune job, in batches
+-- found through this index (a full scan of a table a flood of installs
+-- filled held the single writer for tens of milliseconds per request).
+CREATE INDEX oauth_states_expires ON oauth_states (expires_at);
