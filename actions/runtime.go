@@ -69,7 +69,8 @@ type Config struct {
 	// Workers is how many River jobs run at once (default 20).
 	Workers int
 	// Retention is how long finished executions stay in the history
-	// (default 30 days); older ones are pruned every PruneEvery (default 1h).
+	// (default 30 days, at least MinRetention); older ones are pruned every
+	// PruneEvery (default 1h).
 	Retention  time.Duration
 	PruneEvery time.Duration
 }
@@ -94,6 +95,13 @@ func (c *Config) defaults() {
 		c.Workers = 20
 	}
 }
+
+// MinRetention is the shortest Retention: HubSpot retries a request for up
+// to 3 days, and the ledger is what recognises a retry (v2 signatures carry
+// no timestamp), so a callbackId must be remembered at least that long or
+// its retry would run the action again. Pruning is what forgets: a
+// tombstone left by an erasure keeps the callbackId.
+const MinRetention = 72 * time.Hour
 
 // lease is how long a run holds an execution before others may take over.
 func (c *Config) lease() time.Duration { return c.AttemptTimeout + 5*time.Second }
@@ -136,6 +144,9 @@ type Runtime struct {
 // NewRuntime builds the runtime and its River client (not yet started).
 func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validator.Validate, log *slog.Logger, m *Metrics, reg2 prometheus.Registerer) (*Runtime, error) {
 	cfg.defaults()
+	if cfg.Retention < MinRetention {
+		return nil, fmt.Errorf("actions: retention %v is shorter than %v: HubSpot retries a request for up to 3 days, and a retry whose execution was pruned would run again", cfg.Retention, MinRetention)
+	}
 	rt := &Runtime{cfg: cfg, db: db, reg: reg, hs: hs, validate: newValidate(v), log: log, m: m, now: time.Now}
 	rt.deliveries = newDeliveries(rt)
 	workers := river.NewWorkers()
