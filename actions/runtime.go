@@ -106,6 +106,15 @@ const MinRetention = 72 * time.Hour
 // lease is how long a run holds an execution before others may take over.
 func (c *Config) lease() time.Duration { return c.AttemptTimeout + 5*time.Second }
 
+// jobTimeout bounds one River job's work, and one delivery round's.
+func (c *Config) jobTimeout() time.Duration { return c.AttemptTimeout + 30*time.Second }
+
+// deliveryClaim is how long a delivery round holds the outcomes it sends:
+// a minute longer than the round may work (jobTimeout), so the claim never
+// runs out while its completion call may still reach HubSpot, and no
+// second delivery (nor a retried request's inline answer) sends them too.
+func (c *Config) deliveryClaim() time.Duration { return c.jobTimeout() + time.Minute }
+
 // HubSpot is what the runtime needs from HubSpot's API.
 type HubSpot interface {
 	// CompleteCallbacks delivers the outcomes (at most 100) of one portal's
@@ -170,7 +179,7 @@ func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validato
 		Workers:           workers,
 		FetchPollInterval: 200 * time.Millisecond,
 		FetchCooldown:     20 * time.Millisecond,
-		JobTimeout:        cfg.AttemptTimeout + 30*time.Second,
+		JobTimeout:        cfg.jobTimeout(),
 		// A job still "running" this long after it started belongs to a
 		// dead process: River makes it available again.
 		RescueStuckJobsAfter: cfg.AttemptTimeout + time.Minute,
