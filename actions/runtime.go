@@ -99,8 +99,9 @@ func (c *Config) defaults() {
 // MinRetention is the shortest Retention: HubSpot retries a request for up
 // to 3 days, and the ledger is what recognises a retry (v2 signatures carry
 // no timestamp), so a callbackId must be remembered at least that long or
-// its retry would run the action again. Pruning is what forgets: a
-// tombstone left by an erasure keeps the callbackId.
+// its retry would run the action again. Pruning is what forgets: erasing
+// an execution's personal data must leave its row (a tombstone with the
+// callbackId), never delete it.
 const MinRetention = 72 * time.Hour
 
 // lease is how long a run holds an execution before others may take over.
