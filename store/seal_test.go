@@ -469,3 +469,28 @@ func TestUnboundRowsResealedAndStillOpen(t *testing.T) {
 		t.Errorf("GetAPIKey(an unbound value put in after Reseal) = %v, want ErrMisplaced", err)
 	}
 }
+
+// TestUnboundRowUnderPreviousKey: an upgrade and a rotation at once: a row
+// sealed unbound under the previous key opens, and Reseal seals it bound
+// under the current key, after which the previous key can go.
+func TestUnboundRowUnderPreviousKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "test.db")
+	oldKey, newKey := testKey("old"), testKey("new")
+	db := openTestDB(t, path, WithKeys(newKey, oldKey))
+	if _, err := rawDB(t, path).Exec(`INSERT INTO api_keys (portal_id, provider, secret, key_id, hint, verified_at, updated_at) VALUES (5, 'stripe', ?, ?, 'sk…', 0, 0)`,
+		legacySeal(t, oldKey, "sk_live_5"), keyID(oldKey)); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := db.GetAPIKey(ctx, 5, "stripe"); err != nil || k.Secret != "sk_live_5" {
+		t.Errorf("GetAPIKey(unbound, previous key) = %q, %v", k.Secret, err)
+	}
+	if rep, err := db.Reseal(ctx); err != nil || rep.Resealed != 1 {
+		t.Fatalf("Reseal() = %+v, %v; want 1 re-sealed", rep, err)
+	}
+	after := openTestDB(t, path, WithKeys(newKey, nil))
+	if k, err := after.GetAPIKey(ctx, 5, "stripe"); err != nil || k.Secret != "sk_live_5" {
+		t.Errorf("GetAPIKey() with only the new key after Reseal = %q, %v", k.Secret, err)
+	}
+}
