@@ -77,6 +77,12 @@ func (k *APIKeys) resolve(ctx context.Context, portalID int64) (string, bool, er
 		}
 		k.remember(portalID, cachedKey{key: k.fallback, expires: now.Add(keyCacheTTL)})
 		return k.fallback, false, nil
+	case errors.Is(err, store.ErrMisplaced):
+		// The stored key was sealed for another portal's row: it is not
+		// this portal's to use, and the app-wide key is no substitute.
+		e := Fail(CodeNotConnected, "The %s API key saved for this HubSpot account cannot be used. An admin must enter it again on the app's settings page: %s", k.label, k.settingsURL)
+		e.Err = err
+		return "", false, e
 	default:
 		return "", false, err
 	}

@@ -149,7 +149,7 @@ type executeWorker struct {
 }
 
 func (w *executeWorker) Timeout(*river.Job[executeArgs]) time.Duration {
-	return w.rt.cfg.AttemptTimeout + 30*time.Second
+	return w.rt.cfg.jobTimeout()
 }
 
 func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) error {
@@ -225,9 +225,6 @@ type deliverWorker struct {
 // maxCompletionBatch is the most outcomes sent in one batch completion.
 const maxCompletionBatch = 100
 
-// deliveryClaim is how long a delivery worker holds outcomes it is sending.
-const deliveryClaim = 2 * time.Minute
-
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	log := w.rt.log.With("portal_id", job.Args.PortalID, "job_id", job.ID)
 	err := w.rt.deliverPortal(ctx, job.Args.PortalID, fmt.Sprintf("deliver-%d-%d", job.ID, job.Attempt), log)
@@ -242,20 +239,32 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 // delivery uniquely; each round's claim adds the round to it.
 func (rt *Runtime) deliverPortal(ctx context.Context, portalID int64, claim string, log *slog.Logger) error {
 	for round := 0; ; round++ {
-		claim := fmt.Sprintf("%s-%d", claim, round)
-		var batch []store.Delivery
-		err := rt.db.Write(ctx, func(tx *store.Tx) error {
-			var err error
-			batch, err = tx.ClaimDeliveries(ctx, portalID, claim, tx.Now().Add(deliveryClaim), maxCompletionBatch)
-			return err
-		})
-		if err != nil || len(batch) == 0 {
-			return err
-		}
-		if err := rt.sendBatch(ctx, portalID, claim, batch, log); err != nil {
+		sent, err := rt.deliverRound(ctx, portalID, fmt.Sprintf("%s-%d", claim, round), log)
+		if err != nil || !sent {
 			return err
 		}
 	}
+}
+
+// deliverRound claims one batch and sends it; sent is false when there was
+// nothing to claim. Its work ends within
+// jobTimeout of the claim, which lasts deliveryClaim (longer), whoever
+// calls it: a River job (whose own timeout is the same) or the in-process
+// loop (which has none). So while a completion call may be in flight the
+// outcomes stay claimed. (Settling them writes with the deadline removed.)
+func (rt *Runtime) deliverRound(ctx context.Context, portalID int64, claim string, log *slog.Logger) (sent bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, rt.cfg.jobTimeout())
+	defer cancel()
+	var batch []store.Delivery
+	err = rt.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		batch, err = tx.ClaimDeliveries(ctx, portalID, claim, tx.Now().Add(rt.cfg.deliveryClaim()), maxCompletionBatch)
+		return err
+	})
+	if err != nil || len(batch) == 0 {
+		return false, err
+	}
+	return true, rt.sendBatch(ctx, portalID, claim, batch, log)
 }
 
 // sendBatch completes a claimed batch of callbacks and settles each outcome

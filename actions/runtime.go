@@ -69,7 +69,8 @@ type Config struct {
 	// Workers is how many River jobs run at once (default 20).
 	Workers int
 	// Retention is how long finished executions stay in the history
-	// (default 30 days); older ones are pruned every PruneEvery (default 1h).
+	// (default 30 days, at least MinRetention); older ones are pruned every
+	// PruneEvery (default 1h).
 	Retention  time.Duration
 	PruneEvery time.Duration
 }
@@ -95,8 +96,25 @@ func (c *Config) defaults() {
 	}
 }
 
+// MinRetention is the shortest Retention: HubSpot retries a request for up
+// to 3 days, and the ledger is what recognises a retry (v2 signatures carry
+// no timestamp), so a callbackId must be remembered at least that long or
+// its retry would run the action again. Pruning is what forgets: erasing
+// an execution's personal data must leave its row (a tombstone with the
+// callbackId), never delete it.
+const MinRetention = 72 * time.Hour
+
 // lease is how long a run holds an execution before others may take over.
 func (c *Config) lease() time.Duration { return c.AttemptTimeout + 5*time.Second }
+
+// jobTimeout bounds one River job's work, and one delivery round's.
+func (c *Config) jobTimeout() time.Duration { return c.AttemptTimeout + 30*time.Second }
+
+// deliveryClaim is how long a delivery round holds the outcomes it sends:
+// a minute longer than the round may work (jobTimeout), so the claim never
+// runs out while its completion call may still reach HubSpot, and no
+// second delivery (nor a retried request's inline answer) sends them too.
+func (c *Config) deliveryClaim() time.Duration { return c.jobTimeout() + time.Minute }
 
 // HubSpot is what the runtime needs from HubSpot's API.
 type HubSpot interface {
@@ -136,6 +154,9 @@ type Runtime struct {
 // NewRuntime builds the runtime and its River client (not yet started).
 func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validator.Validate, log *slog.Logger, m *Metrics, reg2 prometheus.Registerer) (*Runtime, error) {
 	cfg.defaults()
+	if cfg.Retention < MinRetention {
+		return nil, fmt.Errorf("actions: retention %v is shorter than %v: HubSpot retries a request for up to 3 days, and a retry whose execution was pruned would run again", cfg.Retention, MinRetention)
+	}
 	rt := &Runtime{cfg: cfg, db: db, reg: reg, hs: hs, validate: newValidate(v), log: log, m: m, now: time.Now}
 	rt.deliveries = newDeliveries(rt)
 	workers := river.NewWorkers()
@@ -159,7 +180,7 @@ func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validato
 		Workers:           workers,
 		FetchPollInterval: 200 * time.Millisecond,
 		FetchCooldown:     20 * time.Millisecond,
-		JobTimeout:        cfg.AttemptTimeout + 30*time.Second,
+		JobTimeout:        cfg.jobTimeout(),
 		// A job still "running" this long after it started belongs to a
 		// dead process: River makes it available again.
 		RescueStuckJobsAfter: cfg.AttemptTimeout + time.Minute,

@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/actionstest"
@@ -699,29 +702,33 @@ func TestOptions(t *testing.T) {
 	}
 }
 
+// TestHistoryIsPrunedAfterRetention: pruning at the shortest retention
+// deletes what is older, and keeps undelivered outcomes and what is younger,
+// so a HubSpot retry of an execution almost 3 days old is still recognised:
+// it gets the recorded outcome and the action does not run again.
 func TestHistoryIsPrunedAfterRetention(t *testing.T) {
 	t.Parallel()
-	h, _ := newHarness(t, actions.Config{Retention: time.Hour, PruneEvery: 100 * time.Millisecond})
+	h, p := newHarness(t, actions.Config{Retention: actions.MinRetention, PruneEvery: 100 * time.Millisecond})
 	ctx := context.Background()
 	h.HubSpot.SetFail(func([]hubspot.Completion) error { return &upstream.APIError{Status: 503, RetryAfter: time.Hour} })
-	plant := func(message string, blocked bool, age time.Duration) string {
+	plant := func(message string, blocked bool, age time.Duration) actions.Request {
 		r := actionstest.NewRequest(7000010, "CONTACT", map[string]any{"message": message}, nil)
 		err := h.DB.Write(ctx, func(tx *store.Tx) error {
 			if _, err := tx.InsertExecution(ctx, store.NewExecution{CallbackID: r.CallbackID, Ref: "EX-OLD", PortalID: 7000010,
 				Action: "probe", Request: "{}", LeaseUntil: time.Now().Add(time.Hour), Blocked: blocked, ReceivedAt: time.Now().Add(-age)}); err != nil {
 				return err
 			}
-			_, _, err := tx.Finish(ctx, r.CallbackID, 1, store.Outcome{FinalState: "SUCCESS", Outputs: "{}"})
+			_, _, err := tx.Finish(ctx, r.CallbackID, 1, store.Outcome{FinalState: "SUCCESS", Outputs: `{"hs_execution_state":"SUCCESS","echo":"` + message + `"}`})
 			return err
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return r.CallbackID
+		return r
 	}
-	old := plant("old", false, 2*time.Hour)
-	undelivered := plant("old but undelivered", true, 2*time.Hour)
-	recent := plant("recent", false, 10*time.Minute)
+	old := plant("old", false, actions.MinRetention+time.Hour).CallbackID
+	undelivered := plant("old but undelivered", true, actions.MinRetention+time.Hour).CallbackID
+	recent := plant("recent", false, actions.MinRetention-time.Minute)
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if _, err := h.DB.GetExecution(ctx, old); errors.Is(err, store.ErrNotFound) {
 			break
@@ -730,10 +737,32 @@ func TestHistoryIsPrunedAfterRetention(t *testing.T) {
 	if _, err := h.DB.GetExecution(ctx, old); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("execution older than the retention was not pruned (err %v)", err)
 	}
-	for _, id := range []string{undelivered, recent} {
+	for _, id := range []string{undelivered, recent.CallbackID} {
 		if _, err := h.DB.GetExecution(ctx, id); err != nil {
 			t.Errorf("GetExecution(%s) = %v; it must be kept", id, err)
 		}
+	}
+	if got := h.Execute(t, "probe", recent); got["echo"] != "recent" {
+		t.Errorf("HubSpot's retry of an execution 3 days less a minute old = %v, want the recorded outcome", got)
+	}
+	if n := p.count(recent.CallbackID); n != 0 {
+		t.Errorf("the retry ran the action %d times, want 0", n)
+	}
+}
+
+// TestRetentionShorterThanHubSpotsRetriesIsRefused: a runtime that would
+// forget a callbackId while HubSpot may still retry it is not built.
+func TestRetentionShorterThanHubSpotsRetriesIsRefused(t *testing.T) {
+	t.Parallel()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	_, err = actions.NewRuntime(actions.Config{Retention: actions.MinRetention - time.Minute}, db, actions.NewRegistry(), nil,
+		actions.NewValidator(), slog.New(slog.DiscardHandler), actions.NewMetrics(prometheus.NewRegistry()), nil)
+	if err == nil || !strings.Contains(err.Error(), "3 days") {
+		t.Errorf("NewRuntime(retention 72h-1m) = %v, want an error saying HubSpot retries for 3 days", err)
 	}
 }
 

@@ -376,6 +376,8 @@ func (f *Flow) RemovePortal(ctx context.Context, portalID int64) (Removal, error
 			return r, fmt.Errorf("oauth: portal %d is not installed: %w", portalID, store.ErrNotFound)
 		}
 		r.RevokeNote = "no HubSpot token was stored"
+	case errors.Is(err, store.ErrMisplaced):
+		r.RevokeNote = "the stored HubSpot token does not belong to this portal"
 	case err != nil:
 		return r, fmt.Errorf("oauth: remove portal %d: %w", portalID, err)
 	case f.cfg.Sandbox:

@@ -203,6 +203,11 @@ func (g *Grants) load(ctx context.Context, portalID int64, forceBefore time.Time
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("oauth: portal %d has no %s grant: %w", portalID, g.provider, ErrNotConnected)
 		}
+		if errors.Is(err, store.ErrMisplaced) {
+			// Another row's tokens: unusable here, so the portal must
+			// connect again, which replaces them.
+			return nil, fmt.Errorf("oauth: portal %d must reconnect %s: %w: %w", portalID, g.provider, ErrNotConnected, err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("oauth: read %s grant of portal %d: %w", g.provider, portalID, err)
 		}
@@ -527,7 +532,9 @@ func (g *Grants) Revoke(ctx context.Context, portalID int64, revoke func(ctx con
 }
 
 // refreshToken opens the portal's stored refresh token, whatever the
-// grant's status, for revocation.
+// grant's status, for revocation. A token sealed for another row fails
+// with store.ErrMisplaced (and is never handed out to be revoked: it is
+// another portal's).
 func (g *Grants) refreshToken(ctx context.Context, portalID int64) (string, error) {
 	row, err := g.db.GetToken(ctx, portalID, g.provider)
 	if errors.Is(err, store.ErrNotFound) {

@@ -456,9 +456,9 @@ func TestKeyRotation(t *testing.T) {
 	if !opens(2) {
 		t.Error("portal 2 does not open with the new key alone after a refresh, want it re-sealed")
 	}
-	n, err := rotating.Reseal(ctx)
-	if err != nil || n != 2 {
-		t.Errorf("Reseal() = %d, %v; want 2", n, err)
+	rep, err := rotating.Reseal(ctx)
+	if err != nil || rep.Resealed != 2 {
+		t.Errorf("Reseal() = %+v, %v; want 2 re-sealed", rep, err)
 	}
 	for _, p := range []int64{1, 3} {
 		if !opens(p) {

@@ -59,7 +59,7 @@ func (r apiKeyRow) apiKey() APIKey {
 // SaveAPIKey stores a portal's key for a provider, sealed under the current
 // key, replacing any earlier one.
 func (tx *Tx) SaveAPIKey(ctx context.Context, k APIKey) error {
-	secret, id, err := tx.keys.seal(k.Secret)
+	secret, id, err := tx.keys.seal(k.Secret, apiKeyPlace(k.PortalID, k.Provider))
 	if err != nil {
 		return fmt.Errorf("store: save %s key for portal %d: %w", k.Provider, k.PortalID, err)
 	}
@@ -75,7 +75,8 @@ func (tx *Tx) SaveAPIKey(ctx context.Context, k APIKey) error {
 }
 
 // GetAPIKey returns a portal's key for a provider, opened, or ErrNotFound.
-// It fails when the key was sealed under a key the store was not given.
+// It fails when the key was sealed under a key the store was not given, and
+// with ErrMisplaced when the stored value was sealed for another row.
 func (db *DB) GetAPIKey(ctx context.Context, portalID int64, provider string) (APIKey, error) {
 	const q = `SELECT ` + apiKeyColumns + ` FROM api_keys WHERE portal_id = ? AND provider = ?`
 	var r apiKeyRow
@@ -84,8 +85,8 @@ func (db *DB) GetAPIKey(ctx context.Context, portalID int64, provider string) (A
 		return APIKey{}, fmt.Errorf("store: get %s key for portal %d: %w", provider, portalID, mapErr(err))
 	}
 	k := r.apiKey()
-	if k.Secret, err = db.keys.open(r.Secret, r.KeyID); err != nil {
-		return APIKey{}, fmt.Errorf("store: open %s key of portal %d: %w", provider, portalID, err)
+	if k.Secret, err = db.keys.open(r.Secret, r.KeyID, apiKeyPlace(r.PortalID, r.Provider)); err != nil {
+		return APIKey{}, err
 	}
 	return k, nil
 }

@@ -18,7 +18,7 @@ type appSecretRow struct {
 // one), in clear. A secret, once stored, never changes: key rotations re-seal
 // it (see Reseal) but keep its value.
 func (tx *Tx) AddAppSecret(ctx context.Context, name, value string) (string, error) {
-	sealed, id, err := tx.keys.seal(value)
+	sealed, id, err := tx.keys.seal(value, appSecretPlace(name))
 	if err != nil {
 		return "", fmt.Errorf("store: add app secret %s: %w", name, err)
 	}
@@ -31,9 +31,9 @@ func (tx *Tx) AddAppSecret(ctx context.Context, name, value string) (string, err
 	if err := sqlx.GetContext(ctx, tx.x, &r, q, name); err != nil {
 		return "", fmt.Errorf("store: read app secret %s: %w", name, mapErr(err))
 	}
-	plain, err := tx.keys.open(r.Secret, r.KeyID)
+	plain, err := tx.keys.open(r.Secret, r.KeyID, appSecretPlace(r.Name))
 	if err != nil {
-		return "", fmt.Errorf("store: open app secret %s: %w", name, err)
+		return "", err
 	}
 	return plain, nil
 }

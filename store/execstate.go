@@ -177,7 +177,9 @@ type Outcome struct {
 // outcome is the answer to HubSpot's request), a blocked one
 // awaiting_delivery (it leaves through the callbacks API). Each of the two
 // is one guarded UPDATE; as Block, Release and Finish all guard on the
-// state, exactly one of inline answer and callback delivers. It refuses
+// state, exactly one of inline answer and callback is chosen for the
+// outcome (AnswerInline may later hand a callback outcome to a repeated
+// request, never the reverse). It refuses
 // (false) unless a run holds the execution under attempt.
 //
 // Finish runs once for every execution, so it reads nothing back: an

@@ -90,7 +90,8 @@ func getToken(ctx context.Context, q sqlx.QueryerContext, keys *keyring, portalI
 
 // GetToken returns a portal's grant with provider, its tokens opened, or
 // ErrNotFound. It fails when the grant was sealed under a key the store was
-// not given.
+// not given, and with ErrMisplaced when a stored token was sealed for
+// another row (copied from another portal's, say).
 func (db *DB) GetToken(ctx context.Context, portalID int64, provider string) (Token, error) {
 	return getToken(ctx, db.r, db.keys, portalID, provider)
 }

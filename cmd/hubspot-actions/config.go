@@ -148,6 +148,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 			cfg.ListenAddr = "127.0.0.1:8080"
 		}
 	}
+	if cfg.HistoryRetention < actions.MinRetention {
+		errs = append(errs, fmt.Errorf("HISTORY_RETENTION (%v) must be at least %v (3 days): HubSpot retries a request for up to 3 days, and only the history recognises a retry, so a shorter one would run actions again", cfg.HistoryRetention, actions.MinRetention))
+	}
 	if cfg.InlineBudget >= cfg.ActionTimeout {
 		errs = append(errs, fmt.Errorf("INLINE_BUDGET (%v) must be shorter than ACTION_TIMEOUT (%v)", cfg.InlineBudget, cfg.ActionTimeout))
 	}

@@ -77,6 +77,24 @@ func TestLoadConfigReportsEveryProblemAtOnce(t *testing.T) {
 	}
 }
 
+// TestLoadConfigRefusesShortRetention: the history is the ledger that
+// recognises HubSpot's retries, which go on for 3 days, so a shorter
+// HISTORY_RETENTION is refused with the variable and the minimum named.
+func TestLoadConfigRefusesShortRetention(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"1m", "71h", "2d"} {
+		_, err := loadConfig(env(map[string]string{"HISTORY_RETENTION": v}))
+		if err == nil || !strings.Contains(err.Error(), "HISTORY_RETENTION") || !strings.Contains(err.Error(), "at least 72h0m0s (3 days)") {
+			t.Errorf("loadConfig(HISTORY_RETENTION=%s) = %v, want an error naming the variable and the 72h minimum", v, err)
+		}
+	}
+	for _, v := range []string{"72h", "3d", "30d"} {
+		if _, err := loadConfig(env(map[string]string{"HISTORY_RETENTION": v})); err != nil {
+			t.Errorf("loadConfig(HISTORY_RETENTION=%s) = %v, want it accepted", v, err)
+		}
+	}
+}
+
 func TestServeRefusesIncompleteProductionConfig(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer

@@ -50,8 +50,8 @@ func TestResealAfterKeyRotation(t *testing.T) {
 	before.Close()
 
 	rotating := open(newKey, oldKey)
-	if n, err := rotating.Reseal(ctx); err != nil || n != 3 {
-		t.Fatalf("Reseal() = %d, %v; want 3", n, err)
+	if rep, err := rotating.Reseal(ctx); err != nil || rep.Resealed != 3 {
+		t.Fatalf("Reseal() = %+v, %v; want 3 re-sealed", rep, err)
 	}
 	rotating.Close()
 

@@ -124,9 +124,10 @@ func openStore(ctx context.Context, cfg config) (*store.DB, error) {
 	return store.Open(ctx, cfg.DatabaseURL, store.WithKeys(cfg.EncryptionKey, cfg.EncryptionKeyPrevious))
 }
 
-// migrate applies migrations (Open does) and reports.
+// migrate applies migrations (Open does) and reports. With ENCRYPTION_KEY
+// set it also re-seals secrets, as serve does at start-up.
 func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -135,6 +136,31 @@ func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "migrations applied to %s\n", db.Path())
+	if cfg.EncryptionKey != nil {
+		if err := reseal(ctx, db, newLogger(stdout, cfg.LogLevel)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reseal seals again every secret sealed under ENCRYPTION_KEY_PREVIOUS
+// (so that key can be dropped at the next deploy) or not yet bound to its
+// row, before anything is served. A value that does not belong to its row
+// (copied from another portal's) is reported, not fatal: its portal sees
+// NOT_CONNECTED and saves it again.
+func reseal(ctx context.Context, db *store.DB, log *slog.Logger) error {
+	rep, err := db.Reseal(ctx)
+	if err != nil {
+		return fmt.Errorf("re-seal secrets under ENCRYPTION_KEY: %w", err)
+	}
+	if rep.Resealed > 0 {
+		log.Info("re-sealed secrets under the current ENCRYPTION_KEY, bound to their rows", "count", rep.Resealed)
+	}
+	if len(rep.Misplaced) > 0 {
+		log.Warn("sealed secrets that do not belong to their row (copied from another row, or altered); their portals must reconnect or enter the key again",
+			"count", len(rep.Misplaced), "values", rep.Misplaced)
+	}
 	return nil
 }
 
@@ -202,14 +228,8 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 	if err := buildProviders(reg, cfg, deps, a, log); err != nil {
 		return nil, err
 	}
-	if cfg.EncryptionKeyPrevious != nil {
-		// Re-seal every secret still sealed with the previous key, so that
-		// key can be dropped at the next deploy.
-		n, err := db.Reseal(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("re-seal secrets under the new ENCRYPTION_KEY: %w", err)
-		}
-		log.Info("re-sealed secrets under the current ENCRYPTION_KEY", "count", n)
+	if err := reseal(ctx, db, log); err != nil {
+		return nil, err
 	}
 	a.validator = actions.NewValidator()
 	a.runtime, err = actions.NewRuntime(actions.Config{InlineBudget: cfg.InlineBudget, AttemptTimeout: cfg.ActionTimeout, Retention: cfg.HistoryRetention}, db, reg, a.hubspot, a.validator, log, m, promReg)

@@ -828,8 +828,8 @@ func TestHistoryRedactsEmbeddedSecrets(t *testing.T) {
 }
 
 // TestHistoryRetention checks that the retention the pages show is the one
-// the runtime prunes by: with HISTORY_RETENTION=48h, an execution 49 hours
-// old disappears from the history and one 47 hours old stays.
+// the runtime prunes by: with HISTORY_RETENTION=96h, an execution 97 hours
+// old disappears from the history and one 95 hours old stays.
 func TestHistoryRetention(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -843,8 +843,8 @@ func TestHistoryRetention(t *testing.T) {
 		callbackID, ref string
 		age             time.Duration
 	}{
-		{"retention-old", "EX-0LD0000001", 49 * time.Hour},
-		{"retention-young", "EX-Y0VNG00001", 47 * time.Hour},
+		{"retention-old", "EX-0LD0000001", 97 * time.Hour},
+		{"retention-young", "EX-Y0VNG00001", 95 * time.Hour},
 	} {
 		err := db.Write(ctx, func(tx *store.Tx) error {
 			if _, err := tx.InsertExecution(ctx, store.NewExecution{CallbackID: e.callbackID, Ref: e.ref, PortalID: sandboxPortalID,
@@ -860,11 +860,11 @@ func TestHistoryRetention(t *testing.T) {
 	}
 	db.Close()
 
-	s := startServerIn(t, dir, map[string]string{"HISTORY_RETENTION": "48h"})
+	s := startServerIn(t, dir, map[string]string{"HISTORY_RETENTION": "96h"})
 	wc := signIn(t, s)
 	for _, path := range []string{"/settings", "/settings/history"} {
-		if text := admintest.PageText(t, wc.get(path).Body); !strings.Contains(text, "2 days") {
-			t.Errorf("GET %s does not say history is kept 2 days:\n%s", path, text)
+		if text := admintest.PageText(t, wc.get(path).Body); !strings.Contains(text, "4 days") {
+			t.Errorf("GET %s does not say history is kept 4 days:\n%s", path, text)
 		}
 	}
 	var rows []string
@@ -875,7 +875,7 @@ func TestHistoryRetention(t *testing.T) {
 		}
 	}
 	if len(rows) != 1 || !strings.Contains(rows[0], "EX-Y0VNG00001") {
-		t.Errorf("history after pruning = %q, want only the execution younger than 48h", rows)
+		t.Errorf("history after pruning = %q, want only the execution younger than 96h", rows)
 	}
 	if r := wc.get("/settings/history/EX-0LD0000001"); r.Status != http.StatusNotFound {
 		t.Errorf("the pruned execution still has a page: %d", r.Status)
