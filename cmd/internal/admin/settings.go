@@ -275,7 +275,9 @@ func findProvider[P actions.Provider](providers []actions.Provider, name string)
 // was deleted) and answers as for a browser without a session: a page is
 // sent through the install flow, a form gets a page that says so.
 func reinstall(c echo.Context, w *Pages, flow *oauth.Flow) error {
-	w.sessions.Clear(c)
+	if err := w.sessions.Clear(c); err != nil {
+		return err
+	}
 	return w.sessionEnded(c)
 }
 

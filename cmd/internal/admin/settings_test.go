@@ -89,7 +89,7 @@ func providerPages(t *testing.T, build func(db *store.DB) []actions.Provider) (b
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	sessions := NewSessions([]byte("0123456789abcdef0123456789abcdef"), false)
+	sessions := NewSessions(db, false)
 	flow := oauth.New(oauth.Config{}, db, &http.Client{}, log)
 	w := New(flow, sessions, []byte("csrf key, csrf key, csrf key, 32"), log)
 	providers := build(db)
