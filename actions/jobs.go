@@ -338,7 +338,7 @@ func (rt *Runtime) sendBatch(ctx context.Context, portalID int64, claim string, 
 var errWait = errors.New("actions: HubSpot asked to wait")
 
 // pruneArgs is the periodic job that deletes history older than the
-// retention.
+// retention, and expired admin sessions.
 type pruneArgs struct{}
 
 func (pruneArgs) Kind() string { return "hubspot_actions.prune" }
@@ -377,5 +377,5 @@ func (w *pruneWorker) Work(ctx context.Context, job *river.Job[pruneArgs]) error
 	if total > 0 {
 		rt.log.Info("pruned execution history", "deleted", total, "older_than", before.Format(time.RFC3339))
 	}
-	return nil
+	return rt.pruneSessions(ctx)
 }

@@ -134,3 +134,14 @@ func (tx *Tx) DeleteExpiredSessions(ctx context.Context, before time.Time, limit
 	}
 	return res.RowsAffected()
 }
+
+// CountSessions returns how many session rows a portal has, expired ones
+// included (they go when pruned).
+func (db *DB) CountSessions(ctx context.Context, portalID int64) (int, error) {
+	const q = `SELECT COUNT(*) FROM admin_sessions WHERE portal_id = ?`
+	var n int
+	if err := db.r.QueryRowxContext(ctx, q, portalID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count sessions of portal %d: %w", portalID, err)
+	}
+	return n, nil
+}
