@@ -41,7 +41,6 @@ func BenchmarkAPIKeysKey(b *testing.B) {
 	})
 }
 
-
 // TestAPIKeyRemovalSeenAtOnce: a key removed by another process (here a
 // second store on the same file, as `portals remove` opens one) or through
 // the settings page is not used again, not even once, after the removal
