@@ -51,7 +51,11 @@ func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *act
 	e.GET("/signed-out", w.HandleSignedOut(), w.Secure)
 	settings := e.Group("/settings", w.Secure, w.RequireSession, w.CheckCSRF)
 	settings.GET("", admin.HandleSettings(w, flow, providers, cfg.HistoryRetention))
-	settings.POST("/keys/:provider", admin.HandleSaveKey(w, flow, providers, cfg.HistoryRetention))
+	// Key checks are paced per portal in the process. lead: build this
+	// limiter through the app's limiter factory (Deps.Limiters) once
+	// limiters are shared by replicas through the database.
+	keyChecks := actions.NewLimiter(admin.KeyCheckLimit())
+	settings.POST("/keys/:provider", admin.HandleSaveKey(w, flow, providers, cfg.HistoryRetention, keyChecks))
 	settings.POST("/keys/:provider/delete", admin.HandleDeleteKey(w, providers))
 	settings.POST("/:provider/disconnect", admin.HandleDisconnect(w, flow, providers))
 	settings.GET("/history", admin.HandleHistory(w, db, rt.Registry(), cfg.HistoryRetention))

@@ -96,7 +96,7 @@ func providerPages(t *testing.T, build func(db *store.DB) []actions.Provider) (b
 	e := actions.NewServer(log, actions.NewValidator())
 	settings := e.Group("/settings", w.Secure, w.RequireSession, w.CheckCSRF)
 	settings.GET("", HandleSettings(w, flow, providers, 30*24*time.Hour))
-	settings.POST("/keys/:provider", HandleSaveKey(w, flow, providers, 30*24*time.Hour))
+	settings.POST("/keys/:provider", HandleSaveKey(w, flow, providers, 30*24*time.Hour, actions.NewLimiter(KeyCheckLimit())))
 	settings.POST("/keys/:provider/delete", HandleDeleteKey(w, providers))
 	settings.POST("/:provider/disconnect", HandleDisconnect(w, flow, providers))
 	ts := httptest.NewServer(e)
