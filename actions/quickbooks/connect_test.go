@@ -358,3 +358,45 @@ func TestConnectConfirmsRealm(t *testing.T) {
 		t.Errorf("grant of portal 2 = %+v, %v, want realm %s", st, err, quickbookstest.DefaultRealm)
 	}
 }
+
+// TestConfirmRealmAnswers: how each answer of Intuit to the confirmation
+// read is taken. Only an authentication or authorization refusal means the
+// token is for another company; a throttle (even as a 403) or an outage
+// leaves the company unconfirmed without saying it is not the token's.
+func TestConfirmRealmAnswers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		status   int
+		ctype    string
+		body     string
+		mismatch bool
+	}{
+		{"authorization failed (3100)", http.StatusForbidden, "application/json",
+			`{"warnings":null,"intuitObject":null,"fault":{"error":[{"message":"message=AuthorizationFailed; errorCode=003100; statusCode=403","detail":null,"code":"3100","element":null}],"type":"SERVICE"},"time":1543012192555}`, true},
+		{"authentication failed (100)", http.StatusUnauthorized, "application/xml",
+			`<?xml version="1.0"?><IntuitResponse xmlns="http://schema.intuit.com/finance/v3"><Fault type="AuthenticationFault"><Error code="100"><Message>General Authentication Error</Message></Error></Fault></IntuitResponse>`, true},
+		{"throttled as a 403", http.StatusForbidden, "application/xml",
+			`<Fault type="SERVICE"><Error code="3001"><Message>message=ThrottleExceeded; errorCode=003001; statusCode=403</Message></Error></Fault>`, false},
+		{"unavailable", http.StatusServiceUnavailable, "text/plain", "down", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/v3/company/123145/companyinfo/123145" {
+					t.Errorf("path = %s", r.URL.Path)
+				}
+				w.Header().Set("Content-Type", tt.ctype)
+				w.WriteHeader(tt.status)
+				io.WriteString(w, tt.body)
+			}))
+			t.Cleanup(ts.Close)
+			s := &Provider{cfg: Config{APIBaseURL: ts.URL}}
+			_, err := s.confirmRealm(context.Background(), ts.Client(), "123145")
+			if err == nil || errors.Is(err, errRealmMismatch) != tt.mismatch {
+				t.Errorf("confirmRealm() = %v, want an error, mismatch %v", err, tt.mismatch)
+			}
+		})
+	}
+}
