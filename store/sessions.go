@@ -65,7 +65,8 @@ func (tx *Tx) InsertSession(ctx context.Context, id string, s AdminSession) erro
 
 // GetSession returns the session with the given id if it is valid at now:
 // its row exists, it has not expired and it carries its portal's current
-// generation. Otherwise it returns ErrNotFound.
+// generation. Otherwise it returns ErrNotFound, as it does for a session
+// sealed under a key the store was not given.
 func (db *DB) GetSession(ctx context.Context, id string, now time.Time) (AdminSession, error) {
 	if id == "" {
 		return AdminSession{}, fmt.Errorf("store: get session: %w", ErrNotFound)
@@ -81,7 +82,11 @@ func (db *DB) GetSession(ctx context.Context, id string, now time.Time) (AdminSe
 	if r.UserEmail != "" {
 		var err error
 		if s.UserEmail, err = db.keys.open(r.UserEmail, r.KeyID); err != nil {
-			return AdminSession{}, fmt.Errorf("store: open session of portal %d: %w", r.PortalID, err)
+			// Sealed under a key the store no longer has (a rotation
+			// finished within the session's 12 hours; Reseal leaves
+			// short-lived sessions alone): the session is over, and the
+			// admin signs in again.
+			return AdminSession{}, fmt.Errorf("store: open session of portal %d: %v: %w", r.PortalID, err, ErrNotFound)
 		}
 	}
 	return s, nil

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +133,26 @@ func TestDeleteExpiredSessions(t *testing.T) {
 	}
 	if _, err := db.GetSession(ctx, "idd", t0); err != nil {
 		t.Errorf("the live session was pruned: %v", err)
+	}
+}
+
+// TestSessionAfterKeyRotation: a session sealed under a key the store no
+// longer has is over (ErrNotFound, so the admin signs in again), not an
+// error on every page.
+func TestSessionAfterKeyRotation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "test.db")
+	old := openTestDB(t, path, WithKeys(testKey("old"), nil))
+	write(t, old, func(tx *Tx) error {
+		return tx.InsertSession(ctx, "sealed-under-old", AdminSession{PortalID: 5, UserEmail: "a@b.c", ExpiresAt: time.Now().Add(time.Hour)})
+	})
+	rotated := openTestDB(t, path, WithKeys(testKey("new"), testKey("old")))
+	if s, err := rotated.GetSession(ctx, "sealed-under-old", time.Now()); err != nil || s.UserEmail != "a@b.c" {
+		t.Errorf("GetSession() with the old key as previous = %+v, %v", s, err)
+	}
+	dropped := openTestDB(t, path, WithKeys(testKey("new"), nil))
+	if _, err := dropped.GetSession(ctx, "sealed-under-old", time.Now()); !errors.Is(err, ErrNotFound) {
+		t.Errorf("GetSession() once the old key is dropped = %v, want ErrNotFound", err)
 	}
 }
