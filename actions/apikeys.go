@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -15,32 +14,28 @@ import (
 // APIKeys keeps one provider's per-portal API keys (Clearbit, Stripe) in
 // the store, which seals them, and falls back to the app-wide default key. It is
 // safe for concurrent use.
+//
+// It keeps no copy of a key between calls: every lookup reads the portal's
+// row (one primary-key read on the store's reader pool, about 8 µs, next
+// to an upstream call of tens of milliseconds). So a key removed in any
+// way — the settings page, `portals remove` in another process, another
+// replica, an uninstall — is never used again once its deletion commits,
+// with nothing to invalidate. A cache would need a read per use to learn of
+// removals in other processes, which costs what it saves.
 type APIKeys struct {
 	db          *store.DB
 	provider    string
 	fallback    string
 	settingsURL string
 	label       string
-
-	mu    sync.Mutex
-	cache map[int64]cachedKey
 }
-
-type cachedKey struct {
-	key     string
-	portal  bool
-	expires time.Time
-}
-
-// keyCacheTTL bounds how long another process's key change may go unseen.
-const keyCacheTTL = 15 * time.Second
 
 // NewAPIKeys returns the key store of provider (as named in the database,
 // e.g. "clearbit"); label is the provider's display name for messages,
 // fallback the app-wide key ("" for none) and settingsURL where admins
 // enter keys.
 func NewAPIKeys(db *store.DB, provider, label, fallback, settingsURL string) *APIKeys {
-	return &APIKeys{db: db, provider: provider, label: label, fallback: fallback, settingsURL: settingsURL, cache: map[int64]cachedKey{}}
+	return &APIKeys{db: db, provider: provider, label: label, fallback: fallback, settingsURL: settingsURL}
 }
 
 // Key is a KeyFunc: the portal's own key, else the default, else a
@@ -58,24 +53,14 @@ func (k *APIKeys) PortalOwned(ctx context.Context, portalID int64) bool {
 }
 
 func (k *APIKeys) resolve(ctx context.Context, portalID int64) (string, bool, error) {
-	now := time.Now()
-	k.mu.Lock()
-	c, ok := k.cache[portalID]
-	k.mu.Unlock()
-	if ok && now.Before(c.expires) {
-		return c.key, c.portal, nil
-	}
 	ak, err := k.db.GetAPIKey(ctx, portalID, k.provider)
 	switch {
 	case err == nil:
-		key := ak.Secret
-		k.remember(portalID, cachedKey{key: key, portal: true, expires: now.Add(keyCacheTTL)})
-		return key, true, nil
+		return ak.Secret, true, nil
 	case errors.Is(err, store.ErrNotFound):
 		if k.fallback == "" {
 			return "", false, Fail(CodeNotConnected, "No %s API key is set up for this HubSpot account. An admin can enter one on the app's settings page: %s", k.label, k.settingsURL)
 		}
-		k.remember(portalID, cachedKey{key: k.fallback, expires: now.Add(keyCacheTTL)})
 		return k.fallback, false, nil
 	case errors.Is(err, store.ErrMisplaced):
 		// The stored key was sealed for another portal's row: it is not
@@ -88,41 +73,23 @@ func (k *APIKeys) resolve(ctx context.Context, portalID int64) (string, bool, er
 	}
 }
 
-func (k *APIKeys) remember(portalID int64, c cachedKey) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if len(k.cache) > 10000 {
-		clear(k.cache)
-	}
-	k.cache[portalID] = c
-}
-
 // Save stores a portal's key (the store seals it). The caller has verified
 // it.
 func (k *APIKeys) Save(ctx context.Context, portalID int64, key string) error {
 	now := time.Now()
-	err := k.db.Write(ctx, func(tx *store.Tx) error {
+	return k.db.Write(ctx, func(tx *store.Tx) error {
 		return tx.SaveAPIKey(ctx, store.APIKey{PortalID: portalID, Provider: k.provider, Secret: key,
 			Hint: MaskKey(key), VerifiedAt: now, UpdatedAt: now})
 	})
-	k.forget(portalID)
-	return err
 }
 
-// Delete removes a portal's key; the default applies again.
+// Delete removes a portal's key; the default applies again, from the next
+// lookup on.
 func (k *APIKeys) Delete(ctx context.Context, portalID int64) error {
-	err := k.db.Write(ctx, func(tx *store.Tx) error {
+	return k.db.Write(ctx, func(tx *store.Tx) error {
 		_, err := tx.DeleteAPIKey(ctx, portalID, k.provider)
 		return err
 	})
-	k.forget(portalID)
-	return err
-}
-
-func (k *APIKeys) forget(portalID int64) {
-	k.mu.Lock()
-	delete(k.cache, portalID)
-	k.mu.Unlock()
 }
 
 // KeyInfo describes a portal's key without revealing it.

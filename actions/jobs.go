@@ -347,8 +347,8 @@ func (rt *Runtime) sendBatch(ctx context.Context, portalID int64, claim string, 
 var errWait = errors.New("actions: HubSpot asked to wait")
 
 // pruneArgs is the periodic job that deletes history older than the
-// retention, and expired OAuth states (which the install route, open to
-// anyone, no longer deletes itself).
+// retention, expired OAuth states (which the install route, open to
+// anyone, no longer deletes itself) and expired admin sessions.
 type pruneArgs struct{}
 
 func (pruneArgs) Kind() string { return "hubspot_actions.prune" }
@@ -387,7 +387,10 @@ func (w *pruneWorker) Work(ctx context.Context, job *river.Job[pruneArgs]) error
 	if total > 0 {
 		rt.log.Info("pruned execution history", "deleted", total, "older_than", before.Format(time.RFC3339))
 	}
-	return rt.pruneStates(ctx)
+	if err := rt.pruneStates(ctx); err != nil {
+		return err
+	}
+	return rt.pruneSessions(ctx)
 }
 
 // pruneStates deletes expired OAuth states, a batch per transaction so that

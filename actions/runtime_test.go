@@ -853,3 +853,35 @@ func TestDeliveriesSurviveAJobLeftRunning(t *testing.T) {
 		t.Errorf("completion = %v", got)
 	}
 }
+
+// TestExpiredSessionsArePruned: the periodic prune job deletes expired
+// admin sessions and keeps live ones.
+func TestExpiredSessionsArePruned(t *testing.T) {
+	t.Parallel()
+	h, _ := newHarness(t, actions.Config{PruneEvery: 100 * time.Millisecond})
+	ctx := context.Background()
+	for id, exp := range map[string]time.Duration{"expired-1": -time.Hour, "expired-2": -time.Second, "live": time.Hour} {
+		err := h.DB.Write(ctx, func(tx *store.Tx) error {
+			return tx.InsertSession(ctx, id, store.AdminSession{PortalID: 7000012, ExpiresAt: time.Now().Add(exp)})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var err error
+		if n, err = h.DB.CountSessions(ctx, 7000012); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d session rows left, want the live one alone", n)
+	}
+	if _, err := h.DB.GetSession(ctx, "live", time.Now()); err != nil {
+		t.Errorf("the live session was pruned: %v", err)
+	}
+}

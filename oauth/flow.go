@@ -261,14 +261,26 @@ func (f *Flow) postForm(ctx context.Context, path string, form url.Values, out a
 }
 
 // install records an installation: the portal (a reinstall updates the
-// same row and makes it active) and its tokens, in one transaction.
+// same row and makes it active) and its tokens, in one transaction. A
+// reinstall also ends every admin session of the portal (the install then
+// signs its admin in afresh), so a session cookie copied before it stops
+// working.
 func (f *Flow) install(ctx context.Context, in installation) error {
 	row, err := f.grants.row(in.PortalID, in.Token, strconv.FormatInt(in.PortalID, 10), in.HubDomain)
 	if err != nil {
 		return err
 	}
 	err = f.db.Write(ctx, func(tx *store.Tx) error {
-		err := tx.UpsertPortal(ctx, store.Portal{
+		_, err := tx.GetPortal(ctx, in.PortalID)
+		switch {
+		case err == nil:
+			if _, err := tx.EndPortalSessions(ctx, in.PortalID); err != nil {
+				return err
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		err = tx.UpsertPortal(ctx, store.Portal{
 			PortalID:         in.PortalID,
 			HubDomain:        in.HubDomain,
 			InstalledByEmail: in.UserEmail,
@@ -351,12 +363,14 @@ type Removal struct {
 	RevokeNote string
 	Grants     int64 // OAuth grants deleted (HubSpot's and other providers')
 	APIKeys    int64 // API keys deleted
+	Sessions   int64 // admin sessions ended
 }
 
 // Remove revokes the portal's refresh token at HubSpot
 // (/oauth/2026-03/token/revoke), deletes every secret the portal has with
-// us (OAuth grants of every provider and API keys) and marks the portal
-// removed. When HubSpot cannot be reached nothing is deleted.
+// us (OAuth grants of every provider and API keys), ends every admin
+// session of the portal and marks the portal removed. When HubSpot cannot
+// be reached nothing is deleted.
 func (f *Flow) Remove(ctx context.Context, portalID int64) error {
 	_, err := f.RemovePortal(ctx, portalID)
 	return err
@@ -402,6 +416,9 @@ func (f *Flow) RemovePortal(ctx context.Context, portalID int64) (Removal, error
 		if r.APIKeys, err = tx.DeleteAPIKeys(ctx, portalID); err != nil {
 			return err
 		}
+		if r.Sessions, err = tx.EndPortalSessions(ctx, portalID); err != nil {
+			return err
+		}
 		err = tx.SetPortalStatus(ctx, portalID, store.StatusRemoved, "removed by an operator")
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
@@ -413,7 +430,7 @@ func (f *Flow) RemovePortal(ctx context.Context, portalID int64) (Removal, error
 	if err != nil {
 		return r, fmt.Errorf("oauth: remove portal %d: delete secrets: %w", portalID, err)
 	}
-	f.log.Info("portal removed", "portal_id", portalID, "revoked", r.Revoked, "grants", r.Grants, "api_keys", r.APIKeys)
+	f.log.Info("portal removed", "portal_id", portalID, "revoked", r.Revoked, "grants", r.Grants, "api_keys", r.APIKeys, "sessions", r.Sessions)
 	return r, nil
 }
 

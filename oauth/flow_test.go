@@ -430,3 +430,48 @@ func TestInstallWithoutOnInstalled(t *testing.T) {
 		t.Errorf("GetPortal after the install: %v", err)
 	}
 }
+
+// TestReinstallAndRemoveEndSessions: a reinstall ends every admin session
+// of the portal before the installer is signed in afresh, and removing the
+// portal ends them too; other portals' sessions are untouched. The first
+// install of a portal has none to end.
+func TestReinstallAndRemoveEndSessions(t *testing.T) {
+	t.Parallel()
+	env := newInstallEnv(t, false, hubspottest.Config{})
+	ctx := context.Background()
+	startSession := func(id string, portalID int64) {
+		t.Helper()
+		err := env.db.Write(ctx, func(tx *store.Tx) error {
+			return tx.InsertSession(ctx, id, store.AdminSession{PortalID: portalID, ExpiresAt: time.Now().Add(time.Hour)})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	valid := func(id string) bool {
+		_, err := env.db.GetSession(ctx, id, time.Now())
+		return err == nil
+	}
+	startSession("other-portal-session", 8000002)
+	if cb, _ := env.install(t, env.browser(t)); cb.status != http.StatusSeeOther {
+		t.Fatalf("install callback = %d (%s), want 303", cb.status, cb.body)
+	}
+	startSession("before-reinstall", testPortal)
+	if cb, _ := env.install(t, env.browser(t)); cb.status != http.StatusSeeOther {
+		t.Fatalf("reinstall callback = %d (%s), want 303", cb.status, cb.body)
+	}
+	if valid("before-reinstall") {
+		t.Error("a session started before the reinstall is still valid")
+	}
+	startSession("after-reinstall", testPortal)
+	if !valid("after-reinstall") || !valid("other-portal-session") {
+		t.Fatalf("after the reinstall: new session valid %v, other portal's %v; want both", valid("after-reinstall"), valid("other-portal-session"))
+	}
+	r, err := env.flow.RemovePortal(ctx, testPortal)
+	if err != nil || r.Sessions != 1 {
+		t.Fatalf("RemovePortal() = %+v, %v; want 1 session ended", r, err)
+	}
+	if valid("after-reinstall") || !valid("other-portal-session") {
+		t.Errorf("after removal: portal's session valid %v, other portal's %v; want only the other", valid("after-reinstall"), valid("other-portal-session"))
+	}
+}

@@ -63,6 +63,12 @@ func appSecretPlace(name string) place {
 	return place{table: "app_secrets", field: "secret", name: name}
 }
 
+// sessionPlace binds an admin session's sealed email to its row (the hash
+// of the session id), so a value copied to another session does not open.
+func sessionPlace(portalID int64, idHash string) place {
+	return place{table: "admin_sessions", field: "user_email", portalID: portalID, name: idHash}
+}
+
 // aad is the associated data the value at p is sealed with.
 func (p place) aad() []byte {
 	return []byte("hubspot-actions sealed v2\x00" + p.table + "\x00" + p.field + "\x00" +

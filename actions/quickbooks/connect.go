@@ -39,9 +39,11 @@ func (s *Provider) HandleConnect() echo.HandlerFunc {
 }
 
 // HandleCallback serves GET /oauth/quickbooks/callback: it checks the state,
-// exchanges the code, reads the company's name and saves the grant, then
-// sends the admin back to the settings page (303). Failures show a short
-// page that says what to do.
+// exchanges the code, has Intuit confirm with the new token that it is for
+// the company the callback's realmId names (reading the company's name),
+// and only then saves the grant and sends the admin back to the settings
+// page (303). Failures, a company that is not confirmed among them, show a
+// short page that says what to do; nothing is saved.
 func (s *Provider) HandleCallback() echo.HandlerFunc {
 	type query struct {
 		Code    string `query:"code"`
@@ -68,19 +70,21 @@ func (s *Provider) HandleCallback() echo.HandlerFunc {
 		case q.Code == "" || q.RealmID == "":
 			return s.page(c, http.StatusBadRequest, "QuickBooks did not say which company was connected. Try again from the settings page.", errors.New("code or realmId missing"))
 		}
+		if !validRealmID(q.RealmID) {
+			return s.page(c, http.StatusBadRequest, "QuickBooks sent back a company id that is not one. Try connecting again from the settings page.", fmt.Errorf("realmId %.40q is not a QuickBooks company id", q.RealmID))
+		}
 		xctx := context.WithValue(ctx, oauth2.HTTPClient, s.hc)
 		tok, err := s.conf.Exchange(xctx, q.Code)
 		if err != nil {
 			return s.page(c, http.StatusBadGateway, "QuickBooks did not accept the authorization. Try connecting again from the settings page.", fmt.Errorf("exchange code for portal %d: %w", portalID, err))
 		}
-		// The name is for display only: a failure to read it must not lose
-		// a grant that works.
-		name := ""
-		api := NewClient(s.cfg.APIBaseURL, s.conf.Client(xctx, tok), s.lim)
-		if info, err := api.CompanyInfo(ctx, q.RealmID); err != nil {
-			log.Warn("quickbooks: read company info after connecting", "realm_id", q.RealmID, "err", err)
-		} else {
-			name = info.CompanyName
+		name, err := s.confirmRealm(ctx, s.conf.Client(xctx, tok), q.RealmID)
+		if err != nil {
+			log.Warn("quickbooks: company not confirmed with the new token; nothing saved", "realm_id", q.RealmID, "err", err)
+			if errors.Is(err, errRealmMismatch) {
+				return s.page(c, http.StatusForbidden, "QuickBooks did not confirm that this authorization is for the company named in the link back from QuickBooks, so nothing was connected or saved. Go back to the settings page and click Connect QuickBooks again.", nil)
+			}
+			return s.page(c, http.StatusBadGateway, "QuickBooks could not be reached to confirm the company, so nothing was connected or saved. Try again from the settings page in a minute.", nil)
 		}
 		if err := s.grants.Save(ctx, portalID, tok, q.RealmID, name); err != nil {
 			return s.page(c, http.StatusInternalServerError, "The QuickBooks connection could not be saved. Try again in a minute.", fmt.Errorf("save grant for portal %d: %w", portalID, err))
@@ -88,6 +92,44 @@ func (s *Provider) HandleCallback() echo.HandlerFunc {
 		log.Info("quickbooks connected", "realm_id", q.RealmID)
 		return c.Redirect(http.StatusSeeOther, SettingsPath)
 	}
+}
+
+// errRealmMismatch: the new token is not valid for the realm the callback
+// named.
+var errRealmMismatch = errors.New("quickbooks: the new token is not authorized for that company")
+
+// confirmRealm reads the company's profile with the new token: the realmId
+// of the callback is only a query parameter the browser carries, so before
+// it is recorded Intuit must confirm the token is for that company. Intuit
+// answers a token used for another company with 401 (AuthenticationFault
+// 100) or 403 (AuthorizationFailed 3100): that is errRealmMismatch. Any
+// other failure leaves the company unconfirmed too. The call is not paced
+// by the per-realm limiter, so an unconfirmed realm id spends nothing of
+// that company's budget. It returns the company's name.
+func (s *Provider) confirmRealm(ctx context.Context, hc *http.Client, realmID string) (string, error) {
+	info, err := NewClient(s.cfg.APIBaseURL, hc, nil).CompanyInfo(ctx, realmID)
+	var ae *upstream.APIError
+	switch {
+	case err == nil:
+		return info.CompanyName, nil
+	case errors.As(err, &ae) && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden):
+		return "", fmt.Errorf("%w: %w", errRealmMismatch, err)
+	}
+	return "", fmt.Errorf("quickbooks: confirm company: %w", err)
+}
+
+// validRealmID reports whether id looks like a QuickBooks company id: a
+// string of digits, which every realm id is.
+func validRealmID(id string) bool {
+	if id == "" || len(id) > 32 {
+		return false
+	}
+	for _, r := range id {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>

@@ -9,7 +9,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -248,5 +250,153 @@ func TestDisconnectIntuitDown(t *testing.T) {
 	}
 	if st, err := e.grants.Status(ctx, 7); !errors.Is(err, oauth.ErrNotConnected) {
 		t.Errorf("grant after disconnect = %+v, %v, want it deleted", st, err)
+	}
+}
+
+// countingLimiter records the keys it was asked to pace.
+type countingLimiter struct {
+	mu   sync.Mutex
+	keys map[string]int
+}
+
+func (l *countingLimiter) Acquire(ctx context.Context, key string) (func(), error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.keys == nil {
+		l.keys = map[string]int{}
+	}
+	l.keys[key]++
+	return func() {}, nil
+}
+
+func (l *countingLimiter) Pause(string, time.Time) {}
+
+func (l *countingLimiter) count(key string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.keys[key]
+}
+
+// TestConnectForgedRealm: an admin who authorizes their own company but
+// edits the realmId of the link back (here to another portal's company,
+// which exists at Intuit) gets a page that says nothing was connected; no
+// grant is saved, and the other company's request budget is not touched.
+func TestConnectForgedRealm(t *testing.T) {
+	t.Parallel()
+	const victim = "4620816365019827190"
+	tests := []struct {
+		name   string
+		realm  string
+		status int
+		text   string
+	}{
+		{"another company's id", victim, http.StatusForbidden, "nothing was connected or saved"},
+		{"an id no company has", "1234567", http.StatusForbidden, "nothing was connected or saved"},
+		{"not an id", "9341453012345678/../x", http.StatusBadRequest, "not one"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := newConnectEnv(t, quickbookstest.Options{})
+			c.fake.AddCompany(victim, "Victim Co")
+			lim := &countingLimiter{}
+			c.svc.lim = lim
+			c.signIn(t, "1")
+			back, _ := url.Parse(c.authorize(t))
+			q := back.Query()
+			if q.Get("realmId") != quickbookstest.DefaultRealm {
+				t.Fatalf("realmId = %q, want the authorized company %s", q.Get("realmId"), quickbookstest.DefaultRealm)
+			}
+			q.Set("realmId", tt.realm)
+			back.RawQuery = q.Encode()
+			resp, body := c.get(t, back.String())
+			if resp.StatusCode != tt.status || !strings.Contains(body, tt.text) {
+				t.Errorf("callback = %d %q, want %d with %q", resp.StatusCode, body, tt.status, tt.text)
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+				t.Errorf("callback Content-Type = %q, want an HTML page", ct)
+			}
+			if st, err := c.grants.Status(context.Background(), 1); !errors.Is(err, oauth.ErrNotConnected) {
+				t.Errorf("grant of portal 1 = %+v, %v, want none saved", st, err)
+			}
+			if n := lim.count(tt.realm); n != 0 {
+				t.Errorf("limiter charged %d request(s) to the unconfirmed realm %s, want none", n, tt.realm)
+			}
+		})
+	}
+}
+
+// TestConnectConfirmsRealm: the company is confirmed with the new token
+// before the grant is saved (one companyinfo read for the realm, with the
+// new token); when Intuit cannot be reached to confirm it, nothing is
+// saved and the page says to try again.
+func TestConnectConfirmsRealm(t *testing.T) {
+	t.Parallel()
+	c := newConnectEnv(t, quickbookstest.Options{})
+	c.signIn(t, "2")
+	back := c.authorize(t)
+	c.fake.FailNextOn("/companyinfo/"+quickbookstest.DefaultRealm, http.StatusServiceUnavailable, 1)
+	resp, body := c.get(t, back)
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, "could not be reached to confirm the company") {
+		t.Errorf("callback with Intuit down = %d %q, want 502 saying the company could not be confirmed", resp.StatusCode, body)
+	}
+	if st, err := c.grants.Status(context.Background(), 2); !errors.Is(err, oauth.ErrNotConnected) {
+		t.Errorf("grant of portal 2 = %+v, %v, want none saved", st, err)
+	}
+
+	c.fake.ResetRequests()
+	resp, _ = c.get(t, c.authorize(t))
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("callback = %d, want 303 to settings", resp.StatusCode)
+	}
+	reads := c.fake.APIRequests()
+	if len(reads) != 1 || reads[0].Path != "/v3/company/"+quickbookstest.DefaultRealm+"/companyinfo/"+quickbookstest.DefaultRealm ||
+		!strings.HasPrefix(reads[0].Header.Get("Authorization"), "Bearer ") {
+		t.Errorf("API requests while connecting = %+v, want one companyinfo read of the realm with the new token", reads)
+	}
+	if st, err := c.grants.Status(context.Background(), 2); err != nil || st.AccountID != quickbookstest.DefaultRealm {
+		t.Errorf("grant of portal 2 = %+v, %v, want realm %s", st, err, quickbookstest.DefaultRealm)
+	}
+}
+
+// TestConfirmRealmAnswers: how each answer of Intuit to the confirmation
+// read is taken. Only an authentication or authorization refusal means the
+// token is for another company; a throttle (even as a 403) or an outage
+// leaves the company unconfirmed without saying it is not the token's.
+func TestConfirmRealmAnswers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		status   int
+		ctype    string
+		body     string
+		mismatch bool
+	}{
+		{"authorization failed (3100)", http.StatusForbidden, "application/json",
+			`{"warnings":null,"intuitObject":null,"fault":{"error":[{"message":"message=AuthorizationFailed; errorCode=003100; statusCode=403","detail":null,"code":"3100","element":null}],"type":"SERVICE"},"time":1543012192555}`, true},
+		{"authentication failed (100)", http.StatusUnauthorized, "application/xml",
+			`<?xml version="1.0"?><IntuitResponse xmlns="http://schema.intuit.com/finance/v3"><Fault type="AuthenticationFault"><Error code="100"><Message>General Authentication Error</Message></Error></Fault></IntuitResponse>`, true},
+		{"throttled as a 403", http.StatusForbidden, "application/xml",
+			`<Fault type="SERVICE"><Error code="3001"><Message>message=ThrottleExceeded; errorCode=003001; statusCode=403</Message></Error></Fault>`, false},
+		{"unavailable", http.StatusServiceUnavailable, "text/plain", "down", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/v3/company/123145/companyinfo/123145" {
+					t.Errorf("path = %s", r.URL.Path)
+				}
+				w.Header().Set("Content-Type", tt.ctype)
+				w.WriteHeader(tt.status)
+				io.WriteString(w, tt.body)
+			}))
+			t.Cleanup(ts.Close)
+			s := &Provider{cfg: Config{APIBaseURL: ts.URL}}
+			_, err := s.confirmRealm(context.Background(), ts.Client(), "123145")
+			if err == nil || errors.Is(err, errRealmMismatch) != tt.mismatch {
+				t.Errorf("confirmRealm() = %v, want an error, mismatch %v", err, tt.mismatch)
+			}
+		})
 	}
 }

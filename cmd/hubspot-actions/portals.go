@@ -23,7 +23,8 @@ const portalsUsage = `usage: hubspot-actions portals list
 
 list and show print installed portals, their scopes, token expiry and
 connection status (never a secret). remove revokes the portal's refresh token
-at HubSpot and deletes every secret the portal has with the app.`
+at HubSpot, deletes every secret the portal has with the app and signs out
+every settings session of the portal.`
 
 // portalsCommand runs the portals subcommand.
 func portalsCommand(ctx context.Context, args []string, cfg config, stdout io.Writer) error {
@@ -73,7 +74,7 @@ func portalsCommand(ctx context.Context, args []string, cfg config, stdout io.Wr
 	hc := &http.Client{Timeout: 30 * time.Second}
 	// The command's outcome is what it prints; the flow's own logs are not
 	// needed here.
-	flow := oauth.New(hubspotOAuthConfig(cfg), db, hc, slog.New(slog.DiscardHandler))
+	flow := oauth.New(hubspotOAuthConfig(cfg, db), db, hc, slog.New(slog.DiscardHandler))
 
 	switch sub {
 	case "list":
@@ -105,14 +106,16 @@ func portalsCommand(ctx context.Context, args []string, cfg config, stdout io.Wr
 			fmt.Fprintf(stdout, "Nothing revoked at HubSpot: %s.\n", r.RevokeNote)
 		}
 		fmt.Fprintf(stdout, "Deleted %d OAuth grant(s) and %d API key(s) of portal %d.\n", r.Grants, r.APIKeys, portalID)
+		fmt.Fprintf(stdout, "Signed out %d settings session(s) of portal %d.\n", r.Sessions, portalID)
 		fmt.Fprintf(stdout, "Portal %d is marked removed; a super admin can reinstall the app from HubSpot to reconnect it.\n", portalID)
 		return nil
 	}
 }
 
-// hubspotOAuthConfig is the install flow's configuration. serve builds its
-// Flow from it too.
-func hubspotOAuthConfig(cfg config) oauth.Config {
+// hubspotOAuthConfig is the install flow's configuration; installs sign
+// the admin in with a session kept in db. serve builds its Flow from it
+// too.
+func hubspotOAuthConfig(cfg config, db *store.DB) oauth.Config {
 	return oauth.Config{
 		ClientID:       cfg.HubSpotClientID,
 		ClientSecret:   cfg.HubSpotClientSecret.Reveal(),
@@ -122,7 +125,7 @@ func hubspotOAuthConfig(cfg config) oauth.Config {
 		Scopes:         cfg.HubSpotScopes,
 		OptionalScopes: cfg.HubSpotOptionalScopes,
 		SecureCookies:  strings.HasPrefix(cfg.PublicBaseURL, "https://"),
-		OnInstalled:    adminSessions(cfg).SignIn,
+		OnInstalled:    adminSessions(cfg, db).SignIn,
 		Sandbox:        cfg.Sandbox,
 	}
 }

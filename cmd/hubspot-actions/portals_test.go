@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,9 +16,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/labstack/echo/v4"
 	"golang.org/x/oauth2"
 
 	"hubspot-actions/actions/upstream"
+	"hubspot-actions/cmd/internal/admin"
 	"hubspot-actions/oauth"
 	"hubspot-actions/oauth/hubspottest"
 	"hubspot-actions/store"
@@ -56,7 +59,7 @@ func newPortalsEnv(t *testing.T) *portalsEnv {
 	installed := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	db.SetClock(func() time.Time { return installed })
 	log := slog.New(slog.DiscardHandler)
-	flow := oauth.New(hubspotOAuthConfig(cfg), db, &http.Client{}, log)
+	flow := oauth.New(hubspotOAuthConfig(cfg, db), db, &http.Client{}, log)
 	qb := oauth.NewGrants("quickbooks", &oauth2.Config{}, db, &http.Client{}, log)
 	expiry := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
 
@@ -171,6 +174,13 @@ func TestPortalsRemove(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	env := newPortalsEnv(t)
+	// An admin of the portal is signed in to the settings pages.
+	rec := httptest.NewRecorder()
+	sessions := admin.NewSessions(env.db, true)
+	if err := sessions.Set(echo.New().NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), admin.Session{PortalID: 7000001}); err != nil {
+		t.Fatal(err)
+	}
+	cookie := rec.Result().Cookies()[0]
 
 	got, err := env.run(t, "remove", "7000001")
 	if err != nil {
@@ -178,6 +188,7 @@ func TestPortalsRemove(t *testing.T) {
 	}
 	want := `Revoked portal 7000001's refresh token at HubSpot.
 Deleted 2 OAuth grant(s) and 1 API key(s) of portal 7000001.
+Signed out 1 settings session(s) of portal 7000001.
 Portal 7000001 is marked removed; a super admin can reinstall the app from HubSpot to reconnect it.
 `
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -191,6 +202,11 @@ Portal 7000001 is marked removed; a super admin can reinstall the app from HubSp
 	}
 	if keys, _ := env.db.ListAPIKeys(ctx, 7000001); len(keys) != 0 {
 		t.Errorf("portal 7000001 still has %d API keys, want none", len(keys))
+	}
+	req := httptest.NewRequest(http.MethodGet, "/settings", nil)
+	req.AddCookie(cookie)
+	if s, ok := sessions.Get(echo.New().NewContext(req, httptest.NewRecorder())); ok {
+		t.Errorf("a copy of the session cookie still signs in after remove: %+v", s)
 	}
 	got, _ = env.run(t, "list")
 	if !strings.Contains(got, "7000001  test-7000001.hubspot.com  admin@example.com  removed          -") {

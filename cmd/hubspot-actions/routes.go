@@ -52,12 +52,16 @@ func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *act
 	// The portal admin's pages: server-rendered HTML under a strict CSP.
 	// The session comes from the install flow; forms carry a CSRF token
 	// bound to it; every handler acts on the session's portal only.
-	w := admin.New(flow, adminSessions(cfg), admin.DeriveKey(cfg.EncryptionKey, "csrf"), log)
+	w := admin.New(flow, adminSessions(cfg, db), admin.DeriveKey(cfg.EncryptionKey, "csrf"), log)
 	e.GET("/static/:file", w.HandleStatic(), w.Secure)
 	e.GET("/signed-out", w.HandleSignedOut(), w.Secure)
 	settings := e.Group("/settings", w.Secure, w.RequireSession, w.CheckCSRF)
 	settings.GET("", admin.HandleSettings(w, flow, providers, cfg.HistoryRetention))
-	settings.POST("/keys/:provider", admin.HandleSaveKey(w, flow, providers, cfg.HistoryRetention))
+	// Key checks are paced per portal in the process. lead: build this
+	// limiter through the app's limiter factory (Deps.Limiters) once
+	// limiters are shared by replicas through the database.
+	keyChecks := actions.NewLimiter(admin.KeyCheckLimit())
+	settings.POST("/keys/:provider", admin.HandleSaveKey(w, flow, providers, cfg.HistoryRetention, keyChecks))
 	settings.POST("/keys/:provider/delete", admin.HandleDeleteKey(w, providers))
 	settings.POST("/:provider/disconnect", admin.HandleDisconnect(w, flow, providers))
 	settings.GET("/history", admin.HandleHistory(w, db, rt.Registry(), cfg.HistoryRetention))
@@ -78,12 +82,9 @@ func handleReady(db *store.DB) echo.HandlerFunc {
 	}
 }
 
-// adminSessions signs admins in to the admin pages, with a key derived from
-// ENCRYPTION_KEY; the install flow starts the sessions, the pages read them.
-func adminSessions(cfg config) *admin.Sessions {
-	var key []byte
-	if cfg.EncryptionKey != nil {
-		key = admin.DeriveKey(cfg.EncryptionKey, "session")
-	}
-	return admin.NewSessions(key, strings.HasPrefix(cfg.PublicBaseURL, "https://"))
+// adminSessions signs admins in to the admin pages, with sessions kept in
+// db (which seals what they hold with ENCRYPTION_KEY); the install flow
+// starts the sessions, the pages read them.
+func adminSessions(cfg config, db *store.DB) *admin.Sessions {
+	return admin.NewSessions(db, strings.HasPrefix(cfg.PublicBaseURL, "https://"))
 }

@@ -192,7 +192,7 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 		}
 	}()
 	hubspotHTTP := outboundClient("hubspot", 20*time.Second, m)
-	oauthCfg := hubspotOAuthConfig(cfg)
+	oauthCfg := hubspotOAuthConfig(cfg, db)
 	if cfg.Sandbox {
 		if err := sandboxHubSpot(&oauthCfg, a, log); err != nil {
 			return nil, err
@@ -213,7 +213,7 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 	deps := actions.Deps{
 		DB:       db,
 		HubSpot:  a.hubspot,
-		Sessions: providerSessions{adminSessions(cfg), a.flow},
+		Sessions: providerSessions{adminSessions(cfg, db), a.flow},
 		HTTPClient: func(upstream string, timeout time.Duration) *http.Client {
 			return outboundClient(upstream, timeout, m)
 		},

@@ -71,11 +71,11 @@ func signIn(t *testing.T, s *testServer) *webClient {
 	return wc
 }
 
-// withSession returns a browser carrying a session for portalID, signed
-// with the server's session key exactly as the install flow signs it.
+// withSession returns a browser carrying a session for portalID, started
+// in the server's database exactly as the install flow starts one.
 func withSession(t *testing.T, s *testServer, portalID int64, email string) *webClient {
 	t.Helper()
-	sessions := admin.NewSessions(admin.DeriveKey(s.encryptionKey(t), "session"), false)
+	sessions := admin.NewSessions(serverDB(t, s), false)
 	rec := httptest.NewRecorder()
 	if err := sessions.Set(echo.New().NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), admin.Session{PortalID: portalID, UserEmail: email}); err != nil {
 		t.Fatalf("set session: %v", err)

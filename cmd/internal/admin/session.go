@@ -1,24 +1,24 @@
 package admin
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
+	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"hubspot-actions/oauth"
+	"hubspot-actions/store"
 )
 
 const (
 	sessionCookie = "hsa_session"
 	sessionTTL    = 12 * time.Hour
+	// sessionIDBytes is the session id's size: 256 random bits.
+	sessionIDBytes = 32
 )
 
 // Session is who is signed in to the settings pages: an admin of one
@@ -28,46 +28,51 @@ type Session struct {
 	UserEmail string
 	UserID    int64
 	ExpiresAt time.Time
+	// id is the cookie's value; the CSRF token is bound to it.
+	id string
 }
 
-type sessionPayload struct {
-	PortalID  int64  `json:"p"`
-	UserEmail string `json:"e,omitempty"`
-	UserID    int64  `json:"u,omitempty"`
-	Expires   int64  `json:"x"` // unix seconds
-}
-
-// Sessions signs admins in to the settings pages with a cookie. It holds
-// no state of its own, so any two built with the same key and flag accept
-// each other's cookies. It is safe for concurrent use.
+// Sessions signs admins in to the settings pages. The cookie carries only
+// a random session id; the session itself lives in the database
+// (store.AdminSession), so signing out, or ending a portal's sessions
+// (store.EndPortalSessions on removal, uninstall and reinstall), ends it on
+// every replica at once. It is safe for concurrent use.
 type Sessions struct {
-	key    []byte
+	db     *store.DB
 	secure bool
 	now    func() time.Time
 }
 
-// NewSessions returns the session manager. key (at least 32 bytes) signs
-// the cookies; without one no session is ever set or accepted. secure marks
-// the cookies Secure: set it when PUBLIC_BASE_URL is https.
-func NewSessions(key []byte, secure bool) *Sessions {
-	return &Sessions{key: key, secure: secure, now: time.Now}
+// NewSessions returns the session manager keeping sessions in db; without
+// one no session is ever set or accepted. secure marks the cookies Secure:
+// set it when PUBLIC_BASE_URL is https.
+func NewSessions(db *store.DB, secure bool) *Sessions {
+	return &Sessions{db: db, secure: secure, now: time.Now}
 }
 
-// Set signs s into an HttpOnly, SameSite=Lax cookie (Secure when the
-// manager is) that lasts 12 hours; s.ExpiresAt is ignored.
+// Set starts a session for s (s.ExpiresAt is ignored: it lasts 12 hours)
+// and puts its id in an HttpOnly, SameSite=Lax cookie (Secure when the
+// manager is).
 func (m *Sessions) Set(c echo.Context, s Session) error {
-	if len(m.key) < 32 {
-		return errors.New("admin: no session key configured")
+	if m.db == nil {
+		return errors.New("admin: no session store configured")
 	}
+	b := make([]byte, sessionIDBytes)
+	if _, err := rand.Read(b); err != nil {
+		return fmt.Errorf("admin: session id: %w", err)
+	}
+	id := base64.RawURLEncoding.EncodeToString(b)
+	ctx := c.Request().Context()
 	exp := m.now().Add(sessionTTL)
-	b, err := json.Marshal(sessionPayload{PortalID: s.PortalID, UserEmail: s.UserEmail, UserID: s.UserID, Expires: exp.Unix()})
+	err := m.db.Write(ctx, func(tx *store.Tx) error {
+		return tx.InsertSession(ctx, id, store.AdminSession{PortalID: s.PortalID, UserID: s.UserID, UserEmail: s.UserEmail, ExpiresAt: exp})
+	})
 	if err != nil {
-		return fmt.Errorf("admin: encode session: %w", err)
+		return fmt.Errorf("admin: start session for portal %d: %w", s.PortalID, err)
 	}
-	payload := base64.RawURLEncoding.EncodeToString(b)
 	c.SetCookie(&http.Cookie{
 		Name:     sessionCookie,
-		Value:    payload + "." + m.sign("session", payload),
+		Value:    id,
 		Path:     "/",
 		Expires:  exp,
 		MaxAge:   int(sessionTTL / time.Second),
@@ -78,52 +83,75 @@ func (m *Sessions) Set(c echo.Context, s Session) error {
 	return nil
 }
 
-// Get returns the session carried by the request's cookie, if it is
-// present, correctly signed and not expired.
+// Get returns the session whose id the request's cookie carries, if it is
+// still valid (not signed out, not ended, not expired). A database failure
+// counts as no session; Lookup reports it.
 func (m *Sessions) Get(c echo.Context) (Session, bool) {
-	if len(m.key) < 32 {
-		return Session{}, false
+	s, ok, _ := m.Lookup(c)
+	return s, ok
+}
+
+// Lookup is Get, telling a database failure apart from no session.
+func (m *Sessions) Lookup(c echo.Context) (Session, bool, error) {
+	id, ok := m.cookieID(c)
+	if !ok {
+		return Session{}, false, nil
+	}
+	as, err := m.db.GetSession(c.Request().Context(), id, m.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return Session{}, false, nil
+	}
+	if err != nil {
+		return Session{}, false, fmt.Errorf("admin: read session: %w", err)
+	}
+	return Session{PortalID: as.PortalID, UserEmail: as.UserEmail, UserID: as.UserID, ExpiresAt: as.ExpiresAt, id: id}, true, nil
+}
+
+// cookieID returns the session id the request carries, if it has the
+// shape of one.
+func (m *Sessions) cookieID(c echo.Context) (string, bool) {
+	if m.db == nil {
+		return "", false
 	}
 	ck, err := c.Cookie(sessionCookie)
 	if err != nil {
-		return Session{}, false
+		return "", false
 	}
-	payload, mac, ok := strings.Cut(ck.Value, ".")
-	if !ok || !hmac.Equal([]byte(mac), []byte(m.sign("session", payload))) {
-		return Session{}, false
+	b, err := base64.RawURLEncoding.DecodeString(ck.Value)
+	if err != nil || len(b) != sessionIDBytes {
+		return "", false
 	}
-	b, err := base64.RawURLEncoding.DecodeString(payload)
-	if err != nil {
-		return Session{}, false
-	}
-	var p sessionPayload
-	if err := json.Unmarshal(b, &p); err != nil || p.PortalID == 0 {
-		return Session{}, false
-	}
-	exp := time.Unix(p.Expires, 0).UTC()
-	if !m.now().Before(exp) {
-		return Session{}, false
-	}
-	return Session{PortalID: p.PortalID, UserEmail: p.UserEmail, UserID: p.UserID, ExpiresAt: exp}, true
+	return ck.Value, true
 }
 
-// Clear signs the browser out.
-func (m *Sessions) Clear(c echo.Context) {
+// Clear signs the browser out: the session its cookie names ends (for
+// every copy of the cookie, on every replica) and the cookie is expired.
+// The cookie is expired even when the database fails, which is then
+// returned.
+func (m *Sessions) Clear(c echo.Context) error {
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: m.secure, SameSite: http.SameSiteLaxMode})
+	id, ok := m.cookieID(c)
+	if !ok {
+		return nil
+	}
+	ctx := c.Request().Context()
+	err := m.db.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.DeleteSession(ctx, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("admin: end session: %w", err)
+	}
+	return nil
 }
 
 // SignIn is the install flow's oauth.Config.OnInstalled: it signs the
 // installing admin in to the portal and sends the browser to /settings.
+// The install already ended the portal's earlier sessions.
 func (m *Sessions) SignIn(c echo.Context, in oauth.Installed) error {
 	if err := m.Set(c, Session{PortalID: in.PortalID, UserEmail: in.UserEmail, UserID: in.UserID}); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/settings")
-}
-
-func (m *Sessions) sign(purpose, payload string) string {
-	h := hmac.New(sha256.New, m.key)
-	h.Write([]byte(purpose + "\x00" + payload))
-	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
 }

@@ -1,16 +1,18 @@
 package admin
 
 import (
-	"encoding/base64"
+	"context"
+	"crypto/sha256"
 	"net/http"
 	"net/http/httptest"
-	"strings"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"hubspot-actions/oauth"
+	"hubspot-actions/store"
 )
 
 func cookieNamed(cs []*http.Cookie, name string) *http.Cookie {
@@ -22,9 +24,28 @@ func cookieNamed(cs []*http.Cookie, name string) *http.Cookie {
 	return nil
 }
 
+func newSessionDB(t *testing.T) *store.DB {
+	t.Helper()
+	key := sha256.Sum256([]byte("admin session test key"))
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), store.WithKeys(key[:], nil))
+	if err != nil {
+		t.Fatalf("open test db: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// readSession asks m for the session a browser sending value has.
+func readSession(m *Sessions, value string) (Session, bool) {
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: value})
+	return m.Get(echo.New().NewContext(req, httptest.NewRecorder()))
+}
+
 func TestSessionCookie(t *testing.T) {
 	t.Parallel()
-	f := NewSessions(DeriveKey([]byte("0123456789abcdef0123456789abcdef"), "session"), true)
+	db := newSessionDB(t)
+	f := NewSessions(db, true)
 	e := echo.New()
 	rec := httptest.NewRecorder()
 	if err := f.Set(e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), Session{PortalID: 42, UserEmail: "a@b.c", UserID: 7}); err != nil {
@@ -34,43 +55,47 @@ func TestSessionCookie(t *testing.T) {
 	if ck == nil || !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.MaxAge != 12*3600 || ck.Path != "/" {
 		t.Fatalf("session cookie = %+v, want Secure, HttpOnly, Lax, 12 h, path /", ck)
 	}
-	read := func(value string, now time.Time) (Session, bool) {
-		f.now = func() time.Time { return now }
-		req := httptest.NewRequest(http.MethodGet, "/", nil)
-		req.AddCookie(&http.Cookie{Name: "hsa_session", Value: value})
-		return f.Get(e.NewContext(req, httptest.NewRecorder()))
+	// The cookie is the session's id alone: 256 random bits, naming no
+	// portal or user.
+	if len(ck.Value) != 43 {
+		t.Errorf("session cookie value %q, want 43 base64url characters (32 bytes)", ck.Value)
 	}
-	s, ok := read(ck.Value, time.Now())
-	if !ok || s.PortalID != 42 || s.UserEmail != "a@b.c" || s.UserID != 7 {
+	s, ok := readSession(f, ck.Value)
+	if !ok || s.PortalID != 42 || s.UserEmail != "a@b.c" || s.UserID != 7 || s.id != ck.Value {
 		t.Errorf("Get() = %+v, %v; want portal 42 a@b.c 7", s, ok)
 	}
-	payload, mac, _ := strings.Cut(ck.Value, ".")
-	forged := base64.RawURLEncoding.EncodeToString([]byte(`{"p":43,"x":9999999999}`))
+	rec2 := httptest.NewRecorder()
+	if err := f.Set(e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec2), Session{PortalID: 42}); err != nil {
+		t.Fatal(err)
+	}
+	if other := cookieNamed(rec2.Result().Cookies(), sessionCookie); other.Value == ck.Value {
+		t.Error("two sessions got the same id")
+	}
 	for name, v := range map[string]string{
-		"tampered payload": forged + "." + mac,
-		"no signature":     payload,
-		"garbage":          "x.y",
+		"unknown id": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"short":      ck.Value[:20],
+		"garbage":    "x.y",
+		"empty":      "",
 	} {
-		if _, ok := read(v, time.Now()); ok {
+		if _, ok := readSession(f, v); ok {
 			t.Errorf("Get(%s) = ok, want refused", name)
 		}
 	}
-	if _, ok := read(ck.Value, time.Now().Add(13*time.Hour)); ok {
+	f.now = func() time.Time { return time.Now().Add(13 * time.Hour) }
+	if _, ok := readSession(f, ck.Value); ok {
 		t.Error("Get(after 13 h) = ok, want expired")
 	}
-	other := NewSessions(DeriveKey([]byte("another key, another key, 32 by"), "session"), true)
-	req := httptest.NewRequest(http.MethodGet, "/", nil)
-	req.AddCookie(ck)
-	if _, ok := other.Get(e.NewContext(req, httptest.NewRecorder())); ok {
-		t.Error("Get() under another key = ok, want refused")
+	if _, ok := readSession(NewSessions(nil, true), ck.Value); ok {
+		t.Error("Get() without a session store = ok, want refused")
 	}
 }
 
 // TestSignIn: the install flow's hook signs the installer in and sends the
-// browser to /settings; without a session key it fails and sets nothing.
+// browser to /settings; without a session store it fails and sets nothing.
+// Signing out ends the session for a copy of the cookie too.
 func TestSignIn(t *testing.T) {
 	t.Parallel()
-	m := NewSessions(DeriveKey([]byte("0123456789abcdef0123456789abcdef"), "session"), false)
+	m := NewSessions(newSessionDB(t), false)
 	e := echo.New()
 	rec := httptest.NewRecorder()
 	if err := m.SignIn(e.NewContext(httptest.NewRequest(http.MethodGet, "/oauth/hubspot/callback", nil), rec), oauth.Installed{PortalID: 42, UserEmail: "a@b.c", UserID: 7}); err != nil {
@@ -83,23 +108,59 @@ func TestSignIn(t *testing.T) {
 	if ck == nil || ck.Secure {
 		t.Fatalf("session cookie = %+v, want one, not Secure", ck)
 	}
-	req := httptest.NewRequest(http.MethodGet, "/settings", nil)
-	req.AddCookie(ck)
-	if s, ok := m.Get(e.NewContext(req, httptest.NewRecorder())); !ok || s.PortalID != 42 || s.UserEmail != "a@b.c" || s.UserID != 7 {
+	if s, ok := readSession(m, ck.Value); !ok || s.PortalID != 42 || s.UserEmail != "a@b.c" || s.UserID != 7 {
 		t.Errorf("Get() after SignIn = %+v, %v; want portal 42 a@b.c 7", s, ok)
 	}
 
 	rec = httptest.NewRecorder()
 	if err := NewSessions(nil, false).SignIn(e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), oauth.Installed{PortalID: 42}); err == nil {
-		t.Error("SignIn without a session key = nil, want an error")
+		t.Error("SignIn without a session store = nil, want an error")
 	}
 	if len(rec.Result().Cookies()) != 0 {
-		t.Errorf("SignIn without a session key set %v", rec.Result().Cookies())
+		t.Errorf("SignIn without a session store set %v", rec.Result().Cookies())
 	}
 
 	rec = httptest.NewRecorder()
-	m.Clear(e.NewContext(httptest.NewRequest(http.MethodPost, "/settings/logout", nil), rec))
+	req := httptest.NewRequest(http.MethodPost, "/settings/logout", nil)
+	req.AddCookie(ck)
+	if err := m.Clear(e.NewContext(req, rec)); err != nil {
+		t.Fatalf("Clear: %v", err)
+	}
 	if ck := cookieNamed(rec.Result().Cookies(), sessionCookie); ck == nil || ck.MaxAge >= 0 || ck.Value != "" {
 		t.Errorf("Clear set %+v, want the session cookie expired", ck)
+	}
+	if _, ok := readSession(m, ck.Value); ok {
+		t.Error("a copy of the cookie still signs in after Clear")
+	}
+}
+
+// TestEndPortalSessions: ending a portal's sessions (removal, uninstall,
+// reinstall) refuses every copied cookie of that portal, and only that
+// portal's.
+func TestEndPortalSessions(t *testing.T) {
+	t.Parallel()
+	db := newSessionDB(t)
+	m := NewSessions(db, false)
+	set := func(portalID int64) string {
+		rec := httptest.NewRecorder()
+		if err := m.Set(echo.New().NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), Session{PortalID: portalID}); err != nil {
+			t.Fatal(err)
+		}
+		return cookieNamed(rec.Result().Cookies(), sessionCookie).Value
+	}
+	a1, a2, b := set(1), set(1), set(2)
+	if _, err := db.EndPortalSessions(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]string{"first": a1, "second": a2} {
+		if _, ok := readSession(m, v); ok {
+			t.Errorf("portal 1's %s session still signs in", name)
+		}
+	}
+	if _, ok := readSession(m, b); !ok {
+		t.Error("portal 2's session was ended with portal 1's")
+	}
+	if _, ok := readSession(m, set(1)); !ok {
+		t.Error("a session started after the end is refused")
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"hubspot-actions/actions"
-
+	"hubspot-actions/actions/upstream"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
 )
@@ -105,8 +105,11 @@ func HandleSettings(w *Pages, flow *oauth.Flow, providers []actions.Provider, re
 // HandleSaveKey serves POST /settings/keys/:provider: the key is verified
 // with the provider, then sealed and saved for the session's portal. A key
 // that fails verification is not saved; the page says why next to the
-// field.
-func HandleSaveKey(w *Pages, flow *oauth.Flow, providers []actions.Provider, retention time.Duration) echo.HandlerFunc {
+// field. checks paces the verifications per portal (KeyCheckLimit), so the
+// page cannot be used to try out keys found elsewhere: past the limit the
+// page says when to try again, with status 429, and the provider is not
+// called.
+func HandleSaveKey(w *Pages, flow *oauth.Flow, providers []actions.Provider, retention time.Duration, checks actions.Limiter) echo.HandlerFunc {
 	type request struct {
 		Provider string `param:"provider"`
 		APIKey   string `form:"api_key" validate:"required,max=500,printascii"`
@@ -125,6 +128,7 @@ func HandleSaveKey(w *Pages, flow *oauth.Flow, providers []actions.Provider, ret
 		req.APIKey = strings.TrimSpace(req.APIKey)
 		label := kp.Keys().Label()
 		var problemMsg string
+		status := http.StatusUnprocessableEntity
 		if err := c.Validate(&req); err != nil || strings.ContainsAny(req.APIKey, " \t") {
 			var ve validator.ValidationErrors
 			if err != nil && !errors.As(err, &ve) {
@@ -134,6 +138,14 @@ func HandleSaveKey(w *Pages, flow *oauth.Flow, providers []actions.Provider, ret
 			if req.APIKey != "" {
 				problemMsg = "This does not look like a " + label + " API key: paste the key exactly as " + label + " shows it, without spaces."
 			}
+		} else if wait, err := keyCheckTurn(ctx, checks, portalID); err != nil {
+			return err
+		} else if wait > 0 {
+			w.log.Info("api key check refused: too many checks", "portal_id", portalID, "provider", kp.Name(), "retry_after", wait)
+			problemMsg = "Too many API keys were checked for this HubSpot account in a short time, so this one was neither checked with " + label +
+				" nor saved. Try again in " + fmtWait(wait) + "."
+			status = http.StatusTooManyRequests
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		} else {
 			vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
 			err := kp.VerifyKey(vctx, req.APIKey)
@@ -158,7 +170,7 @@ func HandleSaveKey(w *Pages, flow *oauth.Flow, providers []actions.Provider, ret
 					p.Problems = append(p.Problems, problem{Field: p.Cards[i].InputID, Message: problemMsg})
 				}
 			}
-			return w.render(c, http.StatusUnprocessableEntity, "settings", p)
+			return w.render(c, status, "settings", p)
 		}
 		if err := kp.Keys().Save(ctx, portalID, req.APIKey); err != nil {
 			return err
@@ -166,6 +178,43 @@ func HandleSaveKey(w *Pages, flow *oauth.Flow, providers []actions.Provider, ret
 		w.log.Info("api key saved", "portal_id", portalID, "provider", kp.Name())
 		return c.Redirect(http.StatusSeeOther, settingsNoticeURL("key-saved", kp.Name()))
 	}
+}
+
+// KeyCheckLimit is the pace of the settings page's key checks, per portal
+// and whatever the provider: five in a row, then one every ten minutes (at
+// most six in any ten minutes). An admin mistyping a key a few times is
+// not held up; trying out a list of keys is. A turn is never waited for.
+func KeyCheckLimit() actions.Limit {
+	return actions.Limit{
+		Every:   10 * time.Minute,
+		Burst:   5,
+		MaxWait: time.Nanosecond,
+		Refusal: "too many API key checks for this portal; nothing was sent",
+	}
+}
+
+// keyCheckTurn takes the portal's turn to check a key with a provider. It
+// returns how long to wait when there is none now (the limiter refused).
+func keyCheckTurn(ctx context.Context, checks actions.Limiter, portalID int64) (time.Duration, error) {
+	release, err := checks.Acquire(ctx, "portal:"+strconv.FormatInt(portalID, 10))
+	var ae *upstream.APIError
+	switch {
+	case err == nil:
+		release()
+		return 0, nil
+	case errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests:
+		return max(ae.RetryAfter, time.Second), nil
+	}
+	return 0, fmt.Errorf("admin: key check turn for portal %d: %w", portalID, err)
+}
+
+// fmtWait says how long to wait in whole minutes, rounded up.
+func fmtWait(d time.Duration) string {
+	m := int((d + time.Minute - 1) / time.Minute)
+	if m <= 1 {
+		return "a minute"
+	}
+	return strconv.Itoa(m) + " minutes"
 }
 
 // verifyProblem says in plain words why a key was not saved.
@@ -275,7 +324,9 @@ func findProvider[P actions.Provider](providers []actions.Provider, name string)
 // was deleted) and answers as for a browser without a session: a page is
 // sent through the install flow, a form gets a page that says so.
 func reinstall(c echo.Context, w *Pages, flow *oauth.Flow) error {
-	w.sessions.Clear(c)
+	if err := w.sessions.Clear(c); err != nil {
+		return err
+	}
 	return w.sessionEnded(c)
 }
 

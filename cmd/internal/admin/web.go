@@ -1,7 +1,7 @@
 // Package admin serves the portal admin's pages: settings (API keys,
 // QuickBooks connection) and the execution history, server-rendered from
-// embedded templates, with the admin's signed session cookie and CSRF
-// tokens bound to it.
+// embedded templates, with the admin's server-side session (its id in a
+// cookie) and CSRF tokens bound to it.
 package admin
 
 import (
@@ -151,7 +151,10 @@ func (w *Pages) Secure(next echo.HandlerFunc) echo.HandlerFunc {
 // others see sessionEnded.
 func (w *Pages) RequireSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		s, ok := w.sessions.Get(c)
+		s, ok, err := w.sessions.Lookup(c)
+		if err != nil {
+			return err
+		}
 		if !ok {
 			return w.sessionEnded(c)
 		}
@@ -201,18 +204,19 @@ func (w *Pages) CheckCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		// From the body only: a token in a URL would leak into logs.
 		got := c.Request().PostFormValue(csrfField)
-		if got == "" || !hmac.Equal([]byte(got), []byte(w.csrfToken(s))) {
+		if got == "" || s.id == "" || !hmac.Equal([]byte(got), []byte(w.csrfToken(s))) {
 			return echo.NewHTTPError(http.StatusForbidden, "This form has expired. Go back, reload the page and try again.")
 		}
 		return next(c)
 	}
 }
 
-// csrfToken is the token a session's forms carry: an HMAC of who is
-// signed in and until when, so it changes with every sign-in.
+// csrfToken is the token a session's forms carry: an HMAC of the session's
+// id and portal, so it changes with every sign-in and dies with the
+// session.
 func (w *Pages) csrfToken(s Session) string {
 	m := hmac.New(sha256.New, w.csrfKey)
-	fmt.Fprintf(m, "csrf\x00%d\x00%d\x00%s\x00%d", s.PortalID, s.UserID, s.UserEmail, s.ExpiresAt.Unix())
+	fmt.Fprintf(m, "csrf\x00%d\x00%s", s.PortalID, s.id)
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
@@ -293,10 +297,13 @@ func (w *Pages) HandleStatic() echo.HandlerFunc {
 	}
 }
 
-// HandleLogout serves POST /settings/logout: it ends the session.
+// HandleLogout serves POST /settings/logout: it ends the session, for
+// every copy of its cookie.
 func (w *Pages) HandleLogout() echo.HandlerFunc {
 	return func(c echo.Context) error {
-		w.sessions.Clear(c)
+		if err := w.sessions.Clear(c); err != nil {
+			return err
+		}
 		return c.Redirect(http.StatusSeeOther, "/signed-out")
 	}
 }

@@ -176,7 +176,7 @@ func TestFormatting(t *testing.T) {
 func TestSettingsStates(t *testing.T) {
 	t.Parallel()
 	log := slog.New(slog.DiscardHandler)
-	w := New(oauth.New(oauth.Config{}, nil, &http.Client{}, log), NewSessions(make([]byte, 32), false), make([]byte, 32), log)
+	w := New(oauth.New(oauth.Config{}, nil, &http.Client{}, log), NewSessions(nil, false), make([]byte, 32), log)
 	now := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
 	unconfigured, err := quickbooks.New(quickbooks.Config{}, actions.Deps{PublicBaseURL: "https://actions.example.com"})
 	if err != nil {
@@ -286,7 +286,7 @@ func TestAdminHSTS(t *testing.T) {
 			log := slog.New(slog.DiscardHandler)
 			flow := oauth.New(oauth.Config{RedirectURL: tt.publicURL + "/oauth/hubspot/callback", AuthorizeURL: "https://app.hubspot.com/oauth/authorize"},
 				nil, &http.Client{}, log)
-			w := New(flow, NewSessions(make([]byte, 32), strings.HasPrefix(tt.publicURL, "https://")), make([]byte, 32), log)
+			w := New(flow, NewSessions(nil, strings.HasPrefix(tt.publicURL, "https://")), make([]byte, 32), log)
 			e := actions.NewServer(log, actions.NewValidator())
 			e.GET("/static/:file", w.HandleStatic(), w.Secure)
 			e.GET("/signed-out", w.HandleSignedOut(), w.Secure)
