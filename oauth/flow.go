@@ -326,6 +326,13 @@ func (f *Flow) CheckPortal(ctx context.Context, portalID int64) error {
 }
 
 func (f *Flow) checkPortal(ctx context.Context, portalID int64) error {
+	p, err := f.db.GetPortal(ctx, portalID)
+	switch {
+	case err == nil && uninstalled(p.Status):
+		return fmt.Errorf("oauth: portal %d (%s): %w", portalID, p.Status, ErrUninstalled)
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return err
+	}
 	st, err := f.grants.Status(ctx, portalID)
 	if err != nil {
 		return err
@@ -340,79 +347,6 @@ func (f *Flow) forgetCheck(portalID int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.checks, portalID)
-}
-
-// Removal says what Remove did.
-type Removal struct {
-	PortalID int64
-	// Revoked is true when HubSpot revoked the refresh token.
-	Revoked bool
-	// RevokeNote explains why nothing was revoked, when it was not.
-	RevokeNote string
-	Grants     int64 // OAuth grants deleted (HubSpot's and other providers')
-	APIKeys    int64 // API keys deleted
-}
-
-// Remove revokes the portal's refresh token at HubSpot
-// (/oauth/2026-03/token/revoke), deletes every secret the portal has with
-// us (OAuth grants of every provider and API keys) and marks the portal
-// removed. When HubSpot cannot be reached nothing is deleted.
-func (f *Flow) Remove(ctx context.Context, portalID int64) error {
-	_, err := f.RemovePortal(ctx, portalID)
-	return err
-}
-
-// RemovePortal is Remove, reporting what it did.
-func (f *Flow) RemovePortal(ctx context.Context, portalID int64) (Removal, error) {
-	r := Removal{PortalID: portalID}
-	_, perr := f.db.GetPortal(ctx, portalID)
-	if perr != nil && !errors.Is(perr, store.ErrNotFound) {
-		return r, fmt.Errorf("oauth: remove portal %d: %w", portalID, perr)
-	}
-	rt, err := f.grants.refreshToken(ctx, portalID)
-	switch {
-	case errors.Is(err, ErrNotConnected):
-		if errors.Is(perr, store.ErrNotFound) {
-			return r, fmt.Errorf("oauth: portal %d is not installed: %w", portalID, store.ErrNotFound)
-		}
-		r.RevokeNote = "no HubSpot token was stored"
-	case err != nil:
-		return r, fmt.Errorf("oauth: remove portal %d: %w", portalID, err)
-	case f.cfg.Sandbox:
-		r.RevokeNote = "sandbox: there is no HubSpot app to revoke at"
-	default:
-		err := f.revoke(ctx, rt)
-		var ae *upstream.APIError
-		switch {
-		case err == nil:
-			r.Revoked = true
-		case errors.As(err, &ae) && ae.Status == http.StatusBadRequest && invalidTokenAnswer(ae.Body):
-			r.RevokeNote = "HubSpot no longer knew the refresh token"
-		default:
-			return r, fmt.Errorf("oauth: remove portal %d: nothing was deleted: %w", portalID, err)
-		}
-	}
-	err = f.db.Write(ctx, func(tx *store.Tx) error {
-		var err error
-		if r.Grants, err = tx.DeleteTokens(ctx, portalID); err != nil {
-			return err
-		}
-		if r.APIKeys, err = tx.DeleteAPIKeys(ctx, portalID); err != nil {
-			return err
-		}
-		err = tx.SetPortalStatus(ctx, portalID, store.StatusRemoved, "removed by an operator")
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		return err
-	})
-	f.grants.forget(portalID)
-	f.forgetCheck(portalID)
-	if err != nil {
-		return r, fmt.Errorf("oauth: remove portal %d: delete secrets: %w", portalID, err)
-	}
-	f.log.Info("portal removed", "portal_id", portalID, "revoked", r.Revoked, "grants", r.Grants, "api_keys", r.APIKeys)
-	return r, nil
 }
 
 // invalidTokenAnswer reports whether an OAuth error body says the token is
@@ -432,13 +366,17 @@ type PortalInfo struct {
 	Scopes           []string
 	InstalledAt      time.Time
 	UpdatedAt        time.Time
-	// Status is StatusActive, StatusNeedsReinstall, StatusRemoved or
-	// StatusNotConnected; StatusReason says why when not active.
+	// Status is StatusActive, StatusUninstalling, StatusUninstalled,
+	// StatusNotConnected, or from older releases StatusNeedsReinstall or
+	// StatusRemoved; StatusReason says why when not active.
 	Status       string
 	StatusReason string
 	// TokenExpiresAt is when the current HubSpot access token expires (it
 	// is refreshed before then); zero when there is none.
 	TokenExpiresAt time.Time
+	// UninstalledAt is when the uninstall was asked for or noticed; zero
+	// while installed.
+	UninstalledAt time.Time
 	// Grants lists the portal's OAuth grants with every provider.
 	Grants []GrantStatus
 }
@@ -489,6 +427,7 @@ func (f *Flow) portalInfo(p store.Portal, toks []store.Token) PortalInfo {
 		UpdatedAt:        p.UpdatedAt,
 		Status:           p.Status,
 		StatusReason:     p.StatusReason,
+		UninstalledAt:    p.UninstalledAt,
 		Grants:           []GrantStatus{},
 	}
 	var hubspot *store.Token
