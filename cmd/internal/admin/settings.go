@@ -125,6 +125,12 @@ func HandleSaveKey(w *Pages, flow *oauth.Flow, providers []actions.Provider, ret
 		if !ok {
 			return echo.NewHTTPError(http.StatusNotFound, "There is no such provider.")
 		}
+		if info, err := flow.Portal(ctx, portalID); errors.Is(err, store.ErrNotFound) || err == nil && info.Status == oauth.StatusUninstalled {
+			// A session outliving its portal's install stores no secret.
+			return reinstall(c, w, flow)
+		} else if err != nil {
+			return err
+		}
 		req.APIKey = strings.TrimSpace(req.APIKey)
 		label := kp.Keys().Label()
 		var problemMsg string

@@ -59,7 +59,8 @@ func newUninstallPages(t *testing.T) *uninstallPages {
 	if err := p.keys.Save(ctx, 5, "kc_live_goodkey1234"); err != nil {
 		t.Fatal(err)
 	}
-	providers := []actions.Provider{p.acme, &keyco{actions.NewKeyedProvider(p.keys, "", nil)}}
+	accept := func(context.Context, string) error { return nil }
+	providers := []actions.Provider{p.acme, &keyco{actions.NewKeyedProvider(p.keys, "", accept)}}
 	u := actions.NewUninstaller(flow, db, providers, 30*24*time.Hour, log)
 
 	sessions := NewSessions([]byte("0123456789abcdef0123456789abcdef"), false)
@@ -70,6 +71,7 @@ func newUninstallPages(t *testing.T) *uninstallPages {
 	settings.GET("", HandleSettings(w, flow, providers, 30*24*time.Hour))
 	settings.GET("/uninstall", HandleUninstallConfirm(w, flow, 30*24*time.Hour))
 	settings.POST("/uninstall", HandleUninstall(w, flow, u, 30*24*time.Hour))
+	settings.POST("/keys/:provider", HandleSaveKey(w, flow, providers, 30*24*time.Hour))
 	ts := httptest.NewServer(e)
 	t.Cleanup(ts.Close)
 	p.base = ts.URL
@@ -216,5 +218,22 @@ func TestUninstallFromSettingsHubSpotDown(t *testing.T) {
 		if c.Name == sessionCookie {
 			t.Errorf("a refused uninstall touched the session cookie")
 		}
+	}
+}
+
+// TestUninstalledSessionSavesNoKey: a session that outlived its portal's
+// install (another tab, after the uninstall) cannot store a key.
+func TestUninstalledSessionSavesNoKey(t *testing.T) {
+	t.Parallel()
+	p := newUninstallPages(t)
+	if r := p.do(t, http.MethodPost, "/settings/uninstall", url.Values{csrfField: {p.csrf}, "confirm": {"yes"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("uninstall = %d", r.status)
+	}
+	r := p.do(t, http.MethodPost, "/settings/keys/keyco", url.Values{csrfField: {p.csrf}, "api_key": {"kc_live_goodkey1234"}})
+	if r.status != http.StatusUnauthorized {
+		t.Errorf("saving a key after the uninstall = %d, want 401 (session ended)", r.status)
+	}
+	if _, k := p.secrets(t); k != 0 {
+		t.Errorf("a key was stored for an uninstalled portal")
 	}
 }
