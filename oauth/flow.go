@@ -55,8 +55,8 @@ type Config struct {
 	// Without it the browser gets a page saying the app is installed.
 	OnInstalled func(c echo.Context, in Installed) error
 	// Sandbox runs without a real HubSpot app: every portal's requests carry
-	// the static bearer token "sandbox-<portalID>" and CheckPortal always
-	// passes.
+	// the static bearer token "sandbox-<portalID>" and CheckPortal passes
+	// unless the portal was uninstalled.
 	Sandbox bool
 }
 
@@ -304,9 +304,6 @@ func (f *Flow) Client(ctx context.Context, portalID int64) (*http.Client, error)
 // so answers are kept a few seconds. A failure to read the database is
 // logged and passes: the call that follows will report it.
 func (f *Flow) CheckPortal(ctx context.Context, portalID int64) error {
-	if f.cfg.Sandbox {
-		return nil
-	}
 	now := f.now()
 	f.mu.Lock()
 	c, ok := f.checks[portalID]
@@ -332,6 +329,8 @@ func (f *Flow) checkPortal(ctx context.Context, portalID int64) error {
 		return fmt.Errorf("oauth: portal %d (%s): %w", portalID, p.Status, ErrUninstalled)
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return err
+	case f.cfg.Sandbox:
+		return nil // any portal may run actions, installed or not
 	}
 	st, err := f.grants.Status(ctx, portalID)
 	if err != nil {
