@@ -34,6 +34,10 @@ const (
 	// stalledAfter: an uninstall still unfinished this long after its last
 	// step is taken up again by Sweep (a crash, or HubSpot unreachable).
 	stalledAfter = 15 * time.Minute
+	// sweepBatch bounds the portals one Sweep handles of each kind, so it
+	// ends well within its job's timeout (each may call HubSpot and the
+	// providers); the next sweep takes the rest.
+	sweepBatch = 20
 )
 
 // ErrUninstallIncomplete means the app was uninstalled in HubSpot (or was
@@ -229,6 +233,7 @@ func (u *Uninstaller) Sweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	stalled = stalled[:min(len(stalled), sweepBatch)]
 	for _, id := range stalled {
 		if _, err := u.Uninstall(ctx, id, "the app"); err != nil {
 			u.log.Warn("finish an unfinished uninstall", "portal_id", id, "err", err)
@@ -238,6 +243,7 @@ func (u *Uninstaller) Sweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	due = due[:min(len(due), sweepBatch)]
 	for _, id := range due {
 		p, err := u.db.GetPortal(ctx, id)
 		if err != nil {

@@ -3,10 +3,13 @@ package store
 import (
 	"context"
 	"errors"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jmoiron/sqlx"
 )
 
 // TestPortalUninstallStates: uninstalling and uninstalled keep the time the
@@ -77,5 +80,65 @@ func TestPortalUninstallStates(t *testing.T) {
 	err = db.Write(ctx, func(tx *Tx) error { return tx.MarkPortalUninstalled(ctx, 42, "x") })
 	if !errors.Is(err, ErrNotFound) {
 		t.Errorf("MarkPortalUninstalled(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+// TestMigrationUninstallsRejectedPortals: migration 0010 turns portals a
+// rejected refresh token left needs_reinstall into uninstalled portals
+// whose grace period counts from their last change.
+func TestMigrationUninstallsRejectedPortals(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	old, err := sqlx.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := migrationNames()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var applied []string
+	for _, name := range names {
+		v := strings.TrimSuffix(filepath.Base(name), ".sql")
+		if v >= "0010" {
+			break
+		}
+		body, err := migrationFS.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := old.ExecContext(ctx, string(body)); err != nil {
+			t.Fatalf("apply %s: %v", v, err)
+		}
+		applied = append(applied, v)
+	}
+	if _, err := old.ExecContext(ctx, `CREATE TABLE schema_migrations (version TEXT NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range applied {
+		if _, err := old.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, 1)`, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const ins = `INSERT INTO portals (portal_id, status, status_reason, installed_at, updated_at) VALUES (?, ?, ?, 1000, ?)`
+	if _, err := old.ExecContext(ctx, ins, 1, "needs_reinstall", "invalid_grant", 5000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.ExecContext(ctx, ins, 2, "active", "", 6000); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	db := openTestDB(t, path)
+	p1, err := db.GetPortal(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p1.Status != StatusUninstalled || p1.StatusReason != "invalid_grant" || p1.UninstalledAt.UnixMilli() != 5000 {
+		t.Errorf("needs_reinstall portal migrated to %s (%s) at %v, want uninstalled since its last change", p1.Status, p1.StatusReason, p1.UninstalledAt)
+	}
+	if p2, _ := db.GetPortal(ctx, 2); p2.Status != StatusActive || !p2.UninstalledAt.IsZero() {
+		t.Errorf("active portal migrated to %s at %v, want untouched", p2.Status, p2.UninstalledAt)
 	}
 }

@@ -187,6 +187,9 @@ func printPortal(w io.Writer, p oauth.PortalInfo) error {
 	fmt.Fprintf(tw, "Installed at:\t%s\n", when(p.InstalledAt))
 	fmt.Fprintf(tw, "Updated at:\t%s\n", when(p.UpdatedAt))
 	fmt.Fprintf(tw, "Status:\t%s\n", status)
+	if !p.UninstalledAt.IsZero() {
+		fmt.Fprintf(tw, "Uninstalled at:\t%s\n", when(p.UninstalledAt))
+	}
 	fmt.Fprintf(tw, "Scopes:\t%s\n", dash(strings.Join(p.Scopes, " ")))
 	fmt.Fprintf(tw, "Token expires:\t%s\n", when(p.TokenExpiresAt))
 	if err := tw.Flush(); err != nil {

@@ -232,7 +232,7 @@ Portal 7000001 is uninstalled; its execution history is kept for 30 days. A supe
 		t.Errorf("portals list after remove:\n%s\nwant portal 7000001 uninstalled with no token", got)
 	}
 	got, err = env.run(t, "show", "7000001")
-	if err != nil || !strings.Contains(got, "Status:         uninstalled (uninstalled by an operator (portals remove))") {
+	if err != nil || !strings.Contains(got, "uninstalled (uninstalled by an operator (portals remove))") || !strings.Contains(got, "Uninstalled at:") {
 		t.Errorf("portals show after remove = %q, %v; want uninstalled by an operator", got, err)
 	}
 	got, err = env.run(t, "remove", "7000001")
