@@ -105,8 +105,11 @@ func portalsCommand(ctx context.Context, args []string, cfg config, stdout io.Wr
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("portals remove: portal %d has not installed the app", portalID)
 		}
+		if errors.Is(err, actions.ErrUninstallIncomplete) {
+			return fmt.Errorf("portals remove: %w (run it again to finish)", err)
+		}
 		if err != nil {
-			return fmt.Errorf("portals remove: %w", err)
+			return fmt.Errorf("portals remove: %w (if HubSpot refuses, a super admin can uninstall the app in HubSpot's Connected apps settings; then run this again)", err)
 		}
 		return printUninstall(stdout, r, cfg.HistoryRetention)
 	}
