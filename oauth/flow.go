@@ -31,8 +31,12 @@ const (
 	revokePath     = "/oauth/2026-03/token/revoke"
 )
 
-// checkTTL is how long CheckPortal trusts its last answer for a portal.
-const checkTTL = 5 * time.Second
+// checkTTL is how long CheckPortal trusts its last answer for a portal;
+// at most maxChecks answers are kept.
+const (
+	checkTTL  = 5 * time.Second
+	maxChecks = 10000
+)
 
 // Config configures the HubSpot install flow.
 type Config struct {
@@ -317,6 +321,11 @@ func (f *Flow) CheckPortal(ctx context.Context, portalID int64) error {
 		return nil
 	}
 	f.mu.Lock()
+	if len(f.checks) >= maxChecks {
+		// Every portal is checked again within checkTTL anyway: starting
+		// over bounds the memory any number of portal ids can take.
+		clear(f.checks)
+	}
 	f.checks[portalID] = portalCheck{err: err, at: now}
 	f.mu.Unlock()
 	return err

@@ -103,3 +103,21 @@ func TestRevokeRefreshToken(t *testing.T) {
 		t.Errorf("RevokeRefreshToken(no grant) = %v, %q, %v; want a note", revoked, note, err)
 	}
 }
+
+// TestCheckPortalMemoryBound: checking any number of portal ids (they come
+// from signed requests, but a sandbox signs anything) keeps at most
+// maxChecks answers in memory.
+func TestCheckPortalMemoryBound(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f, _, _ := newUninstallFlow(t)
+	for id := range int64(maxChecks + 50) {
+		_ = f.CheckPortal(ctx, id+1)
+	}
+	f.mu.Lock()
+	n := len(f.checks)
+	f.mu.Unlock()
+	if n > maxChecks {
+		t.Errorf("CheckPortal keeps %d answers, want at most %d", n, maxChecks)
+	}
+}
