@@ -38,6 +38,8 @@ const (
 	// ends well within its job's timeout (each may call HubSpot and the
 	// providers); the next sweep takes the rest.
 	sweepBatch = 20
+	// sweepBudget: a sweep starts no new portal after running this long.
+	sweepBudget = 30 * time.Second
 )
 
 // ErrUninstallIncomplete means the app was uninstalled in HubSpot (or was
@@ -229,22 +231,20 @@ func (u *Uninstaller) deleteSecrets(ctx context.Context, portalID int64, reason 
 // store could not be read.
 func (u *Uninstaller) Sweep(ctx context.Context) error {
 	now := u.now()
-	stalled, err := u.db.ListStalledUninstalls(ctx, now.Add(-stalledAfter))
-	if err != nil {
-		return err
-	}
-	stalled = stalled[:min(len(stalled), sweepBatch)]
-	for _, id := range stalled {
-		if _, err := u.Uninstall(ctx, id, "the app"); err != nil {
-			u.log.Warn("finish an unfinished uninstall", "portal_id", id, "err", err)
-		}
-	}
+	started := time.Now()
+	// Stop taking up portals once the sweep has run a while: its job must
+	// end well before River's timeout, and the next sweep goes on.
+	more := func() bool { return ctx.Err() == nil && time.Since(started) < sweepBudget }
+	// Deleting expired secrets first: it needs no HubSpot, so an outage
+	// there (which slows every unfinished uninstall) never holds it up.
 	due, err := u.db.ListUninstalledWithSecrets(ctx, now.Add(-u.grace))
 	if err != nil {
 		return err
 	}
-	due = due[:min(len(due), sweepBatch)]
-	for _, id := range due {
+	for _, id := range due[:min(len(due), sweepBatch)] {
+		if !more() {
+			return nil
+		}
 		p, err := u.db.GetPortal(ctx, id)
 		if err != nil {
 			u.log.Warn("read uninstalled portal", "portal_id", id, "err", err)
@@ -257,6 +257,18 @@ func (u *Uninstaller) Sweep(ctx context.Context) error {
 		}
 		u.log.Info("deleted the secrets of a portal uninstalled longer than the grace period", "portal_id", id,
 			"uninstalled_at", p.UninstalledAt, "grants", r.Grants, "api_keys", r.APIKeys)
+	}
+	stalled, err := u.db.ListStalledUninstalls(ctx, now.Add(-stalledAfter))
+	if err != nil {
+		return err
+	}
+	for _, id := range stalled[:min(len(stalled), sweepBatch)] {
+		if !more() {
+			return nil
+		}
+		if _, err := u.Uninstall(ctx, id, "the app"); err != nil {
+			u.log.Warn("finish an unfinished uninstall", "portal_id", id, "err", err)
+		}
 	}
 	return nil
 }
