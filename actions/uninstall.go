@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
@@ -25,6 +28,9 @@ type Uninstaller struct {
 	now       func() time.Time
 	// endSessions ends every admin session of a portal; nil until wired.
 	endSessions func(ctx context.Context, portalID int64) error
+	// flights joins concurrent uninstalls of one portal in this process (a
+	// double click), so one cannot undo what the other does.
+	flights singleflight.Group
 }
 
 // Timing of Sweep.
@@ -100,6 +106,13 @@ type Uninstall struct {
 // so; past that point, errors wrap ErrUninstallIncomplete. An unknown
 // portal is an error wrapping store.ErrNotFound.
 func (u *Uninstaller) Uninstall(ctx context.Context, portalID int64, by string) (Uninstall, error) {
+	v, err, _ := u.flights.Do(strconv.FormatInt(portalID, 10), func() (any, error) {
+		return u.uninstall(ctx, portalID, by)
+	})
+	return v.(Uninstall), err
+}
+
+func (u *Uninstaller) uninstall(ctx context.Context, portalID int64, by string) (Uninstall, error) {
 	r := Uninstall{PortalID: portalID}
 	p, err := u.db.GetPortal(ctx, portalID)
 	if err != nil {

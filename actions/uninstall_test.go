@@ -398,3 +398,32 @@ func TestSweepFinishesStalledUninstall(t *testing.T) {
 		t.Errorf("after the sweep: %d grants, %d keys; want none", g, k)
 	}
 }
+
+// TestUninstallDoubleClick: two uninstalls of one portal at once (a double
+// click) uninstall it once, and both report success.
+func TestUninstallDoubleClick(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := newUninstallEnv(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = env.u.Uninstall(ctx, 7000001, "a portal admin")
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("uninstall %d: %v", i, err)
+		}
+	}
+	if n := len(env.hs.Uninstalls()); n != 1 {
+		t.Errorf("HubSpot uninstalled the app %d times, want 1", n)
+	}
+	if p := env.portal(t, 7000001); p.Status != store.StatusUninstalled {
+		t.Errorf("portal = %s, want uninstalled", p.Status)
+	}
+}
