@@ -117,6 +117,10 @@ func publicError(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
+	if errors.Is(err, oauth.ErrUninstalled) {
+		return &Error{Code: CodeNotConnected, Err: err,
+			Message: "The app was uninstalled from this HubSpot account, so the action did not run. A HubSpot super admin can reinstall the app."}
+	}
 	if errors.Is(err, oauth.ErrNotConnected) {
 		return &Error{Code: CodeNotConnected, Err: err,
 			Message: "This HubSpot account's connection to the app has expired or was revoked. A HubSpot super admin must reinstall the app."}

@@ -189,6 +189,12 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 		return err
 	}
 	attempt := e.Attempt + 1
+	if gate := rt.hs.CheckPortal(ctx, e.PortalID); errors.Is(gate, oauth.ErrNotConnected) {
+		// Uninstalled (or its grant lost) since it was received: an action
+		// never runs for such a portal.
+		log.Warn("execution refused: portal not connected", "err", gate)
+		return rt.finish(ctx, a, &req, attempt, e.ReceivedAt, rt.failure(a, e.Ref, nil, publicError(gate)), false).err
+	}
 	if !now.Before(expires.Add(-time.Minute)) {
 		log.Warn("giving up: HubSpot's wait for this execution is about to expire")
 		return rt.finish(ctx, a, &req, attempt, e.ReceivedAt, rt.failure(a, e.Ref, nil, giveUp(lastError(e), attempt-1)), false).err

@@ -73,6 +73,8 @@ type Config struct {
 	// PruneEvery (default 1h).
 	Retention  time.Duration
 	PruneEvery time.Duration
+	// Chores are other parts' periodic upkeep, run as durable jobs.
+	Chores []Chore
 }
 
 func (c *Config) defaults() {
@@ -172,6 +174,10 @@ func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validato
 	if err := river.AddWorkerSafely(workers, &pruneWorker{rt: rt}); err != nil {
 		return nil, fmt.Errorf("actions: add prune worker: %w", err)
 	}
+	chores, err := choreJobs(workers, cfg.Chores)
+	if err != nil {
+		return nil, err
+	}
 	client, err := river.NewClient(riversqlite.New(db.SQL()), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: cfg.Workers},
@@ -185,14 +191,14 @@ func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validato
 		// dead process: River makes it available again.
 		RescueStuckJobsAfter: cfg.AttemptTimeout + time.Minute,
 		Logger:               log.With("component", "river"),
-		PeriodicJobs: []*river.PeriodicJob{
+		PeriodicJobs: append([]*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return sweepArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.PruneEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return pruneArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
-		},
+		}, chores...),
 		// Each sweep and prune leaves a completed job; keep them briefly.
 		CompletedJobRetentionPeriod: time.Hour,
 	})

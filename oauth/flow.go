@@ -31,8 +31,12 @@ const (
 	revokePath     = "/oauth/2026-03/token/revoke"
 )
 
-// checkTTL is how long CheckPortal trusts its last answer for a portal.
-const checkTTL = 5 * time.Second
+// checkTTL is how long CheckPortal trusts its last answer for a portal;
+// at most maxChecks answers are kept.
+const (
+	checkTTL  = 5 * time.Second
+	maxChecks = 10000
+)
 
 // Config configures the HubSpot install flow.
 type Config struct {
@@ -55,8 +59,8 @@ type Config struct {
 	// Without it the browser gets a page saying the app is installed.
 	OnInstalled func(c echo.Context, in Installed) error
 	// Sandbox runs without a real HubSpot app: every portal's requests carry
-	// the static bearer token "sandbox-<portalID>" and CheckPortal always
-	// passes.
+	// the static bearer token "sandbox-<portalID>" and CheckPortal passes
+	// unless the portal was uninstalled.
 	Sandbox bool
 }
 
@@ -316,9 +320,6 @@ func (f *Flow) Client(ctx context.Context, portalID int64) (*http.Client, error)
 // so answers are kept a few seconds. A failure to read the database is
 // logged and passes: the call that follows will report it.
 func (f *Flow) CheckPortal(ctx context.Context, portalID int64) error {
-	if f.cfg.Sandbox {
-		return nil
-	}
 	now := f.now()
 	f.mu.Lock()
 	c, ok := f.checks[portalID]
@@ -332,12 +333,26 @@ func (f *Flow) CheckPortal(ctx context.Context, portalID int64) error {
 		return nil
 	}
 	f.mu.Lock()
+	if len(f.checks) >= maxChecks {
+		// Every portal is checked again within checkTTL anyway: starting
+		// over bounds the memory any number of portal ids can take.
+		clear(f.checks)
+	}
 	f.checks[portalID] = portalCheck{err: err, at: now}
 	f.mu.Unlock()
 	return err
 }
 
 func (f *Flow) checkPortal(ctx context.Context, portalID int64) error {
+	p, err := f.db.GetPortal(ctx, portalID)
+	switch {
+	case err == nil && uninstalled(p.Status):
+		return fmt.Errorf("oauth: portal %d (%s): %w", portalID, p.Status, ErrUninstalled)
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return err
+	case f.cfg.Sandbox:
+		return nil // any portal may run actions, installed or not
+	}
 	st, err := f.grants.Status(ctx, portalID)
 	if err != nil {
 		return err
@@ -352,86 +367,6 @@ func (f *Flow) forgetCheck(portalID int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.checks, portalID)
-}
-
-// Removal says what Remove did.
-type Removal struct {
-	PortalID int64
-	// Revoked is true when HubSpot revoked the refresh token.
-	Revoked bool
-	// RevokeNote explains why nothing was revoked, when it was not.
-	RevokeNote string
-	Grants     int64 // OAuth grants deleted (HubSpot's and other providers')
-	APIKeys    int64 // API keys deleted
-	Sessions   int64 // admin sessions ended
-}
-
-// Remove revokes the portal's refresh token at HubSpot
-// (/oauth/2026-03/token/revoke), deletes every secret the portal has with
-// us (OAuth grants of every provider and API keys), ends every admin
-// session of the portal and marks the portal removed. When HubSpot cannot
-// be reached nothing is deleted.
-func (f *Flow) Remove(ctx context.Context, portalID int64) error {
-	_, err := f.RemovePortal(ctx, portalID)
-	return err
-}
-
-// RemovePortal is Remove, reporting what it did.
-func (f *Flow) RemovePortal(ctx context.Context, portalID int64) (Removal, error) {
-	r := Removal{PortalID: portalID}
-	_, perr := f.db.GetPortal(ctx, portalID)
-	if perr != nil && !errors.Is(perr, store.ErrNotFound) {
-		return r, fmt.Errorf("oauth: remove portal %d: %w", portalID, perr)
-	}
-	rt, err := f.grants.refreshToken(ctx, portalID)
-	switch {
-	case errors.Is(err, ErrNotConnected):
-		if errors.Is(perr, store.ErrNotFound) {
-			return r, fmt.Errorf("oauth: portal %d is not installed: %w", portalID, store.ErrNotFound)
-		}
-		r.RevokeNote = "no HubSpot token was stored"
-	case errors.Is(err, store.ErrMisplaced):
-		r.RevokeNote = "the stored HubSpot token does not belong to this portal"
-	case err != nil:
-		return r, fmt.Errorf("oauth: remove portal %d: %w", portalID, err)
-	case f.cfg.Sandbox:
-		r.RevokeNote = "sandbox: there is no HubSpot app to revoke at"
-	default:
-		err := f.revoke(ctx, rt)
-		var ae *upstream.APIError
-		switch {
-		case err == nil:
-			r.Revoked = true
-		case errors.As(err, &ae) && ae.Status == http.StatusBadRequest && invalidTokenAnswer(ae.Body):
-			r.RevokeNote = "HubSpot no longer knew the refresh token"
-		default:
-			return r, fmt.Errorf("oauth: remove portal %d: nothing was deleted: %w", portalID, err)
-		}
-	}
-	err = f.db.Write(ctx, func(tx *store.Tx) error {
-		var err error
-		if r.Grants, err = tx.DeleteTokens(ctx, portalID); err != nil {
-			return err
-		}
-		if r.APIKeys, err = tx.DeleteAPIKeys(ctx, portalID); err != nil {
-			return err
-		}
-		if r.Sessions, err = tx.EndPortalSessions(ctx, portalID); err != nil {
-			return err
-		}
-		err = tx.SetPortalStatus(ctx, portalID, store.StatusRemoved, "removed by an operator")
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		return err
-	})
-	f.grants.forget(portalID)
-	f.forgetCheck(portalID)
-	if err != nil {
-		return r, fmt.Errorf("oauth: remove portal %d: delete secrets: %w", portalID, err)
-	}
-	f.log.Info("portal removed", "portal_id", portalID, "revoked", r.Revoked, "grants", r.Grants, "api_keys", r.APIKeys, "sessions", r.Sessions)
-	return r, nil
 }
 
 // invalidTokenAnswer reports whether an OAuth error body says the token is
@@ -451,13 +386,17 @@ type PortalInfo struct {
 	Scopes           []string
 	InstalledAt      time.Time
 	UpdatedAt        time.Time
-	// Status is StatusActive, StatusNeedsReinstall, StatusRemoved or
-	// StatusNotConnected; StatusReason says why when not active.
+	// Status is StatusActive, StatusUninstalling, StatusUninstalled,
+	// StatusNotConnected, or from older releases StatusNeedsReinstall or
+	// StatusRemoved; StatusReason says why when not active.
 	Status       string
 	StatusReason string
 	// TokenExpiresAt is when the current HubSpot access token expires (it
 	// is refreshed before then); zero when there is none.
 	TokenExpiresAt time.Time
+	// UninstalledAt is when the uninstall was asked for or noticed; zero
+	// while installed.
+	UninstalledAt time.Time
 	// Grants lists the portal's OAuth grants with every provider.
 	Grants []GrantStatus
 }
@@ -508,6 +447,7 @@ func (f *Flow) portalInfo(p store.Portal, toks []store.Token) PortalInfo {
 		UpdatedAt:        p.UpdatedAt,
 		Status:           p.Status,
 		StatusReason:     p.StatusReason,
+		UninstalledAt:    p.UninstalledAt,
 		Grants:           []GrantStatus{},
 	}
 	var hubspot *store.Token

@@ -23,6 +23,8 @@ const (
 	StatusActive         = store.StatusActive
 	StatusNeedsReinstall = store.StatusNeedsReinstall
 	StatusRemoved        = store.StatusRemoved
+	StatusUninstalling   = store.StatusUninstalling
+	StatusUninstalled    = store.StatusUninstalled
 	// StatusNotConnected: the portal is known but no grant is stored.
 	StatusNotConnected = "not_connected"
 )
@@ -54,7 +56,7 @@ type GrantStatus struct {
 	AccountID    string    // the provider's account id (HubSpot: the hub id)
 	AccountName  string    // a name to show (HubSpot: the hub domain)
 	ExpiresAt    time.Time // when the current access token expires; it is refreshed before that
-	Status       string    // StatusActive or StatusNeedsReinstall
+	Status       string    // StatusActive, StatusNeedsReinstall or (HubSpot's) StatusUninstalled
 	StatusReason string
 	UpdatedAt    time.Time
 }
@@ -322,16 +324,25 @@ func (g *Grants) refreshFailed(ctx context.Context, row store.Token, old *oauth2
 	switch {
 	case re.ErrorCode == "invalid_grant" || bytes.Contains(re.Body, []byte("BAD_REFRESH_TOKEN")):
 		reason := "the refresh token was rejected (invalid_grant): it was revoked or the app was uninstalled"
+		status := store.StatusNeedsReinstall
+		if g.provider == ProviderHubSpot {
+			// HubSpot rejects the refresh token of an account that
+			// uninstalled the app: the portal is uninstalled, runs no
+			// actions, and its secrets go after the grace period unless it
+			// reinstalls. Never retried: only a reinstall brings a grant.
+			reason = "HubSpot rejected the refresh token (invalid_grant): the app was uninstalled in HubSpot, or its access revoked"
+			status = store.StatusUninstalled
+		}
 		var marked bool
 		werr := g.db.Write(ctx, func(tx *store.Tx) error {
 			var err error
-			if marked, err = tx.MarkTokenStatus(ctx, portalID, g.provider, row.Version, store.StatusNeedsReinstall, reason); err != nil || !marked {
+			if marked, err = tx.MarkTokenStatus(ctx, portalID, g.provider, row.Version, status, reason); err != nil || !marked {
 				return err
 			}
 			if g.provider != ProviderHubSpot {
 				return nil
 			}
-			if err := tx.SetPortalStatus(ctx, portalID, store.StatusNeedsReinstall, reason); err != nil && !errors.Is(err, store.ErrNotFound) {
+			if err := tx.MarkPortalUninstalled(ctx, portalID, reason); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
 			return nil
@@ -344,6 +355,9 @@ func (g *Grants) refreshFailed(ctx context.Context, row store.Token, old *oauth2
 			return g.load(ctx, portalID, time.Time{}) // a reinstall replaced the grant meanwhile
 		}
 		g.log.Warn("refresh token rejected; the portal must reconnect", "portal_id", portalID, "status", re.Response.StatusCode, "error_code", re.ErrorCode)
+		if g.provider == ProviderHubSpot {
+			return nil, fmt.Errorf("oauth: refresh %s token of portal %d: %s: %w", g.provider, portalID, reason, ErrUninstalled)
+		}
 		return nil, fmt.Errorf("oauth: refresh %s token of portal %d: %s: %w", g.provider, portalID, reason, ErrNotConnected)
 	case ae.Status == http.StatusTooManyRequests:
 		wait := ae.RetryAfter

@@ -265,7 +265,10 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-func TestInvalidGrantNeedsReinstall(t *testing.T) {
+// TestInvalidGrantUninstalls: HubSpot refusing the refresh token
+// (invalid_grant) is how an uninstall in HubSpot shows: the portal is
+// uninstalled, never retried, runs nothing, and a reinstall brings it back.
+func TestInvalidGrantUninstalls(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	hs, hsURL := fakeHubSpot(t, hubspottest.Config{}, 0)
@@ -291,21 +294,22 @@ func TestInvalidGrantNeedsReinstall(t *testing.T) {
 	}
 	row, _ := db.GetToken(ctx, testPortal, ProviderHubSpot)
 	p, _ := db.GetPortal(ctx, testPortal)
-	if row.Status != store.StatusNeedsReinstall || p.Status != store.StatusNeedsReinstall || !strings.Contains(p.StatusReason, "invalid_grant") {
-		t.Errorf("after invalid_grant: grant %q, portal %q (%q); want needs_reinstall for both", row.Status, p.Status, p.StatusReason)
+	if row.Status != store.StatusUninstalled || p.Status != store.StatusUninstalled || !strings.Contains(p.StatusReason, "invalid_grant") || p.UninstalledAt.IsZero() {
+		t.Errorf("after invalid_grant: grant %q, portal %q (%q) since %v; want uninstalled for both, with a time", row.Status, p.Status, p.StatusReason, p.UninstalledAt)
 	}
-	if err := f.CheckPortal(ctx, testPortal); !errors.Is(err, ErrNotConnected) {
-		t.Errorf("CheckPortal after = %v, want ErrNotConnected", err)
+	if err := f.CheckPortal(ctx, testPortal); !errors.Is(err, ErrUninstalled) || !errors.Is(err, ErrNotConnected) {
+		t.Errorf("CheckPortal after = %v, want ErrUninstalled (an ErrNotConnected)", err)
 	}
 	if _, err := f.Client(ctx, testPortal); !errors.Is(err, ErrNotConnected) {
 		t.Errorf("Client after = %v, want ErrNotConnected", err)
 	}
 	st, err := f.Grants().Status(ctx, testPortal)
-	if err != nil || st.Status != StatusNeedsReinstall {
-		t.Errorf("Status() = %+v, %v; want needs_reinstall", st, err)
+	if err != nil || st.Status != StatusUninstalled {
+		t.Errorf("Status() = %+v, %v; want uninstalled", st, err)
 	}
 
 	// A reinstall makes the portal active again.
+	upsertPortal(t, db, testPortal)
 	saveGrant(t, f.Grants(), hs.Grant(testPortal), testPortal, time.Now().Add(time.Hour))
 	f.forgetCheck(testPortal)
 	if err := f.CheckPortal(ctx, testPortal); err != nil {

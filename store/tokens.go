@@ -27,7 +27,7 @@ type Token struct {
 	// RefreshLockUntil is when the current refresher's claim lapses (or, after
 	// a 429 from the token endpoint, when the next refresh may be tried).
 	RefreshLockUntil time.Time
-	Status           string // StatusActive or StatusNeedsReinstall
+	Status           string // StatusActive, StatusNeedsReinstall, or (HubSpot grants) StatusUninstalled
 	StatusReason     string
 	UpdatedAt        time.Time
 }

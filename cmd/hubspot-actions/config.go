@@ -44,6 +44,9 @@ type config struct {
 	InlineBudget     time.Duration
 	ActionTimeout    time.Duration
 	HistoryRetention time.Duration
+	// UninstalledGrace is how long a portal uninstalled in HubSpot keeps
+	// its secrets (a reinstall meanwhile brings its connections back).
+	UninstalledGrace time.Duration
 
 	// UnauthLimit paces each client on the routes anyone may call
 	// (UNAUTH_RATE_LIMIT, UNAUTH_RATE_BURST); TrustedProxies are the
@@ -126,6 +129,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		InlineBudget:          dur("INLINE_BUDGET", 5*time.Second),
 		ActionTimeout:         dur("ACTION_TIMEOUT", 30*time.Second),
 		HistoryRetention:      dur("HISTORY_RETENTION", 30*24*time.Hour),
+		UninstalledGrace:      dur("UNINSTALLED_GRACE", 30*24*time.Hour),
 	}
 	switch strings.ToLower(get("LOG_LEVEL", "info")) {
 	case "debug":

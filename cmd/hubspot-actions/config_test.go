@@ -19,7 +19,7 @@ func TestLoadConfigSandboxDefaults(t *testing.T) {
 	}
 	if !cfg.Sandbox || cfg.ListenAddr != "127.0.0.1:8080" || cfg.PublicBaseURL != "http://localhost:8080" ||
 		cfg.DatabaseURL != "./data/hubspot-actions.db" || cfg.DataDir != "data" || cfg.InlineBudget != 5*time.Second ||
-		cfg.HubSpotAPIBaseURL != "http://127.0.0.1:8090" || cfg.HistoryRetention != 30*24*time.Hour {
+		cfg.HubSpotAPIBaseURL != "http://127.0.0.1:8090" || cfg.HistoryRetention != 30*24*time.Hour || cfg.UninstalledGrace != 720*time.Hour {
 		t.Errorf("sandbox defaults = %+v", cfg)
 	}
 }
@@ -29,13 +29,13 @@ func TestLoadConfigProduction(t *testing.T) {
 	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 	cfg, err := loadConfig(env(map[string]string{
 		"HUBSPOT_CLIENT_ID": "id", "HUBSPOT_CLIENT_SECRET": "s3cret", "PUBLIC_BASE_URL": "https://actions.example.com/",
-		"ENCRYPTION_KEY": key, "INLINE_BUDGET": "2s", "HISTORY_RETENTION": "7d",
+		"ENCRYPTION_KEY": key, "INLINE_BUDGET": "2s", "HISTORY_RETENTION": "7d", "UNINSTALLED_GRACE": "48h",
 	}))
 	if err != nil {
 		t.Fatalf("loadConfig() error = %v", err)
 	}
 	if cfg.Sandbox || cfg.ListenAddr != ":8080" || cfg.PublicBaseURL != "https://actions.example.com" || cfg.HubSpotAPIBaseURL != "https://api.hubapi.com" ||
-		cfg.InlineBudget != 2*time.Second || cfg.HistoryRetention != 7*24*time.Hour || len(cfg.EncryptionKey) != 32 {
+		cfg.InlineBudget != 2*time.Second || cfg.HistoryRetention != 7*24*time.Hour || cfg.UninstalledGrace != 48*time.Hour || len(cfg.EncryptionKey) != 32 {
 		t.Errorf("production config = %+v", cfg)
 	}
 	if s := cfg.HubSpotClientSecret.String(); s != "[redacted]" {
@@ -48,7 +48,7 @@ func TestLoadConfigProduction(t *testing.T) {
 func TestLoadConfigReportsEveryProblemAtOnce(t *testing.T) {
 	t.Parallel()
 	_, err := loadConfig(env(map[string]string{
-		"HUBSPOT_CLIENT_ID": "id", "INLINE_BUDGET": "soon", "ENCRYPTION_KEY_PREVIOUS": "short",
+		"HUBSPOT_CLIENT_ID": "id", "INLINE_BUDGET": "soon", "ENCRYPTION_KEY_PREVIOUS": "short", "UNINSTALLED_GRACE": "forever",
 		"HUBSPOT_SCOPES": "oauth", "LOG_LEVEL": "loud", "QUICKBOOKS_CLIENT_ID": "qb", "QUICKBOOKS_CLIENT_SECRET": "qbs",
 		// Each provider's own variables, declared in its package, are
 		// reported with the rest.
@@ -58,7 +58,7 @@ func TestLoadConfigReportsEveryProblemAtOnce(t *testing.T) {
 		t.Fatal("loadConfig() = nil, want errors")
 	}
 	for _, want := range []string{"HUBSPOT_CLIENT_SECRET is required", "PUBLIC_BASE_URL is required", "ENCRYPTION_KEY is required",
-		"INLINE_BUDGET", "ENCRYPTION_KEY_PREVIOUS must be the base64", "must include automation", "LOG_LEVEL", "QUICKBOOKS_ENVIRONMENT is required",
+		"INLINE_BUDGET", "UNINSTALLED_GRACE", "ENCRYPTION_KEY_PREVIOUS must be the base64", "must include automation", "LOG_LEVEL", "QUICKBOOKS_ENVIRONMENT is required",
 		"STRIPE_API_BASE_URL must be an http or https URL", "CLEARBIT_BASE_URL must be an http or https URL"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)

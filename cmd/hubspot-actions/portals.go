@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"hubspot-actions/actions"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
 )
@@ -22,9 +23,11 @@ const portalsUsage = `usage: hubspot-actions portals list
        hubspot-actions portals remove PORTAL_ID
 
 list and show print installed portals, their scopes, token expiry and
-connection status (never a secret). remove revokes the portal's refresh token
-at HubSpot, deletes every secret the portal has with the app and signs out
-every settings session of the portal.`
+connection status (never a secret). remove uninstalls the app from the
+portal in HubSpot (with the portal's token), revokes its refresh token,
+revokes and deletes its provider connections, deletes every secret the
+portal has with the app and ends its admin sessions; its execution history
+is kept for HISTORY_RETENTION. If it stops midway, run it again.`
 
 // portalsCommand runs the portals subcommand.
 func portalsCommand(ctx context.Context, args []string, cfg config, stdout io.Writer) error {
@@ -93,23 +96,52 @@ func portalsCommand(ctx context.Context, args []string, cfg config, stdout io.Wr
 		}
 		return printPortal(stdout, p)
 	default: // remove
-		r, err := flow.RemovePortal(ctx, portalID)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("portals remove: portal %d has not installed the app", portalID)
-		}
+		log := slog.New(slog.DiscardHandler)
+		providers, err := cliProviders(cfg, db, log)
 		if err != nil {
 			return fmt.Errorf("portals remove: %w", err)
 		}
-		if r.Revoked {
-			fmt.Fprintf(stdout, "Revoked portal %d's refresh token at HubSpot.\n", portalID)
-		} else {
-			fmt.Fprintf(stdout, "Nothing revoked at HubSpot: %s.\n", r.RevokeNote)
+		r, err := newUninstaller(cfg, flow, db, providers, log).Uninstall(ctx, portalID, "an operator (portals remove)")
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("portals remove: portal %d has not installed the app", portalID)
 		}
-		fmt.Fprintf(stdout, "Deleted %d OAuth grant(s) and %d API key(s) of portal %d.\n", r.Grants, r.APIKeys, portalID)
-		fmt.Fprintf(stdout, "Signed out %d settings session(s) of portal %d.\n", r.Sessions, portalID)
-		fmt.Fprintf(stdout, "Portal %d is marked removed; a super admin can reinstall the app from HubSpot to reconnect it.\n", portalID)
-		return nil
+		if errors.Is(err, actions.ErrUninstallIncomplete) {
+			return fmt.Errorf("portals remove: %w (run it again to finish)", err)
+		}
+		if err != nil {
+			return fmt.Errorf("portals remove: %w (if HubSpot refuses, a super admin can uninstall the app in HubSpot's Connected apps settings; then run this again)", err)
+		}
+		return printUninstall(stdout, r, cfg.HistoryRetention)
 	}
+}
+
+// printUninstall says what an uninstall did, in plain words.
+func printUninstall(w io.Writer, r actions.Uninstall, retention time.Duration) error {
+	id := r.PortalID
+	if r.Reinstalled {
+		_, err := fmt.Fprintf(w, "Portal %d was reinstalled while it was being uninstalled: its new installation was left alone.\n", id)
+		return err
+	}
+	if r.HubSpot.Uninstalled {
+		fmt.Fprintf(w, "Uninstalled the app from portal %d in HubSpot (its super admins get an email with a reinstall link).\n", id)
+	} else {
+		fmt.Fprintf(w, "HubSpot was not asked to uninstall the app: %s.\n", r.HubSpot.Note)
+	}
+	if r.RefreshRevoked {
+		fmt.Fprintf(w, "Revoked portal %d's refresh token at HubSpot.\n", id)
+	} else {
+		fmt.Fprintf(w, "Nothing revoked at HubSpot: %s.\n", r.RevokeNote)
+	}
+	for _, p := range r.Disconnected {
+		fmt.Fprintf(w, "Disconnected %s (its access revoked there).\n", p)
+	}
+	for _, p := range r.NotRevoked {
+		fmt.Fprintf(w, "Deleted the %s connection, but %s could not be reached to revoke it: remove the app in the %s account's settings.\n", p, p, p)
+	}
+	fmt.Fprintf(w, "Deleted %d OAuth grant(s) and %d API key(s) of portal %d.\n", r.Grants, r.APIKeys, id)
+	fmt.Fprintf(w, "Signed out %d settings session(s) of portal %d.\n", r.Sessions, id)
+	_, err := fmt.Fprintf(w, "Portal %d is uninstalled; its execution history is kept for %s. A super admin can reinstall the app from HubSpot.\n", id, days(retention))
+	return err
 }
 
 // hubspotOAuthConfig is the install flow's configuration; installs sign
@@ -160,6 +192,9 @@ func printPortal(w io.Writer, p oauth.PortalInfo) error {
 	fmt.Fprintf(tw, "Installed at:\t%s\n", when(p.InstalledAt))
 	fmt.Fprintf(tw, "Updated at:\t%s\n", when(p.UpdatedAt))
 	fmt.Fprintf(tw, "Status:\t%s\n", status)
+	if !p.UninstalledAt.IsZero() {
+		fmt.Fprintf(tw, "Uninstalled at:\t%s\n", when(p.UninstalledAt))
+	}
 	fmt.Fprintf(tw, "Scopes:\t%s\n", dash(strings.Join(p.Scopes, " ")))
 	fmt.Fprintf(tw, "Token expires:\t%s\n", when(p.TokenExpiresAt))
 	if err := tw.Flush(); err != nil {
@@ -184,6 +219,18 @@ func printPortal(w io.Writer, p oauth.PortalInfo) error {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", g.Provider, account, st, when(g.ExpiresAt), when(g.UpdatedAt))
 	}
 	return tw.Flush()
+}
+
+// days says a period in days when it is whole days.
+func days(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d == day:
+		return "1 day"
+	case d > 0 && d%day == 0:
+		return fmt.Sprintf("%d days", d/day)
+	}
+	return d.String()
 }
 
 func dash(s string) string {

@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/oauth2"
 
+	"hubspot-actions/actions/quickbooks/quickbookstest"
 	"hubspot-actions/actions/upstream"
 	"hubspot-actions/cmd/internal/admin"
 	"hubspot-actions/oauth"
@@ -29,6 +30,7 @@ import (
 type portalsEnv struct {
 	cfg     config
 	hs      *hubspottest.Server
+	qb      *quickbookstest.Fake
 	db      *store.DB
 	secrets []string // must never be printed
 	revoke  string   // portal 7000001's refresh token
@@ -40,6 +42,15 @@ func newPortalsEnv(t *testing.T) *portalsEnv {
 	t.Helper()
 	ctx := context.Background()
 	hs := hubspottest.NewTestServer(t, hubspottest.Config{ClientID: "cli-client", ClientSecret: "cli-secret-3b9f"})
+	qb := quickbookstest.Start(t, quickbookstest.Options{ClientID: "qb-client", ClientSecret: "qb-secret-5d1e", AdoptUnknownGrants: true})
+	providerCfgs, errs := loadProviders(env(map[string]string{
+		"QUICKBOOKS_CLIENT_ID": "qb-client", "QUICKBOOKS_CLIENT_SECRET": "qb-secret-5d1e", "QUICKBOOKS_ENVIRONMENT": "sandbox",
+		"QUICKBOOKS_API_BASE_URL": qb.APIBaseURL(), "INTUIT_AUTHORIZE_URL": qb.AuthorizeURL(), "INTUIT_TOKEN_URL": qb.TokenURL(),
+		"INTUIT_REVOKE_URL": qb.RevokeURL(),
+	}))
+	if len(errs) > 0 {
+		t.Fatalf("provider configuration: %v", errs)
+	}
 	key := sha256.Sum256([]byte("portals test key"))
 	cfg := config{
 		DatabaseURL:         filepath.Join(t.TempDir(), "app.db"),
@@ -50,6 +61,9 @@ func newPortalsEnv(t *testing.T) *portalsEnv {
 		HubSpotAppBaseURL:   "https://app.hubspot.com",
 		HubSpotScopes:       defaultScopes,
 		EncryptionKey:       key[:],
+		HistoryRetention:    30 * 24 * time.Hour,
+		UninstalledGrace:    30 * 24 * time.Hour,
+		Providers:           providerCfgs,
 	}
 	db, err := store.Open(ctx, cfg.DatabaseURL, store.WithKeys(cfg.EncryptionKey, nil))
 	if err != nil {
@@ -60,10 +74,10 @@ func newPortalsEnv(t *testing.T) *portalsEnv {
 	db.SetClock(func() time.Time { return installed })
 	log := slog.New(slog.DiscardHandler)
 	flow := oauth.New(hubspotOAuthConfig(cfg, db), db, &http.Client{}, log)
-	qb := oauth.NewGrants("quickbooks", &oauth2.Config{}, db, &http.Client{}, log)
+	qbGrants := oauth.NewGrants("quickbooks", &oauth2.Config{}, db, &http.Client{}, log)
 	expiry := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
 
-	env := &portalsEnv{cfg: cfg, hs: hs, db: db, secrets: []string{"cli-secret-3b9f", base64.StdEncoding.EncodeToString(key[:])}}
+	env := &portalsEnv{cfg: cfg, hs: hs, qb: qb, db: db, secrets: []string{"cli-secret-3b9f", "qb-secret-5d1e", base64.StdEncoding.EncodeToString(key[:])}}
 	for _, p := range []struct {
 		id     int64
 		email  string
@@ -87,7 +101,7 @@ func newPortalsEnv(t *testing.T) *portalsEnv {
 			env.revoke = tok.RefreshToken
 		}
 	}
-	if err := qb.Save(ctx, 7000001, &oauth2.Token{AccessToken: "qb-access-77", RefreshToken: "qb-refresh-77", Expiry: expiry.Add(30 * time.Minute)}, "9130", "Acme Ltd"); err != nil {
+	if err := qbGrants.Save(ctx, 7000001, &oauth2.Token{AccessToken: "qb-access-77", RefreshToken: "qb-refresh-77", Expiry: expiry.Add(30 * time.Minute)}, "9130", "Acme Ltd"); err != nil {
 		t.Fatal(err)
 	}
 	env.secrets = append(env.secrets, "qb-access-77", "qb-refresh-77")
@@ -170,6 +184,10 @@ Connections:
 	}
 }
 
+// TestPortalsRemove: remove uninstalls the app in HubSpot with the
+// portal's own token (the fake checks it), revokes the refresh token and
+// the QuickBooks connection at Intuit, and deletes every secret; run again,
+// it has nothing left to do.
 func TestPortalsRemove(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -186,16 +204,30 @@ func TestPortalsRemove(t *testing.T) {
 	if err != nil {
 		t.Fatalf("portals remove: %v", err)
 	}
-	want := `Revoked portal 7000001's refresh token at HubSpot.
+	want := `Uninstalled the app from portal 7000001 in HubSpot (its super admins get an email with a reinstall link).
+Revoked portal 7000001's refresh token at HubSpot.
+Disconnected quickbooks (its access revoked there).
 Deleted 2 OAuth grant(s) and 1 API key(s) of portal 7000001.
 Signed out 1 settings session(s) of portal 7000001.
-Portal 7000001 is marked removed; a super admin can reinstall the app from HubSpot to reconnect it.
+Portal 7000001 is uninstalled; its execution history is kept for 30 days. A super admin can reinstall the app from HubSpot.
 `
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("portals remove mismatch (-want +got):\n%s", diff)
 	}
+	if u := env.hs.Uninstalls(); len(u) != 1 || u[0] != 7000001 {
+		t.Errorf("HubSpot uninstalled the app from %v, want [7000001]", u)
+	}
 	if n := env.hs.Calls(hubspottest.EndpointRevoke); n != 1 || env.hs.RefreshTokenLive(env.revoke) {
 		t.Errorf("revoke calls = %d, refresh token live = %v; want 1 call and a dead token", n, env.hs.RefreshTokenLive(env.revoke))
+	}
+	revoked := false
+	for _, r := range env.qb.Requests() {
+		if r.Method == http.MethodPost && r.Path == quickbookstest.RevokePath && strings.Contains(r.Body, "qb-refresh-77") {
+			revoked = true
+		}
+	}
+	if !revoked {
+		t.Errorf("Intuit never got a revocation of the QuickBooks refresh token; requests: %+v", env.qb.Requests())
 	}
 	if toks, _ := env.db.ListPortalTokens(ctx, 7000001); len(toks) != 0 {
 		t.Errorf("portal 7000001 still has %d grants, want none", len(toks))
@@ -208,13 +240,24 @@ Portal 7000001 is marked removed; a super admin can reinstall the app from HubSp
 	if s, ok := sessions.Get(echo.New().NewContext(req, httptest.NewRecorder())); ok {
 		t.Errorf("a copy of the session cookie still signs in after remove: %+v", s)
 	}
+	if toks, _ := env.db.ListPortalTokens(ctx, 7000002); len(toks) != 1 {
+		t.Errorf("portal 7000002 has %d grants, want its 1 untouched", len(toks))
+	}
 	got, _ = env.run(t, "list")
-	if !strings.Contains(got, "7000001  test-7000001.hubspot.com  admin@example.com  removed          -") {
-		t.Errorf("portals list after remove:\n%s\nwant portal 7000001 removed with no token", got)
+	if !strings.Contains(got, "7000001  test-7000001.hubspot.com  admin@example.com  uninstalled      -") {
+		t.Errorf("portals list after remove:\n%s\nwant portal 7000001 uninstalled with no token", got)
+	}
+	got, err = env.run(t, "show", "7000001")
+	if err != nil || !strings.Contains(got, "uninstalled (uninstalled by an operator (portals remove))") || !strings.Contains(got, "Uninstalled at:") {
+		t.Errorf("portals show after remove = %q, %v; want uninstalled by an operator", got, err)
 	}
 	got, err = env.run(t, "remove", "7000001")
-	if err != nil || !strings.HasPrefix(got, "Nothing revoked at HubSpot: no HubSpot token was stored.") {
-		t.Errorf("portals remove again = %q, %v; want nothing to revoke", got, err)
+	if err != nil || !strings.Contains(got, "HubSpot was not asked to uninstall the app: no HubSpot token was stored") ||
+		!strings.Contains(got, "Deleted 0 OAuth grant(s) and 0 API key(s)") {
+		t.Errorf("portals remove again = %q, %v; want nothing left to do", got, err)
+	}
+	if n := len(env.hs.Uninstalls()); n != 1 {
+		t.Errorf("HubSpot uninstalled the app %d times, want 1", n)
 	}
 }
 
@@ -239,8 +282,8 @@ func TestPortalsErrors(t *testing.T) {
 			t.Errorf("portals %v = %v, want an error saying %q", tt.args, err, tt.want)
 		}
 	}
-	// HubSpot unreachable: nothing is deleted.
-	env.hs.Fail(hubspottest.EndpointRevoke, 1, http.StatusServiceUnavailable, 0)
+	// HubSpot unreachable: nothing is deleted, the portal stays active.
+	env.hs.Fail(hubspottest.EndpointUninstall, 1, http.StatusServiceUnavailable, 0)
 	_, err := env.run(t, "remove", "7000001")
 	var ae *upstream.APIError
 	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "nothing was deleted") {
@@ -248,5 +291,8 @@ func TestPortalsErrors(t *testing.T) {
 	}
 	if toks, _ := env.db.ListPortalTokens(context.Background(), 7000001); len(toks) != 2 {
 		t.Errorf("after a failed remove, portal 7000001 has %d grants, want 2", len(toks))
+	}
+	if p, _ := env.db.GetPortal(context.Background(), 7000001); p.Status != store.StatusActive {
+		t.Errorf("after a failed remove, portal 7000001 is %s, want active", p.Status)
 	}
 }

@@ -26,7 +26,7 @@ type routesExtra struct {
 }
 
 // addRoutes lists the whole HTTP surface of the service.
-func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *actions.Runtime, flow *oauth.Flow, providers []actions.Provider, m *actions.Metrics, promReg *prometheus.Registry, extra routesExtra) {
+func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *actions.Runtime, flow *oauth.Flow, providers []actions.Provider, u *actions.Uninstaller, m *actions.Metrics, promReg *prometheus.Registry, extra routesExtra) {
 	// Operations.
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", handleReady(db))
@@ -64,6 +64,8 @@ func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *act
 	settings.POST("/keys/:provider", admin.HandleSaveKey(w, flow, providers, cfg.HistoryRetention, keyChecks))
 	settings.POST("/keys/:provider/delete", admin.HandleDeleteKey(w, providers))
 	settings.POST("/:provider/disconnect", admin.HandleDisconnect(w, flow, providers))
+	settings.GET("/uninstall", admin.HandleUninstallConfirm(w, flow, cfg.HistoryRetention))
+	settings.POST("/uninstall", admin.HandleUninstall(w, flow, u, cfg.HistoryRetention))
 	settings.GET("/history", admin.HandleHistory(w, db, rt.Registry(), cfg.HistoryRetention))
 	settings.GET("/history/:id", admin.HandleExecution(w, db, rt.Registry()))
 	settings.POST("/logout", w.HandleLogout())

@@ -69,7 +69,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	// What c.RealIP() answers: the peer, or behind TRUSTED_PROXIES the
 	// client they forwarded for (rate limits and logs key on it).
 	e.IPExtractor = actions.ClientIP(cfg.TrustedProxies)
-	addRoutes(e, log, cfg, db, app.runtime, app.flow, app.providers, metrics, promReg, app.extra)
+	addRoutes(e, log, cfg, db, app.runtime, app.flow, app.providers, app.uninstaller, metrics, promReg, app.extra)
 	e.Listener = ln
 	// Slow or idle clients cannot hold connections forever. (Per-request
 	// read and write timeouts cost a quarter of the inline throughput in
@@ -170,10 +170,13 @@ type app struct {
 	flow      *oauth.Flow
 	hubspot   *hubspot.Client
 	extra     routesExtra
-	providers []actions.Provider  // in the order of the list
-	validator *validator.Validate // the server's and the runtime's
-	closers   []func()
-	notes     []string // sandbox notes for the announcement
+	providers []actions.Provider // in the order of the list
+	// uninstaller uninstalls portals (settings page) and sweeps those
+	// uninstalled in HubSpot.
+	uninstaller *actions.Uninstaller
+	validator   *validator.Validate // the server's and the runtime's
+	closers     []func()
+	notes       []string // sandbox notes for the announcement
 }
 
 func (a *app) close() {
@@ -232,7 +235,9 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 		return nil, err
 	}
 	a.validator = actions.NewValidator()
-	a.runtime, err = actions.NewRuntime(actions.Config{InlineBudget: cfg.InlineBudget, AttemptTimeout: cfg.ActionTimeout, Retention: cfg.HistoryRetention}, db, reg, a.hubspot, a.validator, log, m, promReg)
+	a.uninstaller = newUninstaller(cfg, a.flow, db, a.providers, log)
+	a.runtime, err = actions.NewRuntime(actions.Config{InlineBudget: cfg.InlineBudget, AttemptTimeout: cfg.ActionTimeout, Retention: cfg.HistoryRetention,
+		Chores: []actions.Chore{a.uninstaller.Chore()}}, db, reg, a.hubspot, a.validator, log, m, promReg)
 	if err != nil {
 		return nil, err
 	}

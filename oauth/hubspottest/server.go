@@ -1,6 +1,7 @@
 // Package hubspottest is a fake of the parts of HubSpot that
 // hubspot-actions talks to: the OAuth authorize page and token, introspect
-// and revoke endpoints, callback completion, and CRM object reads. Tests,
+// and revoke endpoints, the app uninstall API, callback completion, and
+// CRM object reads. Tests,
 // the sandbox mode and the simulator use it.
 //
 // It is strict: every handler checks the method, content type, credentials
@@ -107,6 +108,8 @@ const (
 	EndpointRevoke     Endpoint = "revoke"
 	EndpointCallbacks  Endpoint = "callbacks" // single and batch completion
 	EndpointCRM        Endpoint = "crm"
+	// EndpointUninstall is DELETE /appinstalls/2026-03/external-install.
+	EndpointUninstall Endpoint = "uninstall"
 )
 
 // Completion is one callback completion HubSpot received.
@@ -191,6 +194,7 @@ type Server struct {
 	faults      map[Endpoint][]fault
 	violations  []string
 	window      map[int64][]time.Time
+	uninstalls  []int64 // portals uninstalled through the API, in order
 
 	url string
 	hs  *http.Server
@@ -221,6 +225,7 @@ func NewServer(cfg Config) *Server {
 	mux.HandleFunc("/automation/actions/callbacks/2026-03/complete", s.handleCompleteBatch)
 	mux.HandleFunc("/automation/actions/callbacks/2026-03/{callbackId}/complete", s.handleComplete)
 	mux.HandleFunc("/crm/objects/2026-03/{objectType}/{objectId}", s.handleGetObject)
+	mux.HandleFunc("/appinstalls/2026-03/external-install", s.handleUninstall)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.violation("unexpected request %s %s", r.Method, r.URL.Path)
 		s.hubspotError(w, http.StatusNotFound, "resource not found", "OBJECT_NOT_FOUND")
@@ -358,6 +363,15 @@ func (s *Server) RevokePortal(portalID int64) {
 			t.revoked = true
 		}
 	}
+}
+
+// Uninstalls returns the portals the app was uninstalled from through
+// DELETE /appinstalls/2026-03/external-install, in order (a portal twice if
+// it reinstalled and was uninstalled again).
+func (s *Server) Uninstalls() []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int64(nil), s.uninstalls...)
 }
 
 // RefreshTokenLive reports whether a refresh token is known and not revoked.
@@ -711,6 +725,30 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK) // RFC 7009: unknown tokens are not an error
 }
 
+// handleUninstall is HubSpot's app uninstall API: authorised by a live
+// access token of the portal with the oauth scope, it answers 204 with no
+// body and uninstalls the app from that portal, which revokes every token
+// the portal's install issued: later API calls answer 401 and refreshes
+// invalid_grant. (HubSpot also emails the portal's super admins.)
+func (s *Server) handleUninstall(w http.ResponseWriter, r *http.Request) {
+	s.count(EndpointUninstall)
+	if r.URL.RawQuery != "" {
+		s.violation("uninstall: unexpected query string %q", r.URL.RawQuery)
+	}
+	portalID, ok := s.api(w, r, http.MethodDelete, "oauth")
+	if !ok {
+		return
+	}
+	if r.ContentLength > 0 {
+		s.violation("uninstall: the request has a body; HubSpot's takes none")
+	}
+	s.RevokePortal(portalID)
+	s.mu.Lock()
+	s.uninstalls = append(s.uninstalls, portalID)
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 	s.count(EndpointCallbacks)
 	portalID, ok := s.api(w, r, http.MethodPost, "automation")
@@ -938,8 +976,11 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request, method, scope strin
 		return 0, false
 	}
 	e := EndpointCallbacks
-	if strings.HasPrefix(r.URL.Path, "/crm/") {
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/crm/"):
 		e = EndpointCRM
+	case strings.HasPrefix(r.URL.Path, "/appinstalls/"):
+		e = EndpointUninstall
 	}
 	if !s.rateLimit(w, portalID) {
 		return 0, false

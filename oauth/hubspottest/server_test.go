@@ -258,3 +258,68 @@ func TestObject(t *testing.T) {
 		t.Errorf("Object of another portal found")
 	}
 }
+
+// TestUninstall: the app uninstall API wants DELETE with a live access
+// token carrying the oauth scope, answers 204, and leaves every token of
+// the portal dead: API calls answer 401 and refreshes invalid_grant.
+func TestUninstall(t *testing.T) {
+	t.Parallel()
+	s := NewTestServer(t, Config{ClientID: "id", ClientSecret: "sec"})
+	del := func(token string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodDelete, s.URL()+"/appinstalls/2026-03/external-install", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == http.StatusNoContent && len(b) != 0 {
+			t.Errorf("uninstall answered 204 with a body %q", b)
+		}
+		return resp.StatusCode
+	}
+	noOAuth := s.Grant(7000002, "automation")
+	if got := del(noOAuth.AccessToken); got != http.StatusForbidden {
+		t.Errorf("uninstall with a token lacking the oauth scope = %d, want 403", got)
+	}
+	other := s.Grant(7000003)
+	tok := s.Grant(7000001)
+	if got := del(tok.AccessToken); got != http.StatusNoContent {
+		t.Fatalf("uninstall = %d, want 204", got)
+	}
+	if got := s.Uninstalls(); len(got) != 1 || got[0] != 7000001 {
+		t.Errorf("Uninstalls() = %v, want [7000001]", got)
+	}
+	if got := del(tok.AccessToken); got != http.StatusUnauthorized {
+		t.Errorf("uninstall again with the same token = %d, want 401", got)
+	}
+	code, body := postForm(t, s.URL()+"/oauth/2026-03/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"id"}, "client_secret": {"sec"}, "refresh_token": {tok.RefreshToken}})
+	if code != http.StatusBadRequest || body["error"] != "invalid_grant" {
+		t.Errorf("refresh after uninstall = %d %v, want 400 invalid_grant", code, body)
+	}
+	if !s.RefreshTokenLive(other.RefreshToken) {
+		t.Error("uninstalling portal 7000001 revoked portal 7000003's refresh token")
+	}
+	s.Fail(EndpointUninstall, 1, http.StatusServiceUnavailable, 0)
+	if got := del(other.AccessToken); got != http.StatusServiceUnavailable {
+		t.Errorf("uninstall with a fault queued = %d, want 503", got)
+	}
+	if got := s.Calls(EndpointUninstall); got != 4 {
+		t.Errorf("Calls(EndpointUninstall) = %d, want 4", got)
+	}
+	if v := s.Violations(); len(v) != 0 {
+		t.Errorf("violations: %v", v)
+	}
+	// Without a token is a violation: a real client always sends one.
+	if got := del(""); got != http.StatusUnauthorized {
+		t.Errorf("uninstall without a token = %d, want 401", got)
+	}
+	if v := s.Violations(); len(v) != 1 {
+		t.Errorf("violations after a call without a token: %v, want 1", v)
+	}
+	s.ClearViolations()
+}

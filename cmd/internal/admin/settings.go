@@ -44,12 +44,15 @@ type portalView struct {
 	InstalledAt string
 	UpdatedAt   string
 	Scopes      []string
-	// Health is "active", "needs_reinstall", "removed" or "not_connected".
+	// Health is "active", "uninstalling", "uninstalled", "not_connected"
+	// or, from older releases, "needs_reinstall" or "removed".
 	Health        string
 	HealthLabel   string
 	HealthDetail  string
 	TokenExpires  string
 	ReinstallLink bool
+	// CanUninstall offers the "Uninstall from HubSpot" button.
+	CanUninstall bool
 }
 
 // cardView is a provider's card as the template shows it.
@@ -124,6 +127,12 @@ func HandleSaveKey(w *Pages, flow *oauth.Flow, providers []actions.Provider, ret
 		kp, ok := findProvider[actions.KeyProvider](providers, req.Provider)
 		if !ok {
 			return echo.NewHTTPError(http.StatusNotFound, "There is no such provider.")
+		}
+		if info, err := flow.Portal(ctx, portalID); errors.Is(err, store.ErrNotFound) || err == nil && info.Status == oauth.StatusUninstalled {
+			// A session outliving its portal's install stores no secret.
+			return reinstall(c, w, flow)
+		} else if err != nil {
+			return err
 		}
 		req.APIKey = strings.TrimSpace(req.APIKey)
 		label := kp.Keys().Label()
@@ -374,6 +383,7 @@ func newPortalView(info oauth.PortalInfo, now time.Time) portalView {
 	}
 	switch info.Status {
 	case oauth.StatusActive:
+		v.CanUninstall = true
 		v.HealthLabel = "Active"
 		switch {
 		case info.TokenExpiresAt.IsZero():
@@ -391,6 +401,22 @@ func newPortalView(info oauth.PortalInfo, now time.Time) portalView {
 		}
 		v.HealthDetail += ". Actions fail with NOT_CONNECTED until a super admin reinstalls the app."
 		v.ReinstallLink = true
+		v.CanUninstall = true
+	case oauth.StatusUninstalled:
+		v.HealthLabel = "Uninstalled"
+		v.HealthDetail = "The app is no longer installed in this HubSpot account"
+		if info.StatusReason != "" {
+			v.HealthDetail += " (" + info.StatusReason + ")"
+		}
+		v.HealthDetail += ". Its workflow actions do not run; reinstall the app to use it again."
+		if !info.UninstalledAt.IsZero() {
+			v.HealthDetail += " Since " + fmtTime(info.UninstalledAt) + "."
+		}
+		v.ReinstallLink = true
+	case oauth.StatusUninstalling:
+		v.HealthLabel = "Uninstalling"
+		v.HealthDetail = "The app is being uninstalled from this HubSpot account; its workflow actions do not run. The uninstall finishes by itself, or uninstall again below."
+		v.CanUninstall = true
 	case oauth.StatusRemoved:
 		v.HealthLabel = "Removed"
 		v.HealthDetail = "The app was removed from this account and its secrets deleted. Reinstall it to use it again."
@@ -399,6 +425,7 @@ func newPortalView(info oauth.PortalInfo, now time.Time) portalView {
 		v.HealthLabel = "Not connected"
 		v.HealthDetail = "No HubSpot access token is stored for this account. Reinstall the app to connect it."
 		v.ReinstallLink = true
+		v.CanUninstall = true
 	}
 	return v
 }

@@ -308,11 +308,28 @@ func (w *Pages) HandleLogout() echo.HandlerFunc {
 	}
 }
 
-// HandleSignedOut serves GET /signed-out.
+// HandleSignedOut serves GET /signed-out; ?notice=uninstalled (or
+// uninstall-finishing) says the app was uninstalled too. The notice only
+// picks one of the page's fixed texts.
 func (w *Pages) HandleSignedOut() echo.HandlerFunc {
+	type request struct {
+		Notice string `query:"notice"`
+	}
 	return func(c echo.Context) error {
 		c.Response().Header().Set("Cache-Control", "no-store")
-		return w.render(c, http.StatusOK, "signed-out", w.newPage(c, "Signed out", ""))
+		var req request
+		if err := (&echo.DefaultBinder{}).BindQueryParams(c, &req); err != nil {
+			return err
+		}
+		data := struct {
+			page
+			Notice string
+		}{page: w.newPage(c, "Signed out", "")}
+		switch req.Notice {
+		case "uninstalled", "uninstall-finishing":
+			data.Notice, data.Title = req.Notice, "Uninstalled"
+		}
+		return w.render(c, http.StatusOK, "signed-out", data)
 	}
 }
 

@@ -211,6 +211,20 @@ func TestSettingsStates(t *testing.T) {
 			link: true,
 		},
 		{
+			name: "uninstalled in HubSpot",
+			portal: oauth.PortalInfo{PortalID: 5, Status: oauth.StatusUninstalled, StatusReason: "HubSpot rejected the refresh token (invalid_grant)",
+				UninstalledAt: now.Add(-time.Hour)},
+			qb:   unavailable,
+			want: []string{"Uninstalled The app is no longer installed in this HubSpot account (HubSpot rejected the refresh token (invalid_grant)).", "do not run", "Since 2026-05-04 11:00:00 UTC.", "Reinstall the app"},
+			link: true,
+		},
+		{
+			name:   "uninstalling",
+			portal: oauth.PortalInfo{PortalID: 5, Status: oauth.StatusUninstalling},
+			qb:     unavailable,
+			want:   []string{"Uninstalling The app is being uninstalled", "Uninstall from HubSpot"},
+		},
+		{
 			name:   "removed",
 			portal: oauth.PortalInfo{PortalID: 5, Status: oauth.StatusRemoved},
 			qb:     unavailable,
@@ -244,6 +258,11 @@ func TestSettingsStates(t *testing.T) {
 			}
 			if got := strings.Contains(rec.Body.String(), `href="/oauth/hubspot/install"`); got != tt.link {
 				t.Errorf("reinstall link shown = %v, want %v", got, tt.link)
+			}
+			// Uninstalling is offered while the app is (or may be) installed.
+			wantUninstall := tt.portal.Status != oauth.StatusUninstalled && tt.portal.Status != oauth.StatusRemoved
+			if got := strings.Contains(rec.Body.String(), `href="/settings/uninstall"`); got != wantUninstall {
+				t.Errorf("uninstall link shown = %v, want %v", got, wantUninstall)
 			}
 			admintest.CheckAccessible(t, tt.name, rec.Body.String())
 		})
