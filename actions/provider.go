@@ -169,6 +169,9 @@ const (
 	SettingsPath = "/settings"
 	// InstallPath is where a browser without a settings session is sent.
 	InstallPath = "/oauth/hubspot/install"
+	// GuidePath is the public setup guide, the app's documentation and
+	// support page.
+	GuidePath = "/guide"
 )
 
 // Sessions is what a provider's connect flow needs of the settings page's
