@@ -68,7 +68,7 @@ func Command(ctx context.Context, args []string, reg *actions.Registry, getenv f
 	if apiBase == "" {
 		apiBase = "https://api.hubapi.com"
 	}
-	p, err := publishParams(*base, getenv)
+	p, err := publishParams(*base, getenv, reg)
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
@@ -132,7 +132,7 @@ func Command(ctx context.Context, args []string, reg *actions.Registry, getenv f
 // base URL comes from the flag or PUBLIC_BASE_URL only. The project folder's
 // recorded URL is not a fallback: the committed one is the placeholder, and
 // publishing it would create a second, broken set of live actions.
-func publishParams(flagBase string, getenv func(string) string) (projectParams, error) {
+func publishParams(flagBase string, getenv func(string) string, reg *actions.Registry) (projectParams, error) {
 	base := strings.TrimSpace(flagBase)
 	if base == "" {
 		base = strings.TrimSpace(getenv("PUBLIC_BASE_URL"))
@@ -140,7 +140,7 @@ func publishParams(flagBase string, getenv func(string) string) (projectParams, 
 	if base == "" {
 		return projectParams{}, errors.New("no public base URL: pass --public-base-url https://actions.yourco.com or set PUBLIC_BASE_URL to the origin HubSpot calls")
 	}
-	p, err := resolveProjectParams(base, getenv, recorded{})
+	p, err := resolveProjectParams(base, getenv, recorded{}, DefaultScopes(reg))
 	if err != nil {
 		return projectParams{}, err
 	}
