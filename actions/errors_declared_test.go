@@ -16,7 +16,9 @@ type recordTB struct {
 	errs []string
 }
 
-func (r *recordTB) Errorf(format string, args ...any) { r.errs = append(r.errs, fmt.Sprintf(format, args...)) }
+func (r *recordTB) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
 
 // TestHarnessCatchesUndeclaredErrorCodes: an action that answers NOT_FOUND
 // without declaring it fails its tests, so the guide's list of codes

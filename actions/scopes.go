@@ -21,7 +21,7 @@ var (
 	// ScopeOAuth is required of every app that installs through OAuth.
 	ScopeOAuth = Scope{Name: "oauth", Reason: "HubSpot requires it of every app installed through OAuth: the install, token refreshes and the connection check on the settings page."}
 	// ScopeAutomation lets the app's workflow actions run and complete.
-	ScopeAutomation = Scope{Name: "automation", Reason: "the app's custom workflow actions: HubSpot sends their executions, and the app completes BLOCKed ones through the callbacks API."}
+	ScopeAutomation = Scope{Name: "automation", Reason: "The custom workflow actions: HubSpot sends their executions, and the app completes BLOCKed ones through the callbacks API."}
 )
 
 // BaseScopes returns the scopes every installation needs, in order. Each
