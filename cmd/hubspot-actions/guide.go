@@ -25,7 +25,7 @@ func guideFacts(cfg config, reg *actions.Registry) admin.GuideFacts {
 		scopes = append(scopes, actions.Scope{Name: name, Reason: reasonOr(reasons[name], "Asked for by this installation's operator.")})
 	}
 	for _, name := range cfg.HubSpotOptionalScopes {
-		scopes = append(scopes, actions.Scope{Name: name, Reason: reasonOr(reasons[name], "Asked for by this installation's operator.") + " (Optional: you may decline it.)"})
+		scopes = append(scopes, actions.Scope{Name: name, Reason: reasonOr(reasons[name], "Asked for by this installation's operator.") + " (Optional: the app installs in accounts without it.)"})
 	}
 	return admin.GuideFacts{Scopes: scopes, HistoryRetention: cfg.HistoryRetention, UninstalledGrace: defaultUninstalledGrace}
 }

@@ -4,10 +4,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/html"
 
+	"hubspot-actions/actions"
 	"hubspot-actions/cmd/internal/admin"
 	"hubspot-actions/cmd/internal/admin/admintest"
 	"hubspot-actions/cmd/internal/providers"
@@ -115,5 +117,35 @@ func TestGuidePage(t *testing.T) {
 	}
 	if got := textOf("uninstalled-grace"); got != "30 days" {
 		t.Errorf("uninstalled grace = %q, want 30 days", got)
+	}
+}
+
+// TestGuideFactsFollowTheInstall: the guide lists the scopes the install
+// really asks for, with the code's reasons, and says so when the operator
+// asked for one no code declares.
+func TestGuideFactsFollowTheInstall(t *testing.T) {
+	t.Parallel()
+	reg, err := providers.Definitions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config{HubSpotScopes: []string{"oauth", "automation", "crm.objects.deals.read", "tickets"}, HubSpotOptionalScopes: []string{"crm.objects.contacts.read"}, HistoryRetention: 72 * time.Hour}
+	f := guideFacts(cfg, reg)
+	var got []string
+	for _, s := range f.Scopes {
+		got = append(got, s.Name+": "+s.Reason)
+	}
+	want := []string{
+		"oauth: " + actions.ScopeOAuth.Reason,
+		"automation: " + actions.ScopeAutomation.Reason,
+		"crm.objects.deals.read: Create QuickBooks invoice: reads the enrolled deal's associated contacts when no customer email is given.",
+		"tickets: Asked for by this installation's operator.",
+		"crm.objects.contacts.read: Create QuickBooks invoice: reads those contacts' email, name, company and phone for the QuickBooks customer. (Optional: the app installs in accounts without it.)",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("guideFacts().Scopes (-want +got):\n%s", diff)
+	}
+	if f.HistoryRetention != 72*time.Hour || f.UninstalledGrace != defaultUninstalledGrace {
+		t.Errorf("guideFacts() = %+v", f)
 	}
 }
