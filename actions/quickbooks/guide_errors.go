@@ -16,6 +16,7 @@ var (
 	customerErrors = map[actions.Code]string{
 		actions.CodeValidation:   "The email is not valid, or the record has no email, name or company and no display name is given.",
 		actions.CodeNotConnected: "No QuickBooks company is connected, or QuickBooks no longer accepts the connection: connect it on the settings page.",
+		actions.CodeNotFound:     "QuickBooks could not find a record the request refers to, or it is inactive.",
 		actions.CodeRejected:     "QuickBooks refused to create the customer (permissions, subscription, a duplicate name).",
 		actions.CodeRateLimited:  "QuickBooks kept limiting requests until retries ran out.",
 		actions.CodeUnavailable:  "QuickBooks could not be reached, or kept failing, until retries ran out.",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -55,5 +56,30 @@ func TestGeneratedScopesFollowTheRegistry(t *testing.T) {
 	}
 	if slices.Contains(got, "crm.objects.companies.read") {
 		t.Errorf("the app asks for crm.objects.companies.read, which no action uses")
+	}
+}
+
+// TestDefinitionsWarnsAboutScopes: writing a deployment's project with
+// HUBSPOT_SCOPES asking for a scope no code declares, or leaving out one
+// the actions need, says so.
+func TestDefinitionsWarnsAboutScopes(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"HUBSPOT_SCOPES": "oauth automation crm.objects.deals.read crm.objects.companies.read"}
+	var out, errb strings.Builder
+	err := run(t, []string{"definitions", "--dir", t.TempDir(), "--public-base-url", "https://actions.yourco.test"}, func(k string) string { return env[k] }, &out, &errb)
+	if err != nil {
+		t.Fatalf("definitions: %v\n%s%s", err, out.String(), errb.String())
+	}
+	for _, want := range []string{
+		"warning: the app asks for scope crm.objects.companies.read, which no action or feature declares",
+		"warning: the app does not ask for scope crm.objects.contacts.read, which its actions need",
+	} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("definitions' warnings lack %q:\n%s", want, errb.String())
+		}
+	}
+	errb.Reset()
+	if err := run(t, []string{"definitions", "--dir", t.TempDir(), "--public-base-url", "https://actions.yourco.test"}, noEnv, &out, &errb); err != nil || strings.Contains(errb.String(), "warning") {
+		t.Errorf("definitions with the default scopes = %v, warnings %q", err, errb.String())
 	}
 }
