@@ -31,6 +31,20 @@ type Provider interface {
 	// may make one cheap call to the provider, bounded by ctx; it fails
 	// only when the store cannot be read.
 	Card(ctx context.Context, portalID int64) (Card, error)
+	// Guide is the provider's part of the public setup guide: how an admin
+	// connects and disconnects it. It reads nothing and holds no secret.
+	Guide() ProviderGuide
+}
+
+// ProviderGuide is a provider's part of the public setup guide, in plain
+// words for a portal admin.
+type ProviderGuide struct {
+	Label   string // display name, as on its settings card
+	Summary string // what the app does with the service, and what it needs
+	// Connect are the steps to connect the service, in order.
+	Connect []string
+	// Disconnect are the steps to disconnect it and what happens then.
+	Disconnect []string
 }
 
 // KeyProvider is a provider whose API key each portal's admin enters on the
@@ -182,6 +196,9 @@ const (
 	SettingsPath = "/settings"
 	// InstallPath is where a browser without a settings session is sent.
 	InstallPath = "/oauth/hubspot/install"
+	// GuidePath is the public setup guide, the app's documentation and
+	// support page.
+	GuidePath = "/guide"
 )
 
 // Sessions is what a provider's connect flow needs of the settings page's

@@ -85,6 +85,17 @@ type Spec[In, Out any] struct {
 	// Messages overrides the default workflow-history message of an error
 	// code. A message may use {{ output }} templating.
 	Messages map[Code]string
+	// Errors says in plain words when the action answers an error code,
+	// for the setup guide. A code Run returns itself that the runtime
+	// does not answer for every action (see RuntimeCodes), such as
+	// NOT_FOUND, must be declared here; for the runtime's codes an entry
+	// explains what they mean for this action.
+	Errors map[Code]string
+	// Scopes are the HubSpot scopes Run needs beyond BaseScopes, such as
+	// crm.objects.deals.read for reading the enrolled deal through the
+	// CRM API, each with its reason. The app asks for the scopes its
+	// actions declare and no others.
+	Scopes []Scope
 	// BlockExpiry is how long a BLOCKed execution may take before it is
 	// given up and completed with FAIL_CONTINUE (default: Config.BlockExpiry).
 	BlockExpiry time.Duration
@@ -124,10 +135,13 @@ type Action struct {
 	ObjectProperties []string
 	Inputs           []InputField
 	// Outputs includes error_code and error_message, which every action has.
-	Outputs     []OutputField
-	Messages    map[Code]string
+	Outputs  []OutputField
+	Messages map[Code]string
+	// Scopes are the HubSpot scopes the action needs beyond BaseScopes.
+	Scopes      []Scope
 	BlockExpiry time.Duration
 	FailOutputs map[string]string
+	errors      map[Code]string
 	options     map[string]OptionsFunc
 	run         func(ctx context.Context, ex *Execution, inputs map[string]any, v validate) (map[string]string, error)
 	secrets     map[string]bool
@@ -161,6 +175,7 @@ func (a *Action) SecretInputs() map[string]bool { return a.secrets }
 // serving; after that it is read-only and safe for concurrent use.
 type Registry struct {
 	actions map[string]*Action
+	scopes  []Scope // RequireScope's
 }
 
 // NewRegistry returns an empty registry.
@@ -259,6 +274,17 @@ func Register[In, Out any](r *Registry, s Spec[In, Out]) error {
 			return fmt.Errorf("actions: %s: message for unknown error code %q", s.Key, code)
 		}
 	}
+	for code, when := range s.Errors {
+		if defaultMessages[code] == "" {
+			return fmt.Errorf("actions: %s: Errors names unknown error code %q", s.Key, code)
+		}
+		if strings.TrimSpace(when) == "" {
+			return fmt.Errorf("actions: %s: Errors[%s] is empty", s.Key, code)
+		}
+	}
+	if err := checkScopes(s.Scopes); err != nil {
+		return fmt.Errorf("actions: %s: %w", s.Key, err)
+	}
 	outputs := append([]OutputField(nil), s.Outputs...)
 	outputs = append(outputs,
 		OutputField{Name: OutputErrorCode, Type: TypeEnumeration, FieldType: FieldSelect, Label: "Error code", Options: codeOptions()},
@@ -275,8 +301,10 @@ func Register[In, Out any](r *Registry, s Spec[In, Out]) error {
 		Inputs:           s.Inputs,
 		Outputs:          outputs,
 		Messages:         s.Messages,
+		Scopes:           append([]Scope(nil), s.Scopes...),
 		BlockExpiry:      s.BlockExpiry,
 		FailOutputs:      s.FailOutputs,
+		errors:           s.Errors,
 		options:          s.Options,
 		secrets:          secrets,
 		run: func(ctx context.Context, ex *Execution, inputs map[string]any, v validate) (map[string]string, error) {

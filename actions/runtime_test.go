@@ -62,6 +62,7 @@ func (p *probe) register(r *actions.Registry) {
 		Description: "Test action",
 		CardContent: "Probe {{message}}",
 		ObjectTypes: []string{"CONTACT"},
+		Errors:      map[actions.Code]string{actions.CodeNotFound: "fail asked for NOT_FOUND."},
 		Inputs: []actions.InputField{
 			{Name: "message", Type: actions.TypeString, FieldType: actions.FieldText, Label: "Message", Required: true},
 			{Name: "delay_ms", Type: actions.TypeNumber, FieldType: actions.FieldNumber, Label: "Delay"},

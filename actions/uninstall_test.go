@@ -94,6 +94,7 @@ type crm struct {
 func (c *crm) Name() string                     { return "crm" }
 func (c *crm) Register(*actions.Registry) error { return nil }
 func (c *crm) Routes(*echo.Echo)                {}
+func (c *crm) Guide() actions.ProviderGuide     { return actions.ProviderGuide{Label: "CRM"} }
 func (c *crm) Card(context.Context, int64) (actions.Card, error) {
 	return actions.Card{Provider: "crm"}, nil
 }
@@ -121,6 +122,7 @@ type keyed struct{ actions.KeyedProvider }
 
 func (keyed) Name() string                     { return "keyco" }
 func (keyed) Register(*actions.Registry) error { return nil }
+func (keyed) Guide() actions.ProviderGuide     { return actions.ProviderGuide{Label: "KeyCo"} }
 
 type uninstallEnv struct {
 	sessions int

@@ -154,7 +154,23 @@ func (h *Harness) Execute(t testing.TB, key string, req actions.Request) map[str
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatalf("decode answer %s: %v", b, err)
 	}
+	h.checkDeclared(t, key, res.OutputFields)
 	return res.OutputFields
+}
+
+// checkDeclared fails the test when an action answers an error code it
+// does not declare (actions.Action.Returns): the setup guide lists each
+// action's codes from the declarations, so they must not drift from what
+// the action does.
+func (h *Harness) checkDeclared(t testing.TB, key string, out map[string]string) {
+	t.Helper()
+	code := out[actions.OutputErrorCode]
+	if code == "" {
+		return
+	}
+	if a, ok := h.Registry.Get(key); ok && !a.Returns(actions.Code(code)) {
+		t.Errorf("%s answered error code %s, which its Spec.Errors does not declare (the setup guide would not list it)", key, code)
+	}
 }
 
 // Run executes and, when the answer is BLOCK, waits for the callback
@@ -165,7 +181,9 @@ func (h *Harness) Run(t testing.TB, key string, req actions.Request, wait time.D
 	if out[actions.OutputState] != actions.StateBlock {
 		return out
 	}
-	return h.HubSpot.Wait(t, req.CallbackID, wait)
+	out = h.HubSpot.Wait(t, req.CallbackID, wait)
+	h.checkDeclared(t, key, out)
+	return out
 }
 
 // Options sends a signed options request for field of action key.

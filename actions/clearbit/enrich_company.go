@@ -79,6 +79,7 @@ func (e *Provider) companySpec() actions.Spec[companyIn, companyOut] {
 			text(OutputLinkedInURL, "LinkedIn page URL"),
 		},
 		Messages:    messages("Clearbit has no data for this domain"),
+		Errors:      errorCases("domain"),
 		BlockExpiry: e.opts.BlockExpiry,
 		// Also answered with failures the runtime produces without running
 		// the action (the portal must reinstall, the wait for Clearbit

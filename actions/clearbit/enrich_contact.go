@@ -79,6 +79,7 @@ func (e *Provider) contactSpec() actions.Spec[contactIn, contactOut] {
 			text(OutputLocation, "Location"),
 		},
 		Messages:    messages("Clearbit has no data for this email"),
+		Errors:      errorCases("email address"),
 		BlockExpiry: e.opts.BlockExpiry,
 		// Also answered with failures the runtime produces without running
 		// the action (the portal must reinstall, the wait for Clearbit

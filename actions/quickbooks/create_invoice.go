@@ -101,6 +101,8 @@ func (s *Provider) createInvoiceSpec() actions.Spec[invoiceIn, invoiceOut] {
 			actions.CodeRateLimited:  "QuickBooks kept limiting requests: {{ error_message }}",
 			actions.CodeUnavailable:  "QuickBooks could not be reached or kept failing: {{ error_message }}",
 		},
+		Errors:  invoiceErrors,
+		Scopes:  invoiceScopes,
 		Run:     s.createInvoice,
 		Options: map[string]actions.OptionsFunc{InItemID: s.itemOptions},
 	}

@@ -64,7 +64,8 @@ func (s *Provider) findOrCreateCustomerSpec() actions.Spec[customerIn, customerO
 			actions.CodeRateLimited:  "QuickBooks kept limiting requests, so the customer was not looked up: {{ error_message }}",
 			actions.CodeUnavailable:  "QuickBooks could not be reached, so the customer was not looked up: {{ error_message }}",
 		},
-		Run: s.findOrCreateCustomer,
+		Errors: customerErrors,
+		Run:    s.findOrCreateCustomer,
 	}
 }
 

@@ -58,6 +58,8 @@ func Register(r *actions.Registry) error {
 			{Name: "length", Type: actions.TypeNumber, FieldType: actions.FieldNumber, Label: "Message length"},
 			{Name: "attempt", Type: actions.TypeNumber, FieldType: actions.FieldNumber, Label: "Attempt that answered"},
 		},
+		// fail_with can be any code.
+		Errors: map[actions.Code]string{actions.CodeNotFound: "The sandbox was asked to fail with NOT_FOUND (fail_with)."},
 		Run: func(ctx context.Context, ex *actions.Execution, in echoInput) (echoOutput, error) {
 			if in.DelayMS > 0 {
 				t := time.NewTimer(time.Duration(in.DelayMS) * time.Millisecond)

@@ -77,7 +77,8 @@ func (a *Provider) checkSpec() actions.Spec[checkIn, checkOut] {
 			actions.CodeRateLimited:  "Stripe kept rate limiting requests, so the discount code was not checked: {{ error_message }}",
 			actions.CodeUnavailable:  "Stripe could not be reached, so the discount code was not checked: {{ error_message }}",
 		},
-		Run: a.check,
+		Errors: checkErrors,
+		Run:    a.check,
 	}
 }
 

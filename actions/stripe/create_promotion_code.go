@@ -157,7 +157,8 @@ func (a *Provider) createSpec() actions.Spec[createIn, createOut] {
 			actions.CodeRateLimited:  "Stripe kept rate limiting requests, so no discount code was created: {{ error_message }}",
 			actions.CodeUnavailable:  "Stripe could not be reached, so no discount code was created: {{ error_message }}",
 		},
-		Run: a.create,
+		Errors: createErrors,
+		Run:    a.create,
 	}
 }
 

@@ -9,11 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
@@ -373,6 +375,69 @@ func TestBrowserFormAfterSessionEnded(t *testing.T) {
 		t.Errorf("after signing in again the browser is at %s, want /settings", got)
 	}
 	b.wantText("#key-clearbit-status", "App default")
+}
+
+// TestBrowserGuide opens the public setup guide in a fresh browser, with
+// no session: it stays on /guide (no sign-in), shows an action's inputs,
+// outputs and error codes, loads its stylesheet, and Chromium reports no
+// Content-Security-Policy violation (or any other console error) on it.
+func TestBrowserGuide(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	s := startServer(t, nil)
+	var mu sync.Mutex
+	var console []string
+	err := chromedp.Listen(b.ctx, func(ev any) {
+		e, ok := ev.(*cdplog.EventEntryAdded)
+		// Browsers ask for /favicon.ico on their own; the app has none.
+		if !ok || strings.HasSuffix(e.Entry.URL, "/favicon.ico") {
+			return
+		}
+		if e.Entry.Level == cdplog.EntryLevelError || e.Entry.Source == cdplog.EntrySourceSecurity ||
+			strings.Contains(e.Entry.Text, "Content Security Policy") {
+			mu.Lock()
+			console = append(console, fmt.Sprintf("%s %s: %s (%s)", e.Entry.Level, e.Entry.Source, e.Entry.Text, e.Entry.URL))
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatalf("listen to the console: %v", err)
+	}
+
+	b.open(s.URL + "/guide")
+	if got := b.path(); got != "/guide" {
+		t.Fatalf("the guide sent a visitor without a session to %s, want it to stay on /guide", got)
+	}
+	b.wantText("h1", "Setup guide")
+	b.wantText("#action-clearbit-enrich-contact", "Enrich contact with Clearbit")
+	b.wantText("#clearbit-enrich-contact-inputs", "Email email", "Text", "Optional", "Leave empty to use the contact's Email property.")
+	b.wantText("#clearbit-enrich-contact-outputs", "Job title job_title", "Enriched enriched", "Error code error_code")
+	b.wantText("#clearbit-enrich-contact-errors", "NOT_FOUND", "Clearbit has no data for the email address.")
+	b.wantText("#quickbooks-create-invoice-inputs", "Required", "The choices are loaded from the service when you open the list.")
+	b.wantText("#scopes", "automation", "crm.objects.deals.read")
+	b.wantText("#uninstall-hubspot", "From HubSpot")
+	if bg := b.eval(`getComputedStyle(document.body).backgroundColor`); bg != "rgb(245, 248, 250)" {
+		t.Errorf("body background = %s: the stylesheet did not apply under the CSP", bg)
+	}
+	if cookies := b.eval(`document.cookie`); cookies != "" {
+		t.Errorf("the guide set cookies %q", cookies)
+	}
+	b.screenshot("guide")
+
+	// The contents link to each section on the page.
+	// A link within the page loads nothing, so no answer is awaited.
+	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(`nav a[href="#action-stripe-create-promotion-code"]`))); err != nil {
+		t.Fatalf("follow the contents to an action: %v", err)
+	}
+	if got := b.eval(`location.hash`); got != "#action-stripe-create-promotion-code" {
+		t.Errorf("after the contents link the page is at %q", got)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(console) > 0 {
+		t.Errorf("Chromium reported on the guide:\n  %s", strings.Join(console, "\n  "))
+	}
 }
 
 // contrast returns the WCAG contrast ratio of two CSS colours given as

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"hubspot-actions/actions"
+	"hubspot-actions/cmd/internal/providers"
 	"hubspot-actions/cmd/internal/publish"
 )
 
@@ -66,9 +67,20 @@ const (
 	defaultSandboxHubSpotURL = "http://127.0.0.1:8090"
 )
 
-// defaultScopes are the scopes the app requires; the app-definition lists
-// the same.
-var defaultScopes = publish.DefaultScopes()
+// defaultScopes are the scopes the app requires: those the published app's
+// actions and features declare, as the app-definition lists them.
+var defaultScopes = appScopes()
+
+// appScopes returns the scopes the published app's registry declares. The
+// registry is built from the one provider list without I/O; an error there
+// is a bug in a provider's spec, which every test of this package catches.
+func appScopes() []string {
+	reg, err := providers.Definitions()
+	if err != nil {
+		panic(fmt.Sprintf("build the published app's registry: %v", err))
+	}
+	return publish.DefaultScopes(reg)
+}
 
 // loadConfig reads the configuration. Every problem is reported at once.
 func loadConfig(getenv func(string) string) (config, error) {

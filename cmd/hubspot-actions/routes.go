@@ -55,6 +55,8 @@ func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *act
 	w := admin.New(flow, adminSessions(cfg, db), admin.DeriveKey(cfg.EncryptionKey, "csrf"), log)
 	e.GET("/static/:file", w.HandleStatic(), w.Secure)
 	e.GET("/signed-out", w.HandleSignedOut(), w.Secure)
+	// The public setup guide (no session), generated from the registry.
+	e.GET(actions.GuidePath, admin.HandleGuide(w, rt.Registry(), providers, guideFacts(cfg, rt.Registry())), w.Secure)
 	settings := e.Group("/settings", w.Secure, w.RequireSession, w.CheckCSRF)
 	settings.GET("", admin.HandleSettings(w, flow, providers, cfg.HistoryRetention))
 	// Key checks are paced per portal in the process. lead: build this

@@ -295,6 +295,7 @@ func TestAdminSecurityHeaders(t *testing.T) {
 		{"/settings/history/EX-0000000000", 404, true},
 		{"/settings/no-such-page", 404, true},
 		{"/signed-out", 200, true},
+		{"/guide", 200, false},
 		{"/static/app.css", 200, false},
 	}
 	for _, p := range pages {

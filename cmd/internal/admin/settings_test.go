@@ -55,6 +55,8 @@ func (a *acme) Card(context.Context, int64) (actions.Card, error) {
 	return c, nil
 }
 
+func (a *acme) Guide() actions.ProviderGuide { return actions.ProviderGuide{Label: "Acme CRM"} }
+
 func (a *acme) Disconnect(context.Context, int64) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -71,6 +73,7 @@ type keyco struct {
 
 func (keyco) Name() string                     { return "keyco" }
 func (keyco) Register(*actions.Registry) error { return nil }
+func (keyco) Guide() actions.ProviderGuide     { return actions.ProviderGuide{Label: "KeyCo"} }
 
 // providerPages serves the settings page for portal 5 with the providers
 // built on its database, and returns a browser signed in to it and the

@@ -20,20 +20,30 @@ import (
 // an app's action definitions (§3.1).
 const automationPath = "/automation/actions/2026-03/"
 
+// credential is how publish authenticates to the definitions endpoints,
+// as the 2026-03 Automation Actions spec documents them: its
+// developer_hapikey scheme (the developer account's API key in the hapikey
+// query parameter, which HubSpot's own SDK sends for a developerAPIKey), or
+// its oauth2 scheme (an access token with developers-read/developers-write
+// as Authorization: Bearer, what the reference pages show). Exactly one is
+// set. Neither is ever printed.
+type credential struct {
+	apiKey string
+	token  string
+}
+
 // automationClient manages an app's action definitions through HubSpot's
-// Automation Actions API. It authenticates with the developer account's
-// API key in the hapikey query parameter, which is what these endpoints
-// accept (§3.2: OAuth access tokens are refused). The key never appears in
-// its errors.
+// Automation Actions API with a credential. The credential never appears
+// in its errors.
 type automationClient struct {
 	baseURL string
 	appID   string
-	apiKey  string // never printed: errors carry no URL with it
+	cred    credential // never printed: errors carry no URL or header with it
 	hc      *http.Client
 }
 
-func newAutomationClient(baseURL, appID string, apiKey string, hc *http.Client) *automationClient {
-	return &automationClient{baseURL: baseURL, appID: appID, apiKey: apiKey, hc: hc}
+func newAutomationClient(baseURL, appID string, cred credential, hc *http.Client) *automationClient {
+	return &automationClient{baseURL: baseURL, appID: appID, cred: cred, hc: hc}
 }
 
 // remoteDefinition is a definition as HubSpot returns it: ours plus the
@@ -111,7 +121,9 @@ func (c *automationClient) do(ctx context.Context, method, path string, q url.Va
 	if q == nil {
 		q = url.Values{}
 	}
-	q.Set("hapikey", c.apiKey)
+	if c.cred.apiKey != "" {
+		q.Set("hapikey", c.cred.apiKey)
+	}
 	u := c.baseURL + automationPath + path + "?" + q.Encode()
 	attempts := 1
 	if method != http.MethodPost {
@@ -124,6 +136,9 @@ func (c *automationClient) do(ctx context.Context, method, path string, q url.Va
 			return fmt.Errorf("%s %s: %w", method, path, err)
 		}
 		req.Header.Set("Accept", "application/json")
+		if c.cred.apiKey == "" {
+			req.Header.Set("Authorization", "Bearer "+c.cred.token)
+		}
 		if payload != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}

@@ -142,7 +142,7 @@ committed form with
 		if *base != "" {
 			return fmt.Errorf("--check compares with the committed form (%s) and takes no --public-base-url", PlaceholderBaseURL)
 		}
-		p, err := committedParams()
+		p, err := committedParams(reg)
 		if err != nil {
 			return err
 		}
@@ -152,10 +152,11 @@ committed form with
 		}
 		return checkProjectFiles(*dir, files, stdout)
 	}
-	p, err := resolveProjectParams(*base, getenv, readRecorded(*dir))
+	p, err := resolveProjectParams(*base, getenv, readRecorded(*dir), DefaultScopes(reg))
 	if err != nil {
 		return err
 	}
+	warnUnusedScopes(stderr, p, DefaultScopes(reg))
 	files, err := renderProject(p, reg.All())
 	if err != nil {
 		return err
@@ -164,10 +165,28 @@ committed form with
 }
 
 // committedParams are the values of the committed project: the placeholder
-// host, and the default scopes and support details, whatever the
+// host, the scopes reg needs and the default support details, whatever the
 // environment says.
-func committedParams() (projectParams, error) {
-	return resolveProjectParams(PlaceholderBaseURL, func(string) string { return "" }, recorded{})
+func committedParams(reg *actions.Registry) (projectParams, error) {
+	return resolveProjectParams(PlaceholderBaseURL, func(string) string { return "" }, recorded{}, DefaultScopes(reg))
+}
+
+// warnUnusedScopes tells the operator about scopes HUBSPOT_SCOPES or
+// HUBSPOT_OPTIONAL_SCOPES ask for that no code declares (HubSpot's review
+// counts unused scopes against an app), and about needed ones they leave
+// out.
+func warnUnusedScopes(w io.Writer, p projectParams, needed []string) {
+	asked := append(append([]string{}, p.RequiredScopes...), p.OptionalScopes...)
+	for _, s := range asked {
+		if !slices.Contains(needed, s) {
+			fmt.Fprintf(w, "warning: the app asks for scope %s, which no action or feature declares; remove it from HUBSPOT_SCOPES or HUBSPOT_OPTIONAL_SCOPES\n", s)
+		}
+	}
+	for _, s := range needed {
+		if !slices.Contains(asked, s) {
+			fmt.Fprintf(w, "warning: the app does not ask for scope %s, which its actions need; add it to HUBSPOT_SCOPES\n", s)
+		}
+	}
 }
 
 // recorded is what the existing files say about the deployment.
@@ -217,10 +236,10 @@ func readRecorded(dir string) recorded {
 
 // resolveProjectParams picks the deployment values: the public base URL
 // from the flag, else PUBLIC_BASE_URL, else the existing files; scopes from
-// HUBSPOT_SCOPES (default: the service's) and HUBSPOT_OPTIONAL_SCOPES; each
+// HUBSPOT_SCOPES (default: defaultScopes) and HUBSPOT_OPTIONAL_SCOPES; each
 // support detail from its HUBSPOT_SUPPORT_* variable, else the existing
 // files, else a default derived from the base URL.
-func resolveProjectParams(flagBase string, getenv func(string) string, rec recorded) (projectParams, error) {
+func resolveProjectParams(flagBase string, getenv func(string) string, rec recorded, defaultScopes []string) (projectParams, error) {
 	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
 	base := flagBase
 	if base == "" {
@@ -244,7 +263,7 @@ func resolveProjectParams(flagBase string, getenv func(string) string, rec recor
 		OptionalScopes: strings.Fields(get("HUBSPOT_OPTIONAL_SCOPES")),
 	}
 	if len(p.RequiredScopes) == 0 {
-		p.RequiredScopes = DefaultScopes()
+		p.RequiredScopes = append([]string{}, defaultScopes...)
 	}
 	for _, s := range []string{"oauth", "automation"} {
 		if !slices.Contains(p.RequiredScopes, s) {
@@ -259,11 +278,13 @@ func resolveProjectParams(flagBase string, getenv func(string) string, rec recor
 	if rec.Support != nil && rec.PublicBaseURL != "" {
 		recDef, rs = defaultSupport(rec.PublicBaseURL), *rec.Support
 	}
+	// The settings page was the default before the setup guide existed.
+	legacy := rec.PublicBaseURL + actions.SettingsPath
 	pick := func(env, recValue, recDefault, def string) string {
 		if v := get(env); v != "" {
 			return v
 		}
-		if recValue != "" && recValue != recDefault {
+		if recValue != "" && recValue != recDefault && recValue != legacy {
 			return recValue
 		}
 		return def
@@ -278,7 +299,8 @@ func resolveProjectParams(flagBase string, getenv func(string) string, rec recor
 }
 
 // defaultSupport derives support details from the public base URL: mail to
-// support@ its host, and the app's settings page for documentation and help.
+// support@ its host, and the public setup guide (no sign-in, as the
+// marketplace requires) for documentation and help.
 func defaultSupport(base string) appSupport {
 	host := base
 	if u, err := url.Parse(base); err == nil {
@@ -286,8 +308,8 @@ func defaultSupport(base string) appSupport {
 	}
 	return appSupport{
 		SupportEmail:     "support@" + host,
-		DocumentationURL: base + "/settings",
-		SupportURL:       base + "/settings",
+		DocumentationURL: base + actions.GuidePath,
+		SupportURL:       base + actions.GuidePath,
 	}
 }
 
@@ -498,7 +520,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // DefinitionsCommand --check compares with) from the actions of reg into
 // dir. It is how the committed app-definition/ is regenerated.
 func WriteCommitted(dir string, reg *actions.Registry, stdout io.Writer) error {
-	p, err := committedParams()
+	p, err := committedParams(reg)
 	if err != nil {
 		return err
 	}

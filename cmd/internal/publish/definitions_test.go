@@ -93,7 +93,7 @@ func TestDefinitionsCheckIgnoresTheEnvironment(t *testing.T) {
 func TestGeneratedProjectFollowsTheProtocol(t *testing.T) {
 	t.Parallel()
 	reg := testRegistry(t)
-	p, err := resolveProjectParams(PlaceholderBaseURL, noEnv, recorded{})
+	p, err := resolveProjectParams(PlaceholderBaseURL, noEnv, recorded{}, DefaultScopes(testRegistry(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,8 +244,8 @@ func TestResolveProjectParams(t *testing.T) {
 		{
 			name: "flag wins, recorded defaults move, recorded custom values stay",
 			flag: "https://new.example.com/", env: map[string]string{"PUBLIC_BASE_URL": "https://env.example.com"}, rec: old,
-			want: projectParams{PublicBaseURL: "https://new.example.com", RequiredScopes: DefaultScopes(), Support: appSupport{
-				SupportEmail: "support@new.example.com", DocumentationURL: "https://docs.example.net", SupportURL: "https://new.example.com/settings",
+			want: projectParams{PublicBaseURL: "https://new.example.com", RequiredScopes: DefaultScopes(testRegistry(t)), Support: appSupport{
+				SupportEmail: "support@new.example.com", DocumentationURL: "https://docs.example.net", SupportURL: "https://new.example.com/guide",
 			}},
 		},
 		{
@@ -254,13 +254,16 @@ func TestResolveProjectParams(t *testing.T) {
 				"HUBSPOT_SUPPORT_PHONE": "+10000000000", "HUBSPOT_SCOPES": "oauth automation crm.objects.deals.read", "HUBSPOT_OPTIONAL_SCOPES": "crm.objects.contacts.read"},
 			want: projectParams{PublicBaseURL: "https://env.example.com", RequiredScopes: []string{"oauth", "automation", "crm.objects.deals.read"},
 				OptionalScopes: []string{"crm.objects.contacts.read"}, Support: appSupport{
-					SupportEmail: "help@example.com", DocumentationURL: "https://env.example.com/settings", SupportURL: "https://env.example.com/settings", SupportPhone: "+10000000000",
+					SupportEmail: "help@example.com", DocumentationURL: "https://env.example.com/guide", SupportURL: "https://env.example.com/guide", SupportPhone: "+10000000000",
 				}},
 		},
 		{
 			name: "recorded",
 			rec:  old,
-			want: projectParams{PublicBaseURL: "https://old.example.com", RequiredScopes: DefaultScopes(), Support: *old.Support},
+			// The settings page, the default before the guide, moves to the guide.
+			want: projectParams{PublicBaseURL: "https://old.example.com", RequiredScopes: DefaultScopes(testRegistry(t)), Support: appSupport{
+				SupportEmail: "support@old.example.com", DocumentationURL: "https://docs.example.net", SupportURL: "https://old.example.com/guide",
+			}},
 		},
 		{name: "nothing", wantErr: "no public base URL"},
 		{name: "http", flag: "http://actions.example.com", wantErr: "must be an https origin"},
@@ -270,7 +273,7 @@ func TestResolveProjectParams(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := resolveProjectParams(tt.flag, func(k string) string { return tt.env[k] }, tt.rec)
+			got, err := resolveProjectParams(tt.flag, func(k string) string { return tt.env[k] }, tt.rec, DefaultScopes(testRegistry(t)))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Errorf("resolveProjectParams() = %v, want an error containing %q", err, tt.wantErr)

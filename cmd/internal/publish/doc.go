@@ -4,14 +4,19 @@
 // Automation Actions API, refusing changes that break live workflows.
 package publish
 
-import "errors"
+import (
+	"errors"
+
+	"hubspot-actions/actions"
+)
 
 // ErrUsage is returned after a command printed its usage.
 var ErrUsage = errors.New("usage")
 
 // DefaultScopes returns the scopes the app requires unless HUBSPOT_SCOPES
-// says otherwise: oauth and automation for the actions and callbacks, and
-// the CRM reads the actions make. Each call returns a new slice.
-func DefaultScopes() []string {
-	return []string{"oauth", "automation", "crm.objects.contacts.read", "crm.objects.companies.read", "crm.objects.deals.read"}
+// says otherwise: those reg's actions and features declare
+// (actions.Registry.Scopes), so a scope no code needs is never asked for.
+// Each call returns a new slice.
+func DefaultScopes(reg *actions.Registry) []string {
+	return reg.ScopeNames()
 }

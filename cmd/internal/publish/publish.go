@@ -24,8 +24,15 @@ import (
 // the committed files' placeholder: every actionUrl is built from it, and a
 // wrong one creates a second set of live actions that point nowhere. It
 // refuses a change that breaks workflows already using an action (see
-// breakingChanges) unless --allow-breaking is given, and --dry-run only
-// prints the plan.
+// breakingChanges) unless --allow-breaking is given, refuses to change a
+// definition it did not write (a project build's, see owner.go) unless
+// --force is given, and --dry-run only prints the plan.
+//
+// It authenticates as HubSpot documents these endpoints (the 2026-03
+// Automation Actions spec's security schemes): the developer account's API
+// key in the hapikey query parameter (HUBSPOT_DEVELOPER_API_KEY), or a
+// bearer access token with the developers-write scope
+// (HUBSPOT_DEVELOPER_ACCESS_TOKEN), never both.
 // The actions are those of reg.
 func Command(ctx context.Context, args []string, reg *actions.Registry, getenv func(string) string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("publish", flag.ContinueOnError)
@@ -34,9 +41,13 @@ func Command(ctx context.Context, args []string, reg *actions.Registry, getenv f
 	allowBreaking := fset.Bool("allow-breaking", false, "allow changes that break workflows already using an action: removing or renaming an input or output, changing a field's type, making an input required, removing an object type")
 	published := fset.Bool("published", true, "whether the actions are published (visible to installing accounts)")
 	base := fset.String("public-base-url", "", "the https origin HubSpot calls (required unless PUBLIC_BASE_URL is set; never the placeholder of the committed files)")
+	force := fset.Bool("force", false, "change definitions publish did not write (from a project build, hs project upload, or made by hand); the next project upload overwrites them again")
 	fset.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: hubspot-actions publish --public-base-url URL [--dry-run] [--allow-breaking] [--published=false]")
-		fmt.Fprintln(stderr, "\nEnvironment: HUBSPOT_APP_ID, HUBSPOT_DEVELOPER_API_KEY, HUBSPOT_API_BASE_URL (default https://api.hubapi.com),")
+		fmt.Fprintln(stderr, "Usage: hubspot-actions publish --public-base-url URL [--dry-run] [--allow-breaking] [--force] [--published=false]")
+		fmt.Fprintln(stderr, "\nEnvironment: HUBSPOT_APP_ID, HUBSPOT_DEVELOPER_API_KEY (sent as hapikey) or HUBSPOT_DEVELOPER_ACCESS_TOKEN")
+		fmt.Fprintln(stderr, "(sent as a bearer token; needs the developers-write scope), HUBSPOT_API_BASE_URL (default https://api.hubapi.com),")
+		fmt.Fprintln(stderr, "PUBLIC_BASE_URL (when --public-base-url is not given). For an app built as a developer-platform project, deploy")
+		fmt.Fprintln(stderr, "its definitions with hs project upload instead: publish refuses definitions a project build wrote.")
 		fmt.Fprintln(stderr, "PUBLIC_BASE_URL (when --public-base-url is not given). The base URL of app-definition/ is never used:")
 		fmt.Fprintf(stderr, "it is the placeholder %s, which publish refuses.\n", PlaceholderBaseURL)
 		fmt.Fprintln(stderr)
@@ -61,14 +72,18 @@ func Command(ctx context.Context, args []string, reg *actions.Registry, getenv f
 		errs = append(errs, fmt.Errorf("HUBSPOT_APP_ID %q must be a number", appID))
 	}
 	key := strings.TrimSpace(getenv("HUBSPOT_DEVELOPER_API_KEY"))
-	if key == "" {
-		errs = append(errs, errors.New("HUBSPOT_DEVELOPER_API_KEY is required (the developer account's API key)"))
+	token := strings.TrimSpace(getenv("HUBSPOT_DEVELOPER_ACCESS_TOKEN"))
+	switch {
+	case key == "" && token == "":
+		errs = append(errs, errors.New("HUBSPOT_DEVELOPER_API_KEY is required (the developer account's API key, sent as hapikey), or "+HubSpotDeveloperTokenHelp))
+	case key != "" && token != "":
+		errs = append(errs, errors.New("set HUBSPOT_DEVELOPER_API_KEY or HUBSPOT_DEVELOPER_ACCESS_TOKEN, not both: HubSpot takes one credential per request"))
 	}
 	apiBase := strings.TrimRight(strings.TrimSpace(getenv("HUBSPOT_API_BASE_URL")), "/")
 	if apiBase == "" {
 		apiBase = "https://api.hubapi.com"
 	}
-	p, err := publishParams(*base, getenv)
+	p, err := publishParams(*base, getenv, reg)
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
@@ -81,10 +96,10 @@ func Command(ctx context.Context, args []string, reg *actions.Registry, getenv f
 		if err := actions.CheckDefinition(d); err != nil {
 			return fmt.Errorf("%s breaks HubSpot's rules:\n%w", a.Key, err)
 		}
-		want = append(want, localDefinition{Key: a.Key, Definition: d})
+		want = append(want, localDefinition{Key: a.Key, Definition: markPublished(d)})
 	}
 
-	api := newAutomationClient(apiBase, appID, key, &http.Client{Timeout: 30 * time.Second})
+	api := newAutomationClient(apiBase, appID, credential{apiKey: key, token: token}, &http.Client{Timeout: 30 * time.Second})
 	remote, err := api.List(ctx)
 	if err != nil {
 		return err
@@ -102,6 +117,17 @@ func Command(ctx context.Context, args []string, reg *actions.Registry, getenv f
 		plan.print(stdout, true)
 		return fmt.Errorf("refusing to change actions in a way that breaks live workflows (an unpublished action still runs in the accounts that added it):\n  %s\nnothing was changed; undo these changes, or pass --allow-breaking if every workflow that uses them has been updated",
 			strings.Join(breaking, "\n  "))
+	}
+	var foreign []string
+	for _, s := range plan.Steps {
+		if s.Foreign {
+			foreign = append(foreign, s.Key+" (id "+s.ID+")")
+		}
+	}
+	if len(foreign) > 0 && !*force {
+		plan.print(stdout, true)
+		return fmt.Errorf("refusing to change definitions publish did not write: they came from a project build (hs project upload) or were made by hand:\n  %s\nnothing was changed; if the app is a developer-platform project, deploy with hs project upload (publish would fight it: the next upload overwrites what publish writes); pass --force to take them over",
+			strings.Join(foreign, "\n  "))
 	}
 	if *dryRun {
 		plan.print(stdout, true)
@@ -128,11 +154,14 @@ func Command(ctx context.Context, args []string, reg *actions.Registry, getenv f
 	return nil
 }
 
+// HubSpotDeveloperTokenHelp says what HUBSPOT_DEVELOPER_ACCESS_TOKEN holds.
+const HubSpotDeveloperTokenHelp = "HUBSPOT_DEVELOPER_ACCESS_TOKEN (an access token with the developers-write scope, sent as a bearer token)"
+
 // publishParams resolves the deployment values publish needs: the public
 // base URL comes from the flag or PUBLIC_BASE_URL only. The project folder's
 // recorded URL is not a fallback: the committed one is the placeholder, and
 // publishing it would create a second, broken set of live actions.
-func publishParams(flagBase string, getenv func(string) string) (projectParams, error) {
+func publishParams(flagBase string, getenv func(string) string, reg *actions.Registry) (projectParams, error) {
 	base := strings.TrimSpace(flagBase)
 	if base == "" {
 		base = strings.TrimSpace(getenv("PUBLIC_BASE_URL"))
@@ -140,7 +169,7 @@ func publishParams(flagBase string, getenv func(string) string) (projectParams, 
 	if base == "" {
 		return projectParams{}, errors.New("no public base URL: pass --public-base-url https://actions.yourco.com or set PUBLIC_BASE_URL to the origin HubSpot calls")
 	}
-	p, err := resolveProjectParams(base, getenv, recorded{})
+	p, err := resolveProjectParams(base, getenv, recorded{}, DefaultScopes(reg))
 	if err != nil {
 		return projectParams{}, err
 	}
@@ -177,6 +206,7 @@ type publishStep struct {
 	Key        string
 	Kind       stepKind
 	ID         string   // HubSpot's definition id, once known
+	Foreign    bool     // HubSpot's definition lacks publish's mark (owner.go)
 	Changed    []string // top-level fields that differ
 	Breaking   []string // changes that break workflows using the action
 	Definition actions.Definition
@@ -206,7 +236,7 @@ func planPublish(want []localDefinition, remote []remoteDefinition) publishPlan 
 			continue
 		}
 		claimed[string(r.ID)] = true
-		s := publishStep{Key: w.Key, Kind: stepSame, ID: string(r.ID), Definition: w.Definition}
+		s := publishStep{Key: w.Key, Kind: stepSame, ID: string(r.ID), Foreign: !publishedByUs(r.Definition), Definition: w.Definition}
 		s.Changed = changedFields(w.Definition, r.Definition)
 		if len(s.Changed) > 0 {
 			s.Kind = stepUpdate
@@ -373,6 +403,9 @@ func (p publishPlan) printStep(w io.Writer, s publishStep, planned bool) {
 		line += " (" + strings.Join(s.Changed, ", ") + ")"
 	}
 	fmt.Fprintln(w, line)
+	if s.Foreign {
+		fmt.Fprintf(w, "%-13s   NOT WRITTEN BY publish: from a project build or made by hand\n", "")
+	}
 	for _, b := range s.Breaking {
 		fmt.Fprintf(w, "%-13s   BREAKING: %s\n", "", b)
 	}
@@ -386,7 +419,11 @@ func (p publishPlan) printRest(w io.Writer, planned bool) {
 		counts[s.Kind]++
 	}
 	for _, r := range p.Unclaimed {
-		fmt.Fprintf(w, "%-13s %-36s id %-10s %s (no action in the code has this actionUrl)\n", "left alone", "-", string(r.ID), r.ActionURL)
+		why := "no action in the code has this actionUrl"
+		if !publishedByUs(r.Definition) {
+			why += "; not written by publish"
+		}
+		fmt.Fprintf(w, "%-13s %-36s id %-10s %s (%s)\n", "left alone", "-", string(r.ID), r.ActionURL, why)
 	}
 	fmt.Fprintf(w, "%d %s, %d %s, %d unchanged, %d left alone\n",
 		counts[stepCreate], verb[stepCreate], counts[stepUpdate], verb[stepUpdate], counts[stepSame], len(p.Unclaimed))

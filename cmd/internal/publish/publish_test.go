@@ -19,15 +19,19 @@ import (
 const (
 	testAppID  = "4242"
 	testDevKey = "dev-key-0123456789abcdef"
+	// testToken is an access token with the developers-write scope.
+	testToken = "dev-token-fedcba9876543210"
 	// testBaseURL is a deployment's public base URL: publish refuses the
 	// committed files' placeholder.
 	testBaseURL = "https://actions.yourco.test"
 )
 
 // automationFake is HubSpot's Automation Actions API for one app, with
-// state. It checks every request (method, path, the developer key in
-// hapikey and nowhere else, content type, body shape), pages its lists two
-// at a time, and adds server fields to what it stores, as HubSpot does.
+// state. It checks every request (method, path, one credential as the
+// spec's security schemes take it: the developer key in hapikey, or an
+// access token as a bearer token, never both; content type, body shape),
+// pages its lists two at a time, and adds server fields to what it stores,
+// as HubSpot does.
 type automationFake struct {
 	t  *testing.T
 	ts *httptest.Server
@@ -36,7 +40,8 @@ type automationFake struct {
 	defs    []map[string]any
 	nextID  int
 	calls   []string
-	failGET []int // statuses to answer the next GETs with
+	auths   []string // "hapikey" or "bearer", per request
+	failGET []int    // statuses to answer the next GETs with
 }
 
 func newAutomationFake(t *testing.T) *automationFake {
@@ -113,11 +118,19 @@ func (f *automationFake) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.calls = append(f.calls, r.Method+" "+r.URL.Path)
 	f.mu.Unlock()
-	if r.Header.Get("Authorization") != "" {
-		fail(http.StatusBadRequest, "Authorization header sent; these endpoints take the developer key as hapikey")
+	auth, hapikey := r.Header.Get("Authorization"), r.URL.Query().Get("hapikey")
+	if auth != "" && hapikey != "" {
+		fail(http.StatusBadRequest, "both a bearer token and hapikey sent")
 		return
 	}
-	if r.URL.Query().Get("hapikey") != testDevKey {
+	if strings.HasPrefix(auth, "Bearer ") && strings.TrimPrefix(auth, "Bearer ") == testDevKey {
+		fail(http.StatusBadRequest, "the developer API key sent as a bearer token; the spec takes it as hapikey")
+		return
+	}
+	f.mu.Lock()
+	f.auths = append(f.auths, map[bool]string{true: "hapikey", false: "bearer"}[hapikey != ""])
+	f.mu.Unlock()
+	if hapikey != testDevKey && auth != "Bearer "+testToken {
 		w.WriteHeader(http.StatusUnauthorized)
 		io.WriteString(w, `{"status":"error","message":"The API key provided is invalid.","category":"INVALID_AUTHENTICATION"}`)
 		return
@@ -250,15 +263,23 @@ func (f *automationFake) publish(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-// codeDefinition returns the code's definition of an action.
+// codeDefinition returns the code's definition of an action as publish
+// writes it (with its mark).
 func codeDefinition(t *testing.T, key string) actions.Definition {
+	t.Helper()
+	return markPublished(projectDefinition(t, key))
+}
+
+// projectDefinition returns the code's definition of an action as a
+// project build of the generated app-definition creates it.
+func projectDefinition(t *testing.T, key string) actions.Definition {
 	t.Helper()
 	reg := testRegistry(t)
 	a, ok := reg.Get(key)
 	if !ok {
 		t.Fatalf("no action %s", key)
 	}
-	return a.Definition(actions.DefinitionParams{PublicBaseURL: testBaseURL, AppDisplayName: AppName, Published: true})
+	return a.Component(actions.DefinitionParams{PublicBaseURL: testBaseURL, AppDisplayName: AppName, Published: true}).Definition()
 }
 
 func TestPublishCreatesThenChangesNothing(t *testing.T) {

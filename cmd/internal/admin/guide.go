@@ -1,0 +1,123 @@
+package admin
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"hubspot-actions/actions"
+)
+
+// GuideFacts are the installation's settings the setup guide states: the
+// scopes the install asks for (with their reasons) and how long data is
+// kept.
+type GuideFacts struct {
+	Scopes []actions.Scope
+	// HistoryRetention is HISTORY_RETENTION.
+	HistoryRetention time.Duration
+	// UninstalledGrace is how long the secrets of a portal uninstalled in
+	// HubSpot are kept before they are deleted (UNINSTALLED_GRACE).
+	UninstalledGrace time.Duration
+}
+
+// HandleGuide serves GET /guide: the public setup guide (no sign-in, as
+// HubSpot's marketplace requires). It explains installing, connecting each
+// provider, every action with its inputs, outputs and error codes, and how
+// to disconnect and uninstall. Everything about the actions is generated
+// from reg and the providers, so the guide cannot drift from the code.
+func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, facts GuideFacts) echo.HandlerFunc {
+	type field struct {
+		Name, Label, Type, Description string
+		Required, Dynamic, Secret      bool
+		Options                        []string
+	}
+	type action struct {
+		Key, Name, Description, Objects, Card string
+		Inputs, Outputs                       []field
+		Errors                                []actions.ErrorCase
+	}
+	type provider struct {
+		ID string
+		actions.ProviderGuide
+	}
+	type data struct {
+		page
+		Scopes           []actions.Scope
+		Providers        []provider
+		Actions          []action
+		Codes            []actions.ErrorCase
+		Retention, Grace string
+	}
+	d := data{Scopes: facts.Scopes, Retention: fmtPeriod(facts.HistoryRetention), Grace: fmtPeriod(facts.UninstalledGrace)}
+	for _, p := range providers {
+		d.Providers = append(d.Providers, provider{ID: p.Name(), ProviderGuide: p.Guide()})
+	}
+	for _, c := range actions.Codes {
+		d.Codes = append(d.Codes, actions.ErrorCase{Code: c, When: actions.CodeMeaning(c)})
+	}
+	for _, a := range reg.All() {
+		ga := action{Key: a.Key, Name: a.Name, Description: a.Description, Objects: objectNames(a.ObjectTypes), Card: a.CardContent, Errors: a.Errors()}
+		for _, f := range a.Inputs {
+			gf := field{Name: f.Name, Label: f.Label, Type: typeName(f.Type), Description: f.Description, Required: f.Required, Dynamic: f.Dynamic, Secret: f.Secret}
+			for _, o := range f.Options {
+				gf.Options = append(gf.Options, o.Label)
+			}
+			ga.Inputs = append(ga.Inputs, gf)
+		}
+		for _, f := range a.Outputs {
+			ga.Outputs = append(ga.Outputs, field{Name: f.Name, Label: f.Label, Type: typeName(f.Type)})
+		}
+		d.Actions = append(d.Actions, ga)
+	}
+	return func(c echo.Context) error {
+		v := d
+		v.page = w.newPage(c, "Setup guide", "guide")
+		// The same for everyone: nothing of a portal is on it.
+		c.Response().Header().Set("Cache-Control", "public, max-age=300")
+		return w.render(c, http.StatusOK, "guide", v)
+	}
+}
+
+// typeName says what kind of value a field holds, in the words of the
+// workflow editor.
+func typeName(t string) string {
+	switch t {
+	case actions.TypeString:
+		return "Text"
+	case actions.TypeNumber:
+		return "Number"
+	case actions.TypeBool:
+		return "Yes or no"
+	case actions.TypeEnumeration:
+		return "Choice"
+	case actions.TypeDate:
+		return "Date"
+	case actions.TypeDatetime:
+		return "Date and time"
+	}
+	return t
+}
+
+// objectNames lists the records an action works on: "Contacts and
+// companies".
+func objectNames(types []string) string {
+	names := map[string]string{"CONTACT": "contacts", "COMPANY": "companies", "DEAL": "deals", "TICKET": "tickets"}
+	var out []string
+	for _, t := range types {
+		n, ok := names[strings.ToUpper(t)]
+		if !ok {
+			n = strings.ToLower(t) + " records"
+		}
+		out = append(out, n)
+	}
+	s := strings.Join(out, ", ")
+	if i := strings.LastIndex(s, ", "); i >= 0 {
+		s = s[:i] + " and " + s[i+2:]
+	}
+	if s == "" {
+		return ""
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -1,0 +1,121 @@
+package admin
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"hubspot-actions/actions"
+	"hubspot-actions/cmd/internal/admin/admintest"
+	"hubspot-actions/oauth"
+)
+
+type widgetIn struct {
+	Size  string `json:"size"`
+	Color string `json:"color"`
+	Token string `json:"token"`
+}
+
+type widgetOut struct {
+	WidgetID string `json:"widget_id"`
+}
+
+// TestGuideIsGeneratedFromTheRegistry serves the guide for an action and
+// a provider it has never heard of: everything it says about them comes
+// from their declarations.
+func TestGuideIsGeneratedFromTheRegistry(t *testing.T) {
+	t.Parallel()
+	reg := actions.NewRegistry()
+	actions.MustRegister(reg, actions.Spec[widgetIn, widgetOut]{
+		Key: "acme-make-widget", Name: "Make an Acme widget", Description: "Makes one widget in Acme.",
+		CardContent: "Widget of size {{size}}", ObjectTypes: []string{"CONTACT", "DEAL"},
+		Inputs: []actions.InputField{
+			{Name: "size", Type: actions.TypeEnumeration, FieldType: actions.FieldSelect, Label: "Widget size", Required: true,
+				Options: []actions.Option{{Label: "Small", Value: "s"}, {Label: "Large", Value: "l"}}},
+			{Name: "color", Type: actions.TypeString, FieldType: actions.FieldText, Label: "Colour", Description: "Any CSS colour."},
+			{Name: "token", Type: actions.TypeString, FieldType: actions.FieldText, Label: "Acme token", Secret: true},
+		},
+		Outputs: []actions.OutputField{{Name: "widget_id", Type: actions.TypeString, FieldType: actions.FieldText, Label: "Widget ID"}},
+		Errors:  map[actions.Code]string{actions.CodeNotFound: "Acme has no widget factory for this account."},
+		Run: func(context.Context, *actions.Execution, widgetIn) (widgetOut, error) {
+			return widgetOut{}, nil
+		},
+	})
+	log := slog.New(slog.DiscardHandler)
+	w := New(oauth.New(oauth.Config{}, nil, &http.Client{}, log), NewSessions(nil, false), []byte("csrf key, csrf key, csrf key, 32"), log)
+	e := actions.NewServer(log, actions.NewValidator())
+	facts := GuideFacts{Scopes: []actions.Scope{actions.ScopeOAuth, {Name: "acme.widgets", Reason: "Makes widgets."}}, HistoryRetention: 72 * time.Hour, UninstalledGrace: 14 * 24 * time.Hour}
+	e.GET(actions.GuidePath, HandleGuide(w, reg, []actions.Provider{&acme{}}, facts), w.Secure)
+	ts := httptest.NewServer(e)
+	t.Cleanup(ts.Close)
+
+	resp, err := http.Get(ts.URL + actions.GuidePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	body := string(b)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /guide = %d:\n%s", resp.StatusCode, body)
+	}
+	if got := resp.Header.Get("Content-Security-Policy"); got != ContentSecurityPolicy {
+		t.Errorf("GET /guide: CSP = %q, want %q", got, ContentSecurityPolicy)
+	}
+	admintest.CheckAccessible(t, "/guide", body)
+	byID := elementsByID(t, body)
+	wantIn := func(id string, want ...string) {
+		t.Helper()
+		n, ok := byID[id]
+		if !ok {
+			t.Errorf("the guide has no #%s", id)
+			return
+		}
+		got := admintest.NodeText(n)
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("#%s says %q, want it to contain %q", id, got, w)
+			}
+		}
+	}
+	wantIn("action-acme-make-widget", "Make an Acme widget")
+	wantIn("acme-make-widget-objects", "Contacts and deals")
+	wantIn("acme-make-widget-inputs", "Widget size size Choice Required", "Choices: Small, Large.",
+		"Colour color Text Optional Any CSS colour.", "Acme token token", "never shown again")
+	wantIn("acme-make-widget-outputs", "Widget ID widget_id Text", "Error code error_code Choice", "Error message error_message Text")
+	wantIn("acme-make-widget-errors", "NOT_FOUND Acme has no widget factory for this account.", "VALIDATION_FAILED", "INTERNAL_ERROR")
+	wantIn("scopes", "oauth", "acme.widgets Makes widgets.")
+	wantIn("connect-acme", "Acme CRM")
+	wantIn("retention", "3 days")
+	wantIn("uninstalled-grace", "14 days")
+	wantIn("error-codes", "NOT_FOUND", "UPSTREAM_REJECTED", "RATE_LIMITED")
+	text := admintest.PageText(t, body)
+	for _, want := range []string{"Uninstall from HubSpot", "Settings, then Integrations, then Connected apps", "tokens, its service API keys and connections", "every settings-page session"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the guide lacks %q", want)
+		}
+	}
+}
+
+// elementsByID parses a page and indexes its elements by id.
+func elementsByID(t *testing.T, body string) map[string]*html.Node {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*html.Node{}
+	for n := range doc.Descendants() {
+		if id := admintest.Attr(n, "id"); n.Type == html.ElementNode && id != "" {
+			out[id] = n
+		}
+	}
+	return out
+}
