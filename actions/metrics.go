@@ -18,6 +18,7 @@ type Metrics struct {
 	upstream          *prometheus.CounterVec
 	completions       *prometheus.CounterVec
 	signatureFailures *prometheus.CounterVec
+	bodyRefusals      *prometheus.CounterVec
 	inflight          prometheus.Gauge
 }
 
@@ -49,12 +50,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hubspot_actions_signature_failures_total",
 			Help: "Requests rejected by the HubSpot signature check, by failed check.",
 		}, []string{"check"}),
+		bodyRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hubspot_actions_body_refusals_total",
+			Help: "Requests whose body was refused, by reason: busy (too many unauthenticated bodies being read) or timeout (the body did not arrive in time).",
+		}, []string{"reason"}),
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hubspot_actions_executions_in_flight",
 			Help: "Action runs in progress in this process.",
 		}),
 	}
-	reg.MustRegister(m.executions, m.blocks, m.latency, m.upstream, m.completions, m.signatureFailures, m.inflight)
+	reg.MustRegister(m.executions, m.blocks, m.latency, m.upstream, m.completions, m.signatureFailures, m.bodyRefusals, m.inflight)
 	return m
 }
 
