@@ -32,8 +32,9 @@ func NewValidator() *validator.Validate {
 	return validator.New(validator.WithRequiredStructEnabled())
 }
 
-// NewServer returns an Echo server with the service's middleware (request
-// id, panic recovery, request log), its error handler and the validator v
+// NewServer returns an Echo server with the service's middleware (security
+// headers, request id, panic recovery, request log), its error handler and
+// the validator v
 // (from NewValidator). Every request is logged once through log, with the
 // portal, action and callback id that handlers set on the context.
 func NewServer(log *slog.Logger, v *validator.Validate) *echo.Echo {
@@ -42,6 +43,8 @@ func NewServer(log *slog.Logger, v *validator.Validate) *echo.Echo {
 	e.HidePort = true
 	e.Validator = &echoValidator{v: v}
 	e.HTTPErrorHandler = httpErrorHandler(log)
+	// Before routing, so unknown routes' answers get the headers too.
+	e.Pre(SecurityHeaders())
 	e.Use(middleware.RequestID())
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
