@@ -49,7 +49,8 @@ func NewBodyGuard(timeout time.Duration, maxUnauthenticated int, m *Metrics) *Bo
 // the body of every request the guard's timeout to arrive. A read past the
 // deadline fails (see IsBodyTimeout); the answer then closes the
 // connection, as does any answer given before the body was read to its
-// end, without waiting for the rest of it. Once the body is read the
+// end, without waiting for the rest of it (beyond a moment for what is
+// already on its way). Once the body is read the
 // deadline is lifted, so a slow handler is not cut short.
 func (g *BodyGuard) Deadline() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -84,9 +85,12 @@ func (g *BodyGuard) Deadline() echo.MiddlewareFunc {
 			})
 			err := next(c)
 			if !b.complete() {
-				// net/http reads what is left of an unread body before
-				// closing; with the deadline now, it stops at once.
-				rc.SetReadDeadline(time.Now()) //nolint:errcheck // it worked above
+				// net/http reads (and discards) what is left of a body the
+				// handler did not read, before closing. Let it take what
+				// has already arrived, so the close does not reset the
+				// connection under an answer not yet read (a refused form
+				// whose body is in), but not wait for the rest.
+				rc.SetReadDeadline(time.Now().Add(drainGrace)) //nolint:errcheck // it worked above
 			}
 			return err
 		}
@@ -115,10 +119,12 @@ func (g *BodyGuard) LimitBodies() echo.MiddlewareFunc {
 				h.Set(echo.HeaderConnection, "close")
 				return echo.NewHTTPError(http.StatusServiceUnavailable, "too many requests are sending their bodies right now; retry later")
 			}
+			g.m.bodiesReading.Inc()
 			released := false
 			release := func(error) {
 				if !released {
 					released = true
+					g.m.bodiesReading.Dec()
 					<-g.slots
 				}
 			}
@@ -129,6 +135,10 @@ func (g *BodyGuard) LimitBodies() echo.MiddlewareFunc {
 		}
 	}
 }
+
+// drainGrace is how long the rest of an unread body may still be read
+// (and discarded) after the answer, before the connection closes.
+const drainGrace = 100 * time.Millisecond
 
 // retryAfterBusy is the Retry-After, in seconds, of a request refused by
 // LimitBodies.

@@ -22,6 +22,7 @@ type Metrics struct {
 	completions       *prometheus.CounterVec
 	signatureFailures *prometheus.CounterVec
 	bodyRefusals      *prometheus.CounterVec
+	bodiesReading     prometheus.Gauge
 	inflight          prometheus.Gauge
 }
 
@@ -57,12 +58,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hubspot_actions_body_refusals_total",
 			Help: "Requests whose body was refused, by reason: busy (too many unauthenticated bodies being read) or timeout (the body did not arrive in time).",
 		}, []string{"reason"}),
+		bodiesReading: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hubspot_actions_unauthenticated_bodies_reading",
+			Help: "Bodies of requests not yet authenticated being read now, in this process (at most MAX_UNAUTHENTICATED_BODIES).",
+		}),
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hubspot_actions_executions_in_flight",
 			Help: "Action runs in progress in this process.",
 		}),
 	}
-	reg.MustRegister(m.executions, m.blocks, m.latency, m.upstream, m.completions, m.signatureFailures, m.bodyRefusals, m.inflight)
+	reg.MustRegister(m.executions, m.blocks, m.latency, m.upstream, m.completions, m.signatureFailures, m.bodyRefusals, m.bodiesReading, m.inflight)
 	return m
 }
 
