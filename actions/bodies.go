@@ -28,7 +28,7 @@ type BodyGuard struct {
 // defaults (BODY_READ_TIMEOUT, MAX_UNAUTHENTICATED_BODIES).
 const (
 	DefaultBodyTimeout              = 10 * time.Second
-	DefaultMaxUnauthenticatedBodies = 128
+	DefaultMaxUnauthenticatedBodies = 64
 )
 
 // NewBodyGuard returns a guard giving each body timeout to arrive (after

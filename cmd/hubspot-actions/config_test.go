@@ -110,7 +110,7 @@ func TestLoadConfigHTTPLimits(t *testing.T) {
 	if err != nil {
 		t.Fatalf("loadConfig() error = %v", err)
 	}
-	if cfg.BodyReadTimeout != 10*time.Second || cfg.MaxUnauthenticatedBodies != 128 || cfg.MetricsAddr != "127.0.0.1:9090" {
+	if cfg.BodyReadTimeout != 10*time.Second || cfg.MaxUnauthenticatedBodies != 64 || cfg.MetricsAddr != "127.0.0.1:9090" {
 		t.Errorf("defaults: BodyReadTimeout %v, MaxUnauthenticatedBodies %d, MetricsAddr %q", cfg.BodyReadTimeout, cfg.MaxUnauthenticatedBodies, cfg.MetricsAddr)
 	}
 	cfg, err = loadConfig(env(map[string]string{"BODY_READ_TIMEOUT": "3s", "MAX_UNAUTHENTICATED_BODIES": "16", "METRICS_ADDR": "OFF"}))
