@@ -33,8 +33,8 @@ const (
 
 // NewBodyGuard returns a guard giving each body timeout to arrive (after
 // its headers) and letting at most maxUnauthenticated bodies be read at once
-// by LimitBodies. Zero or negative values take the defaults. m counts the
-// requests it refuses.
+// by LimitBodies. Zero or negative values take the defaults. m (not nil)
+// counts the requests it refuses and the bodies it lets be read.
 func NewBodyGuard(timeout time.Duration, maxUnauthenticated int, m *Metrics) *BodyGuard {
 	if timeout <= 0 {
 		timeout = DefaultBodyTimeout
@@ -50,8 +50,8 @@ func NewBodyGuard(timeout time.Duration, maxUnauthenticated int, m *Metrics) *Bo
 // deadline fails (see IsBodyTimeout); the answer then closes the
 // connection, as does any answer given before the body was read to its
 // end, without waiting for the rest of it (beyond a moment for what is
-// already on its way). Once the body is read the
-// deadline is lifted, so a slow handler is not cut short.
+// already on its way). Once the body is read the deadline is lifted, so a
+// handler working longer is not cut short.
 func (g *BodyGuard) Deadline() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -68,7 +68,7 @@ func (g *BodyGuard) Deadline() echo.MiddlewareFunc {
 			b := &watchedBody{ReadCloser: r.Body, left: r.ContentLength}
 			b.onEnd = append(b.onEnd, func(err error) {
 				if err == nil {
-					rc.SetReadDeadline(time.Time{}) //nolint:errcheck // it worked above
+					_ = rc.SetReadDeadline(time.Time{}) // it worked above
 					return
 				}
 				if IsBodyTimeout(err) {
@@ -90,7 +90,7 @@ func (g *BodyGuard) Deadline() echo.MiddlewareFunc {
 				// has already arrived, so the close does not reset the
 				// connection under an answer not yet read (a refused form
 				// whose body is in), but not wait for the rest.
-				rc.SetReadDeadline(time.Now().Add(drainGrace)) //nolint:errcheck // it worked above
+				_ = rc.SetReadDeadline(time.Now().Add(drainGrace)) // it worked above
 			}
 			return err
 		}
