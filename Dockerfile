@@ -20,8 +20,11 @@ FROM gcr.io/distroless/base-debian12:nonroot
 COPY --from=build /out/hubspot-actions /usr/local/bin/hubspot-actions
 COPY --from=build --chown=nonroot:nonroot /out/data /data
 ENV DATABASE_URL=/data/hubspot-actions.db
+# Metrics on their own port, for a scraper on the container's network (the
+# run line above does not publish it).
+ENV METRICS_ADDR=:9090
 VOLUME /data
-EXPOSE 8080
+EXPOSE 8080 9090
 USER nonroot:nonroot
 ENTRYPOINT ["/usr/local/bin/hubspot-actions"]
 CMD ["serve"]

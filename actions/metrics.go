@@ -2,11 +2,14 @@ package actions
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
-	"time"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // Metrics are the runtime's Prometheus metrics. Create one with NewMetrics
@@ -18,6 +21,8 @@ type Metrics struct {
 	upstream          *prometheus.CounterVec
 	completions       *prometheus.CounterVec
 	signatureFailures *prometheus.CounterVec
+	bodyRefusals      *prometheus.CounterVec
+	bodiesReading     prometheus.Gauge
 	inflight          prometheus.Gauge
 }
 
@@ -49,12 +54,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hubspot_actions_signature_failures_total",
 			Help: "Requests rejected by the HubSpot signature check, by failed check.",
 		}, []string{"check"}),
+		bodyRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hubspot_actions_body_refusals_total",
+			Help: "Requests whose body was refused, by reason: busy (too many unauthenticated bodies being read) or timeout (the body did not arrive in time).",
+		}, []string{"reason"}),
+		bodiesReading: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hubspot_actions_unauthenticated_bodies_reading",
+			Help: "Bodies of requests not yet authenticated being read now, in this process (at most MAX_UNAUTHENTICATED_BODIES).",
+		}),
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hubspot_actions_executions_in_flight",
 			Help: "Action runs in progress in this process.",
 		}),
 	}
-	reg.MustRegister(m.executions, m.blocks, m.latency, m.upstream, m.completions, m.signatureFailures, m.inflight)
+	reg.MustRegister(m.executions, m.blocks, m.latency, m.upstream, m.completions, m.signatureFailures, m.bodyRefusals, m.bodiesReading, m.inflight)
 	return m
 }
 
@@ -79,34 +92,90 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-// jobCounter counts River jobs by state for the jobs gauge.
-type jobCounter func(ctx context.Context) (map[string]int, error)
+// jobMetrics counts River's jobs as they are inserted and worked, as River
+// middleware, so a scrape reads counters and never queries the jobs table.
+// Its figures are this process's: the queued gauge is the jobs this process
+// inserted (plus those queued when it started, counted once by seed) that
+// have not yet started, and the running gauge the jobs it is working.
+type jobMetrics struct {
+	river.MiddlewareDefaults
 
-// jobsCollector reports River's queued and running jobs at scrape time.
-type jobsCollector struct {
-	desc  *prometheus.Desc
-	count jobCounter
+	queued, running atomic.Int64
+	gauge           *prometheus.Desc
+	inserted        *prometheus.CounterVec
+	worked          *prometheus.CounterVec
 }
 
-func newJobsCollector(count jobCounter) *jobsCollector {
-	return &jobsCollector{
-		desc:  prometheus.NewDesc("hubspot_actions_jobs", "Durable background jobs by state (queued covers available, scheduled and retryable).", []string{"state"}, nil),
-		count: count,
+func newJobMetrics() *jobMetrics {
+	return &jobMetrics{
+		gauge: prometheus.NewDesc("hubspot_actions_jobs",
+			"Durable background jobs of this process by state: queued (inserted or due again for a retry, not yet started; with those queued at start-up) and running.",
+			[]string{"state"}, nil),
+		inserted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hubspot_actions_jobs_inserted_total",
+			Help: "Durable background jobs this process inserted, by kind (a unique job already queued is not counted).",
+		}, []string{"kind"}),
+		worked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hubspot_actions_jobs_worked_total",
+			Help: "Runs of durable background jobs in this process, by kind and result: completed, retried (failed, runs again later), discarded (failed for good) or cancelled.",
+		}, []string{"kind", "result"}),
 	}
 }
 
-func (c *jobsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+// seed adds the jobs already queued when the process starts.
+func (j *jobMetrics) seed(queued int) { j.queued.Add(int64(queued)) }
 
-func (c *jobsCollector) Collect(ch chan<- prometheus.Metric) {
-	// Prometheus gives collectors no context; bound the query instead.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	counts, err := c.count(ctx)
-	if err != nil {
-		ch <- prometheus.NewInvalidMetric(c.desc, err)
-		return
+// InsertMany counts the jobs River inserted (River's JobInsertMiddleware).
+func (j *jobMetrics) InsertMany(ctx context.Context, params []*rivertype.JobInsertParams, doInner func(context.Context) ([]*rivertype.JobInsertResult, error)) ([]*rivertype.JobInsertResult, error) {
+	res, err := doInner(ctx)
+	for _, r := range res {
+		if r == nil || r.Job == nil || r.UniqueSkippedAsDuplicate {
+			continue
+		}
+		j.inserted.WithLabelValues(r.Job.Kind).Inc()
+		j.queued.Add(1)
 	}
-	queued := counts["available"] + counts["scheduled"] + counts["retryable"] + counts["pending"]
-	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(queued), "queued")
-	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts["running"]), "running")
+	return res, err
+}
+
+// Work counts a job's run (River's WorkerMiddleware).
+func (j *jobMetrics) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	j.queued.Add(-1)
+	j.running.Add(1)
+	err := doInner(ctx)
+	j.running.Add(-1)
+	result := "completed"
+	var snooze *rivertype.JobSnoozeError
+	var cancel *rivertype.JobCancelError
+	switch {
+	case err == nil:
+	case errors.As(err, &snooze):
+		result = "retried"
+		j.queued.Add(1)
+	case errors.As(err, &cancel):
+		result = "cancelled"
+	case job.Attempt < job.MaxAttempts:
+		result = "retried"
+		j.queued.Add(1)
+	default:
+		result = "discarded"
+	}
+	j.worked.WithLabelValues(job.Kind, result).Inc()
+	return err
+}
+
+func (j *jobMetrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- j.gauge
+	j.inserted.Describe(ch)
+	j.worked.Describe(ch)
+}
+
+func (j *jobMetrics) Collect(ch chan<- prometheus.Metric) {
+	// A job inserted in a transaction that rolled back stays counted; one
+	// queued before this process started but missed by seed (a race with
+	// a process stopping) makes the count dip: never show it below zero.
+	ch <- prometheus.MustNewConstMetric(j.gauge, prometheus.GaugeValue, float64(max(j.queued.Load(), 0)), "queued")
+	ch <- prometheus.MustNewConstMetric(j.gauge, prometheus.GaugeValue, float64(max(j.running.Load(), 0)), "running")
+	j.inserted.Collect(ch)
+	j.worked.Collect(ch)
 }

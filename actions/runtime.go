@@ -41,6 +41,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
 
 	"hubspot-actions/actions/hubspot"
 	"hubspot-actions/actions/upstream"
@@ -151,6 +152,8 @@ type Runtime struct {
 	deliveries *deliveries
 	// inline runs the inline attempts.
 	inline inlinePool
+	// jobs counts River's jobs for the metrics.
+	jobs *jobMetrics
 }
 
 // NewRuntime builds the runtime and its River client (not yet started).
@@ -161,6 +164,7 @@ func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validato
 	}
 	rt := &Runtime{cfg: cfg, db: db, reg: reg, hs: hs, validate: newValidate(v), log: log, m: m, now: time.Now}
 	rt.deliveries = newDeliveries(rt)
+	rt.jobs = newJobMetrics()
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &executeWorker{rt: rt}); err != nil {
 		return nil, fmt.Errorf("actions: add execute worker: %w", err)
@@ -184,6 +188,7 @@ func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validato
 			controlQueue:       {MaxWorkers: 4},
 		},
 		Workers:           workers,
+		Middleware:        []rivertype.Middleware{rt.jobs},
 		FetchPollInterval: 200 * time.Millisecond,
 		FetchCooldown:     20 * time.Millisecond,
 		JobTimeout:        cfg.jobTimeout(),
@@ -207,13 +212,21 @@ func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validato
 	}
 	rt.river = client
 	if reg2 != nil {
-		reg2.MustRegister(newJobsCollector(db.JobCounts))
+		reg2.MustRegister(rt.jobs)
 	}
 	return rt, nil
 }
 
 // Start starts the background job workers. Stop stops them.
 func (rt *Runtime) Start(ctx context.Context) error {
+	// The jobs gauge counts from here on; the jobs already waiting
+	// (including any a dead process left running, which River rescues) are
+	// counted once now, never at scrape time.
+	counts, err := rt.db.JobCounts(ctx)
+	if err != nil {
+		return fmt.Errorf("actions: count waiting jobs: %w", err)
+	}
+	rt.jobs.seed(counts["available"] + counts["scheduled"] + counts["retryable"] + counts["pending"] + counts["running"])
 	// River stops when its start context ends; Stop does that gracefully.
 	if err := rt.river.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("actions: start jobs: %w", err)

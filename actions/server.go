@@ -32,11 +32,11 @@ func NewValidator() *validator.Validate {
 	return validator.New(validator.WithRequiredStructEnabled())
 }
 
-// NewServer returns an Echo server with the service's middleware (request
-// id, panic recovery, request log), its error handler, the validator v
-// (from NewValidator) and ClientIP(nil) as its IPExtractor. Every request
-// is logged once through log, with the portal, action and callback id that
-// handlers set on the context.
+// NewServer returns an Echo server with the service's middleware (security
+// headers, request id, panic recovery, request log), its error handler, the
+// validator v (from NewValidator) and ClientIP(nil) as its IPExtractor.
+// Every request is logged once through log, with the portal, action and
+// callback id that handlers set on the context.
 func NewServer(log *slog.Logger, v *validator.Validate) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
@@ -46,6 +46,8 @@ func NewServer(log *slog.Logger, v *validator.Validate) *echo.Echo {
 	// c.RealIP() is the peer unless the caller trusts proxies (ClientIP):
 	// echo's fallback believes any client's X-Forwarded-For.
 	e.IPExtractor = ClientIP(nil)
+	// Before routing, so unknown routes' answers get the headers too.
+	e.Pre(SecurityHeaders())
 	e.Use(middleware.RequestID())
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{

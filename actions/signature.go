@@ -150,6 +150,9 @@ func VerifySignature(secret, publicBaseURL string, now func() time.Time, log *sl
 				if errors.As(err, &mbe) {
 					return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "request body is larger than 1 MiB")
 				}
+				if IsBodyTimeout(err) {
+					return echo.NewHTTPError(http.StatusRequestTimeout, "the request body did not arrive in time").SetInternal(err)
+				}
 				return echo.NewHTTPError(http.StatusBadRequest, "could not read the request body").SetInternal(err)
 			}
 			uri := base + r.URL.EscapedPath()

@@ -2,6 +2,8 @@ package oauth
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -126,12 +128,27 @@ func brief(s string, n int) string {
 	return b.String()
 }
 
+// pageStyle is the page's one inline style; its policy (pageCSP) names it
+// by hash, so the page keeps the server's strict policy otherwise.
+const pageStyle = `body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#33475b}a{color:#0091ae}`
+
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#33475b}a{color:#0091ae}</style>
+<style>` + pageStyle + `</style>
 </head><body><h1>{{.Title}}</h1><p>{{.Message}}</p><p><a href="/oauth/hubspot/install">Install the app again</a></p></body></html>
 `))
+
+var pageCSP = StylePolicy(pageStyle)
+
+// StylePolicy is the strict Content-Security-Policy of a page whose only
+// style is the inline style element holding css: nothing else loads, no
+// script runs, the page is never framed.
+func StylePolicy(css string) string {
+	sum := sha256.Sum256([]byte(css))
+	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; img-src 'self'; " +
+		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+}
 
 // page answers with a small, friendly HTML page.
 func (f *Flow) page(c echo.Context, status int, title, message string) error {
@@ -139,5 +156,6 @@ func (f *Flow) page(c echo.Context, status int, title, message string) error {
 	if err := pageTmpl.Execute(&b, struct{ Title, Message string }{title, message}); err != nil {
 		return fmt.Errorf("oauth: render page: %w", err)
 	}
+	c.Response().Header().Set("Content-Security-Policy", pageCSP)
 	return c.HTMLBlob(status, b.Bytes())
 }

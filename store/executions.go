@@ -426,7 +426,8 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// JobCounts counts River's jobs by state.
+// JobCounts counts River's jobs by state. It scans river_job: the runtime
+// calls it once at start-up, never per metrics scrape.
 func (db *DB) JobCounts(ctx context.Context) (map[string]int, error) {
 	const q = `SELECT state, COUNT(*) AS n FROM river_job
 		WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled') GROUP BY state`

@@ -132,10 +132,16 @@ func validRealmID(id string) bool {
 	return true
 }
 
+// pageStyle is the page's one inline style, allowed by its hash (pageCSP).
+const pageStyle = `body{font-family:sans-serif;max-width:36rem;margin:4rem auto;line-height:1.5}`
+
+var pageCSP = oauth.StylePolicy(pageStyle)
+
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>QuickBooks connection</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: sans-serif; max-width: 36rem; margin: 4rem auto; line-height: 1.5">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>` + pageStyle + `</style></head>
+<body>
 <h1>QuickBooks connection</h1>
 <p>{{.Message}}</p>
 <p><a href="{{.Settings}}">Back to settings</a></p>
@@ -151,6 +157,7 @@ func (s *Provider) page(c echo.Context, status int, msg string, cause error) err
 	if err := pageTmpl.Execute(&b, struct{ Message, Settings string }{msg, SettingsPath}); err != nil {
 		return fmt.Errorf("quickbooks: render page: %w", err)
 	}
+	c.Response().Header().Set("Content-Security-Policy", pageCSP)
 	return c.HTMLBlob(status, b.Bytes())
 }
 

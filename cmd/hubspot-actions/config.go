@@ -55,6 +55,14 @@ type config struct {
 	UnauthLimit    actions.ClientLimit
 	TrustedProxies []*net.IPNet
 
+	// BodyReadTimeout is how long a request body may take to arrive;
+	// MaxUnauthenticatedBodies how many bodies of callers not yet
+	// authenticated are read at once (actions.BodyGuard).
+	BodyReadTimeout          time.Duration
+	MaxUnauthenticatedBodies int
+	// MetricsAddr is the address of the metrics listener; empty when off.
+	MetricsAddr string
+
 	// Providers holds each external system's own part of the
 	// configuration, declared in its package.
 	Providers []providerConfig
@@ -65,6 +73,9 @@ type config struct {
 const (
 	defaultDatabaseURL       = "./data/hubspot-actions.db"
 	defaultSandboxHubSpotURL = "http://127.0.0.1:8090"
+	// Metrics stay off the public listener, on loopback unless told
+	// otherwise (the Docker image listens on :9090 of its own network).
+	defaultMetricsAddr = "127.0.0.1:9090"
 )
 
 // defaultScopes are the scopes the app requires: those the published app's
@@ -142,6 +153,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ActionTimeout:         dur("ACTION_TIMEOUT", 30*time.Second),
 		HistoryRetention:      dur("HISTORY_RETENTION", 30*24*time.Hour),
 		UninstalledGrace:      dur("UNINSTALLED_GRACE", 30*24*time.Hour),
+		BodyReadTimeout:       dur("BODY_READ_TIMEOUT", actions.DefaultBodyTimeout),
+		MetricsAddr:           get("METRICS_ADDR", defaultMetricsAddr),
+	}
+	cfg.MaxUnauthenticatedBodies, errs = positiveInt(get("MAX_UNAUTHENTICATED_BODIES", ""), "MAX_UNAUTHENTICATED_BODIES", actions.DefaultMaxUnauthenticatedBodies, errs)
+	if strings.EqualFold(cfg.MetricsAddr, "off") {
+		cfg.MetricsAddr = ""
+	} else if _, port, err := net.SplitHostPort(cfg.MetricsAddr); err != nil || port == "" {
+		errs = append(errs, fmt.Errorf("METRICS_ADDR %q must be host:port, :port or off", cfg.MetricsAddr))
 	}
 	switch strings.ToLower(get("LOG_LEVEL", "info")) {
 	case "debug":
@@ -245,4 +264,17 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// positiveInt parses v (the variable name's value) as a positive integer;
+// empty is def. A bad value is added to errs.
+func positiveInt(v, name string, def int, errs []error) (int, []error) {
+	if v == "" {
+		return def, errs
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return def, append(errs, fmt.Errorf("%s: %q is not a positive whole number", name, v))
+	}
+	return n, errs
 }

@@ -119,3 +119,29 @@ func TestMigrate(t *testing.T) {
 		t.Errorf("migrate printed %q", stdout.String())
 	}
 }
+
+// TestLoadConfigHTTPLimits: the body guard and the metrics listener have
+// defaults, take the operator's values, and name a bad value's variable.
+func TestLoadConfigHTTPLimits(t *testing.T) {
+	t.Parallel()
+	cfg, err := loadConfig(env(nil))
+	if err != nil {
+		t.Fatalf("loadConfig() error = %v", err)
+	}
+	if cfg.BodyReadTimeout != 10*time.Second || cfg.MaxUnauthenticatedBodies != 64 || cfg.MetricsAddr != "127.0.0.1:9090" {
+		t.Errorf("defaults: BodyReadTimeout %v, MaxUnauthenticatedBodies %d, MetricsAddr %q", cfg.BodyReadTimeout, cfg.MaxUnauthenticatedBodies, cfg.MetricsAddr)
+	}
+	cfg, err = loadConfig(env(map[string]string{"BODY_READ_TIMEOUT": "3s", "MAX_UNAUTHENTICATED_BODIES": "16", "METRICS_ADDR": "OFF"}))
+	if err != nil {
+		t.Fatalf("loadConfig() error = %v", err)
+	}
+	if cfg.BodyReadTimeout != 3*time.Second || cfg.MaxUnauthenticatedBodies != 16 || cfg.MetricsAddr != "" {
+		t.Errorf("set: BodyReadTimeout %v, MaxUnauthenticatedBodies %d, MetricsAddr %q", cfg.BodyReadTimeout, cfg.MaxUnauthenticatedBodies, cfg.MetricsAddr)
+	}
+	_, err = loadConfig(env(map[string]string{"BODY_READ_TIMEOUT": "0s", "MAX_UNAUTHENTICATED_BODIES": "lots", "METRICS_ADDR": "9090"}))
+	for _, want := range []string{"BODY_READ_TIMEOUT must be positive", `MAX_UNAUTHENTICATED_BODIES: "lots" is not a positive whole number`, `METRICS_ADDR "9090" must be host:port, :port or off`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("bad values: error does not mention %q: %v", want, err)
+		}
+	}
+}

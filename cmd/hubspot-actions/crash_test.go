@@ -99,6 +99,7 @@ func TestKillDashNine(t *testing.T) {
 	url := "http://localhost:" + addr[strings.LastIndex(addr, ":")+1:]
 	env := append(os.Environ(),
 		"LISTEN_ADDR="+addr,
+		"METRICS_ADDR=off",
 		"DATABASE_URL="+filepath.Join(dir, "data", "hubspot-actions.db"),
 		"HUBSPOT_API_BASE_URL="+hs.URL(),
 		"INLINE_BUDGET=300ms",

@@ -22,10 +22,11 @@ import (
 
 // testServer is the real service, started through run.
 type testServer struct {
-	URL    string // public base URL (http://localhost:port)
-	Secret string
-	Dir    string
-	logs   *syncBuffer
+	URL        string // public base URL (http://localhost:port)
+	MetricsURL string // the metrics listener's /metrics, "" when off
+	Secret     string
+	Dir        string
+	logs       *syncBuffer
 }
 
 type syncBuffer struct {
@@ -58,6 +59,7 @@ func startServerIn(t testing.TB, dir string, env map[string]string) *testServer 
 	t.Helper()
 	full := map[string]string{
 		"LISTEN_ADDR":  "127.0.0.1:0",
+		"METRICS_ADDR": "127.0.0.1:0",
 		"DATABASE_URL": filepath.Join(dir, "data", "hubspot-actions.db"),
 	}
 	for k, v := range env {
@@ -72,7 +74,8 @@ func startServerIn(t testing.TB, dir string, env map[string]string) *testServer 
 		pw.Close()
 		done <- err
 	}()
-	addr := make(chan string, 1)
+	type addrs struct{ public, metrics string }
+	addr := make(chan addrs, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -86,11 +89,15 @@ func startServerIn(t testing.TB, dir string, env map[string]string) *testServer 
 			var m map[string]any
 			if json.Unmarshal(line, &m) == nil {
 				found = true
-				addr <- fmt.Sprint(m["public_base_url"])
+				a := addrs{public: fmt.Sprint(m["public_base_url"])}
+				if ma := fmt.Sprint(m["metrics_addr"]); ma != "off" {
+					a.metrics = "http://" + ma + "/metrics"
+				}
+				addr <- a
 			}
 		}
 	}()
-	var url string
+	var url addrs
 	select {
 	case url = <-addr:
 	case err := <-done:
@@ -109,7 +116,7 @@ func startServerIn(t testing.TB, dir string, env map[string]string) *testServer 
 			t.Errorf("serve did not stop")
 		}
 	})
-	s := &testServer{URL: url, Dir: dir, logs: logs}
+	s := &testServer{URL: url.public, MetricsURL: url.metrics, Dir: dir, logs: logs}
 	if env["HUBSPOT_CLIENT_SECRET"] != "" {
 		s.Secret = env["HUBSPOT_CLIENT_SECRET"]
 	} else {
@@ -140,9 +147,14 @@ func (s *testServer) post(t *testing.T, path string, body []byte) (int, []byte) 
 
 func (s *testServer) get(t *testing.T, path string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(s.URL + path)
+	return getURL(t, s.URL+path)
+}
+
+func getURL(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
 	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
+		t.Fatalf("GET %s: %v", url, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -228,7 +240,7 @@ func TestServeSandbox(t *testing.T) {
 	// come first, so look again for a moment.
 	var missing []string
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		status, metrics := s.get(t, "/metrics")
+		status, metrics := getURL(t, s.MetricsURL)
 		missing = missing[:0]
 		for _, want := range wantMetrics {
 			if status != 200 || !strings.Contains(metrics, want) {

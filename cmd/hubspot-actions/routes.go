@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"hubspot-actions/actions"
 	"hubspot-actions/cmd/internal/admin"
@@ -26,14 +24,17 @@ type routesExtra struct {
 }
 
 // addRoutes lists the whole HTTP surface of the service.
-func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *actions.Runtime, flow *oauth.Flow, providers []actions.Provider, u *actions.Uninstaller, m *actions.Metrics, promReg *prometheus.Registry, extra routesExtra) {
+// Metrics are not here: they have their own listener (metricsServer).
+// bodies caps the bodies read before their caller is authenticated; every
+// route reading one that way takes bodies.LimitBodies() first.
+func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *actions.Runtime, flow *oauth.Flow, providers []actions.Provider, u *actions.Uninstaller, m *actions.Metrics, extra routesExtra, bodies *actions.BodyGuard) {
 	// Operations.
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", handleReady(db))
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(promReg, promhttp.HandlerOpts{})))
 
-	// HubSpot calls these; every request must carry a valid signature.
-	hs := e.Group("/hubspot/actions", actions.VerifySignature(cfg.HubSpotClientSecret.Reveal(), cfg.PublicBaseURL, time.Now, log, m))
+	// HubSpot calls these; every request must carry a valid signature,
+	// checked over the body: so the body is read before the caller is known.
+	hs := e.Group("/hubspot/actions", bodies.LimitBodies(), actions.VerifySignature(cfg.HubSpotClientSecret.Reveal(), cfg.PublicBaseURL, time.Now, log, m))
 	hs.POST("/:action", rt.HandleExecute())
 	hs.POST("/:action/options/:field", rt.HandleOptions())
 

@@ -65,27 +65,49 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	defer app.close()
 
+	mln, err := listenMetrics(cfg.MetricsAddr)
+	if err != nil {
+		return err
+	}
+	metricsAddr := "off"
+	if mln != nil {
+		defer mln.Close()
+		metricsAddr = mln.Addr().String()
+	}
+
+	bodies := actions.NewBodyGuard(cfg.BodyReadTimeout, cfg.MaxUnauthenticatedBodies, metrics)
 	e := actions.NewServer(log, app.validator)
 	// What c.RealIP() answers: the peer, or behind TRUSTED_PROXIES the
 	// client they forwarded for (rate limits and logs key on it).
 	e.IPExtractor = actions.ClientIP(cfg.TrustedProxies)
-	addRoutes(e, log, cfg, db, app.runtime, app.flow, app.providers, app.uninstaller, metrics, promReg, app.extra)
+	// Every body gets BODY_READ_TIMEOUT to arrive, wherever it is read.
+	e.Pre(bodies.Deadline())
+	addRoutes(e, log, cfg, db, app.runtime, app.flow, app.providers, app.uninstaller, metrics, app.extra, bodies)
 	e.Listener = ln
-	// Slow or idle clients cannot hold connections forever. (Per-request
-	// read and write timeouts cost a quarter of the inline throughput in
-	// deadline bookkeeping; bodies are capped at 1 MiB and answers come
-	// within INLINE_BUDGET, so the header timeout is what matters.)
+	// Slow or idle clients cannot hold connections forever: headers have
+	// a timeout here, bodies BODY_READ_TIMEOUT (the Deadline middleware,
+	// lifted once the body is in, so a handler working up to
+	// INLINE_BUDGET is never cut short), idle connections IdleTimeout.
 	e.Server.ReadHeaderTimeout = 10 * time.Second
 	e.Server.IdleTimeout = 2 * time.Minute
 
 	if err := app.runtime.Start(ctx); err != nil {
 		return err
 	}
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- e.Start("") }()
+	var ms *http.Server
+	if mln != nil {
+		ms = metricsServer(promReg)
+		go func() {
+			if err := ms.Serve(mln); err != nil {
+				serveErr <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+	}
 
 	log.Info("listening", "addr", ln.Addr().String(), "public_base_url", cfg.PublicBaseURL,
-		"sandbox", cfg.Sandbox, "actions", len(app.runtime.Registry().All()))
+		"metrics_addr", metricsAddr, "sandbox", cfg.Sandbox, "actions", len(app.runtime.Registry().All()))
 	if cfg.Sandbox {
 		announceSandbox(log, stderr, cfg, app)
 	}
@@ -108,6 +130,11 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	defer cancel()
 	if err := e.Shutdown(shutdownCtx); err != nil {
 		log.Error("shut down HTTP server", "err", err)
+	}
+	if ms != nil {
+		if err := ms.Shutdown(shutdownCtx); err != nil {
+			log.Error("shut down metrics server", "err", err)
+		}
 	}
 	jobsCtx, cancelJobs := context.WithTimeout(context.Background(), cfg.ActionTimeout+5*time.Second)
 	defer cancelJobs()

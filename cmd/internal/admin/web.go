@@ -39,8 +39,7 @@ var webFS embed.FS
 // ContentSecurityPolicy is the CSP of every admin page and static file. It
 // allows nothing but our own stylesheet and forms posting back to us: no
 // scripts at all, no framing, no <base>.
-const ContentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " +
-	"frame-ancestors 'none'; base-uri 'none'"
+const ContentSecurityPolicy = actions.ContentSecurityPolicy
 
 // Context keys the admin pages set.
 const (
