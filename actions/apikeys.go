@@ -21,6 +21,7 @@ type APIKeys struct {
 	fallback    string
 	settingsURL string
 	label       string
+	access      AppKeyAccess // who may use fallback (appkey.go)
 
 	mu    sync.Mutex
 	cache map[int64]cachedKey
@@ -43,8 +44,10 @@ func NewAPIKeys(db *store.DB, provider, label, fallback, settingsURL string) *AP
 	return &APIKeys{db: db, provider: provider, label: label, fallback: fallback, settingsURL: settingsURL, cache: map[int64]cachedKey{}}
 }
 
-// Key is a KeyFunc: the portal's own key, else the default, else a
-// NOT_CONNECTED error telling the admin where to enter one.
+// Key returns the portal's own key, else the app-wide key if the portal may
+// use it, else a NOT_CONNECTED error telling the admin where to enter one.
+// It counts nothing against the app key's quota: actions get their key
+// through Use.
 func (k *APIKeys) Key(ctx context.Context, portalID int64) (string, error) {
 	key, _, err := k.resolve(ctx, portalID)
 	return key, err
@@ -74,6 +77,9 @@ func (k *APIKeys) resolve(ctx context.Context, portalID int64) (string, bool, er
 	case errors.Is(err, store.ErrNotFound):
 		if k.fallback == "" {
 			return "", false, Fail(CodeNotConnected, "No %s API key is set up for this HubSpot account. An admin can enter one on the app's settings page: %s", k.label, k.settingsURL)
+		}
+		if !k.access.Allows(portalID) {
+			return "", false, k.notAllowed()
 		}
 		k.remember(portalID, cachedKey{key: k.fallback, expires: now.Add(keyCacheTTL)})
 		return k.fallback, false, nil
@@ -126,12 +132,12 @@ type KeyInfo struct {
 	Own        bool      // the portal entered a key
 	Hint       string    // masked form of the portal's key
 	VerifiedAt time.Time // when the portal's key was last checked
-	HasDefault bool      // an app-wide default exists
+	HasDefault bool      // an app-wide default exists and the portal may use it
 }
 
 // Info describes a portal's key.
 func (k *APIKeys) Info(ctx context.Context, portalID int64) (KeyInfo, error) {
-	info := KeyInfo{Provider: k.provider, Label: k.label, HasDefault: k.fallback != ""}
+	info := KeyInfo{Provider: k.provider, Label: k.label, HasDefault: k.hasDefault(portalID)}
 	// Listing does not open the keys: describing one needs no secret.
 	aks, err := k.db.ListAPIKeys(ctx, portalID)
 	if err != nil {

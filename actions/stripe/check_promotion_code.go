@@ -99,10 +99,11 @@ func (a *Provider) check(ctx context.Context, ex *actions.Execution, in checkIn)
 	if !codePattern.MatchString(code) {
 		return checkOut{}, nil
 	}
-	key, err := a.keys(ctx, ex.PortalID)
+	k, err := a.keys(ctx, ex)
 	if err != nil {
 		return checkOut{}, err
 	}
+	key := k.Secret.Reveal()
 	found, err := a.c.ListPromotionCodes(ctx, key, code)
 	if err != nil {
 		return checkOut{}, classify(err, checkFields, "look up the discount code")
@@ -111,7 +112,8 @@ func (a *Provider) check(ctx context.Context, ex *actions.Execution, in checkIn)
 	var bestActive bool
 	for i := range found {
 		pc := &found[i]
-		if !strings.EqualFold(pc.Code, code) {
+		if !strings.EqualFold(pc.Code, code) || !visible(k, ex.PortalID, pc.Metadata) {
+			// Another portal's code does not exist for this one.
 			continue
 		}
 		if pc.Coupon == nil && pc.CouponID != "" {

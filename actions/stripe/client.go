@@ -297,6 +297,21 @@ func (c *Client) FindCustomersByEmail(ctx context.Context, key, email string) ([
 	return out.Data, nil
 }
 
+// ListCustomersByEmail returns one page of the customers whose email is
+// exactly email, newest first, up to 100, after the customer startingAfter
+// ("" for the first page), and whether more follow.
+func (c *Client) ListCustomersByEmail(ctx context.Context, key, email, startingAfter string) ([]Customer, bool, error) {
+	q := url.Values{"email": {email}, "limit": {"100"}}
+	if startingAfter != "" {
+		q.Set("starting_after", startingAfter)
+	}
+	var out list[Customer]
+	if err := c.do(ctx, key, http.MethodGet, "/v1/customers", q, "", &out); err != nil {
+		return nil, false, fmt.Errorf("list stripe customers by email: %w", err)
+	}
+	return out.Data, out.HasMore, nil
+}
+
 // CreateCustomer creates a customer under idempotencyKey.
 func (c *Client) CreateCustomer(ctx context.Context, key, idempotencyKey string, p CustomerParams) (Customer, error) {
 	f := url.Values{"email": {p.Email}}
