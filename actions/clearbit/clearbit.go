@@ -203,7 +203,7 @@ var sharedMessages = map[actions.Code]string{
 	actions.CodeValidation:   "Clearbit could not use the input: {{ error_message }}",
 	actions.CodeNotConnected: "Clearbit is not set up: {{ error_message }}",
 	actions.CodeRejected:     "Clearbit refused the request: {{ error_message }}",
-	actions.CodeRateLimited:  "Clearbit kept rate limiting requests: {{ error_message }}",
+	actions.CodeRateLimited:  "The Clearbit lookup hit a rate limit: {{ error_message }}",
 	actions.CodeUnavailable:  "Clearbit did not answer in time: {{ error_message }}",
 	actions.CodeInternal:     "The app failed unexpectedly: {{ error_message }}",
 }

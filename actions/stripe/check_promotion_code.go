@@ -74,7 +74,7 @@ func (a *Provider) checkSpec() actions.Spec[checkIn, checkOut] {
 			actions.CodeValidation:   "Check this action's discount code input: {{ error_message }}",
 			actions.CodeNotConnected: "Stripe is not connected for this HubSpot account: {{ error_message }}",
 			actions.CodeRejected:     "Stripe refused to look up the discount code: {{ error_message }}",
-			actions.CodeRateLimited:  "Stripe kept rate limiting requests, so the discount code was not checked: {{ error_message }}",
+			actions.CodeRateLimited:  "The discount code was not checked because of a rate limit: {{ error_message }}",
 			actions.CodeUnavailable:  "Stripe could not be reached, so the discount code was not checked: {{ error_message }}",
 		},
 		Run: a.check,

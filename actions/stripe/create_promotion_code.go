@@ -154,7 +154,7 @@ func (a *Provider) createSpec() actions.Spec[createIn, createOut] {
 			actions.CodeNotConnected: "Stripe is not connected for this HubSpot account: {{ error_message }}",
 			actions.CodeNotFound:     "Stripe could not find something the discount code needs: {{ error_message }}",
 			actions.CodeRejected:     "Stripe refused to create the discount code: {{ error_message }}",
-			actions.CodeRateLimited:  "Stripe kept rate limiting requests, so no discount code was created: {{ error_message }}",
+			actions.CodeRateLimited:  "No discount code was created because of a rate limit: {{ error_message }}",
 			actions.CodeUnavailable:  "Stripe could not be reached, so no discount code was created: {{ error_message }}",
 		},
 		Run: a.create,
