@@ -93,18 +93,18 @@ func TestSharedKeyQuota(t *testing.T) {
 			for _, portal := range []int64{sharedA, sharedB} {
 				for i := range 2 {
 					req := actionstest.NewRequest(portal, objectType(run.action), run.inputs(i), nil)
-					got := e.h.Execute(t, run.action, req)
+					got := e.h.Run(t, run.action, req, 30*time.Second)
 					if got[actions.OutputState] != actions.StateSuccess {
 						t.Fatalf("portal %d execution %d: %v", portal, i, got)
 					}
 					if i == 0 {
 						// A repeated delivery of a counted execution costs nothing.
-						e.h.Execute(t, run.action, req)
+						e.h.Run(t, run.action, req, 30*time.Second)
 					}
 				}
 			}
 			before := len(e.fake.Requests())
-			got := e.h.Execute(t, run.action, actionstest.NewRequest(sharedA, objectType(run.action), run.inputs(9), nil))
+			got := e.h.Run(t, run.action, actionstest.NewRequest(sharedA, objectType(run.action), run.inputs(9), nil), 30*time.Second)
 			msg := got["error_message"]
 			if got[actions.OutputState] != actions.StateFailContinue || got["error_code"] != string(actions.CodeRateLimited) ||
 				!strings.Contains(msg, "2 actions a day") || !strings.Contains(msg, "own Clearbit API key") || !strings.Contains(msg, "https://app.example/settings") {
@@ -124,7 +124,7 @@ func TestSharedKeyNotAllowed(t *testing.T) {
 	t.Parallel()
 	e := newSharedEnv(t, 0)
 	for i, run := range runs {
-		got := e.h.Execute(t, run.action, actionstest.NewRequest(notListed, objectType(run.action), run.inputs(i), nil))
+		got := e.h.Run(t, run.action, actionstest.NewRequest(notListed, objectType(run.action), run.inputs(i), nil), 30*time.Second)
 		msg := got["error_message"]
 		if got["error_code"] != string(actions.CodeNotConnected) || !strings.Contains(msg, "shared Clearbit key is not available") ||
 			!strings.Contains(msg, "own Clearbit API key") || !strings.Contains(msg, "https://app.example/settings") {
@@ -150,7 +150,7 @@ func TestOwnKeyNoQuota(t *testing.T) {
 	e := newSharedEnv(t, 1)
 	for _, run := range runs {
 		for i := range 3 {
-			got := e.h.Execute(t, run.action, actionstest.NewRequest(ownKeyed, objectType(run.action), run.inputs(i), nil))
+			got := e.h.Run(t, run.action, actionstest.NewRequest(ownKeyed, objectType(run.action), run.inputs(i), nil), 30*time.Second)
 			if got[actions.OutputState] != actions.StateSuccess {
 				t.Errorf("%s #%d with the portal's own key = %v, want SUCCESS", run.action, i, got)
 			}
@@ -197,7 +197,7 @@ func TestSharedKeyQueuedCountsOnce(t *testing.T) {
 	if n := e.fake.Calls("queued@example.com"); n < 2 {
 		t.Errorf("Clearbit was asked %d times, want the 202s and the answer", n)
 	}
-	got = e.h.Execute(t, clearbit.KeyEnrichContact, actionstest.NewRequest(sharedA, "CONTACT", map[string]any{"email": "next@example.com"}, nil))
+	got = e.h.Run(t, clearbit.KeyEnrichContact, actionstest.NewRequest(sharedA, "CONTACT", map[string]any{"email": "next@example.com"}, nil), 30*time.Second)
 	if got["error_code"] != string(actions.CodeRateLimited) {
 		t.Errorf("second execution with a quota of one = %v, want RATE_LIMITED", got)
 	}

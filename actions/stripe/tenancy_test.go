@@ -66,7 +66,7 @@ func newSharedEnv(t *testing.T, quota int64) sharedEnv {
 
 func (e sharedEnv) create(t *testing.T, portal int64, callbackID string, inputs map[string]any) map[string]string {
 	t.Helper()
-	got := e.h.Execute(t, ActionCreatePromotionCode, request(portal, callbackID, inputs))
+	got := e.h.Run(t, ActionCreatePromotionCode, request(portal, callbackID, inputs), 30*time.Second)
 	if got[actions.OutputState] != actions.StateSuccess {
 		t.Fatalf("portal %d create %s = %v, want SUCCESS", portal, callbackID, got)
 	}
@@ -75,7 +75,7 @@ func (e sharedEnv) create(t *testing.T, portal int64, callbackID string, inputs 
 
 func (e sharedEnv) check(t *testing.T, portal int64, callbackID, code string) map[string]string {
 	t.Helper()
-	got := e.h.Execute(t, ActionCheckPromotionCode, request(portal, callbackID, map[string]any{InCode: code}))
+	got := e.h.Run(t, ActionCheckPromotionCode, request(portal, callbackID, map[string]any{InCode: code}), 30*time.Second)
 	if got[actions.OutputState] != actions.StateSuccess {
 		t.Fatalf("portal %d check %s = %v, want SUCCESS", portal, code, got)
 	}
@@ -209,7 +209,7 @@ func TestSharedKeyAccess(t *testing.T) {
 		if action == ActionCheckPromotionCode {
 			inputs = map[string]any{InCode: "WELCOME10"}
 		}
-		return e.h.Execute(t, action, request(portal, callbackID, inputs))
+		return e.h.Run(t, action, request(portal, callbackID, inputs), 30*time.Second)
 	}
 	actionKeys := []string{ActionCreatePromotionCode, ActionCheckPromotionCode}
 	for _, action := range actionKeys {
