@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -200,5 +201,29 @@ func TestSharedKeyQueuedCountsOnce(t *testing.T) {
 	got = e.h.Run(t, clearbit.KeyEnrichContact, actionstest.NewRequest(sharedA, "CONTACT", map[string]any{"email": "next@example.com"}, nil), 30*time.Second)
 	if got["error_code"] != string(actions.CodeRateLimited) {
 		t.Errorf("second execution with a quota of one = %v, want RATE_LIMITED", got)
+	}
+}
+
+// TestNewWarnsWhenNoPortalAllowed: an operator who upgrades with
+// CLEARBIT_API_KEY set and no allow-list is told at start-up, without
+// the key.
+func TestNewWarnsWhenNoPortalAllowed(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		portals string
+		warn    bool
+	}{{"", true}, {"all", false}} {
+		var logs bytes.Buffer
+		_, err := clearbit.New(clearbit.Config{APIKey: appKey, AppKeyPortals: tt.portals, AppKeyDailyQuota: 100},
+			actions.Deps{Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(logs.String(), "CLEARBIT_APP_KEY_PORTALS allows no portal"); got != tt.warn {
+			t.Errorf("portals %q: warned = %v, want %v; logs: %s", tt.portals, got, tt.warn, logs.String())
+		}
+		if strings.Contains(logs.String(), appKey) {
+			t.Errorf("logs show the key: %s", logs.String())
+		}
 	}
 }

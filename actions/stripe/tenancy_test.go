@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -280,6 +281,30 @@ func TestConfigAppKeySettings(t *testing.T) {
 	for _, want := range []string{"STRIPE_APP_KEY_PORTALS", "STRIPE_APP_KEY_DAILY_QUOTA"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want an error naming %s", err, want)
+		}
+	}
+}
+
+// TestNewWarnsWhenNoPortalAllowed: an operator who upgrades with
+// STRIPE_SECRET_KEY set and no allow-list is told at start-up, without
+// the key.
+func TestNewWarnsWhenNoPortalAllowed(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		portals string
+		warn    bool
+	}{{"", true}, {"7200001", false}} {
+		var logs bytes.Buffer
+		_, err := New(Config{SecretKey: sharedKey, BaseURL: DefaultBaseURL, AppKeyPortals: tt.portals, AppKeyDailyQuota: 100},
+			actions.Deps{Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(logs.String(), "STRIPE_APP_KEY_PORTALS allows no portal"); got != tt.warn {
+			t.Errorf("portals %q: warned = %v, want %v; logs: %s", tt.portals, got, tt.warn, logs.String())
+		}
+		if strings.Contains(logs.String(), sharedKey) {
+			t.Errorf("logs show the key: %s", logs.String())
 		}
 	}
 }
