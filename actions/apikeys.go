@@ -186,6 +186,9 @@ func (k *APIKeys) Card(ctx context.Context, portalID int64, help string) (Card, 
 		c.Status, c.Badge = CardConnected, "Your key"
 	case ki.HasDefault:
 		c.Status, c.Badge = CardDefault, "App default"
+		if c.Detail, err = k.quotaDetail(ctx, portalID); err != nil {
+			return Card{}, err
+		}
 	default:
 		c.Status, c.Badge = CardNotConnected, "Not connected"
 	}

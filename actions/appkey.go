@@ -140,3 +140,17 @@ func (k *APIKeys) notAllowed() error {
 func (k *APIKeys) hasDefault(portalID int64) bool {
 	return k.fallback != "" && k.access.Allows(portalID)
 }
+
+// quotaDetail says, for the settings page, how much of the app key's daily
+// quota the portal has used; "" when there is no quota.
+func (k *APIKeys) quotaDetail(ctx context.Context, portalID int64) (string, error) {
+	q := k.access.Quota()
+	if q == 0 {
+		return "", nil
+	}
+	used, err := k.db.AppKeyUsed(ctx, k.provider, portalID)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("It serves this account for up to %d actions a day: %d used today (the count starts again at midnight UTC).", q, used), nil
+}

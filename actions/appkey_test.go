@@ -115,6 +115,11 @@ func TestAPIKeysUse(t *testing.T) {
 	if k, err := use(allowed, "a-2"); err != nil || !k.Shared {
 		t.Errorf("Use(allowed, counted execution again) = %v, %v; want the shared key", k, err)
 	}
+	// The settings card shows what is used of the quota.
+	if card, err := keys.Card(ctx, allowed, "help"); err != nil || card.Status != actions.CardDefault ||
+		!strings.Contains(card.Detail, "up to 2 actions a day: 2 used today") {
+		t.Errorf("Card(allowed) = %+v, %v; want the app default with the quota used", card, err)
+	}
 	// A portal not on the list is not connected.
 	_, nerr := use(other, "o-1")
 	if nerr == nil || nerr.Code != actions.CodeNotConnected || !strings.Contains(nerr.Message, "shared Prov key is not available") ||
