@@ -135,6 +135,16 @@ func TestSharedKeyNotAllowed(t *testing.T) {
 	if n := len(e.fake.Requests()); n != 0 {
 		t.Errorf("%d requests reached Clearbit for a portal not allowed, want none", n)
 	}
+	// runs covers every action the provider registers.
+	for _, a := range e.h.Registry.All() {
+		covered := false
+		for _, run := range runs {
+			covered = covered || run.action == a.Key
+		}
+		if !covered {
+			t.Errorf("action %s is not run by the shared-key tests", a.Key)
+		}
+	}
 	card, err := e.p.Card(context.Background(), notListed)
 	if err != nil || card.Status != actions.CardNotConnected || card.Key.HasDefault {
 		t.Errorf("Card(not allowed) = %+v, %v; want not connected, no default offered", card, err)

@@ -224,6 +224,12 @@ func TestSharedKeyAccess(t *testing.T) {
 	if n := len(e.fake.Requests()); n != 0 {
 		t.Errorf("%d requests reached Stripe for a portal not allowed", n)
 	}
+	// actionKeys covers every action the provider registers.
+	for _, a := range e.h.Registry.All() {
+		if a.Key != ActionCreatePromotionCode && a.Key != ActionCheckPromotionCode {
+			t.Errorf("action %s is not run by the shared-key tests", a.Key)
+		}
+	}
 	// A spends its two on one of each action; B's quota is its own.
 	for _, action := range actionKeys {
 		if got := run(portalA, action, "ap-qa-"+action); got[actions.OutputState] != actions.StateSuccess {
