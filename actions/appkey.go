@@ -119,8 +119,8 @@ func (k *APIKeys) Use(ctx context.Context, ex *Execution) (Key, error) {
 			return err
 		})
 		if errors.Is(err, store.ErrQuotaExhausted) {
-			return Key{}, Fail(CodeRateLimited, "This HubSpot account has used today's allowance of the app's shared %s key (%d actions a day; it renews at midnight UTC). "+
-				"An admin can enter the account's own %s API key on the app's settings page to go on without this limit: %s", k.label, q, k.label, k.settingsURL).With(err)
+			return Key{}, Fail(CodeRateLimited, "This HubSpot account has used today's allowance of the app's shared %s key (%s a day; it renews at midnight UTC). "+
+				"An admin can enter the account's own %s API key on the app's settings page to go on without this limit: %s", k.label, actionCount(q), k.label, k.settingsURL).With(err)
 		}
 		if err != nil {
 			return Key{}, fmt.Errorf("actions: count the %s app key use of portal %d: %w", k.provider, ex.PortalID, err)
@@ -152,5 +152,13 @@ func (k *APIKeys) quotaDetail(ctx context.Context, portalID int64) (string, erro
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("It serves this account for up to %d actions a day: %d used today (the count starts again at midnight UTC).", q, used), nil
+	return fmt.Sprintf("It serves this account for up to %s a day: %d used today (the count starts again at midnight UTC).", actionCount(q), used), nil
+}
+
+// actionCount is n actions, in words.
+func actionCount(n int64) string {
+	if n == 1 {
+		return "1 action"
+	}
+	return strconv.FormatInt(n, 10) + " actions"
 }
