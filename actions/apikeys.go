@@ -13,8 +13,9 @@ import (
 )
 
 // APIKeys keeps one provider's per-portal API keys (Clearbit, Stripe) in
-// the store, which seals them, and falls back to the app-wide default key. It is
-// safe for concurrent use.
+// the store, which seals them, and falls back to the app-wide default key
+// for the portals its AppKeyAccess allows (appkey.go). It is safe for
+// concurrent use.
 type APIKeys struct {
 	db          *store.DB
 	provider    string

@@ -91,6 +91,8 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 	if cfg.APIKey != "" && access.None() {
 		deps.Logger().Warn("CLEARBIT_API_KEY is set but CLEARBIT_APP_KEY_PORTALS allows no portal, so only portals that enter their own Clearbit key can enrich; "+
 			"set CLEARBIT_APP_KEY_PORTALS=all (or a list of portal IDs) to let portals use the app's key", "provider", ID)
+	} else if cfg.APIKey != "" {
+		deps.Logger().Info("the app-wide key serves "+access.String(), "provider", ID)
 	}
 	apiKeys := actions.NewAPIKeys(deps.DB, ID, "Clearbit", cfg.APIKey.Reveal(), deps.SettingsURL()).WithAppKeyAccess(access)
 	c := NewClient(cfg.BaseURL, deps.Client("clearbit", 10*time.Second)).

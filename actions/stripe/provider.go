@@ -102,6 +102,8 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 	if cfg.SecretKey != "" && access.None() {
 		deps.Logger().Warn("STRIPE_SECRET_KEY is set but STRIPE_APP_KEY_PORTALS allows no portal, so only portals that enter their own Stripe key can create or check codes; "+
 			"set STRIPE_APP_KEY_PORTALS=all (or a list of portal IDs) to let portals use the app's key", "provider", ID)
+	} else if cfg.SecretKey != "" {
+		deps.Logger().Info("the app-wide key serves "+access.String(), "provider", ID)
 	}
 	apiKeys := actions.NewAPIKeys(deps.DB, ID, "Stripe", cfg.SecretKey.Reveal(), deps.SettingsURL()).WithAppKeyAccess(access)
 	p := &Provider{
