@@ -12,8 +12,9 @@ import (
 )
 
 // APIKeys keeps one provider's per-portal API keys (Clearbit, Stripe) in
-// the store, which seals them, and falls back to the app-wide default key. It is
-// safe for concurrent use.
+// the store, which seals them, and falls back to the app-wide default key
+// for the portals its AppKeyAccess allows (appkey.go). It is safe for
+// concurrent use.
 //
 // It keeps no copy of a key between calls: every lookup reads the portal's
 // row (one primary-key read on the store's reader pool, about 8 µs, next
@@ -28,6 +29,7 @@ type APIKeys struct {
 	fallback    string
 	settingsURL string
 	label       string
+	access      AppKeyAccess // who may use fallback (appkey.go)
 }
 
 // NewAPIKeys returns the key store of provider (as named in the database,
@@ -38,8 +40,10 @@ func NewAPIKeys(db *store.DB, provider, label, fallback, settingsURL string) *AP
 	return &APIKeys{db: db, provider: provider, label: label, fallback: fallback, settingsURL: settingsURL}
 }
 
-// Key is a KeyFunc: the portal's own key, else the default, else a
-// NOT_CONNECTED error telling the admin where to enter one.
+// Key returns the portal's own key, else the app-wide key if the portal may
+// use it, else a NOT_CONNECTED error telling the admin where to enter one.
+// It counts nothing against the app key's quota: actions get their key
+// through Use.
 func (k *APIKeys) Key(ctx context.Context, portalID int64) (string, error) {
 	key, _, err := k.resolve(ctx, portalID)
 	return key, err
@@ -60,6 +64,9 @@ func (k *APIKeys) resolve(ctx context.Context, portalID int64) (string, bool, er
 	case errors.Is(err, store.ErrNotFound):
 		if k.fallback == "" {
 			return "", false, Fail(CodeNotConnected, "No %s API key is set up for this HubSpot account. An admin can enter one on the app's settings page: %s", k.label, k.settingsURL)
+		}
+		if !k.access.Allows(portalID) {
+			return "", false, k.notAllowed()
 		}
 		return k.fallback, false, nil
 	case errors.Is(err, store.ErrMisplaced):
@@ -99,12 +106,12 @@ type KeyInfo struct {
 	Own        bool      // the portal entered a key
 	Hint       string    // masked form of the portal's key
 	VerifiedAt time.Time // when the portal's key was last checked
-	HasDefault bool      // an app-wide default exists
+	HasDefault bool      // an app-wide default exists and the portal may use it
 }
 
 // Info describes a portal's key.
 func (k *APIKeys) Info(ctx context.Context, portalID int64) (KeyInfo, error) {
-	info := KeyInfo{Provider: k.provider, Label: k.label, HasDefault: k.fallback != ""}
+	info := KeyInfo{Provider: k.provider, Label: k.label, HasDefault: k.hasDefault(portalID)}
 	// Listing does not open the keys: describing one needs no secret.
 	aks, err := k.db.ListAPIKeys(ctx, portalID)
 	if err != nil {
@@ -153,6 +160,9 @@ func (k *APIKeys) Card(ctx context.Context, portalID int64, help string) (Card, 
 		c.Status, c.Badge = CardConnected, "Your key"
 	case ki.HasDefault:
 		c.Status, c.Badge = CardDefault, "App default"
+		if c.Detail, err = k.quotaDetail(ctx, portalID); err != nil {
+			return Card{}, err
+		}
 	default:
 		c.Status, c.Badge = CardNotConnected, "Not connected"
 	}

@@ -49,7 +49,11 @@ func TestAPIKeyRemovalSeenAtOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "test.db")
-	serving := NewAPIKeys(newKeysDB(t, path), "stripe", "Stripe", "sk_test_appdefault", "https://actions.example.test/settings")
+	all, err := ParseAppKeyAccess("STRIPE_APP_KEY_PORTALS", AllPortals, "STRIPE_APP_KEY_DAILY_QUOTA", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serving := NewAPIKeys(newKeysDB(t, path), "stripe", "Stripe", "sk_test_appdefault", "https://actions.example.test/settings").WithAppKeyAccess(all)
 	noDefault := NewAPIKeys(serving.db, "clearbit", "Clearbit", "", "https://actions.example.test/settings")
 	cli := newKeysDB(t, path)
 

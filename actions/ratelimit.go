@@ -75,7 +75,15 @@ type Limit struct {
 	// Refusal is the Body of the 429 *upstream.APIError of a refused Acquire, which
 	// ends up in logs and the execution's last error.
 	Refusal string
+	// MaxKeys bounds the keys a LocalLimiter holds at once (0:
+	// DefaultMaxKeys), so a flood of keys (API keys tried on the settings
+	// page, say) cannot grow it without end. See LocalLimiter.
+	MaxKeys int
 }
+
+// DefaultMaxKeys is a LocalLimiter's bound on keys held at once when the
+// Limit sets none.
+const DefaultMaxKeys = 10000
 
 // LocalLimiter is the in-process Limiter: one x/time/rate token bucket (and
 // semaphore, with a concurrency cap) per key. It is safe for concurrent use.
@@ -83,6 +91,16 @@ type Limit struct {
 // request waiting or in flight), which loses nothing, so the memory held is
 // bounded by the keys used in about the last minute rather than by every key
 // ever seen. Eviction runs inside Acquire and Pause; there is no goroutine.
+//
+// It also never holds more than Limit.MaxKeys keys, and stays within it
+// without forgetting anything: a new key that finds the limiter full first
+// has the idle entries dropped at once (they equal a fresh entry, so
+// dropping them lets no key exceed its rate), and when none is idle the new
+// key's Acquire is refused with a 429 whose RetryAfter is when entries can
+// next become idle, rather than dropping an entry that still holds a key's
+// used-up budget, pause or waiters, which would hand that key a full
+// bucket again. Pause always records its pause, since one is only learnt
+// from a request that was let through.
 type LocalLimiter struct {
 	limit Limit
 	every rate.Limit
@@ -92,6 +110,10 @@ type LocalLimiter struct {
 	mu        sync.Mutex
 	keys      map[string]*keyLimit
 	nextSweep time.Time
+	// fullSweep is when a full limiter may next sweep for a new key: at
+	// most once per refill, so a flood of new keys costs one sweep, not one
+	// each.
+	fullSweep time.Time
 }
 
 // keyLimit is one key's state.
@@ -116,6 +138,9 @@ const defaultRefusal = "client-side rate limit for this key; nothing was sent"
 // NewLimiter returns an in-process limiter that paces every key to lim.
 func NewLimiter(lim Limit) *LocalLimiter {
 	lim.Burst = max(lim.Burst, 1)
+	if lim.MaxKeys <= 0 {
+		lim.MaxKeys = DefaultMaxKeys
+	}
 	if lim.Refusal == "" {
 		lim.Refusal = defaultRefusal
 	}
@@ -140,7 +165,11 @@ func (l *LocalLimiter) SetClock(now func() time.Time, sleep func(ctx context.Con
 func (l *LocalLimiter) Acquire(ctx context.Context, key string) (func(), error) {
 	now := l.now()
 	l.mu.Lock()
-	k := l.entry(key, now)
+	k, wait := l.entry(key, now, false)
+	if k == nil {
+		l.mu.Unlock()
+		return nil, &upstream.APIError{Status: http.StatusTooManyRequests, Body: l.limit.Refusal + " (too many keys at once)", RetryAfter: wait}
+	}
 	if !k.paused.After(now) && k.bucket.AllowN(now, 1) {
 		// The common case: a turn now, and a free slot if there is a cap.
 		if k.slots == nil {
@@ -195,7 +224,7 @@ func (l *LocalLimiter) slot(ctx context.Context, k *keyLimit) (func(), error) {
 func (l *LocalLimiter) Pause(key string, until time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	k := l.entry(key, l.now())
+	k, _ := l.entry(key, l.now(), true)
 	if until.After(k.paused) {
 		k.paused = until
 	}
@@ -212,12 +241,24 @@ func (l *LocalLimiter) done(k *keyLimit) {
 }
 
 // entry returns key's entry, creating it, and drops idle entries once a
-// sweepEvery. l.mu must be held.
-func (l *LocalLimiter) entry(key string, now time.Time) *keyLimit {
+// sweepEvery. When key is new and the limiter holds MaxKeys keys, it drops
+// the idle ones at once (at most once per refill); when none is, it returns
+// nil and how long until one may be, unless force is set. l.mu must be
+// held.
+func (l *LocalLimiter) entry(key string, now time.Time, force bool) (*keyLimit, time.Duration) {
 	if now.After(l.nextSweep) {
 		l.sweep(now)
 	}
 	k := l.keys[key]
+	if k == nil && len(l.keys) >= l.limit.MaxKeys {
+		if !now.Before(l.fullSweep) {
+			l.sweep(now)
+			l.fullSweep = now.Add(l.refill())
+		}
+		if len(l.keys) >= l.limit.MaxKeys && !force {
+			return nil, max(l.fullSweep.Sub(now), time.Millisecond)
+		}
+	}
 	if k == nil {
 		k = &keyLimit{bucket: rate.NewLimiter(l.every, l.limit.Burst)}
 		if l.limit.Concurrent > 0 {
@@ -226,7 +267,16 @@ func (l *LocalLimiter) entry(key string, now time.Time) *keyLimit {
 		}
 		l.keys[key] = k
 	}
-	return k
+	return k, 0
+}
+
+// refill is how long an emptied bucket takes to fill up, after which its
+// key is idle unless it is paused or busy; at least a millisecond.
+func (l *LocalLimiter) refill() time.Duration {
+	if l.limit.Every <= 0 {
+		return time.Millisecond
+	}
+	return max(time.Duration(l.limit.Burst)*l.limit.Every, time.Millisecond)
 }
 
 // sweep drops the entries a new one would equal. l.mu must be held.

@@ -476,3 +476,103 @@ func BenchmarkLimiter(b *testing.B) {
 		})
 	}
 }
+
+// TestLimiterBoundsKeys: a limiter full of busy keys refuses a new key
+// (nothing is sent) instead of forgetting a key whose budget is spent,
+// drops idle keys at once when a new one needs room, and always records a
+// pause.
+func TestLimiterBoundsKeys(t *testing.T) {
+	t.Parallel()
+	l, clock := newClockedLimiter(t, Limit{Every: 100 * time.Millisecond, Burst: 2, MaxKeys: 3})
+	ctx := context.Background()
+	acquire := func(key string) error {
+		t.Helper()
+		release, err := l.Acquire(ctx, key)
+		if err == nil {
+			release()
+		}
+		return err
+	}
+	for _, key := range []string{"a", "b", "c"} {
+		for range 2 { // each spends its whole burst
+			if err := acquire(key); err != nil {
+				t.Fatalf("Acquire(%s) = %v", key, err)
+			}
+		}
+	}
+	err := acquire("flood-1")
+	var ae *upstream.APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests || ae.RetryAfter != 200*time.Millisecond {
+		t.Fatalf("Acquire(new key, limiter full of busy keys) = %v, want a 429 with RetryAfter 200ms", err)
+	}
+	if n := l.keyCount(); n != 3 {
+		t.Errorf("keys = %d, want 3", n)
+	}
+	// a's spent budget was kept: its next turn is a refill away, not now.
+	if err := acquire("a"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]time.Duration{100 * time.Millisecond}, clock.takeSleeps()); diff != "" {
+		t.Errorf("Acquire(a) waits (-want +got), want it to wait for its turn:\n%s", diff)
+	}
+	// Once the buckets refill, a new key finds room: the idle ones go.
+	clock.advance(250 * time.Millisecond)
+	if err := acquire("flood-2"); err != nil {
+		t.Fatalf("Acquire(new key) after the refill = %v", err)
+	}
+	if n := l.keyCount(); n > 3 {
+		t.Errorf("keys = %d, want at most 3", n)
+	}
+	// A pause is recorded even when the limiter is full, and kept.
+	for _, key := range []string{"p1", "p2", "p3"} {
+		l.Pause(key, clock.now().Add(time.Hour))
+	}
+	clock.advance(time.Second)
+	if err := acquire("flood-3"); err == nil {
+		t.Errorf("Acquire(new key, limiter full of paused keys) = nil, want a 429")
+	}
+	release, err := l.Acquire(ctx, "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if s := clock.takeSleeps(); len(s) != 1 || s[0] < 59*time.Minute {
+		t.Errorf("Acquire(p1) waits %v, want the hour's pause kept", s)
+	}
+}
+
+// TestLimiterFloodKeepsRate: however many other keys come and go, one
+// key never gets more than its budget: over a simulated minute of
+// requests for it mixed with a flood of new keys, it is let through at
+// most Burst + a minute's worth of turns.
+func TestLimiterFloodKeepsRate(t *testing.T) {
+	t.Parallel()
+	// Clearbit's budget, with few keys so the flood fills the limiter.
+	lim := Limit{Every: 100 * time.Millisecond, Burst: 10, MaxWait: time.Nanosecond, MaxKeys: 8}
+	l, clock := newClockedLimiter(t, lim)
+	ctx := context.Background()
+	admitted := 0
+	flood := 0
+	for step := range 6000 { // 60 s in 10 ms steps
+		clock.advance(10 * time.Millisecond)
+		for range 5 {
+			flood++
+			if release, err := l.Acquire(ctx, fmt.Sprint("flood-", flood)); err == nil {
+				release()
+			}
+		}
+		if release, err := l.Acquire(ctx, "victim"); err == nil {
+			release()
+			admitted++
+		}
+		if n := l.keyCount(); n > lim.MaxKeys+1 {
+			t.Fatalf("step %d: keys = %d, want at most %d", step, n, lim.MaxKeys)
+		}
+	}
+	if max := lim.Burst + int(time.Minute/lim.Every); admitted > max {
+		t.Errorf("victim let through %d times in a minute, want at most %d", admitted, max)
+	}
+	if admitted < 500 {
+		t.Errorf("victim let through %d times in a minute, want its budget (about 600): the flood must not starve a known key", admitted)
+	}
+}

@@ -56,12 +56,12 @@ var portalOwners = map[int64]clearbit.KeyOwner{
 }
 
 // keys stands in for the service's key lookup: the portal's key, else
-// NOT_CONNECTED.
-func keys(ctx context.Context, portalID int64) (string, error) {
-	if k, ok := portalKeys[portalID]; ok {
-		return k, nil
+// NOT_CONNECTED as actions.APIKeys words it.
+func keys(ctx context.Context, ex *actions.Execution) (actions.Key, error) {
+	if k, ok := portalKeys[ex.PortalID]; ok {
+		return actions.Key{Secret: actions.Secret(k), Shared: portalOwners[ex.PortalID] == clearbit.OwnerApp}, nil
 	}
-	return "", actions.Fail(actions.CodeNotConnected, "no Clearbit key")
+	return actions.Key{}, actions.Fail(actions.CodeNotConnected, "No Clearbit API key is set up for this HubSpot account. An admin can enter one on the app's settings page: /settings")
 }
 
 type env struct {
@@ -174,7 +174,7 @@ func TestEnrichContact(t *testing.T) {
 			want:  outcome{state: "FAIL_CONTINUE", code: "NOT_FOUND", message: []string{"Clearbit has no data for unknown@acme.com."}, outputs: map[string]string{"enriched": "false", "full_name": ""}},
 			calls: map[string]int{"unknown@acme.com": 1}},
 		{name: "no key", portal: portalNoKey, input: "nokey@acme.com",
-			want:  outcome{state: "FAIL_CONTINUE", code: "NOT_CONNECTED", message: []string{"No Clearbit API key", "settings page (/settings)"}, outputs: map[string]string{"enriched": "false"}},
+			want:  outcome{state: "FAIL_CONTINUE", code: "NOT_CONNECTED", message: []string{"No Clearbit API key", "settings page: /settings"}, outputs: map[string]string{"enriched": "false"}},
 			calls: map[string]int{"nokey@acme.com": 0}},
 		{name: "portal's own key invalid", portal: portalBadOwn, input: "badown@acme.com",
 			want: outcome{state: "FAIL_CONTINUE", code: "UPSTREAM_REJECTED", message: []string{"this HubSpot account's own Clearbit API key (invalid API key)", "Enter a valid key on the app's settings page (/settings)"}}},

@@ -83,19 +83,23 @@ func (e *Provider) Register(r *actions.Registry) error {
 // pendingReason is shown while an execution waits for Clearbit.
 const pendingReason = "Clearbit is looking this up"
 
-// key returns the portal's Clearbit key, or NOT_CONNECTED pointing to the
-// settings page when there is none.
-func (e *Provider) key(ctx context.Context, portalID int64) (string, error) {
-	k, err := e.keys(ctx, portalID)
+// key returns the execution's Clearbit key, or NOT_CONNECTED pointing to
+// the settings page when there is none. The key store's own NOT_CONNECTED
+// (the app's shared key is not available to the portal) and RATE_LIMITED
+// (its daily quota is used up) say more, so they pass as they are.
+func (e *Provider) key(ctx context.Context, ex *actions.Execution) (string, error) {
+	k, err := e.keys(ctx, ex)
 	var ae *actions.Error
-	if (err == nil && strings.TrimSpace(k) == "") || (errors.As(err, &ae) && ae.Code == actions.CodeNotConnected) {
+	switch {
+	case errors.As(err, &ae):
+		return "", ae
+	case err != nil:
+		return "", fmt.Errorf("clearbit: key for portal %d: %w", ex.PortalID, err)
+	case strings.TrimSpace(k.Secret.Reveal()) == "":
 		return "", actions.Fail(actions.CodeNotConnected,
-			"No Clearbit API key is set up for this HubSpot account. Enter your Clearbit secret key on the app's settings page (%s).", e.opts.SettingsURL).With(err)
+			"No Clearbit API key is set up for this HubSpot account. Enter your Clearbit secret key on the app's settings page (%s).", e.opts.SettingsURL)
 	}
-	if err != nil {
-		return "", fmt.Errorf("clearbit: key for portal %d: %w", portalID, err)
-	}
-	return strings.TrimSpace(k), nil
+	return strings.TrimSpace(k.Secret.Reveal()), nil
 }
 
 // classify turns a lookup failure into what the runtime should do: run
@@ -199,7 +203,7 @@ var sharedMessages = map[actions.Code]string{
 	actions.CodeValidation:   "Clearbit could not use the input: {{ error_message }}",
 	actions.CodeNotConnected: "Clearbit is not set up: {{ error_message }}",
 	actions.CodeRejected:     "Clearbit refused the request: {{ error_message }}",
-	actions.CodeRateLimited:  "Clearbit kept rate limiting requests: {{ error_message }}",
+	actions.CodeRateLimited:  "The Clearbit lookup hit a rate limit: {{ error_message }}",
 	actions.CodeUnavailable:  "Clearbit did not answer in time: {{ error_message }}",
 	actions.CodeInternal:     "The app failed unexpectedly: {{ error_message }}",
 }

@@ -102,8 +102,15 @@ func Limit(perMinute, burst int) actions.Limit {
 		Burst:   burst,
 		MaxWait: defaultMaxWait,
 		Refusal: "client-side: over Clearbit's rate limit for this key; nothing was sent",
+		MaxKeys: MaxKeys,
 	}
 }
+
+// MaxKeys bounds the API keys the client's limiter tracks at once: every
+// key ever tried on the settings page passes through it, and a key that
+// finds it full of keys still spending their budget is refused (a 429,
+// retried later) rather than let another key's budget be forgotten.
+const MaxKeys = 10000
 
 // newLimiter paces each key to perMinute requests a minute in bursts of
 // burst, on the clock now. A key Clearbit says is used up is paused until

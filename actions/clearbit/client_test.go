@@ -376,3 +376,42 @@ func BenchmarkFindCombined(b *testing.B) {
 		}
 	}
 }
+
+// TestClientLimiterBounded: the keys the client's limiter tracks are
+// bounded; past the bound a new key is refused before anything is sent,
+// and the keys it holds keep their spent budgets.
+func TestClientLimiterBounded(t *testing.T) {
+	t.Parallel()
+	fake, url := clearbittest.Start(t, clearbittest.Options{})
+	lim := clearbit.Limit(clearbit.RequestsPerMinute, 1)
+	if lim.MaxKeys != clearbit.MaxKeys || clearbit.MaxKeys <= 0 {
+		t.Fatalf("Limit().MaxKeys = %d, want %d", lim.MaxKeys, clearbit.MaxKeys)
+	}
+	lim.MaxKeys = 3
+	l := actions.NewLimiter(lim)
+	frozen := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	l.SetClock(func() time.Time { return frozen }, nil) // no bucket refills
+	c := clearbit.NewClient(url, http.DefaultClient).WithLimiter(l)
+	ctx := context.Background()
+	for i := range 6 {
+		key := "sk_tried_" + string(rune('a'+i))
+		err := c.VerifyKey(ctx, key)
+		var ae *upstream.APIError
+		switch {
+		case i < 3 && err != nil:
+			t.Errorf("VerifyKey(key %d) = %v, want nil", i, err)
+		case i >= 3 && (!errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests || !actions.Transient(err)):
+			t.Errorf("VerifyKey(key %d, limiter full) = %v, want a transient 429", i, err)
+		}
+		if i >= 3 && fake.KeyCalls(key) != 0 {
+			t.Errorf("key %d reached Clearbit past the limiter's bound", i)
+		}
+	}
+	// A key it holds is still out of budget: its next turn is 100 ms away
+	// (refused under a shorter deadline), not refreshed.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := c.VerifyKey(short, "sk_tried_a"); !actions.Transient(err) || fake.KeyCalls("sk_tried_a") != 1 {
+		t.Errorf("VerifyKey(held key, budget spent) = %v, want a transient 429", err)
+	}
+}

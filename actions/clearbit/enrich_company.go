@@ -96,7 +96,7 @@ func (e *Provider) enrichCompany(ctx context.Context, ex *actions.Execution, in 
 	if err != nil {
 		return companyOut{}, err
 	}
-	key, err := e.key(ctx, ex.PortalID)
+	key, err := e.key(ctx, ex)
 	if err != nil {
 		return companyOut{}, err
 	}

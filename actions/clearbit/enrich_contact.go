@@ -97,7 +97,7 @@ func (e *Provider) enrichContact(ctx context.Context, ex *actions.Execution, in 
 	if err != nil {
 		return contactOut{}, err
 	}
-	key, err := e.key(ctx, ex.PortalID)
+	key, err := e.key(ctx, ex)
 	if err != nil {
 		return contactOut{}, err
 	}

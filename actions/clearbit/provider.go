@@ -2,6 +2,7 @@ package clearbit
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"hubspot-actions/actions"
@@ -16,16 +17,28 @@ type Config struct {
 	// APIKey is the app-wide default key, used by portals that entered
 	// none of their own.
 	APIKey actions.Secret `env:"CLEARBIT_API_KEY"`
+	// AppKeyPortals is who may use APIKey: "all", a list of portal IDs, or
+	// nobody when empty (sandbox mode: all).
+	AppKeyPortals string `env:"CLEARBIT_APP_KEY_PORTALS"`
+	// AppKeyDailyQuota is how many executions a day each allowed portal may
+	// run with APIKey; 0 is no limit.
+	AppKeyDailyQuota int64 `env:"CLEARBIT_APP_KEY_DAILY_QUOTA" default:"100"`
 	// BaseURL sends every request there instead of Clearbit's hosts.
 	BaseURL string `env:"CLEARBIT_BASE_URL"`
 }
 
 // Validate reports what is wrong with the configuration.
 func (c Config) Validate() error {
-	if c.BaseURL == "" {
-		return nil
+	_, err := c.access()
+	if c.BaseURL != "" {
+		err = errors.Join(err, actions.CheckURL("CLEARBIT_BASE_URL", c.BaseURL))
 	}
-	return actions.CheckURL("CLEARBIT_BASE_URL", c.BaseURL)
+	return err
+}
+
+// access is who may use the app-wide key.
+func (c Config) access() (actions.AppKeyAccess, error) {
+	return actions.ParseAppKeyAccess("CLEARBIT_APP_KEY_PORTALS", c.AppKeyPortals, "CLEARBIT_APP_KEY_DAILY_QUOTA", c.AppKeyDailyQuota)
 }
 
 // Module is Clearbit's entry in cmd's list of providers.
@@ -44,6 +57,9 @@ func sandbox(cfg *Config) *actions.Fake {
 			cfg.BaseURL = url
 			if cfg.APIKey == "" {
 				cfg.APIKey = "sk_sandbox_clearbit"
+			}
+			if cfg.AppKeyPortals == "" {
+				cfg.AppKeyPortals = actions.AllPortals // the sandbox's portals share the fake's key
 			}
 			return "Clearbit is faked at " + url + ": any email or domain enriches; try queued@…, unknown@… or info@… for a 202, 404 or 422."
 		},
@@ -68,10 +84,20 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	apiKeys := actions.NewAPIKeys(deps.DB, ID, "Clearbit", cfg.APIKey.Reveal(), deps.SettingsURL())
+	access, err := cfg.access()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.APIKey != "" && access.None() {
+		deps.Logger().Warn("CLEARBIT_API_KEY is set but CLEARBIT_APP_KEY_PORTALS allows no portal, so only portals that enter their own Clearbit key can enrich; "+
+			"set CLEARBIT_APP_KEY_PORTALS=all (or a list of portal IDs) to let portals use the app's key", "provider", ID)
+	} else if cfg.APIKey != "" {
+		deps.Logger().Info("the app-wide key serves "+access.String(), "provider", ID)
+	}
+	apiKeys := actions.NewAPIKeys(deps.DB, ID, "Clearbit", cfg.APIKey.Reveal(), deps.SettingsURL()).WithAppKeyAccess(access)
 	c := NewClient(cfg.BaseURL, deps.Client("clearbit", 10*time.Second)).
 		WithLimiter(deps.Limiter(ID, Limit(RequestsPerMinute, defaultBurst)))
-	p, err := newProvider(c, apiKeys.Key, Options{
+	p, err := newProvider(c, apiKeys.Use, Options{
 		SettingsURL: deps.SettingsURL(),
 		KeyOwner: func(ctx context.Context, portalID int64) KeyOwner {
 			if apiKeys.PortalOwned(ctx, portalID) {

@@ -59,16 +59,17 @@ type env struct {
 	clock *clock
 }
 
-func testKeys(ctx context.Context, portalID int64) (string, error) {
-	switch portalID {
+// testKeys gives each test portal its own key.
+func testKeys(ctx context.Context, ex *actions.Execution) (actions.Key, error) {
+	switch ex.PortalID {
 	case portalNoKey:
-		return "", actions.Fail(actions.CodeNotConnected, "No Stripe key is set for this HubSpot account; a HubSpot admin can add one in the app's settings.")
+		return actions.Key{}, actions.Fail(actions.CodeNotConnected, "No Stripe key is set for this HubSpot account; a HubSpot admin can add one in the app's settings.")
 	case portalBadKey:
-		return stripetest.KeyInvalid, nil
+		return actions.OwnKey(stripetest.KeyInvalid), nil
 	case portalReadOnly:
-		return stripetest.KeyReadOnly, nil
+		return actions.OwnKey(stripetest.KeyReadOnly), nil
 	}
-	return portalKey, nil
+	return actions.OwnKey(portalKey), nil
 }
 
 func newEnv(t *testing.T, cfg actions.Config) *env {
@@ -164,7 +165,7 @@ func TestCreatePercentCode(t *testing.T) {
 	if got[OutExpiresAt] != "2026-03-17T15:00:00Z" {
 		t.Errorf("expires_at = %q, want 7 days later rounded up to the hour", got[OutExpiresAt])
 	}
-	couponID := e.app.mint.couponID(terms{percentOff: 15, duration: "once"})
+	couponID := e.app.mint.couponID(portalOK, terms{percentOff: 15, duration: "once"})
 	if got[OutCouponID] != couponID {
 		t.Errorf("coupon_id = %q, want %q", got[OutCouponID], couponID)
 	}
@@ -185,7 +186,7 @@ func TestCreatePercentCode(t *testing.T) {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
 	coupon := e.posts("/v1/coupons")[0]
-	wantCoupon := url.Values{"id": {couponID}, "name": {"15% off"}, "percent_off": {"15"}, "duration": {"once"}, "metadata[created_by]": {"hubspot-actions"}}
+	wantCoupon := url.Values{"id": {couponID}, "name": {"15% off"}, "percent_off": {"15"}, "duration": {"once"}, "metadata[created_by]": {"hubspot-actions"}, "metadata[hubspot_portal_id]": {"7100001"}}
 	if diff := cmp.Diff(wantCoupon, coupon.Form); diff != "" {
 		t.Errorf("coupon body (-want +got):\n%s", diff)
 	}
@@ -470,13 +471,23 @@ func TestCreateCouponConflicts(t *testing.T) {
 	e := newEnv(t, actions.Config{})
 	ctx := context.Background()
 	// Someone made a coupon with the ID of 40% off, but other terms.
-	id := e.app.mint.couponID(terms{percentOff: 40, duration: "once"})
-	if _, err := e.app.c.CreateCoupon(ctx, portalKey, "manual", CouponParams{ID: id, PercentOff: 45, Duration: "once"}); err != nil {
+	id := e.app.mint.couponID(portalOK, terms{percentOff: 40, duration: "once"})
+	if _, err := e.app.c.CreateCoupon(ctx, portalKey, "manual", CouponParams{ID: id, PercentOff: 45, Duration: "once", Metadata: map[string]string{"hubspot_portal_id": "7100001"}}); err != nil {
 		t.Fatal(err)
 	}
 	got := e.h.Execute(t, ActionCreatePromotionCode, request(portalOK, "ap-conflict", map[string]any{InDiscountType: "percent", InPercentOff: "40"}))
 	if got[actions.OutputErrorCode] != string(actions.CodeRejected) || !strings.Contains(got[actions.OutputErrorMsg], "exists with other terms") {
 		t.Errorf("conflicting coupon: %v", got)
+	}
+	// A coupon with the ID and the terms, but not marked for the portal, is
+	// not used.
+	id = e.app.mint.couponID(portalOK, terms{percentOff: 41, duration: "once"})
+	if _, err := e.app.c.CreateCoupon(ctx, portalKey, "manual-2", CouponParams{ID: id, PercentOff: 41, Duration: "once"}); err != nil {
+		t.Fatal(err)
+	}
+	got = e.h.Execute(t, ActionCreatePromotionCode, request(portalOK, "ap-unmarked", map[string]any{InDiscountType: "percent", InPercentOff: "41"}))
+	if got[actions.OutputErrorCode] != string(actions.CodeRejected) || !strings.Contains(got[actions.OutputErrorMsg], "did not make for this HubSpot account") {
+		t.Errorf("unmarked coupon: %v", got)
 	}
 	// A deleted coupon is created again.
 	first := e.h.Execute(t, ActionCreatePromotionCode, request(portalOK, "ap-deleted-1", map[string]any{InDiscountType: "percent", InPercentOff: "5"}))

@@ -74,7 +74,7 @@ func (a *Provider) checkSpec() actions.Spec[checkIn, checkOut] {
 			actions.CodeValidation:   "Check this action's discount code input: {{ error_message }}",
 			actions.CodeNotConnected: "Stripe is not connected for this HubSpot account: {{ error_message }}",
 			actions.CodeRejected:     "Stripe refused to look up the discount code: {{ error_message }}",
-			actions.CodeRateLimited:  "Stripe kept rate limiting requests, so the discount code was not checked: {{ error_message }}",
+			actions.CodeRateLimited:  "The discount code was not checked because of a rate limit: {{ error_message }}",
 			actions.CodeUnavailable:  "Stripe could not be reached, so the discount code was not checked: {{ error_message }}",
 		},
 		Errors: checkErrors,
@@ -100,10 +100,11 @@ func (a *Provider) check(ctx context.Context, ex *actions.Execution, in checkIn)
 	if !codePattern.MatchString(code) {
 		return checkOut{}, nil
 	}
-	key, err := a.keys(ctx, ex.PortalID)
+	k, err := a.keys(ctx, ex)
 	if err != nil {
 		return checkOut{}, err
 	}
+	key := k.Secret.Reveal()
 	found, err := a.c.ListPromotionCodes(ctx, key, code)
 	if err != nil {
 		return checkOut{}, classify(err, checkFields, "look up the discount code")
@@ -112,7 +113,8 @@ func (a *Provider) check(ctx context.Context, ex *actions.Execution, in checkIn)
 	var bestActive bool
 	for i := range found {
 		pc := &found[i]
-		if !strings.EqualFold(pc.Code, code) {
+		if !strings.EqualFold(pc.Code, code) || !visible(k, ex.PortalID, pc.Metadata) {
+			// Another portal's code does not exist for this one.
 			continue
 		}
 		if pc.Coupon == nil && pc.CouponID != "" {

@@ -19,9 +19,9 @@
 //     by lookup (it carries metadata[hubspot_ref]) instead of creating a
 //     second one. A random suffix per attempt would make a retried POST
 //     differ from the first, which Stripe answers with an idempotency_error.
-//   - Codes with the same discount terms share one coupon whose ID is an
-//     HMAC of the terms (hubspot_…), looked up before it is created: one
-//     coupon, many codes, which is how Stripe means promotion codes to be
+//   - A portal's codes with the same discount terms share one coupon whose
+//     ID is an HMAC of the portal and the terms (hubspot_…), looked up
+//     before it is created: one coupon, many codes, which is how Stripe means promotion codes to be
 //     used, and no coupon clutter per contact.
 //   - The expiry is computed from the clock rounded up to the whole hour, so
 //     retries within the hour send identical parameters; a later retry that
@@ -38,7 +38,8 @@
 //     (zero-decimal JPY, KRW…; three-decimal KWD, BHD…); a comma is only a
 //     thousands separator, so "10,50" is refused rather than read as 1050.
 //   - customer_email restricts the code to the newest Stripe customer with
-//     that email; when there is none, one is created (idempotently), because
+//     that email that the portal may use (see tenancy.go: never another
+//     portal's); when there is none, one is created (idempotently), because
 //     a marketer restricting a code to a lead expects it to work for them.
 //   - stripe-check-promotion-code answers SUCCESS with found=false for a
 //     code that does not exist: the lookup worked and workflows branch on
@@ -295,6 +296,21 @@ func (c *Client) FindCustomersByEmail(ctx context.Context, key, email string) ([
 		return nil, fmt.Errorf("find stripe customers by email: %w", err)
 	}
 	return out.Data, nil
+}
+
+// ListCustomersByEmail returns one page of the customers whose email is
+// exactly email, newest first, up to 100, after the customer startingAfter
+// ("" for the first page), and whether more follow.
+func (c *Client) ListCustomersByEmail(ctx context.Context, key, email, startingAfter string) ([]Customer, bool, error) {
+	q := url.Values{"email": {email}, "limit": {"100"}}
+	if startingAfter != "" {
+		q.Set("starting_after", startingAfter)
+	}
+	var out list[Customer]
+	if err := c.do(ctx, key, http.MethodGet, "/v1/customers", q, "", &out); err != nil {
+		return nil, false, fmt.Errorf("list stripe customers by email: %w", err)
+	}
+	return out.Data, out.HasMore, nil
 }
 
 // CreateCustomer creates a customer under idempotencyKey.

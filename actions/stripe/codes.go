@@ -49,10 +49,11 @@ func (m minter) suffix(callbackID string) string {
 	return string(b[:])
 }
 
-// couponID returns the ID of the coupon shared by every code with terms t.
-// It is unguessable too, because some checkouts accept coupon IDs.
-func (m minter) couponID(t terms) string {
-	sum := m.mac("coupon", t.canonical())
+// couponID returns the ID of the coupon shared by every code of a portal
+// with terms t: each portal has its own. It is unguessable too, because
+// some checkouts accept coupon IDs.
+func (m minter) couponID(portalID int64, t terms) string {
+	sum := m.mac("coupon", portalMark(portalID), t.canonical())
 	return "hubspot_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:15]))
 }
 

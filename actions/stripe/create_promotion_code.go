@@ -154,7 +154,7 @@ func (a *Provider) createSpec() actions.Spec[createIn, createOut] {
 			actions.CodeNotConnected: "Stripe is not connected for this HubSpot account: {{ error_message }}",
 			actions.CodeNotFound:     "Stripe could not find something the discount code needs: {{ error_message }}",
 			actions.CodeRejected:     "Stripe refused to create the discount code: {{ error_message }}",
-			actions.CodeRateLimited:  "Stripe kept rate limiting requests, so no discount code was created: {{ error_message }}",
+			actions.CodeRateLimited:  "No discount code was created because of a rate limit: {{ error_message }}",
 			actions.CodeUnavailable:  "Stripe could not be reached, so no discount code was created: {{ error_message }}",
 		},
 		Errors: createErrors,
@@ -296,7 +296,7 @@ func (a *Provider) create(ctx context.Context, ex *actions.Execution, in createI
 	if err != nil {
 		return createOut{}, err
 	}
-	key, err := a.keys(ctx, ex.PortalID)
+	key, err := a.keys(ctx, ex)
 	if err != nil {
 		return createOut{}, err
 	}
@@ -304,7 +304,7 @@ func (a *Provider) create(ctx context.Context, ex *actions.Execution, in createI
 	if err != nil {
 		return createOut{}, err
 	}
-	coupon, err := a.coupon(ctx, ex, key, mint.couponID(p.terms), p.terms)
+	coupon, err := a.coupon(ctx, ex, key, mint.couponID(ex.PortalID, p.terms), p.terms)
 	if err != nil {
 		return createOut{}, err
 	}
@@ -322,7 +322,7 @@ func (a *Provider) create(ctx context.Context, ex *actions.Execution, in createI
 		Metadata: map[string]string{
 			metaCreatedBy: createdBy,
 			metaRef:       ex.Ref,
-			metaPortal:    strconv.FormatInt(ex.PortalID, 10),
+			metaPortal:    portalMark(ex.PortalID),
 			metaObject:    string(ex.Object.ObjectID),
 		},
 	}
@@ -333,7 +333,12 @@ func (a *Provider) create(ctx context.Context, ex *actions.Execution, in createI
 	if err != nil {
 		return createOut{}, err
 	}
-	return createOut{Code: promo.Code, PromotionCodeID: promo.ID, CouponID: coupon.ID, ExpiresAt: isoTime(promo.ExpiresAt)}, nil
+	couponID := coupon.ID
+	if promo.CouponID != "" {
+		// A code an earlier run made, found by lookup, keeps its coupon.
+		couponID = promo.CouponID
+	}
+	return createOut{Code: promo.Code, PromotionCodeID: promo.ID, CouponID: couponID, ExpiresAt: isoTime(promo.ExpiresAt)}, nil
 }
 
 // expiry is now plus days, rounded up to the whole hour, so that every
@@ -346,21 +351,31 @@ func expiry(now time.Time, days int64) int64 {
 	return t.Unix()
 }
 
-// customer returns the ID of the newest Stripe customer with email, trying
-// the email as given and then in lower case (Stripe's filter is
-// case-sensitive), and creates one when there is none: a marketer who
-// restricts a code to a contact expects the code to work for that person,
-// including a lead who never bought. Two executions for the same new email
+// customer returns the ID of the newest Stripe customer with email that is
+// visible to the portal, trying the email as given and then in lower case
+// (Stripe's filter is case-sensitive), and creates one when there is none: a
+// marketer who restricts a code to a contact expects the code to work for
+// that person, including a lead who never bought. Another portal's customer
+// with the same email is never used. Two executions for the same new email
 // at the same moment may each create a customer; Stripe allows duplicates.
-func (a *Provider) customer(ctx context.Context, ex *actions.Execution, key, email string) (string, error) {
+func (a *Provider) customer(ctx context.Context, ex *actions.Execution, key actions.Key, email string) (string, error) {
 	find := func() (string, error) {
 		for _, e := range uniq(email, strings.ToLower(email)) {
-			found, err := a.c.FindCustomersByEmail(ctx, key, e)
-			if err != nil {
-				return "", classify(err, createFields, "look up the Stripe customer")
-			}
-			if len(found) > 0 {
-				return found[0].ID, nil
+			after := ""
+			for range maxCustomerPages {
+				found, more, err := a.c.ListCustomersByEmail(ctx, key.Secret.Reveal(), e, after)
+				if err != nil {
+					return "", classify(err, createFields, "look up the Stripe customer")
+				}
+				for _, c := range found {
+					if visible(key, ex.PortalID, c.Metadata) {
+						return c.ID, nil
+					}
+				}
+				if !more || len(found) == 0 {
+					break
+				}
+				after = found[len(found)-1].ID
 			}
 		}
 		return "", nil
@@ -370,14 +385,14 @@ func (a *Provider) customer(ctx context.Context, ex *actions.Execution, key, ema
 	}
 	params := CustomerParams{Email: email, Metadata: map[string]string{
 		metaCreatedBy: createdBy,
-		metaPortal:    strconv.FormatInt(ex.PortalID, 10),
+		metaPortal:    portalMark(ex.PortalID),
 		metaObject:    string(ex.Object.ObjectID),
 	}}
-	c, err := a.c.CreateCustomer(ctx, key, ex.IdempotencyKey("stripe-customer"), params)
+	c, err := a.c.CreateCustomer(ctx, key.Secret.Reveal(), idempotencyKey(ex, "stripe-customer"), params)
 	if replayedFailure(err) {
 		// An earlier attempt failed under this key, and we found no customer:
 		// ask again under a key of this attempt.
-		c, err = a.c.CreateCustomer(ctx, key, retryKey(ex, "stripe-customer"), params)
+		c, err = a.c.CreateCustomer(ctx, key.Secret.Reveal(), retryKey(ex, "stripe-customer"), params)
 	}
 	if err != nil {
 		return "", classify(err, createFields, "create the Stripe customer")
@@ -385,17 +400,24 @@ func (a *Provider) customer(ctx context.Context, ex *actions.Execution, key, ema
 	return c.ID, nil
 }
 
-// coupon returns the coupon shared by every code with terms t, creating it
-// the first time. Its ID is derived from the terms, so concurrent creators
-// converge on one coupon: the loser gets "already exists" and reads it.
-func (a *Provider) coupon(ctx context.Context, ex *actions.Execution, key, id string, t terms) (Coupon, error) {
+// coupon returns the coupon shared by every code of the portal with terms
+// t, creating it the first time. Its ID is derived from the portal and the
+// terms, so concurrent creators converge on one coupon: the loser gets
+// "already exists" and reads it.
+func (a *Provider) coupon(ctx context.Context, ex *actions.Execution, key actions.Key, id string, t terms) (Coupon, error) {
 	get := func() (Coupon, bool, error) {
-		c, err := a.c.GetCoupon(ctx, key, id)
+		c, err := a.c.GetCoupon(ctx, key.Secret.Reveal(), id)
 		if isStatus(err, http.StatusNotFound) {
 			return Coupon{}, false, nil
 		}
 		if err != nil {
 			return Coupon{}, false, classify(err, createFields, "read the Stripe coupon")
+		}
+		if c.Metadata[metaPortal] != portalMark(ex.PortalID) {
+			// Only this portal's creator can know the ID; whoever made it,
+			// it is not this portal's to use.
+			return Coupon{}, false, actions.Fail(actions.CodeRejected,
+				"A Stripe coupon with the ID %s exists that the app did not make for this HubSpot account; delete it in Stripe so the app can create its own.", id)
 		}
 		if !t.matches(c) {
 			return Coupon{}, false, actions.Fail(actions.CodeRejected,
@@ -418,9 +440,9 @@ func (a *Provider) coupon(ctx context.Context, ex *actions.Execution, key, id st
 		Currency:         t.currency,
 		Duration:         t.duration,
 		DurationInMonths: t.months,
-		Metadata:         map[string]string{metaCreatedBy: createdBy},
+		Metadata:         map[string]string{metaCreatedBy: createdBy, metaPortal: portalMark(ex.PortalID)},
 	}
-	c, err := a.c.CreateCoupon(ctx, key, ex.IdempotencyKey("stripe-coupon"), params)
+	c, err := a.c.CreateCoupon(ctx, key.Secret.Reveal(), idempotencyKey(ex, "stripe-coupon"), params)
 	for retried := false; err != nil && (rejected(err) || replayedFailure(err)); retried = true {
 		// Another execution created it first ("already exists"), or an
 		// earlier attempt's failure is stored under our key: read it again.
@@ -430,7 +452,7 @@ func (a *Provider) coupon(ctx context.Context, ex *actions.Execution, key, id st
 		if !replayedFailure(err) || retried {
 			break
 		}
-		c, err = a.c.CreateCoupon(ctx, key, retryKey(ex, "stripe-coupon"), params)
+		c, err = a.c.CreateCoupon(ctx, key.Secret.Reveal(), retryKey(ex, "stripe-coupon"), params)
 	}
 	if err != nil {
 		return Coupon{}, classify(err, createFields, "create the Stripe coupon")
@@ -443,8 +465,8 @@ func (a *Provider) coupon(ctx context.Context, ex *actions.Execution, key, id st
 // was pruned, or the parameters differ from an earlier run's) or replays
 // an earlier attempt's failure, it looks the code up and returns it if an
 // earlier run of this execution made it.
-func (a *Provider) promotionCode(ctx context.Context, ex *actions.Execution, key string, p PromotionCodeParams) (PromotionCode, error) {
-	promo, err := a.c.CreatePromotionCode(ctx, key, ex.IdempotencyKey("stripe-promotion-code"), p)
+func (a *Provider) promotionCode(ctx context.Context, ex *actions.Execution, key actions.Key, p PromotionCodeParams) (PromotionCode, error) {
+	promo, err := a.c.CreatePromotionCode(ctx, key.Secret.Reveal(), idempotencyKey(ex, "stripe-promotion-code"), p)
 	for retried := false; err != nil && (rejected(err) || replayedFailure(err)); retried = true {
 		existing, ok, lerr := a.ownCode(ctx, ex, key, p.Code)
 		if ok || lerr != nil {
@@ -453,7 +475,7 @@ func (a *Provider) promotionCode(ctx context.Context, ex *actions.Execution, key
 		if !replayedFailure(err) || retried {
 			break
 		}
-		promo, err = a.c.CreatePromotionCode(ctx, key, retryKey(ex, "stripe-promotion-code"), p)
+		promo, err = a.c.CreatePromotionCode(ctx, key.Secret.Reveal(), retryKey(ex, "stripe-promotion-code"), p)
 	}
 	if err != nil {
 		return PromotionCode{}, classify(err, createFields, "create the promotion code")
@@ -462,14 +484,15 @@ func (a *Provider) promotionCode(ctx context.Context, ex *actions.Execution, key
 }
 
 // ownCode finds code among Stripe's promotion codes if this execution
-// created it (metadata hubspot_ref is the execution's reference).
-func (a *Provider) ownCode(ctx context.Context, ex *actions.Execution, key, code string) (PromotionCode, bool, error) {
-	found, err := a.c.ListPromotionCodes(ctx, key, code)
+// created it (metadata hubspot_ref is the execution's reference and
+// hubspot_portal_id its portal).
+func (a *Provider) ownCode(ctx context.Context, ex *actions.Execution, key actions.Key, code string) (PromotionCode, bool, error) {
+	found, err := a.c.ListPromotionCodes(ctx, key.Secret.Reveal(), code)
 	if err != nil {
 		return PromotionCode{}, false, classify(err, createFields, "look up the promotion code")
 	}
 	for _, pc := range found {
-		if strings.EqualFold(pc.Code, code) && pc.Metadata[metaRef] == ex.Ref {
+		if strings.EqualFold(pc.Code, code) && pc.Metadata[metaRef] == ex.Ref && pc.Metadata[metaPortal] == portalMark(ex.PortalID) {
 			return pc, true, nil
 		}
 	}
@@ -480,7 +503,7 @@ func (a *Provider) ownCode(ctx context.Context, ex *actions.Execution, key, code
 // replayed an earlier attempt's failure for the execution's usual key. It
 // is only used after a lookup showed that nothing was created.
 func retryKey(ex *actions.Execution, purpose string) string {
-	return ex.IdempotencyKey(purpose + "-attempt-" + strconv.Itoa(ex.Attempt))
+	return idempotencyKey(ex, purpose+"-attempt-"+strconv.Itoa(ex.Attempt))
 }
 
 func uniq(a, b string) []string {

@@ -174,8 +174,8 @@ func TestMinter(t *testing.T) {
 	t1 := terms{percentOff: 15, duration: "once"}
 	t2 := terms{percentOff: 15, duration: "forever"}
 	again := terms{percentOff: 15, duration: "once"}
-	if m.couponID(t1) != m.couponID(again) || m.couponID(t1) == m.couponID(t2) || !strings.HasPrefix(m.couponID(t1), "hubspot_") {
-		t.Errorf("couponID: %s %s", m.couponID(t1), m.couponID(t2))
+	if m.couponID(1, t1) != m.couponID(1, again) || m.couponID(1, t1) == m.couponID(1, t2) || !strings.HasPrefix(m.couponID(1, t1), "hubspot_") {
+		t.Errorf("couponID: %s %s", m.couponID(1, t1), m.couponID(1, t2))
 	}
 	// The same suffix-bearing codes across many executions do not collide.
 	seen := map[string]bool{}

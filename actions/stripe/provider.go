@@ -24,13 +24,25 @@ type Config struct {
 	// SecretKey is the app-wide default key, used by portals that entered
 	// none of their own.
 	SecretKey actions.Secret `env:"STRIPE_SECRET_KEY"`
+	// AppKeyPortals is who may use SecretKey: "all", a list of portal IDs,
+	// or nobody when empty (sandbox mode: all).
+	AppKeyPortals string `env:"STRIPE_APP_KEY_PORTALS"`
+	// AppKeyDailyQuota is how many executions a day each allowed portal may
+	// run with SecretKey; 0 is no limit.
+	AppKeyDailyQuota int64 `env:"STRIPE_APP_KEY_DAILY_QUOTA" default:"100"`
 	// BaseURL is Stripe's API origin.
 	BaseURL string `env:"STRIPE_API_BASE_URL" default:"https://api.stripe.com"`
 }
 
 // Validate reports what is wrong with the configuration.
 func (c Config) Validate() error {
-	return actions.CheckURL("STRIPE_API_BASE_URL", c.BaseURL)
+	_, err := c.access()
+	return errors.Join(err, actions.CheckURL("STRIPE_API_BASE_URL", c.BaseURL))
+}
+
+// access is who may use the app-wide key.
+func (c Config) access() (actions.AppKeyAccess, error) {
+	return actions.ParseAppKeyAccess("STRIPE_APP_KEY_PORTALS", c.AppKeyPortals, "STRIPE_APP_KEY_DAILY_QUOTA", c.AppKeyDailyQuota)
 }
 
 // Module is Stripe's entry in cmd's list of providers.
@@ -51,7 +63,10 @@ func sandbox(cfg *Config) *actions.Fake {
 			if cfg.SecretKey == "" {
 				cfg.SecretKey = stripetest.SandboxKey
 			}
-			return "Stripe is faked at " + url + ": codes WELCOME10, TENOFF and EXPIRED20 exist; a code_prefix of RATELIMIT gets a 429."
+			if cfg.AppKeyPortals == "" {
+				cfg.AppKeyPortals = actions.AllPortals // the sandbox's portals share the fake's key
+			}
+			return "Stripe is faked at " + url + ": codes WELCOME10, TENOFF and EXPIRED20 exist for a portal that enters its own key (any sk_test_ key; the shared key sees only codes the app made for the portal); a code_prefix of RATELIMIT gets a 429."
 		},
 	}
 }
@@ -62,7 +77,7 @@ func sandbox(cfg *Config) *actions.Fake {
 type Provider struct {
 	actions.KeyedProvider // the key card; zero when built for a test with its own keys
 	c                     *Client
-	keys                  actions.KeyFunc                           // the key store's Key, or a test's
+	keys                  actions.KeyFunc                           // the key store's Use, or a test's
 	secret                func(ctx context.Context) ([]byte, error) // the code secret, read once
 	now                   func() time.Time
 
@@ -80,10 +95,20 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	apiKeys := actions.NewAPIKeys(deps.DB, ID, "Stripe", cfg.SecretKey.Reveal(), deps.SettingsURL())
+	access, err := cfg.access()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.SecretKey != "" && access.None() {
+		deps.Logger().Warn("STRIPE_SECRET_KEY is set but STRIPE_APP_KEY_PORTALS allows no portal, so only portals that enter their own Stripe key can create or check codes; "+
+			"set STRIPE_APP_KEY_PORTALS=all (or a list of portal IDs) to let portals use the app's key", "provider", ID)
+	} else if cfg.SecretKey != "" {
+		deps.Logger().Info("the app-wide key serves "+access.String(), "provider", ID)
+	}
+	apiKeys := actions.NewAPIKeys(deps.DB, ID, "Stripe", cfg.SecretKey.Reveal(), deps.SettingsURL()).WithAppKeyAccess(access)
 	p := &Provider{
 		c:    NewClient(strings.TrimRight(cfg.BaseURL, "/"), deps.Client("stripe", 30*time.Second)).WithLimiters(deps.Limiter),
-		keys: apiKeys.Key,
+		keys: apiKeys.Use,
 		now:  time.Now,
 	}
 	p.KeyedProvider = actions.NewKeyedProvider(apiKeys, keyHelp, p.c.VerifyKey)

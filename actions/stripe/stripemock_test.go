@@ -138,6 +138,12 @@ func TestStripeMockAcceptsRequests(t *testing.T) {
 	if err != nil || len(customers) == 0 || customers[0].ID == "" {
 		t.Errorf("FindCustomersByEmail() = %+v, %v", customers, err)
 	}
+	for _, after := range []string{"", "cus_123"} {
+		page, _, err := c.ListCustomersByEmail(ctx, mockKey, "Jane.Doe+promo@example.com", after)
+		if err != nil || len(page) == 0 || page[0].ID == "" {
+			t.Errorf("ListCustomersByEmail(after %q) = %+v, %v", after, page, err)
+		}
+	}
 	cu, err := c.CreateCustomer(ctx, mockKey, idem, CustomerParams{Email: "jane@example.com", Metadata: map[string]string{"hubspot_portal_id": "123"}})
 	if err != nil || cu.ID == "" {
 		t.Errorf("CreateCustomer() = %+v, %v", cu, err)

@@ -53,13 +53,15 @@ func TestLoadConfigReportsEveryProblemAtOnce(t *testing.T) {
 		// Each provider's own variables, declared in its package, are
 		// reported with the rest.
 		"STRIPE_API_BASE_URL": "api.stripe.com", "CLEARBIT_BASE_URL": "ftp://clearbit.example",
+		"STRIPE_APP_KEY_PORTALS": "all,12", "CLEARBIT_APP_KEY_PORTALS": "12 abc",
 	}))
 	if err == nil {
 		t.Fatal("loadConfig() = nil, want errors")
 	}
 	for _, want := range []string{"HUBSPOT_CLIENT_SECRET is required", "PUBLIC_BASE_URL is required", "ENCRYPTION_KEY is required",
 		"INLINE_BUDGET", "UNINSTALLED_GRACE", "ENCRYPTION_KEY_PREVIOUS must be the base64", "must include automation", "LOG_LEVEL", "QUICKBOOKS_ENVIRONMENT is required",
-		"STRIPE_API_BASE_URL must be an http or https URL", "CLEARBIT_BASE_URL must be an http or https URL"} {
+		"STRIPE_API_BASE_URL must be an http or https URL", "CLEARBIT_BASE_URL must be an http or https URL",
+		`STRIPE_APP_KEY_PORTALS: "all" and a list`, `CLEARBIT_APP_KEY_PORTALS: "abc" is not a HubSpot portal ID`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)
 		}
