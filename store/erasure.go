@@ -110,10 +110,11 @@ type erasureRow struct {
 // once: it erases the personal data of every execution of the event's
 // portal whose enrolled object is the event's (see EraseObject; types are
 // the spellings of the object's type to match), records the erasure with
-// reason, and marks the event processed, clearing its object id. ok is
-// false, and nothing changes, when the event is unknown or was processed
-// already.
-func (tx *Tx) EraseForEvent(ctx context.Context, key, reason string, types []string) (Erasure, bool, error) {
+// reason (unless it erased nothing and recordEmpty is false; the returned
+// Erasure then has no ID), and marks the event processed, clearing its
+// object id. ok is false, and nothing changes, when the event is unknown or
+// was processed already.
+func (tx *Tx) EraseForEvent(ctx context.Context, key, reason string, types []string, recordEmpty bool) (Erasure, bool, error) {
 	const sel = `SELECT event_key, portal_id, subscription_type, object_type, object_id, occurred_at, received_at, done_at
 		FROM webhook_events WHERE event_key = ? AND done_at = 0`
 	var r webhookEventRow
@@ -127,8 +128,12 @@ func (tx *Tx) EraseForEvent(ctx context.Context, key, reason string, types []str
 	if err != nil {
 		return Erasure{}, false, err
 	}
-	er := Erasure{ID: newID(), PortalID: r.PortalID, Reason: reason, ObjectType: r.ObjectType,
+	er := Erasure{PortalID: r.PortalID, Reason: reason, ObjectType: r.ObjectType,
 		RequestedAt: fromMS(r.OccurredAt), ErasedAt: tx.now, Executions: n}
+	if n == 0 && !recordEmpty {
+		return er, true, tx.MarkWebhookEventDone(ctx, key)
+	}
+	er.ID = newID()
 	const ins = `INSERT INTO erasures (id, portal_id, reason, object_type, requested_at, erased_at, executions)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`
 	if _, err := tx.x.ExecContext(ctx, ins, er.ID, er.PortalID, er.Reason, er.ObjectType, ms(er.RequestedAt), ms(er.ErasedAt), er.Executions); err != nil {

@@ -138,7 +138,7 @@ func TestEraseForEventOnceAndScrub(t *testing.T) {
 	var results []bool
 	for range 2 {
 		write(t, db, func(tx *Tx) error {
-			er, ok, err := tx.EraseForEvent(ctx, "k1", ErasePrivacyDeletion, []string{"CONTACT", "0-1"})
+			er, ok, err := tx.EraseForEvent(ctx, "k1", ErasePrivacyDeletion, []string{"CONTACT", "0-1"}, true)
 			if ok && (er.Executions != 2 || er.PortalID != 9 || er.ObjectType != "CONTACT") {
 				t.Errorf("erasure = %+v, want 2 executions of portal 9", er)
 			}
