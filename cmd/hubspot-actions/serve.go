@@ -206,7 +206,8 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 		log.Info("re-sealed secrets under the current ENCRYPTION_KEY", "count", n)
 	}
 	a.validator = actions.NewValidator()
-	a.runtime, err = actions.NewRuntime(actions.Config{InlineBudget: cfg.InlineBudget, AttemptTimeout: cfg.ActionTimeout, Retention: cfg.HistoryRetention}, db, reg, a.hubspot, a.validator, log, m, promReg)
+	recv := wireWebhooks(a, cfg, db, log, m, promReg)
+	a.runtime, err = actions.NewRuntime(actions.Config{InlineBudget: cfg.InlineBudget, AttemptTimeout: cfg.ActionTimeout, Retention: cfg.HistoryRetention}, db, reg, a.hubspot, a.validator, log, m, promReg, recv)
 	if err != nil {
 		return nil, err
 	}
