@@ -126,6 +126,24 @@ func TestPrivacyDeletionEndToEnd(t *testing.T) {
 	if status, b := s.postWebhooks(t, batch); status != http.StatusNoContent {
 		t.Fatalf("repeated batch = %d %s, want 204", status, b)
 	}
+	// The portal's admins see the tombstones and the erasure record; the
+	// other portal's see neither.
+	wc := withSession(t, s, portal, "admin@example.test")
+	r := wc.get("/settings/history")
+	if r.Status != http.StatusOK || strings.Count(r.Body, `badge-erased`) != 2 || !strings.Contains(r.Body, `id="erasures"`) ||
+		!strings.Contains(r.Body, "Privacy deletion of the contact") || strings.Contains(r.Body, goneName) {
+		t.Errorf("history = %d, want two erased executions and the erasure record:\n%s", r.Status, r.Body)
+	}
+	if strings.Contains(r.Body, goneEmail) || strings.Contains(r.Body, goneName) {
+		t.Errorf("the history shows the erased contact")
+	}
+	if r := wc.get("/settings/history/ap-3101-1-1-0"); r.Status != http.StatusOK || !strings.Contains(r.Body, `id="erased"`) || strings.Contains(r.Body, "Quixote") {
+		t.Errorf("erased execution's page = %d:\n%s", r.Status, r.Body)
+	}
+	if r := withSession(t, s, otherPorta, "admin@example.test").get("/settings/history"); strings.Contains(r.Body, `id="erasures"`) || strings.Contains(r.Body, "badge-erased") {
+		t.Errorf("another portal's history shows the erasure:\n%s", r.Body)
+	}
+
 	logs := s.logs.String()
 	for _, pii := range []string{goneEmail, goneName, keptEmail, keptName} {
 		if strings.Contains(logs, pii) {
