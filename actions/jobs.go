@@ -167,6 +167,10 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 		// that run dies.
 		return nil
 	}
+	if e.Erased() {
+		// Its inputs went with the erasure: it cannot run again.
+		return rt.abandon(ctx, e, erasedFailure())
+	}
 	log := rt.log.With("portal_id", e.PortalID, "action", e.Action, "callback_id", e.CallbackID, "job_id", job.ID)
 	a, ok := rt.reg.Get(e.Action)
 	var req Request

@@ -156,8 +156,9 @@ type Runtime struct {
 	jobs *jobMetrics
 }
 
-// NewRuntime builds the runtime and its River client (not yet started).
-func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validator.Validate, log *slog.Logger, m *Metrics, reg2 prometheus.Registerer) (*Runtime, error) {
+// NewRuntime builds the runtime and its River client (not yet started);
+// jobs are features' background work, run on FeatureQueue.
+func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validator.Validate, log *slog.Logger, m *Metrics, reg2 prometheus.Registerer, jobs ...Jobs) (*Runtime, error) {
 	cfg.defaults()
 	if cfg.Retention < MinRetention {
 		return nil, fmt.Errorf("actions: retention %v is shorter than %v: HubSpot retries a request for up to 3 days, and a retry whose execution was pruned would run again", cfg.Retention, MinRetention)
@@ -182,10 +183,16 @@ func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validato
 	if err != nil {
 		return nil, err
 	}
+	for _, j := range jobs {
+		if err := j.AddWorkers(workers); err != nil {
+			return nil, fmt.Errorf("actions: add feature workers: %w", err)
+		}
+	}
 	client, err := river.NewClient(riversqlite.New(db.SQL()), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: cfg.Workers},
 			controlQueue:       {MaxWorkers: 4},
+			FeatureQueue:       {MaxWorkers: 2},
 		},
 		Workers:           workers,
 		Middleware:        []rivertype.Middleware{rt.jobs},
@@ -706,6 +713,11 @@ func (rt *Runtime) duplicate(ctx context.Context, a *Action, e store.Execution) 
 				return tx.Claim(ctx, e.CallbackID, e.Attempt, lease, true, time.Time{})
 			}); err != nil {
 				return Response{}, errUnavailable
+			}
+			if ok && got.Erased() {
+				// Its inputs went with the erasure: it cannot run again.
+				r := rt.finish(ctx, a, erasedRequest(got), got.Attempt, got.ReceivedAt, rt.failure(a, got.Ref, nil, erasedFailure()), true)
+				return r.answer, r.err
 			}
 			if ok {
 				var req Request

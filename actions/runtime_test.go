@@ -886,3 +886,52 @@ func TestExpiredSessionsArePruned(t *testing.T) {
 		t.Errorf("the live session was pruned: %v", err)
 	}
 }
+
+// TestErasedExecutionIsNotRunAgain: an execution whose data was erased
+// while its run was dead is never run again (its inputs are gone): HubSpot's
+// retry of the request, or the recovery job, finishes it FAIL_CONTINUE
+// NOT_FOUND without calling the action or writing the contact back.
+func TestErasedExecutionIsNotRunAgain(t *testing.T) {
+	t.Parallel()
+	h, p := newHarness(t, actions.Config{RecoveryGrace: time.Hour})
+	ctx := context.Background()
+	plant := func(contact string, blocked bool) actions.Request {
+		req := actionstest.NewRequest(7000008, "CONTACT", map[string]any{"message": "for erased.person@example.test"}, nil)
+		req.Object.ObjectID = actions.FlexString(contact)
+		body, _ := json.Marshal(req)
+		err := h.DB.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.InsertExecution(ctx, store.NewExecution{
+				CallbackID: req.CallbackID, Ref: "EX-ERASED", PortalID: 7000008, Action: "probe", Request: string(body),
+				ObjectType: "CONTACT", ObjectID: contact, LeaseUntil: time.Now().Add(-time.Hour), Blocked: blocked, ExpiresAt: time.Now().Add(time.Hour),
+			})
+			if err != nil {
+				return err
+			}
+			_, err = tx.EraseObject(ctx, 7000008, []string{"CONTACT"}, contact)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return req
+	}
+	inline := plant("61", false)
+	got := h.Execute(t, "probe", inline)
+	if got["hs_execution_state"] != "FAIL_CONTINUE" || got["error_code"] != "NOT_FOUND" {
+		t.Errorf("HubSpot's retry of an erased execution = %v, want FAIL_CONTINUE NOT_FOUND", got)
+	}
+	blocked := plant("62", true)
+	got = h.HubSpot.Wait(t, blocked.CallbackID, 20*time.Second)
+	if got["hs_execution_state"] != "FAIL_CONTINUE" || got["error_code"] != "NOT_FOUND" {
+		t.Errorf("recovery of an erased execution = %v, want FAIL_CONTINUE NOT_FOUND", got)
+	}
+	for _, r := range []actions.Request{inline, blocked} {
+		if n := p.count(r.CallbackID); n != 0 {
+			t.Errorf("%s ran %d times, want 0", r.CallbackID, n)
+		}
+		e, err := h.DB.GetExecution(ctx, r.CallbackID)
+		if err != nil || e.Exec.Live() || strings.Contains(e.Request+e.Outputs+e.ErrorMessage, "erased.person") {
+			t.Errorf("%s after erasure = %+v, %v; want finished without the contact", r.CallbackID, e, err)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -87,6 +88,54 @@ func (e *SignatureError) Error() string { return "signature check failed: " + e.
 // secret: v3 when its header is present, otherwise v2. uri is the public URL
 // HubSpot called (scheme, host, path and raw query as sent).
 func CheckSignature(secret string, h http.Header, method, uri string, body []byte, now time.Time) error {
+	if h.Get(HeaderSignatureV3) != "" {
+		return checkV3(secret, h, method, uri, body, now)
+	}
+	sig := strings.TrimSpace(h.Get(HeaderSignature))
+	if sig == "" {
+		return &SignatureError{"missing_signature", "no " + HeaderSignature + " or " + HeaderSignatureV3 + " header"}
+	}
+	if v := h.Get(HeaderSignatureVersion); !strings.EqualFold(v, "v2") {
+		if v == "" {
+			v = "none"
+		}
+		return &SignatureError{"unsupported_version", "signature version " + v + " is not accepted; expected v2 or v3"}
+	}
+	want := SignV2(secret, method, uri, body)
+	if !hmac.Equal([]byte(strings.ToLower(sig)), []byte(want)) {
+		return &SignatureError{"signature_mismatch", "v2 signature does not match"}
+	}
+	return nil
+}
+
+// CheckWebhookSignature verifies the signature of a webhook batch: v3 when
+// its header is present (the same checks as CheckSignature, timestamp
+// window included), otherwise v1 (X-HubSpot-Signature-Version: v1, hex
+// SHA-256 of the secret and the raw body), which HubSpot's webhooks still
+// send. v1 signs neither the URL nor a time, so a captured batch can be
+// replayed; the receiver's dedupe makes a replay harmless.
+func CheckWebhookSignature(secret string, h http.Header, method, uri string, body []byte, now time.Time) error {
+	if h.Get(HeaderSignatureV3) != "" {
+		return checkV3(secret, h, method, uri, body, now)
+	}
+	sig := strings.TrimSpace(h.Get(HeaderSignature))
+	if sig == "" {
+		return &SignatureError{"missing_signature", "no " + HeaderSignature + " or " + HeaderSignatureV3 + " header"}
+	}
+	if v := h.Get(HeaderSignatureVersion); !strings.EqualFold(v, "v1") {
+		if v == "" {
+			v = "none"
+		}
+		return &SignatureError{"unsupported_version", "signature version " + v + " is not accepted for webhooks; expected v1 or v3"}
+	}
+	if !hmac.Equal([]byte(strings.ToLower(sig)), []byte(SignV1(secret, body))) {
+		return &SignatureError{"signature_mismatch", "v1 signature does not match"}
+	}
+	return nil
+}
+
+// checkV3 checks a v3 signature and its timestamp window.
+func checkV3(secret string, h http.Header, method, uri string, body []byte, now time.Time) error {
 	if sig := h.Get(HeaderSignatureV3); sig != "" {
 		ts := h.Get(HeaderTimestamp)
 		if ts == "" {
@@ -108,21 +157,7 @@ func CheckSignature(secret string, h http.Header, method, uri string, body []byt
 		}
 		return nil
 	}
-	sig := strings.TrimSpace(h.Get(HeaderSignature))
-	if sig == "" {
-		return &SignatureError{"missing_signature", "no " + HeaderSignature + " or " + HeaderSignatureV3 + " header"}
-	}
-	if v := h.Get(HeaderSignatureVersion); !strings.EqualFold(v, "v2") {
-		if v == "" {
-			v = "none"
-		}
-		return &SignatureError{"unsupported_version", "signature version " + v + " is not accepted; expected v2 or v3"}
-	}
-	want := SignV2(secret, method, uri, body)
-	if !hmac.Equal([]byte(strings.ToLower(sig)), []byte(want)) {
-		return &SignatureError{"signature_mismatch", "v2 signature does not match"}
-	}
-	return nil
+	return &SignatureError{"missing_signature", "no " + HeaderSignatureV3 + " header"}
 }
 
 // bodyKey is where VerifySignature leaves the raw body for handlers.
@@ -140,15 +175,28 @@ func RawBody(c echo.Context) []byte {
 // for RawBody and restores it for later readers. A failed check answers
 // 401 with a JSON body naming the check; it is logged and counted.
 func VerifySignature(secret, publicBaseURL string, now func() time.Time, log *slog.Logger, m *Metrics) echo.MiddlewareFunc {
+	return verify(CheckSignature, secret, publicBaseURL, MaxBodyBytes, now, log, m)
+}
+
+// VerifyWebhookSignature is VerifySignature for webhook batches: it checks
+// with CheckWebhookSignature (v3, else v1) and reads at most maxBody bytes.
+func VerifyWebhookSignature(secret, publicBaseURL string, maxBody int64, now func() time.Time, log *slog.Logger, m *Metrics) echo.MiddlewareFunc {
+	return verify(CheckWebhookSignature, secret, publicBaseURL, maxBody, now, log, m)
+}
+
+type checkFunc func(secret string, h http.Header, method, uri string, body []byte, now time.Time) error
+
+func verify(check checkFunc, secret, publicBaseURL string, maxBody int64, now func() time.Time, log *slog.Logger, m *Metrics) echo.MiddlewareFunc {
 	base := strings.TrimRight(publicBaseURL, "/")
+	tooLarge := fmt.Sprintf("request body is larger than %s", sizeText(maxBody))
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
-			body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, MaxBodyBytes))
+			body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, maxBody))
 			if err != nil {
 				var mbe *http.MaxBytesError
 				if errors.As(err, &mbe) {
-					return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "request body is larger than 1 MiB")
+					return echo.NewHTTPError(http.StatusRequestEntityTooLarge, tooLarge)
 				}
 				if IsBodyTimeout(err) {
 					return echo.NewHTTPError(http.StatusRequestTimeout, "the request body did not arrive in time").SetInternal(err)
@@ -159,7 +207,7 @@ func VerifySignature(secret, publicBaseURL string, now func() time.Time, log *sl
 			if r.URL.RawQuery != "" {
 				uri += "?" + r.URL.RawQuery
 			}
-			if err := CheckSignature(secret, r.Header, r.Method, uri, body, now()); err != nil {
+			if err := check(secret, r.Header, r.Method, uri, body, now()); err != nil {
 				var se *SignatureError
 				errors.As(err, &se)
 				m.signatureFailures.WithLabelValues(se.Check).Inc()
@@ -172,4 +220,15 @@ func VerifySignature(secret, publicBaseURL string, now func() time.Time, log *sl
 			return next(c)
 		}
 	}
+}
+
+// sizeText writes a byte count for people: 1 MiB, 256 KiB, 1000 bytes.
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

@@ -183,3 +183,49 @@ func FuzzCheckSignature(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckWebhookSignature: webhooks take v1 (vectors 1 and 6) or v3, and
+// refuse v2, which HubSpot's webhooks do not send.
+func TestCheckWebhookSignature(t *testing.T) {
+	t.Parallel()
+	v6 := []byte(`[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,"changeSource":"CRM","changeFlag":"NEW","appId":54321}]`)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	ts := strconv.FormatInt(now.UnixMilli(), 10)
+	tests := []struct {
+		name   string
+		header map[string]string
+		body   []byte
+		now    time.Time
+		check  string
+	}{
+		{"v1 vector 6", map[string]string{HeaderSignature: "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", HeaderSignatureVersion: "v1"}, v6, now, ""},
+		{"v1 vector 1, upper-case version", map[string]string{HeaderSignature: "69fc6631a867edd4f9e9e627fc5c1148e3fbdd8b21837b6d2b8901c1fa57f750", HeaderSignatureVersion: "V1"}, []byte(kaBody), now, ""},
+		{"v1 body changed", map[string]string{HeaderSignature: "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", HeaderSignatureVersion: "v1"}, append([]byte(" "), v6...), now, "signature_mismatch"},
+		{"v3 vector", map[string]string{HeaderSignatureV3: "HPW73RUtKmcYoEDADG0s6MmGFWUzWJKAW07r8RDgcQw=", HeaderTimestamp: "15000000"}, []byte(kaBody), time.UnixMilli(15000000), ""},
+		{"v3 stale, a valid v1 beside it does not help", map[string]string{HeaderSignatureV3: SignV3(kaSecret, "POST", kaURI, v6, ts), HeaderTimestamp: ts,
+			HeaderSignature: "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", HeaderSignatureVersion: "v1"}, v6, now.Add(6 * time.Minute), "stale_timestamp"},
+		{"v2 refused", map[string]string{HeaderSignature: "4fe4e3a7d3cf09db53be39d0a58130e2aaba074ec123a9e355b876a689a1c383", HeaderSignatureVersion: "v2"}, []byte(kaBody), now, "unsupported_version"},
+		{"no version", map[string]string{HeaderSignature: "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de"}, v6, now, "unsupported_version"},
+		{"no headers", map[string]string{}, v6, now, "missing_signature"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			for k, v := range tt.header {
+				h.Set(k, v)
+			}
+			err := CheckWebhookSignature(kaSecret, h, "POST", kaURI, tt.body, tt.now)
+			got := ""
+			if err != nil {
+				se, ok := err.(*SignatureError)
+				if !ok {
+					t.Fatalf("CheckWebhookSignature error %T, want *SignatureError", err)
+				}
+				got = se.Check
+			}
+			if got != tt.check {
+				t.Errorf("CheckWebhookSignature() check = %q (%v), want %q", got, err, tt.check)
+			}
+		})
+	}
+}

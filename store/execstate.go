@@ -153,7 +153,8 @@ type Failure struct {
 // unless a run holds the execution under attempt. Like Block, and for the
 // same reason, it returns no row: it runs for every retried attempt.
 func (tx *Tx) Release(ctx context.Context, callbackID string, attempt int, retryAt time.Time, f Failure, expiresAt time.Time, answered bool) (bool, error) {
-	const q = `UPDATE executions SET state = 'waiting', lease_until = ?, last_error = ?, last_status = ?,
+	const q = `UPDATE executions SET state = 'waiting', lease_until = ?,
+		last_error = CASE WHEN erased_at = 0 THEN ? ELSE '' END, last_status = ?,
 		last_retry_after_ms = ?, last_pending = ?,
 		block_answered = CASE WHEN ? = 1 THEN 1 ELSE block_answered END,
 		expires_at = CASE WHEN expires_at = 0 THEN ? ELSE expires_at END, updated_at = ?
@@ -188,12 +189,18 @@ type Outcome struct {
 // transition first costs one statement on the common path.
 func (tx *Tx) Finish(ctx context.Context, callbackID string, attempt int, o Outcome) (ExecState, bool, error) {
 	for _, t := range [...]struct{ from, to ExecState }{{ExecRunning, ExecAnswered}, {ExecBlocked, ExecAwaitingDelivery}} {
-		const q = `UPDATE executions SET state = ?,
-			final_state = ?, outputs = ?, error_code = ?, error_message = ?, last_error = ?, last_status = ?,
+		// An execution erased while this attempt ran keeps no personal
+		// data: its outputs shrink to the state and code, its texts go.
+		const q = `UPDATE executions SET state = ?, final_state = ?,
+			outputs = CASE WHEN erased_at = 0 THEN ? ELSE ` + erasedOutputsArgs + ` END,
+			error_code = ?,
+			error_message = CASE WHEN erased_at = 0 THEN ? ELSE '' END,
+			last_error = CASE WHEN erased_at = 0 THEN ? ELSE '' END, last_status = ?,
 			lease_until = 0, finished_at = ?, updated_at = ?
 			WHERE callback_id = ? AND attempt = ? AND state = ?`
 		now := ms(tx.now)
-		ok, err := tx.execOne(ctx, "finish execution", tx.x.Rebind(q), string(t.to), o.FinalState, o.Outputs, o.ErrorCode,
+		ok, err := tx.execOne(ctx, "finish execution", tx.x.Rebind(q), string(t.to), o.FinalState, o.Outputs,
+			o.FinalState, o.ErrorCode, o.ErrorCode,
 			truncate(o.ErrorMessage, 2000), truncate(o.LastError, 1000), o.LastStatus, now, now, callbackID, attempt, string(t.from))
 		if err != nil || ok {
 			return t.to, ok, err

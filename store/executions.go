@@ -56,7 +56,14 @@ type Execution struct {
 	ReceivedAt       time.Time
 	FinishedAt       time.Time
 	UpdatedAt        time.Time
+	// ErasedAt is when the execution's personal data was erased (zero:
+	// never). An erased execution is a tombstone: no request, no object id,
+	// no error text, and outputs reduced to the final state and error code.
+	ErasedAt time.Time
 }
+
+// Erased reports whether the execution's personal data was erased.
+func (e Execution) Erased() bool { return !e.ErasedAt.IsZero() }
 
 type executionRow struct {
 	CallbackID         string `db:"callback_id"`
@@ -88,13 +95,14 @@ type executionRow struct {
 	ReceivedAt         int64  `db:"received_at"`
 	FinishedAt         int64  `db:"finished_at"`
 	UpdatedAt          int64  `db:"updated_at"`
+	ErasedAt           int64  `db:"erased_at"`
 }
 
 const executionColumns = `callback_id, ref, portal_id, action, workflow_id, object_type, object_id, request,
 	state, block_answered, attempt, lease_until, final_state, outputs, error_code, error_message, last_error,
 	last_status, last_retry_after_ms, last_pending,
 	delivered_at, delivery_error, delivery_attempts, delivery_claim, delivery_claim_until,
-	expires_at, received_at, finished_at, updated_at`
+	expires_at, received_at, finished_at, updated_at, erased_at`
 
 func (r executionRow) execution() Execution {
 	s := ExecState(r.State)
@@ -127,6 +135,7 @@ func (r executionRow) execution() Execution {
 		ReceivedAt:       fromMS(r.ReceivedAt),
 		FinishedAt:       fromMS(r.FinishedAt),
 		UpdatedAt:        fromMS(r.UpdatedAt),
+		ErasedAt:         fromMS(r.ErasedAt),
 	}
 	return e
 }

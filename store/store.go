@@ -85,7 +85,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	// into the database file and syncs it, which would stall whichever
 	// commit triggered it. Checkpoint does that work on its own connection.
 	writer := &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		_, err := c.Exec("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864", nil)
+		// secure_delete zeroes what a write frees or overwrites, so data an
+		// erasure removed does not linger in free space (see Scrub).
+		_, err := c.Exec("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864; PRAGMA secure_delete=ON", nil)
 		return err
 	}}
 	w := sqlx.NewDb(sql.OpenDB(connector{writer, "file:" + path + "?" + params}), "sqlite3")

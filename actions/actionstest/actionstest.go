@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"hubspot-actions/actions"
@@ -45,6 +46,12 @@ type Options struct {
 	Config actions.Config
 	// Log receives the runtime's logs; by default they are discarded.
 	Log *slog.Logger
+	// Jobs returns features' background work for the runtime to run, built
+	// on the harness's database.
+	Jobs func(db *store.DB) []actions.Jobs
+	// Routes adds routes beside the actions' before the runtime starts;
+	// baseURL is the server's.
+	Routes func(e *echo.Echo, rt *actions.Runtime, baseURL string, m *actions.Metrics)
 }
 
 // New starts a harness serving the actions register adds. It stops when the
@@ -70,7 +77,11 @@ func New(t testing.TB, register func(r *actions.Registry), opts Options) *Harnes
 		cfg.SweepEvery = 100 * time.Millisecond
 	}
 	v := actions.NewValidator()
-	rt, err := actions.NewRuntime(cfg, db, reg, hs, v, log, m, promReg)
+	var jobs []actions.Jobs
+	if opts.Jobs != nil {
+		jobs = opts.Jobs(db)
+	}
+	rt, err := actions.NewRuntime(cfg, db, reg, hs, v, log, m, promReg, jobs...)
 	if err != nil {
 		t.Fatalf("new runtime: %v", err)
 	}
@@ -79,6 +90,9 @@ func New(t testing.TB, register func(r *actions.Registry), opts Options) *Harnes
 	g := e.Group("/hubspot/actions", actions.VerifySignature(Secret, srv.URL, time.Now, log, m))
 	g.POST("/:action", rt.HandleExecute())
 	g.POST("/:action/options/:field", rt.HandleOptions())
+	if opts.Routes != nil {
+		opts.Routes(e, rt, srv.URL, m)
+	}
 	if err := rt.Start(ctx); err != nil {
 		t.Fatalf("start runtime: %v", err)
 	}

@@ -54,6 +54,9 @@ type config struct {
 	// proxies whose X-Forwarded-For names the client (TRUSTED_PROXIES).
 	UnauthLimit    actions.ClientLimit
 	TrustedProxies []*net.IPNet
+	// WebhookLimit paces each client on POST /hubspot/webhooks
+	// (WEBHOOK_RATE_LIMIT, WEBHOOK_RATE_BURST).
+	WebhookLimit actions.ClientLimit
 
 	// BodyReadTimeout is how long a request body may take to arrive;
 	// MaxUnauthenticatedBodies how many bodies of callers not yet

@@ -135,9 +135,9 @@ func TestGuideFactsFollowTheInstall(t *testing.T) {
 	want := []string{
 		"oauth: " + actions.ScopeOAuth.Reason,
 		"automation: " + actions.ScopeAutomation.Reason,
-		"crm.objects.deals.read: Create QuickBooks invoice: reads the enrolled deal's associated contacts when no customer email is given.",
+		"crm.objects.deals.read: Create QuickBooks invoice: reads the enrolled deal's associated contacts when no customer email is given. Webhooks: HubSpot tells the app when a deal is deleted, so its executions' personal data are erased from the history.",
 		"tickets: Asked for by this installation's operator.",
-		"crm.objects.contacts.read: Create QuickBooks invoice: reads those contacts' email, name, company and phone for the QuickBooks customer. (Optional: the app installs in accounts without it.)",
+		"crm.objects.contacts.read: Create QuickBooks invoice: reads those contacts' email, name, company and phone for the QuickBooks customer. Webhooks: HubSpot tells the app when a contact is deleted or asks for a privacy deletion, so its executions' personal data are erased from the history. (Optional: the app installs in accounts without it.)",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("guideFacts().Scopes (-want +got):\n%s", diff)

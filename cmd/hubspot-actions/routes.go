@@ -40,7 +40,7 @@ func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *act
 
 	// Portal admins install the app here. Anyone may call these, and each
 	// call writes: each client is paced (429 with Retry-After past it).
-	// lead: put extra.unauth on POST /hubspot/webhooks too.
+	// (POST /hubspot/webhooks has a pace of its own: webhookMiddleware.)
 	e.GET("/oauth/hubspot/install", flow.HandleInstall(), extra.unauth)
 	e.GET("/oauth/hubspot/callback", flow.HandleCallback(), extra.unauth)
 
@@ -60,9 +60,8 @@ func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *act
 	e.GET(actions.GuidePath, admin.HandleGuide(w, rt.Registry(), providers, guideFacts(cfg, rt.Registry())), w.Secure)
 	settings := e.Group("/settings", w.Secure, w.RequireSession, w.CheckCSRF)
 	settings.GET("", admin.HandleSettings(w, flow, providers, cfg.HistoryRetention))
-	// Key checks are paced per portal in the process. lead: build this
-	// limiter through the app's limiter factory (Deps.Limiters) once
-	// limiters are shared by replicas through the database.
+	// Key checks are paced per portal, in the process (each replica has
+	// its own budget until limits are shared through the database).
 	keyChecks := actions.NewLimiter(admin.KeyCheckLimit())
 	settings.POST("/keys/:provider", admin.HandleSaveKey(w, flow, providers, cfg.HistoryRetention, keyChecks))
 	settings.POST("/keys/:provider/delete", admin.HandleDeleteKey(w, providers))

@@ -18,6 +18,7 @@ import (
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/hubspot"
+	"hubspot-actions/actions/webhooks"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
 )
@@ -75,7 +76,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		metricsAddr = mln.Addr().String()
 	}
 
-	bodies := actions.NewBodyGuard(cfg.BodyReadTimeout, cfg.MaxUnauthenticatedBodies, metrics)
+	bodies := app.bodies
 	e := actions.NewServer(log, app.validator)
 	// What c.RealIP() answers: the peer, or behind TRUSTED_PROXIES the
 	// client they forwarded for (rate limits and logs key on it).
@@ -197,6 +198,7 @@ type app struct {
 	flow      *oauth.Flow
 	hubspot   *hubspot.Client
 	extra     routesExtra
+	bodies    *actions.BodyGuard
 	providers []actions.Provider // in the order of the list
 	// uninstaller uninstalls portals (settings page) and sweeps those
 	// uninstalled in HubSpot.
@@ -239,6 +241,9 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 
 	// One budget per client across every route anyone may call.
 	a.extra.unauth = actions.LimitPerClient(actions.NewClientLimiter(cfg.UnauthLimit))
+	// Bodies read before their caller is authenticated (signed requests):
+	// a deadline for every body, a cap on how many are read at once.
+	a.bodies = actions.NewBodyGuard(cfg.BodyReadTimeout, cfg.MaxUnauthenticatedBodies, m)
 	reg := actions.NewRegistry()
 	deps := actions.Deps{
 		DB:       db,
@@ -258,13 +263,19 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 	if err := buildProviders(reg, cfg, deps, a, log); err != nil {
 		return nil, err
 	}
+	// The scopes the webhooks' subscriptions need, with their reasons (the
+	// setup guide lists them).
+	if err := webhooks.RequireScopes(reg); err != nil {
+		return nil, err
+	}
 	if err := reseal(ctx, db, log); err != nil {
 		return nil, err
 	}
 	a.validator = actions.NewValidator()
 	a.uninstaller = newUninstaller(cfg, a.flow, db, a.providers, log)
+	recv := wireWebhooks(a, cfg, db, log, m, promReg)
 	a.runtime, err = actions.NewRuntime(actions.Config{InlineBudget: cfg.InlineBudget, AttemptTimeout: cfg.ActionTimeout, Retention: cfg.HistoryRetention,
-		Chores: []actions.Chore{a.uninstaller.Chore()}}, db, reg, a.hubspot, a.validator, log, m, promReg)
+		Chores: []actions.Chore{a.uninstaller.Chore()}}, db, reg, a.hubspot, a.validator, log, m, promReg, recv)
 	if err != nil {
 		return nil, err
 	}

@@ -21,30 +21,48 @@ const (
 	defaultUnauthBurst = 20
 )
 
-// loadUnauthConfig reads UNAUTH_RATE_LIMIT, UNAUTH_RATE_BURST and
-// TRUSTED_PROXIES into cfg, returning what is wrong with them.
+// The default pace of one client on POST /hubspot/webhooks. HubSpot sends
+// every portal's events from a few addresses, at most maxConcurrentRequests
+// (10) at once, each batch answered in milliseconds: 100 a second with 500
+// at once leaves it room, and HubSpot retries a 429 (up to 10 times over 24
+// hours), so a burst above it is delayed, not lost. Only a signed batch
+// writes, so the pace bounds the CPU an unsigned flood costs.
+const (
+	defaultWebhookRate  = "100/s"
+	defaultWebhookBurst = 500
+)
+
+// loadUnauthConfig reads UNAUTH_RATE_LIMIT, UNAUTH_RATE_BURST,
+// WEBHOOK_RATE_LIMIT, WEBHOOK_RATE_BURST and TRUSTED_PROXIES into cfg,
+// returning what is wrong with them.
 func loadUnauthConfig(cfg *config, get func(k, def string) string) []error {
 	var errs []error
-	every, err := parseRate(get("UNAUTH_RATE_LIMIT", defaultUnauthRate))
-	if err != nil {
-		errs = append(errs, fmt.Errorf("UNAUTH_RATE_LIMIT: %w", err))
-	}
-	burst := defaultUnauthBurst
-	if v := get("UNAUTH_RATE_BURST", ""); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 10_000 {
-			errs = append(errs, fmt.Errorf("UNAUTH_RATE_BURST: %q is not a whole number from 1 to 10000", v))
-		} else {
-			burst = n
-		}
-	}
-	cfg.UnauthLimit = actions.ClientLimit{Every: every, Burst: burst}
+	cfg.UnauthLimit, errs = clientLimit(get, "UNAUTH", defaultUnauthRate, defaultUnauthBurst, errs)
+	cfg.WebhookLimit, errs = clientLimit(get, "WEBHOOK", defaultWebhookRate, defaultWebhookBurst, errs)
 	proxies, err := parseProxies(get("TRUSTED_PROXIES", ""))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %w", err))
 	}
 	cfg.TrustedProxies = proxies
 	return errs
+}
+
+// clientLimit reads <prefix>_RATE_LIMIT and <prefix>_RATE_BURST.
+func clientLimit(get func(k, def string) string, prefix, defRate string, defBurst int, errs []error) (actions.ClientLimit, []error) {
+	every, err := parseRate(get(prefix+"_RATE_LIMIT", defRate))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("%s_RATE_LIMIT: %w", prefix, err))
+	}
+	burst := defBurst
+	if v := get(prefix+"_RATE_BURST", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10_000 {
+			errs = append(errs, fmt.Errorf("%s_RATE_BURST: %q is not a whole number from 1 to 10000", prefix, v))
+		} else {
+			burst = n
+		}
+	}
+	return actions.ClientLimit{Every: every, Burst: burst}, errs
 }
 
 // parseRate reads a rate such as 20/min, 2/s or 600/h as the time to earn

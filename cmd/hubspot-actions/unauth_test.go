@@ -126,3 +126,39 @@ func TestServeTrustsListedProxies(t *testing.T) {
 		t.Errorf("second client behind the proxy = %d, want 302", code)
 	}
 }
+
+// TestServeLimitsWebhooks: POST /hubspot/webhooks has its own per-client
+// pace (HubSpot sends every portal's batches from a few addresses, so it
+// does not share the install route's budget): past it, 429 with
+// Retry-After before the body is read or the signature checked.
+func TestServeLimitsWebhooks(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, map[string]string{"WEBHOOK_RATE_LIMIT": "1/h", "WEBHOOK_RATE_BURST": "2", "UNAUTH_RATE_LIMIT": "1/h", "UNAUTH_RATE_BURST": "1"})
+	post := func() *http.Response {
+		t.Helper()
+		resp, err := http.Post(s.URL+"/hubspot/webhooks", "application/json", strings.NewReader(`[]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for i := range 2 {
+		if resp := post(); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("unsigned batch #%d = %d, want 401 within the budget", i+1, resp.StatusCode)
+		}
+	}
+	if resp := post(); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("batch past the budget = %d, Retry-After %q; want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	// The install route's budget is its own.
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(s.URL + "/oauth/hubspot/install")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Errorf("install after the webhooks' budget ran out = %d, want 302", resp.StatusCode)
+	}
+}

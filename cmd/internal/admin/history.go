@@ -49,6 +49,36 @@ type historyPage struct {
 	PageNum   int
 	PrevURL   string
 	NextURL   string
+	// Erasures are the account's most recent erasures of deleted records'
+	// data, shown on the first page.
+	Erasures []erasureRow
+}
+
+// erasureRow is one erasure as the history lists it: no personal data.
+type erasureRow struct {
+	Time, TimeISO string
+	Requested     string
+	Reason        string
+	Object        string
+	Executions    int64
+}
+
+// historyErasures is how many erasures the history lists.
+const historyErasures = 20
+
+// erasureReasons words each erasure reason for admins.
+var erasureReasons = map[string]string{
+	store.ErasePrivacyDeletion: "Privacy deletion of the contact",
+	store.EraseDeletion:        "Record deleted in HubSpot",
+}
+
+func newErasureRow(er store.Erasure) erasureRow {
+	reason := erasureReasons[er.Reason]
+	if reason == "" {
+		reason = er.Reason
+	}
+	return erasureRow{Time: fmtTime(er.ErasedAt), TimeISO: er.ErasedAt.UTC().Format(time.RFC3339), Requested: fmtTime(er.RequestedAt),
+		Reason: reason, Object: strings.ToLower(er.ObjectType), Executions: er.Executions}
 }
 
 // historyRow is one execution as the history lists it.
@@ -69,6 +99,9 @@ type historyRow struct {
 	ErrorMessage string
 	Duration     string
 	Attempts     int
+	// Erased: the record was deleted and this execution's data erased;
+	// only the row's facts remain.
+	Erased bool
 }
 
 // HandleHistory serves GET /settings/history: the session's portal's
@@ -123,6 +156,15 @@ func HandleHistory(w *Pages, db *store.DB, reg *actions.Registry, retention time
 		}
 		for _, e := range list {
 			p.Rows = append(p.Rows, newHistoryRow(reg, e))
+		}
+		if req.Page == 1 {
+			ers, err := db.ListErasures(ctx, portalID, historyErasures)
+			if err != nil {
+				return err
+			}
+			for _, er := range ers {
+				p.Erasures = append(p.Erasures, newErasureRow(er))
+			}
 		}
 		link := func(page int) string {
 			q := url.Values{}
@@ -185,6 +227,7 @@ func newHistoryRow(reg *actions.Registry, e store.Execution) historyRow {
 		ErrorCode:    e.ErrorCode,
 		ErrorMessage: redactText(e.ErrorMessage),
 		Attempts:     e.Attempt,
+		Erased:       e.Erased(),
 	}
 	id := e.Ref
 	if id == "" {

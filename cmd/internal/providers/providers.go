@@ -16,6 +16,7 @@ import (
 	"hubspot-actions/actions/clearbit"
 	"hubspot-actions/actions/quickbooks"
 	"hubspot-actions/actions/stripe"
+	"hubspot-actions/actions/webhooks"
 )
 
 // List returns every provider's module, in the order the settings page
@@ -47,6 +48,11 @@ func Definitions() (*actions.Registry, error) {
 		if err := p.Register(reg); err != nil {
 			return nil, fmt.Errorf("register %s actions: %w", p.Name(), err)
 		}
+	}
+	// The webhooks component subscribes to the deletion of the actions'
+	// objects, which needs their read scopes.
+	if err := webhooks.RequireScopes(reg); err != nil {
+		return nil, err
 	}
 	return reg, nil
 }

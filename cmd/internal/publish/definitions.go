@@ -348,6 +348,9 @@ func renderProject(p projectParams, all []*actions.Action) (map[string][]byte, e
 	if err := actions.CheckProject(appUID, comps); err != nil {
 		return nil, fmt.Errorf("the generated definitions break HubSpot's rules:\n%w", err)
 	}
+	if err := addWebhooks(p, all, add); err != nil {
+		return nil, err
+	}
 	return files, nil
 }
 
