@@ -83,7 +83,7 @@ func TestPortalUninstallStates(t *testing.T) {
 	}
 }
 
-// TestMigrationUninstallsRejectedPortals: migration 0010 turns portals a
+// TestMigrationUninstallsRejectedPortals: migration 0009 turns portals a
 // rejected refresh token left needs_reinstall into uninstalled portals
 // whose grace period counts from their last change.
 func TestMigrationUninstallsRejectedPortals(t *testing.T) {
@@ -101,7 +101,7 @@ func TestMigrationUninstallsRejectedPortals(t *testing.T) {
 	var applied []string
 	for _, name := range names {
 		v := strings.TrimSuffix(filepath.Base(name), ".sql")
-		if v >= "0010" {
+		if v >= "0009" {
 			break
 		}
 		body, err := migrationFS.ReadFile(name)
