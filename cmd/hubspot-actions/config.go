@@ -57,6 +57,9 @@ type config struct {
 	// WebhookLimit paces each client on POST /hubspot/webhooks
 	// (WEBHOOK_RATE_LIMIT, WEBHOOK_RATE_BURST).
 	WebhookLimit actions.ClientLimit
+	// PublicLimit paces each client on the public read-only pages
+	// (PUBLIC_RATE_LIMIT, PUBLIC_RATE_BURST).
+	PublicLimit actions.ClientLimit
 
 	// BodyReadTimeout is how long a request body may take to arrive;
 	// MaxUnauthenticatedBodies how many bodies of callers not yet

@@ -21,6 +21,10 @@ type routesExtra struct {
 	// unauth paces each client on the routes anyone may call
 	// (actions.LimitPerClient); providers get the same through Deps.
 	unauth echo.MiddlewareFunc
+	// public paces each client on the read-only pages anyone may load (the
+	// guide, the stylesheet, the signed-out page): a budget of their own,
+	// generous, since an admin's browsing loads them.
+	public echo.MiddlewareFunc
 }
 
 // addRoutes lists the whole HTTP surface of the service.
@@ -54,10 +58,10 @@ func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *act
 	// The session comes from the install flow; forms carry a CSRF token
 	// bound to it; every handler acts on the session's portal only.
 	w := admin.New(flow, adminSessions(cfg, db), admin.DeriveKey(cfg.EncryptionKey, "csrf"), log)
-	e.GET("/static/:file", w.HandleStatic(), w.Secure)
-	e.GET("/signed-out", w.HandleSignedOut(), w.Secure)
+	e.GET("/static/:file", w.HandleStatic(), extra.public, w.Secure)
+	e.GET("/signed-out", w.HandleSignedOut(), extra.public, w.Secure)
 	// The public setup guide (no session), generated from the registry.
-	e.GET(actions.GuidePath, admin.HandleGuide(w, rt.Registry(), providers, guideFacts(cfg, rt.Registry())), w.Secure)
+	e.GET(actions.GuidePath, admin.HandleGuide(w, rt.Registry(), providers, guideFacts(cfg, rt.Registry())), extra.public, w.Secure)
 	settings := e.Group("/settings", w.Secure, w.RequireSession, w.CheckCSRF)
 	settings.GET("", admin.HandleSettings(w, flow, providers, cfg.HistoryRetention))
 	// Key checks are paced per portal, in the process (each replica has

@@ -241,6 +241,7 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 
 	// One budget per client across every route anyone may call.
 	a.extra.unauth = actions.LimitPerClient(actions.NewClientLimiter(cfg.UnauthLimit))
+	a.extra.public = actions.LimitPerClient(actions.NewClientLimiter(cfg.PublicLimit))
 	// Bodies read before their caller is authenticated (signed requests):
 	// a deadline for every body, a cap on how many are read at once.
 	a.bodies = actions.NewBodyGuard(cfg.BodyReadTimeout, cfg.MaxUnauthenticatedBodies, m)

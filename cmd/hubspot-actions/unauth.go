@@ -32,13 +32,23 @@ const (
 	defaultWebhookBurst = 500
 )
 
+// The default pace of one client on the public read-only pages (the setup
+// guide, the stylesheet, the signed-out page), which write nothing: 100 at
+// once, then 10 a second, far above a reader's or an admin's browsing.
+const (
+	defaultPublicRate  = "10/s"
+	defaultPublicBurst = 100
+)
+
 // loadUnauthConfig reads UNAUTH_RATE_LIMIT, UNAUTH_RATE_BURST,
-// WEBHOOK_RATE_LIMIT, WEBHOOK_RATE_BURST and TRUSTED_PROXIES into cfg,
+// WEBHOOK_RATE_LIMIT, WEBHOOK_RATE_BURST, PUBLIC_RATE_LIMIT,
+// PUBLIC_RATE_BURST and TRUSTED_PROXIES into cfg,
 // returning what is wrong with them.
 func loadUnauthConfig(cfg *config, get func(k, def string) string) []error {
 	var errs []error
 	cfg.UnauthLimit, errs = clientLimit(get, "UNAUTH", defaultUnauthRate, defaultUnauthBurst, errs)
 	cfg.WebhookLimit, errs = clientLimit(get, "WEBHOOK", defaultWebhookRate, defaultWebhookBurst, errs)
+	cfg.PublicLimit, errs = clientLimit(get, "PUBLIC", defaultPublicRate, defaultPublicBurst, errs)
 	proxies, err := parseProxies(get("TRUSTED_PROXIES", ""))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %w", err))

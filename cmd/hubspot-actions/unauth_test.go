@@ -162,3 +162,29 @@ func TestServeLimitsWebhooks(t *testing.T) {
 		t.Errorf("install after the webhooks' budget ran out = %d, want 302", resp.StatusCode)
 	}
 }
+
+// TestServeLimitsPublicPages: the guide, the stylesheet and the signed-out
+// page share a per-client pace of their own (PUBLIC_RATE_LIMIT), apart
+// from the install routes'.
+func TestServeLimitsPublicPages(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, map[string]string{"PUBLIC_RATE_LIMIT": "1/h", "PUBLIC_RATE_BURST": "2"})
+	if code, _ := s.get(t, "/guide"); code != http.StatusOK {
+		t.Fatalf("GET /guide = %d, want 200", code)
+	}
+	if code, _ := s.get(t, "/signed-out"); code != http.StatusOK {
+		t.Fatalf("GET /signed-out = %d, want 200", code)
+	}
+	if code, _ := s.get(t, "/static/app.css"); code != http.StatusTooManyRequests {
+		t.Errorf("GET /static/app.css past the budget = %d, want 429", code)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(s.URL + "/oauth/hubspot/install")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Errorf("install after the public pages' budget ran out = %d, want 302", resp.StatusCode)
+	}
+}
