@@ -377,42 +377,36 @@ const pruneBatch = 500
 
 func (w *pruneWorker) Work(ctx context.Context, job *river.Job[pruneArgs]) error {
 	rt := w.rt
-	before := rt.now().Add(-rt.cfg.Retention)
-	var total int64
-	for {
-		var n int64
-		err := rt.db.Write(ctx, func(tx *store.Tx) error {
-			var err error
-			n, err = tx.PruneExecutions(ctx, before, pruneBatch)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		total += n
-		if n < pruneBatch {
-			break
-		}
-	}
-	if total > 0 {
-		rt.log.Info("pruned execution history", "deleted", total, "older_than", before.Format(time.RFC3339))
-	}
-	if err := rt.pruneStates(ctx); err != nil {
+	now := rt.now()
+	before := now.Add(-rt.cfg.Retention)
+	if err := rt.pruneInBatches(ctx, "pruned execution history", func(tx *store.Tx) (int64, error) {
+		return tx.PruneExecutions(ctx, before, pruneBatch)
+	}, "older_than", before.Format(time.RFC3339)); err != nil {
 		return err
 	}
-	return rt.pruneSessions(ctx)
+	// Expired OAuth states: a table a flood of install requests filled.
+	if err := rt.pruneInBatches(ctx, "pruned expired oauth states", func(tx *store.Tx) (int64, error) {
+		return tx.DeleteExpiredStates(ctx, now, pruneBatch)
+	}); err != nil {
+		return err
+	}
+	// Expired admin sessions, on whichever replica runs the job (they live
+	// in the database).
+	return rt.pruneInBatches(ctx, "pruned expired admin sessions", func(tx *store.Tx) (int64, error) {
+		return tx.DeleteExpiredSessions(ctx, now, pruneBatch)
+	}, "expired_before", now.Format(time.RFC3339))
 }
 
-// pruneStates deletes expired OAuth states, a batch per transaction so that
-// a table a flood of install requests filled never holds the writer long.
-func (rt *Runtime) pruneStates(ctx context.Context) error {
-	now := rt.now()
+// pruneInBatches runs del, which deletes at most pruneBatch rows, a
+// transaction at a time until it deletes fewer, so that pruning never
+// holds the writer long; it logs msg with the total and attrs.
+func (rt *Runtime) pruneInBatches(ctx context.Context, msg string, del func(tx *store.Tx) (int64, error), attrs ...any) error {
 	var total int64
 	for {
 		var n int64
 		err := rt.db.Write(ctx, func(tx *store.Tx) error {
 			var err error
-			n, err = tx.DeleteExpiredStates(ctx, now, pruneBatch)
+			n, err = del(tx)
 			return err
 		})
 		if err != nil {
@@ -424,7 +418,7 @@ func (rt *Runtime) pruneStates(ctx context.Context) error {
 		}
 	}
 	if total > 0 {
-		rt.log.Info("pruned expired oauth states", "deleted", total)
+		rt.log.Info(msg, append([]any{"deleted", total}, attrs...)...)
 	}
 	return nil
 }

@@ -88,24 +88,7 @@ func (e *SignatureError) Error() string { return "signature check failed: " + e.
 // secret: v3 when its header is present, otherwise v2. uri is the public URL
 // HubSpot called (scheme, host, path and raw query as sent).
 func CheckSignature(secret string, h http.Header, method, uri string, body []byte, now time.Time) error {
-	if h.Get(HeaderSignatureV3) != "" {
-		return checkV3(secret, h, method, uri, body, now)
-	}
-	sig := strings.TrimSpace(h.Get(HeaderSignature))
-	if sig == "" {
-		return &SignatureError{"missing_signature", "no " + HeaderSignature + " or " + HeaderSignatureV3 + " header"}
-	}
-	if v := h.Get(HeaderSignatureVersion); !strings.EqualFold(v, "v2") {
-		if v == "" {
-			v = "none"
-		}
-		return &SignatureError{"unsupported_version", "signature version " + v + " is not accepted; expected v2 or v3"}
-	}
-	want := SignV2(secret, method, uri, body)
-	if !hmac.Equal([]byte(strings.ToLower(sig)), []byte(want)) {
-		return &SignatureError{"signature_mismatch", "v2 signature does not match"}
-	}
-	return nil
+	return checkSigned(secret, h, method, uri, body, now, "v2", "", func() string { return SignV2(secret, method, uri, body) })
 }
 
 // CheckWebhookSignature verifies the signature of a webhook batch: v3 when
@@ -115,6 +98,12 @@ func CheckSignature(secret string, h http.Header, method, uri string, body []byt
 // send. v1 signs neither the URL nor a time, so a captured batch can be
 // replayed; the receiver's dedupe makes a replay harmless.
 func CheckWebhookSignature(secret string, h http.Header, method, uri string, body []byte, now time.Time) error {
+	return checkSigned(secret, h, method, uri, body, now, "v1", " for webhooks", func() string { return SignV1(secret, body) })
+}
+
+// checkSigned checks v3 when its header is present, else the older version
+// (v2 for actions, v1 for webhooks) that sign computes.
+func checkSigned(secret string, h http.Header, method, uri string, body []byte, now time.Time, older, where string, sign func() string) error {
 	if h.Get(HeaderSignatureV3) != "" {
 		return checkV3(secret, h, method, uri, body, now)
 	}
@@ -122,14 +111,14 @@ func CheckWebhookSignature(secret string, h http.Header, method, uri string, bod
 	if sig == "" {
 		return &SignatureError{"missing_signature", "no " + HeaderSignature + " or " + HeaderSignatureV3 + " header"}
 	}
-	if v := h.Get(HeaderSignatureVersion); !strings.EqualFold(v, "v1") {
+	if v := h.Get(HeaderSignatureVersion); !strings.EqualFold(v, older) {
 		if v == "" {
 			v = "none"
 		}
-		return &SignatureError{"unsupported_version", "signature version " + v + " is not accepted for webhooks; expected v1 or v3"}
+		return &SignatureError{"unsupported_version", "signature version " + v + " is not accepted" + where + "; expected " + older + " or v3"}
 	}
-	if !hmac.Equal([]byte(strings.ToLower(sig)), []byte(SignV1(secret, body))) {
-		return &SignatureError{"signature_mismatch", "v1 signature does not match"}
+	if !hmac.Equal([]byte(strings.ToLower(sig)), []byte(sign())) {
+		return &SignatureError{"signature_mismatch", older + " signature does not match"}
 	}
 	return nil
 }
