@@ -469,18 +469,18 @@ func (rt *Runtime) attempt(ctx context.Context, a *Action, req *Request, ref str
 		after, reason := rt.retryDelay(err, attempt)
 		expires := received.Add(a.blockExpiry(rt.cfg))
 		if attempt >= rt.cfg.MaxAttempts && pending == nil || rt.now().Add(after).After(expires.Add(-time.Minute)) {
-			log().Warn("giving up after retries", "err", err)
+			log().Warn("giving up after retries", "err", logErr(err))
 			o = rt.failure(a, ref, outputs, giveUp(err, attempt))
 			break
 		}
-		log().Info("will retry", "after", after.String(), "reason", reason)
+		log().Info("will retry", "after", after.String(), "reason", logErr(err))
 		return rt.retry(ctx, a, req, attempt, after, failureOf(err, reason), expires, inline)
 	default:
 		pe := publicError(err)
 		if pe.Code == CodeInternal {
-			log().Error("action failed", "err", err)
+			log().Error("action failed", "err", logErr(err))
 		} else {
-			log().Info("action failed", "error_code", string(pe.Code), "err", err)
+			log().Info("action failed", "error_code", string(pe.Code), "err", logErr(err))
 		}
 		o = rt.failure(a, ref, outputs, pe)
 	}

@@ -90,12 +90,13 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		_, err := c.Exec("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864; PRAGMA secure_delete=ON", nil)
 		return err
 	}}
-	w := sqlx.NewDb(sql.OpenDB(connector{writer, "file:" + path + "?" + params}), "sqlite3")
+	uri := sqliteURI(path)
+	w := sqlx.NewDb(sql.OpenDB(connector{writer, uri + "?" + params}), "sqlite3")
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	r, err := sqlx.Open("sqlite3", "file:"+path+"?"+params+"&_query_only=true")
+	r, err := sqlx.Open("sqlite3", uri+"?"+params+"&_query_only=true")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s for reading: %w", path, err)
@@ -103,7 +104,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	n := max(2, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	m, err := sqlx.Open("sqlite3", "file:"+path+"?"+params)
+	m, err := sqlx.Open("sqlite3", uri+"?"+params)
 	if err != nil {
 		w.Close()
 		r.Close()
@@ -171,6 +172,12 @@ func (db *DB) Checkpoint(ctx context.Context) error {
 type connector struct {
 	d   *sqlite3.SQLiteDriver
 	dsn string
+}
+
+// sqliteURI is path as a SQLite URI filename: '%', '?' and '#' in it would
+// otherwise end the path early (a folder named "seed#0", a file "a?b").
+func sqliteURI(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
 func (c connector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.dsn) }
