@@ -109,7 +109,7 @@ func New(cfg Config, db *store.DB, hc *http.Client, log *slog.Logger) *Flow {
 		RedirectURL: cfg.RedirectURL,
 		Scopes:      cfg.Scopes,
 	}
-	return &Flow{
+	f := &Flow{
 		cfg:    cfg,
 		db:     db,
 		hc:     hc,
@@ -119,6 +119,10 @@ func New(cfg Config, db *store.DB, hc *http.Client, log *slog.Logger) *Flow {
 		now:    time.Now,
 		checks: make(map[int64]portalCheck),
 	}
+	// A portal whose refresh HubSpot refused is uninstalled from that
+	// moment: CheckPortal must not pass it on an answer kept from before.
+	f.grants.refused = f.forgetCheck
+	return f
 }
 
 // Grants returns HubSpot's grants.
