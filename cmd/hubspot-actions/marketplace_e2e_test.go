@@ -497,4 +497,3 @@ func settingsCSRF(t *testing.T, wc *webClient) string {
 	}
 	return mm[1]
 }
-
