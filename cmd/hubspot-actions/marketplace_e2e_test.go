@@ -271,6 +271,24 @@ func TestMarketplaceWebhooksEndToEnd(t *testing.T) {
 	const portal, other = 7100001, 7100002
 	admin := m.install(portal)
 	otherAdmin := m.install(other)
+	// The install asks for exactly the scopes README lists (the code's,
+	// TestReadmeListsScopes), the same as the committed app definition,
+	// companies.read among them for the company deletions the webhooks
+	// subscribe to.
+	asked := strings.Fields(m.hs.LastAuthorize().Get("scope"))
+	var app struct {
+		Config struct {
+			Auth struct {
+				RequiredScopes []string `json:"requiredScopes"`
+			} `json:"auth"`
+		} `json:"config"`
+	}
+	if b, err := os.ReadFile("../../app-definition/src/app/app-hsmeta.json"); err != nil || json.Unmarshal(b, &app) != nil {
+		t.Fatalf("read the committed app definition: %v", err)
+	}
+	if !slices.Equal(asked, defaultScopes) || !slices.Equal(asked, app.Config.Auth.RequiredScopes) || !slices.Contains(asked, "crm.objects.companies.read") {
+		t.Errorf("the install asked for %v; want README's and the app definition's %v", asked, app.Config.Auth.RequiredScopes)
+	}
 
 	// Signatures.
 	vector6 := []byte(`[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,"changeSource":"CRM","changeFlag":"NEW","appId":54321}]`)
