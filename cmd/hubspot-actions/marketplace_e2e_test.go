@@ -269,6 +269,11 @@ func TestMarketplaceWebhooksEndToEnd(t *testing.T) {
 	t.Parallel()
 	m := startMarket(t)
 	const portal, other = 7100001, 7100002
+	// The setup guide needs no sign-in in production either.
+	if r := newWebClient(t, m.srv).get("/guide"); r.Status != http.StatusOK || r.Header.Get("Content-Security-Policy") == "" ||
+		r.Header.Get("X-Frame-Options") != "DENY" || len(r.Header.Values("Set-Cookie")) != 0 || !strings.Contains(r.Body, `id="uninstall-settings-steps"`) {
+		t.Errorf("GET /guide without a session = %d %v, want 200 with the security headers and no cookie", r.Status, r.Header)
+	}
 	admin := m.install(portal)
 	otherAdmin := m.install(other)
 	// The install asks for exactly the scopes README lists (the code's,
