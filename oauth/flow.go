@@ -128,6 +128,10 @@ func New(cfg Config, db *store.DB, hc *http.Client, log *slog.Logger) *Flow {
 // Grants returns HubSpot's grants.
 func (f *Flow) Grants() *Grants { return f.grants }
 
+// Sandbox reports whether the flow runs without a real HubSpot app
+// (Config.Sandbox): its calls carry static tokens, never the grants'.
+func (f *Flow) Sandbox() bool { return f.cfg.Sandbox }
+
 // AuthorizeURL returns HubSpot's authorize URL for an install carrying
 // state. HubSpot documents scope and optional_scope as space-separated
 // lists encoded with %20.
