@@ -445,6 +445,15 @@ func TestMarketplaceUninstallEndToEnd(t *testing.T) {
 	if got := m.hs.Uninstalls(); !slices.Equal(got, []int64{byButton}) {
 		t.Errorf("HubSpot uninstalled the app from %v, want [%d]", got, byButton)
 	}
+	if r := wc.get("/settings"); r.Status != http.StatusSeeOther {
+		t.Errorf("GET /settings after the uninstall = %d, want a redirect to sign in (the session ended)", r.Status)
+	}
+	if toks, err := m.db().ListPortalTokens(ctx, byButton); err != nil || len(toks) != 0 {
+		t.Errorf("the portal's grants after the uninstall: %v, %v; want none", toks, err)
+	}
+	if n := m.hs.Calls(hubspottest.EndpointRevoke); n != 1 {
+		t.Errorf("HubSpot got %d token revocations, want the refresh token's", n)
+	}
 	if out := m.execute("ap-uninstalled-1", byButton, 1, "pat@example.test", nil); out["hs_execution_state"] != "FAIL_CONTINUE" || out["error_code"] != "NOT_CONNECTED" {
 		t.Errorf("an execution after the uninstall = %v, want FAIL_CONTINUE NOT_CONNECTED", out)
 	}
