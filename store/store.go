@@ -90,12 +90,12 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		_, err := c.Exec("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864; PRAGMA secure_delete=ON", nil)
 		return err
 	}}
-	w := sqlx.NewDb(sql.OpenDB(connector{writer, "file:" + path + "?" + params}), "sqlite3")
+	w := sqlx.NewDb(sql.OpenDB(connector{writer, fileURI(path) + "?" + params}), "sqlite3")
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	r, err := sqlx.Open("sqlite3", "file:"+path+"?"+params+"&_query_only=true")
+	r, err := sqlx.Open("sqlite3", fileURI(path)+"?"+params+"&_query_only=true")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s for reading: %w", path, err)
@@ -103,7 +103,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	n := max(2, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	m, err := sqlx.Open("sqlite3", "file:"+path+"?"+params)
+	m, err := sqlx.Open("sqlite3", fileURI(path)+"?"+params)
 	if err != nil {
 		w.Close()
 		r.Close()
