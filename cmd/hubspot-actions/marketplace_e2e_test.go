@@ -500,6 +500,9 @@ func TestMarketplaceUninstallEndToEnd(t *testing.T) {
 	if keys, _ := db.ListAPIKeys(ctx, inHubSpot); len(keys) != 1 {
 		t.Errorf("the portal's key went before the grace period: %d keys", len(keys))
 	}
+	if r := wc.get("/settings"); r.Status != http.StatusOK || !strings.Contains(r.Body, `badge-uninstalled">Uninstalled<`) {
+		t.Errorf("the settings page of the portal uninstalled in HubSpot = %d, want it shown Uninstalled:\n%s", r.Status, r.Body)
+	}
 
 	// After the grace period the sweep (which runs at start-up) deletes
 	// its secrets.
