@@ -44,6 +44,15 @@ const (
 	sweepBatch = 20
 	// sweepBudget: a sweep starts no new portal after running this long.
 	sweepBudget = 30 * time.Second
+	// idleAfter: an installed portal whose HubSpot access token expired
+	// this long ago has not needed HubSpot since; Sweep renews its token,
+	// once a day at most, so that an uninstall in HubSpot (which sends no
+	// notice) is noticed by the refused refresh even when no action of the
+	// portal ever calls HubSpot.
+	idleAfter = 24 * time.Hour
+	// idleBatch bounds the idle portals one Sweep renews (one token
+	// request each, within sweepBudget): 14,400 a day.
+	idleBatch = 100
 )
 
 // ErrUninstallIncomplete means the app was uninstalled in HubSpot (or was
@@ -228,9 +237,12 @@ func (u *Uninstaller) deleteSecrets(ctx context.Context, portalID int64, reason 
 }
 
 // Sweep finishes uninstalls left unfinished (by a crash, or HubSpot being
-// unreachable) and deletes the secrets of portals uninstalled for longer
+// unreachable), deletes the secrets of portals uninstalled for longer
 // than the grace period (those uninstalled in HubSpot keep theirs until
-// then, so a reinstall brings their connections back). A portal's failure
+// then, so a reinstall brings their connections back), and renews the
+// HubSpot token of installs idle for a day, so that an uninstall in
+// HubSpot is noticed even by a portal whose actions never call HubSpot
+// (checkIdle). A portal's failure
 // is logged and tried again at the next sweep; the error reports that the
 // store could not be read.
 func (u *Uninstaller) Sweep(ctx context.Context) error {
@@ -262,6 +274,9 @@ func (u *Uninstaller) Sweep(ctx context.Context) error {
 		u.log.Info("deleted the secrets of a portal uninstalled longer than the grace period", "portal_id", id,
 			"uninstalled_at", p.UninstalledAt, "grants", r.Grants, "api_keys", r.APIKeys)
 	}
+	if err := u.checkIdle(ctx, now, more); err != nil {
+		return err
+	}
 	stalled, err := u.db.ListStalledUninstalls(ctx, now.Add(-stalledAfter))
 	if err != nil {
 		return err
@@ -272,6 +287,40 @@ func (u *Uninstaller) Sweep(ctx context.Context) error {
 		}
 		if _, err := u.Uninstall(ctx, id, "the app"); err != nil {
 			u.log.Warn("finish an unfinished uninstall", "portal_id", id, "err", err)
+		}
+	}
+	return nil
+}
+
+// checkIdle renews the HubSpot token of up to idleBatch installed
+// portals that have not used it for idleAfter: HubSpot refusing the
+// refresh (invalid_grant) marks the portal uninstalled, from when its
+// grace period counts. Other failures are logged and tried at the next
+// sweep.
+func (u *Uninstaller) checkIdle(ctx context.Context, now time.Time, more func() bool) error {
+	if u.flow.Sandbox() {
+		// A sandbox's HubSpot is a fake that forgets its grants when the
+		// process ends: renewing would uninstall every sandbox portal.
+		return nil
+	}
+	toks, err := u.db.ListTokens(ctx, oauth.ProviderHubSpot)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, t := range toks {
+		if t.Status != store.StatusActive || !t.ExpiresAt.Before(now.Add(-idleAfter)) {
+			continue
+		}
+		if n++; n > idleBatch || !more() {
+			return nil
+		}
+		_, err := u.flow.Grants().Token(ctx, t.PortalID)
+		switch {
+		case errors.Is(err, oauth.ErrUninstalled):
+			u.log.Info("an idle portal uninstalled the app in HubSpot: its secrets are deleted after the grace period", "portal_id", t.PortalID)
+		case err != nil:
+			u.log.Warn("renew the HubSpot token of an idle portal", "portal_id", t.PortalID, "err", err)
 		}
 	}
 	return nil

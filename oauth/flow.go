@@ -109,7 +109,7 @@ func New(cfg Config, db *store.DB, hc *http.Client, log *slog.Logger) *Flow {
 		RedirectURL: cfg.RedirectURL,
 		Scopes:      cfg.Scopes,
 	}
-	return &Flow{
+	f := &Flow{
 		cfg:    cfg,
 		db:     db,
 		hc:     hc,
@@ -119,10 +119,18 @@ func New(cfg Config, db *store.DB, hc *http.Client, log *slog.Logger) *Flow {
 		now:    time.Now,
 		checks: make(map[int64]portalCheck),
 	}
+	// A portal whose refresh HubSpot refused is uninstalled from that
+	// moment: CheckPortal must not pass it on an answer kept from before.
+	f.grants.refused = f.forgetCheck
+	return f
 }
 
 // Grants returns HubSpot's grants.
 func (f *Flow) Grants() *Grants { return f.grants }
+
+// Sandbox reports whether the flow runs without a real HubSpot app
+// (Config.Sandbox): its calls carry static tokens, never the grants'.
+func (f *Flow) Sandbox() bool { return f.cfg.Sandbox }
 
 // AuthorizeURL returns HubSpot's authorize URL for an install carrying
 // state. HubSpot documents scope and optional_scope as space-separated

@@ -75,6 +75,9 @@ type Grants struct {
 	now      func() time.Time
 
 	flights singleflight.Group
+	// refused, when set, is told of a portal whose refresh token was just
+	// marked refused (the Flow forgets its CheckPortal answer).
+	refused func(portalID int64)
 
 	mu      sync.Mutex
 	cache   map[int64]*oauth2.Token // fresh access tokens (no refresh token), in memory only
@@ -353,6 +356,9 @@ func (g *Grants) refreshFailed(ctx context.Context, row store.Token, old *oauth2
 		g.forget(portalID)
 		if !marked {
 			return g.load(ctx, portalID, time.Time{}) // a reinstall replaced the grant meanwhile
+		}
+		if g.refused != nil {
+			g.refused(portalID)
 		}
 		g.log.Warn("refresh token rejected; the portal must reconnect", "portal_id", portalID, "status", re.Response.StatusCode, "error_code", re.ErrorCode)
 		if g.provider == ProviderHubSpot {
