@@ -45,7 +45,22 @@ func TestMain(m *testing.M) {
 // it on first use. It fails the test when stripe-mock is unavailable.
 func stripeMockURL(t *testing.T) string {
 	t.Helper()
-	mock.once.Do(func() { mock.url, mock.err = startStripeMock() })
+	mock.once.Do(func() {
+		// A loaded machine has seen stripe-mock print its address and
+		// then never answer there: such a start is stopped and tried
+		// again, a few times, before the tests give up.
+		for attempt := 1; attempt <= 3; attempt++ {
+			if mock.url, mock.err = startStripeMock(); mock.err == nil {
+				return
+			}
+			mock.err = fmt.Errorf("attempt %d: %w", attempt, mock.err)
+			if mock.cmd != nil && mock.cmd.Process != nil {
+				mock.cmd.Process.Kill()
+				mock.cmd.Wait()
+				mock.cmd = nil
+			}
+		}
+	})
 	if mock.err != nil {
 		t.Fatalf("stripe-mock is required for this test and could not be started: %v", mock.err)
 	}
