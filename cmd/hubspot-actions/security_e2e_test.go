@@ -6,13 +6,16 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -21,6 +24,7 @@ import (
 
 	"hubspot-actions/cmd/internal/admin"
 	"hubspot-actions/cmd/internal/admin/admintest"
+	"hubspot-actions/store"
 )
 
 // TestSecuritySharedKeysTwoPortals: two portals the operator allows share
@@ -436,5 +440,128 @@ func TestSecurityBadInputNever5xx(t *testing.T) {
 	}
 	if strings.Contains(s.logs.String(), `"status":5`) {
 		t.Errorf("a 5xx was logged")
+	}
+}
+
+// TestSecurityShortRetentionRefused: serve refuses HISTORY_RETENTION under
+// 72h before it listens, naming the variable and the minimum.
+func TestSecurityShortRetentionRefused(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"1m", "71h59m", "2d"} {
+		env := map[string]string{"LISTEN_ADDR": "127.0.0.1:0", "METRICS_ADDR": "off", "HISTORY_RETENTION": v,
+			"DATABASE_URL": filepath.Join(t.TempDir(), "db.sqlite")}
+		var out strings.Builder
+		err := run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, &out, &out)
+		if err == nil || !strings.Contains(err.Error(), "HISTORY_RETENTION") || !strings.Contains(err.Error(), "at least 72h") {
+			t.Errorf("serve with HISTORY_RETENTION=%s = %v, want a refusal naming the variable and 72h", v, err)
+		}
+		if strings.Contains(out.String(), `"msg":"listening"`) {
+			t.Errorf("serve with HISTORY_RETENTION=%s listened", v)
+		}
+	}
+}
+
+// heldCallbacks is HubSpot's callbacks API holding each completion call
+// until released, counting the completions it was sent per callbackId.
+type heldCallbacks struct {
+	mu      sync.Mutex
+	got     map[string]int
+	arrived chan time.Time
+	release chan struct{}
+}
+
+func (h *heldCallbacks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/automation/actions/callbacks/2026-03/") ||
+		r.Header.Get("Authorization") != fmt.Sprint("Bearer sandbox-", sandboxPortalID) {
+		http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, http.StatusBadRequest)
+		return
+	}
+	var batch struct {
+		Inputs []struct {
+			CallbackID string `json:"callbackId"`
+		} `json:"inputs"`
+	}
+	ids := []string{}
+	if strings.HasSuffix(r.URL.Path, "/callbacks/2026-03/complete") {
+		if err := json.NewDecoder(r.Body).Decode(&batch); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		for _, in := range batch.Inputs {
+			ids = append(ids, in.CallbackID)
+		}
+	} else {
+		ids = append(ids, strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/automation/actions/callbacks/2026-03/"), "/complete"))
+	}
+	h.mu.Lock()
+	for _, id := range ids {
+		h.got[id]++
+	}
+	h.mu.Unlock()
+	h.arrived <- time.Now()
+	<-h.release
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// TestSecurityLongActionTimeoutClaim: with ACTION_TIMEOUT=3m (over 90 s),
+// the delivery claim on a BLOCKed execution's outcome lasts past the
+// delivery's own timeout (ACTION_TIMEOUT + 30 s from when it claimed); a
+// retry of the request while the callback is on its way, and after it was
+// accepted, gets BLOCK; HubSpot is sent the outcome once.
+func TestSecurityLongActionTimeoutClaim(t *testing.T) {
+	t.Parallel()
+	hs := &heldCallbacks{got: map[string]int{}, arrived: make(chan time.Time, 4), release: make(chan struct{})}
+	api := httptest.NewServer(hs)
+	t.Cleanup(api.Close)
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(hs.release)
+		}
+	}
+	t.Cleanup(release)
+	const actionTimeout = 3 * time.Minute
+	s := startServer(t, map[string]string{"HUBSPOT_API_BASE_URL": api.URL, "ACTION_TIMEOUT": actionTimeout.String(), "INLINE_BUDGET": "1s"})
+	const cb = "claim-long-1"
+	inputs := map[string]any{"message": "slow", "delay_ms": "1500"}
+	before := time.Now()
+	if got := s.execute(t, "sandbox-echo", cb, sandboxPortalID, inputs); got["hs_execution_state"] != "BLOCK" {
+		t.Fatalf("the slow execution = %v, want BLOCK", got)
+	}
+	select {
+	case <-hs.arrived:
+	case <-time.After(60 * time.Second):
+		t.Fatal("no completion call reached HubSpot")
+	}
+	e, err := serverDB(t, s).GetExecution(context.Background(), cb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if jobEnd := before.Add(actionTimeout + 30*time.Second); !e.DeliveryClaimEnd.After(jobEnd) {
+		t.Errorf("the delivery claim ends at %v, before the delivery's timeout at the latest (%v)", e.DeliveryClaimEnd, jobEnd)
+	}
+	if got := s.execute(t, "sandbox-echo", cb, sandboxPortalID, inputs); got["hs_execution_state"] != "BLOCK" {
+		t.Errorf("a retry while the callback is on its way = %v, want BLOCK", got)
+	}
+	release()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		e, err = serverDB(t, s).GetExecution(context.Background(), cb)
+		if err == nil && e.Exec == store.ExecDelivered {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the outcome was not marked delivered: %+v, %v", e.Exec, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := s.execute(t, "sandbox-echo", cb, sandboxPortalID, inputs); got["hs_execution_state"] != "BLOCK" {
+		t.Errorf("a retry after the callback was accepted = %v, want BLOCK", got)
+	}
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	if hs.got[cb] != 1 {
+		t.Errorf("HubSpot was sent %d completions of %s, want 1", hs.got[cb], cb)
 	}
 }
