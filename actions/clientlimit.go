@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"hubspot-actions/oauth"
 )
 
 // ClientLimit is the pace allowed to one client (an IP address, an IPv6
@@ -153,6 +155,8 @@ func LimitPerClient(l *ClientLimiter) echo.MiddlewareFunc {
 				if err := tooManyTmpl.Execute(&b, secs); err != nil {
 					return err
 				}
+				// Its inline style is allowed by its hash, nothing else.
+				h.Set("Content-Security-Policy", tooManyCSP)
 				return c.HTMLBlob(http.StatusTooManyRequests, b.Bytes())
 			}
 			// The error handler's JSON shape, written here: a flood must not
@@ -162,10 +166,16 @@ func LimitPerClient(l *ClientLimiter) echo.MiddlewareFunc {
 	}
 }
 
+// tooManyStyle is the 429 page's one inline style; tooManyCSP allows it by
+// its hash (the default policy, style-src 'self', would block it).
+const tooManyStyle = `body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#33475b}`
+
+var tooManyCSP = oauth.StylePolicy(tooManyStyle)
+
 var tooManyTmpl = template.Must(template.New("429").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Too many requests</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#33475b}</style>
+<style>` + tooManyStyle + `</style>
 </head><body><h1>Too many requests</h1><p>Too many requests came from your network just now. Please wait {{.}} seconds and try again.</p></body></html>
 `))
 

@@ -348,7 +348,11 @@ func (g *Grants) refreshFailed(ctx context.Context, row store.Token, old *oauth2
 			if err := tx.MarkPortalUninstalled(ctx, portalID, reason); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
-			return nil
+			// An uninstall in HubSpot ends the portal's admin sessions
+			// too (a copied cookie included), as every other uninstall
+			// does: signing in again goes through a reinstall.
+			_, err = tx.EndPortalSessions(ctx, portalID)
+			return err
 		})
 		if werr != nil {
 			return nil, fmt.Errorf("oauth: mark %s grant of portal %d for reinstall: %w", g.provider, portalID, werr)

@@ -11,6 +11,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -201,12 +202,50 @@ func (w *Pages) CheckCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		if c.Request().Header.Get("Sec-Fetch-Site") == "cross-site" {
 			return echo.NewHTTPError(http.StatusForbidden, "This form was sent from another website, so it was ignored.")
 		}
+		if err := readForm(c); err != nil {
+			return err
+		}
 		// From the body only: a token in a URL would leak into logs.
 		got := c.Request().PostFormValue(csrfField)
 		if got == "" || s.id == "" || !hmac.Equal([]byte(got), []byte(w.csrfToken(s))) {
 			return echo.NewHTTPError(http.StatusForbidden, "This form has expired. Go back, reload the page and try again.")
 		}
 		return next(c)
+	}
+}
+
+// MaxFormBytes caps the body of a form sent to the admin pages. Their forms
+// hold a CSRF token, an API key and a confirmation: a few hundred bytes. Any
+// account can install the app and sign in, so without a cap (net/http reads
+// up to 10 MB of a form, and spools multipart files to disk) a signed-in
+// stranger could make the server hold megabytes per connection.
+const MaxFormBytes = 64 << 10
+
+// readForm reads the request's form, from a body of at most MaxFormBytes,
+// answering what went wrong: 413 for a larger body, 408 for one that did
+// not arrive within the body deadline, 400 for one that is not a form.
+func readForm(c echo.Context) error {
+	r := c.Request()
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, MaxFormBytes)
+	// ParseMultipartForm would hide ParseForm's error behind
+	// ErrNotMultipart.
+	err := r.ParseForm()
+	if err == nil {
+		if err = r.ParseMultipartForm(MaxFormBytes); errors.Is(err, http.ErrNotMultipart) {
+			err = nil
+		}
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &mbe):
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("This form is larger than %d KiB, so it was ignored. Go back, reload the page and try again.", MaxFormBytes>>10))
+	case actions.IsBodyTimeout(err):
+		return echo.NewHTTPError(http.StatusRequestTimeout, "This form did not arrive in time, so it was ignored. Try again.").SetInternal(err)
+	default:
+		return echo.NewHTTPError(http.StatusBadRequest, "This form could not be read, so it was ignored. Go back, reload the page and try again.").SetInternal(err)
 	}
 }
 
