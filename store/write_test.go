@@ -150,7 +150,7 @@ func TestLedgerTransitions(t *testing.T) {
 // so without Checkpoint the write-ahead log would only grow.
 func TestCheckpointKeepsTheLogSmall(t *testing.T) {
 	t.Parallel()
-	db := newTestDB(t)
+	db := newSQLiteTestDB(t)
 	ctx := context.Background()
 	walSize := func() int64 {
 		fi, err := os.Stat(db.Path() + "-wal")
