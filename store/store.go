@@ -113,12 +113,13 @@ func openSQLite(ctx context.Context, path string, keys *keyring) (*DB, error) {
 		_, err := c.Exec("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864; PRAGMA secure_delete=ON", nil)
 		return err
 	}}
-	w := sqlx.NewDb(sql.OpenDB(connector{writer, "file:" + path + "?" + params}), "sqlite3")
+	uri := sqliteURI(path)
+	w := sqlx.NewDb(sql.OpenDB(connector{writer, uri + "?" + params}), "sqlite3")
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	r, err := sqlx.Open("sqlite3", "file:"+path+"?"+params+"&_query_only=true")
+	r, err := sqlx.Open("sqlite3", uri+"?"+params+"&_query_only=true")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s for reading: %w", path, err)
@@ -126,7 +127,7 @@ func openSQLite(ctx context.Context, path string, keys *keyring) (*DB, error) {
 	n := max(2, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	m, err := sqlx.Open("sqlite3", "file:"+path+"?"+params)
+	m, err := sqlx.Open("sqlite3", uri+"?"+params)
 	if err != nil {
 		w.Close()
 		r.Close()
@@ -150,6 +151,15 @@ func openSQLite(ctx context.Context, path string, keys *keyring) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// sqliteURI returns the file: URI of the SQLite file at path. In a URI, #
+// would end the path (SQLite reads the rest as a fragment), and the driver
+// cuts its own parameters at the first ?, so both are escaped, and % with
+// them: a test folder named after "FuzzX/seed#0" otherwise opened the file
+// "FuzzXseed" that every seed then shared.
+func sqliteURI(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "#", "%23", "?", "%3f").Replace(path)
 }
 
 // sqlitePath turns a DATABASE_URL into a file path.
