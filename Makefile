@@ -3,13 +3,24 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test chromium race check bench-cpu fmt vet lint vuln tidy-check definitions definitions-check bench fuzz docker clean
+.PHONY: run test test-sqlite postgres chromium race check bench-cpu fmt vet lint vuln tidy-check definitions definitions-check bench fuzz docker clean
 
 run:            ## run the service (sandbox mode unless HUBSPOT_CLIENT_ID is set)
 	$(GO) run ./cmd/hubspot-actions serve
 
-test: chromium  ## the test suite, as CI runs it (installs Chromium first when missing)
-	$(GO) test -race -count=1 $(PKGS)
+test: chromium  ## the test suite, as CI runs it: on SQLite, then on PostgreSQL (installing Chromium and PostgreSQL first when missing)
+	TEST_DATABASE_URL= $(GO) test -race -count=1 $(PKGS)
+	@url="$${TEST_DATABASE_URL:-$$(bash .ci/postgres)}" || { \
+	  echo "*** PostgreSQL could not be installed or started: the PostgreSQL run is SKIPPED (the SQLite run above passed) ***" >&2; \
+	  [ -z "$$CI" ] || exit 1; exit 0; }; \
+	echo "--- the same tests on PostgreSQL (TEST_DATABASE_URL, each test in a schema of its own)"; \
+	TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 $(PKGS)
+
+test-sqlite: chromium ## the test suite on SQLite only
+	TEST_DATABASE_URL= $(GO) test -race -count=1 $(PKGS)
+
+postgres:       ## install (Debian's package) and start PostgreSQL on loopback; prints a TEST_DATABASE_URL
+	@bash .ci/postgres
 
 chromium:       ## Debian's Chromium for the browser tests, installed when missing
 	@[ -n "$$CHROMIUM_PATH" ] || command -v chromium >/dev/null 2>&1 || { \

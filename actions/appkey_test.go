@@ -5,17 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"hubspot-actions/actions"
 	"hubspot-actions/store"
+	"hubspot-actions/store/storetest"
 )
 
 func newKeyDB(t *testing.T) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), store.WithKeys(bytes.Repeat([]byte{7}, 32), nil))
+	db, err := store.Open(context.Background(), storetest.URL(t), store.WithKeys(bytes.Repeat([]byte{7}, 32), nil))
 	if err != nil {
 		t.Fatalf("open test db: %v", err)
 	}

@@ -3,7 +3,6 @@ package actions
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 
 	"hubspot-actions/actions/hubspot"
 	"hubspot-actions/store"
+	"hubspot-actions/store/storetest"
 )
 
 // heldHubSpot is a HubSpot whose first completion call hangs until release
@@ -81,7 +81,7 @@ func (c *clock) set(t time.Time) {
 func newClaimRuntime(t *testing.T, hs HubSpot, c *clock) (*Runtime, *store.DB) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
+	db, err := store.Open(ctx, storetest.URL(t))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

@@ -27,7 +27,7 @@ func (rt *Runtime) InsertJobsTx(ctx context.Context, tx *store.Tx, jobs []river.
 	if len(jobs) == 0 {
 		return nil
 	}
-	if _, err := rt.river.InsertManyTx(ctx, tx.SQL(), jobs); err != nil {
+	if err := rt.river.insertManyTx(ctx, tx, jobs); err != nil {
 		return fmt.Errorf("actions: insert jobs: %w", err)
 	}
 	return nil

@@ -114,8 +114,7 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[sweepArgs]) error
 			if len(jobs) == 0 {
 				return nil
 			}
-			_, err := rt.river.InsertManyTx(ctx, tx.SQL(), jobs)
-			return err
+			return rt.river.insertManyTx(ctx, tx, jobs)
 		})
 		if err != nil {
 			return err

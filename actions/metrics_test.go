@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/actionstest"
 	"hubspot-actions/store"
+	"hubspot-actions/store/storetest"
 )
 
 // TestJobMetricsNeverQueryTheDatabase: the job metrics are counted as River
@@ -24,7 +24,7 @@ import (
 func TestJobMetricsNeverQueryTheDatabase(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
+	db, err := store.Open(ctx, storetest.URL(t))
 	if err != nil {
 		t.Fatalf("open test db: %v", err)
 	}

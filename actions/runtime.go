@@ -26,7 +26,6 @@ package actions
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,7 +39,6 @@ import (
 	"github.com/go-playground/validator/v10"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
 	"hubspot-actions/actions/hubspot"
@@ -145,7 +143,7 @@ type Runtime struct {
 	validate validate
 	log      *slog.Logger
 	m        *Metrics
-	river    *river.Client[*sql.Tx]
+	river    queue
 	now      func() time.Time
 	wg       sync.WaitGroup
 	// deliveries sends callback outcomes as soon as they are recorded.
@@ -188,7 +186,7 @@ func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validato
 			return nil, fmt.Errorf("actions: add feature workers: %w", err)
 		}
 	}
-	client, err := river.NewClient(riversqlite.New(db.SQL()), &river.Config{
+	client, err := newQueue(db, &river.Config{
 		Queues: map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: cfg.Workers},
 			controlQueue:       {MaxWorkers: 4},

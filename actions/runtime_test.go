@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +21,7 @@ import (
 	"hubspot-actions/actions/upstream"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
+	"hubspot-actions/store/storetest"
 )
 
 // probe is a test-only action whose behaviour its inputs choose, and which
@@ -755,7 +755,7 @@ func TestHistoryIsPrunedAfterRetention(t *testing.T) {
 // forget a callbackId while HubSpot may still retry it is not built.
 func TestRetentionShorterThanHubSpotsRetriesIsRefused(t *testing.T) {
 	t.Parallel()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	db, err := store.Open(context.Background(), storetest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -841,11 +841,8 @@ func TestDeliveriesSurviveAJobLeftRunning(t *testing.T) {
 			t.Fatalf("the delivery job never completed (state %q, %v)", state, err)
 		}
 	}
-	err := h.DB.Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.SQL().ExecContext(ctx, `UPDATE river_job SET state = 'running', finalized_at = NULL
-			WHERE id = (SELECT max(id) FROM river_job WHERE kind = 'hubspot_actions.deliver')`)
-		return err
-	})
+	_, err := h.DB.SQL().ExecContext(ctx, `UPDATE river_job SET state = 'running', finalized_at = NULL
+		WHERE id = (SELECT max(id) FROM river_job WHERE kind = 'hubspot_actions.deliver')`)
 	if err != nil {
 		t.Fatalf("leave a delivery running: %v", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"hubspot-actions/oauth"
 	"hubspot-actions/oauth/hubspottest"
 	"hubspot-actions/store"
+	"hubspot-actions/store/storetest"
 )
 
 // TestRetryRefusedOnceUninstalled: an execution received while the portal
@@ -141,7 +141,7 @@ func newUninstallEnv(t *testing.T) *uninstallEnv {
 	t.Helper()
 	ctx := context.Background()
 	hs := hubspottest.NewTestServer(t, hubspottest.Config{ClientID: "cid", ClientSecret: "csecret"})
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "test.db"), store.WithKeys(make([]byte, 32), nil))
+	db, err := store.Open(ctx, storetest.URL(t), store.WithKeys(make([]byte, 32), nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"hubspot-actions/actions/upstream"
 	"hubspot-actions/oauth/hubspottest"
 	"hubspot-actions/store"
+	"hubspot-actions/store/storetest"
 )
 
 func TestTokenRefreshesAheadOfExpiry(t *testing.T) {
@@ -120,7 +121,7 @@ func concurrentTokens(t *testing.T, n int, gs ...*Grants) map[string]int {
 func TestTokenConcurrentRefreshTwoDBs(t *testing.T) {
 	t.Parallel()
 	hs, hsURL := fakeHubSpot(t, hubspottest.Config{RotateRefreshTokens: true}, 20*time.Millisecond)
-	path := filepath.Join(t.TempDir(), "shared.db")
+	path := storetest.URL(t)
 	g1 := newTestGrants(t, hsURL, openTestDB(t, path))
 	g2 := newTestGrants(t, hsURL, openTestDB(t, path))
 	saveGrant(t, g1, hs.Grant(testPortal), testPortal, time.Now().Add(-time.Minute))
@@ -161,7 +162,7 @@ func TestTokenConcurrentRefreshTwoProcesses(t *testing.T) {
 	}
 	t.Parallel()
 	hs, hsURL := fakeHubSpot(t, hubspottest.Config{RotateRefreshTokens: true}, 50*time.Millisecond)
-	path := filepath.Join(t.TempDir(), "shared.db")
+	path := storetest.URL(t)
 	key := testKey("two processes")
 	g := newTestGrants(t, hsURL, openTestDB(t, path, key))
 	saveGrant(t, g, hs.Grant(testPortal), testPortal, time.Now().Add(-time.Minute))
@@ -429,7 +430,7 @@ func TestKeyRotation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	hs, hsURL := fakeHubSpot(t, hubspottest.Config{}, 0)
-	path := filepath.Join(t.TempDir(), "test.db")
+	path := storetest.URL(t)
 	oldKey, newKey := testKey("old"), testKey("new")
 	oldDB := openTestDB(t, path, oldKey)
 	before := newTestGrants(t, hsURL, oldDB)

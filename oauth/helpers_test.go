@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"hubspot-actions/oauth/hubspottest"
 	"hubspot-actions/store"
+	"hubspot-actions/store/storetest"
 )
 
 const (
@@ -34,7 +34,7 @@ func testKey(label string) []byte {
 
 func newTestDB(t *testing.T) *store.DB {
 	t.Helper()
-	return openTestDB(t, filepath.Join(t.TempDir(), "test.db"))
+	return openTestDB(t, storetest.URL(t))
 }
 
 // openTestDB opens the database at path with the sealing keys given (the

@@ -224,7 +224,19 @@ func (db *DB) ListErasures(ctx context.Context, portalID int64, limit int) ([]Er
 // as it was, go. It waits for readers and the writer (up to the busy
 // timeout) and fails if the log could not be emptied; call it after an
 // erasure, off the request path.
+//
+// On PostgreSQL it vacuums the tables erasures write (executions and
+// webhook_events), so the rows' old versions are removed from them;
+// PostgreSQL neither zeroes the space they held nor drops its own
+// write-ahead log on demand, so the old bytes may stay on disk until
+// overwritten or until the log segments are recycled.
 func (db *DB) Scrub(ctx context.Context) error {
+	if db.Postgres() {
+		if _, err := db.w.ExecContext(ctx, "VACUUM executions, webhook_events"); err != nil {
+			return fmt.Errorf("store: scrub: %w", err)
+		}
+		return nil
+	}
 	var busy, logFrames, checkpointed int
 	if err := db.m.QueryRowxContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &checkpointed); err != nil {
 		return fmt.Errorf("store: scrub: %w", err)

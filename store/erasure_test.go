@@ -164,6 +164,9 @@ func TestEraseForEventOnceAndScrub(t *testing.T) {
 	if err := db.Scrub(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if db.Postgres() {
+		return // what is left on disk is PostgreSQL's affair (see Scrub)
+	}
 	raw := readDBFiles(t, db.Path())
 	if bytes.Contains(raw, []byte("gone.person@example.test")) {
 		t.Error("the erased email is still in the database files")

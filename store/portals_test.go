@@ -8,9 +8,18 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"hubspot-actions/store/storetest"
 )
 
 func newTestDB(t *testing.T) *DB {
+	t.Helper()
+	return openTestDB(t, storetest.URL(t), WithKeys(testKey("current"), nil))
+}
+
+// newSQLiteTestDB opens a SQLite test database whatever TEST_DATABASE_URL
+// says, for tests of SQLite's own files, PRAGMAs and plans.
+func newSQLiteTestDB(t *testing.T) *DB {
 	t.Helper()
 	return openTestDB(t, filepath.Join(t.TempDir(), "test.db"), WithKeys(testKey("current"), nil))
 }

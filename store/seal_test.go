@@ -17,6 +17,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"hubspot-actions/store/storetest"
 )
 
 func testKey(label string) []byte {
@@ -173,7 +177,7 @@ func TestSecretsNotPrinted(t *testing.T) {
 func TestNoKeysNoSecrets(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := openTestDB(t, filepath.Join(t.TempDir(), "test.db"))
+	db := openTestDB(t, storetest.URL(t))
 	err := db.Write(ctx, func(tx *Tx) error {
 		return tx.SaveAPIKey(ctx, APIKey{PortalID: 1, Provider: "stripe", Secret: "sk_test_x"})
 	})
@@ -191,7 +195,7 @@ func TestNoKeysNoSecrets(t *testing.T) {
 func TestResealAfterRotation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "test.db")
+	path := storetest.URL(t)
 	oldKey, newKey := testKey("old"), testKey("new")
 
 	before := openTestDB(t, path, WithKeys(oldKey, nil))
@@ -262,7 +266,7 @@ func keyIDs(t *testing.T, db *DB) map[string]int {
 	out := map[string]int{}
 	for _, table := range []string{"oauth_tokens", "api_keys", "app_secrets"} {
 		var n int
-		if err := db.r.QueryRowx(`SELECT COUNT(*) FROM `+table+` WHERE key_id = ?`, db.keys.current.id).Scan(&n); err != nil {
+		if err := db.r.QueryRowxContext(context.Background(), `SELECT COUNT(*) FROM `+table+` WHERE key_id = ?`, db.keys.current.id).Scan(&n); err != nil {
 			t.Fatalf("count %s: %v", table, err)
 		}
 		out[table] = n
@@ -289,18 +293,34 @@ func legacySeal(t *testing.T, key []byte, plaintext string) string {
 	return base64.RawStdEncoding.EncodeToString(aead.Seal(nonce, nonce, []byte(plaintext), nil))
 }
 
-// rawDB opens the SQLite file directly, as someone with access to it would.
-func rawDB(t *testing.T, path string) *sql.DB {
+// rawDB opens the database directly (the SQLite file, or the PostgreSQL
+// schema), as someone with access to it would.
+func rawDB(t *testing.T, path string) *rawSQL {
 	t.Helper()
-	raw, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
+	driver, dsn := "sqlite3", "file:"+path+"?_busy_timeout=5000"
+	if isPostgres(path) {
+		driver, dsn = "pgx", path
+	}
+	raw, err := sqlx.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close() })
-	return raw
+	return &rawSQL{raw}
 }
 
-func rawExec(t *testing.T, raw *sql.DB, q string, args ...any) {
+// rawSQL runs statements written with ? placeholders on either database.
+type rawSQL struct{ db *sqlx.DB }
+
+func (r *rawSQL) Exec(q string, args ...any) (sql.Result, error) {
+	return r.db.Exec(r.db.Rebind(q), args...)
+}
+
+func (r *rawSQL) QueryRow(q string, args ...any) *sql.Row {
+	return r.db.QueryRow(r.db.Rebind(q), args...)
+}
+
+func rawExec(t *testing.T, raw *rawSQL, q string, args ...any) {
 	t.Helper()
 	res, err := raw.Exec(q, args...)
 	if err != nil {
@@ -319,7 +339,7 @@ func rawExec(t *testing.T, raw *sql.DB, q string, args ...any) {
 func TestMovedSecretDoesNotOpen(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "test.db")
+	path := storetest.URL(t)
 	oldKey, key := testKey("old"), testKey("k")
 	db := openTestDB(t, path, WithKeys(key, nil))
 	write(t, db, func(tx *Tx) error {
@@ -376,7 +396,7 @@ func TestMovedSecretDoesNotOpen(t *testing.T) {
 
 	// A value moved between rows sealed under the previous key: Reseal
 	// re-seals the rest and reports it, rather than failing start-up.
-	path2 := filepath.Join(t.TempDir(), "rotated.db")
+	path2 := storetest.URL(t)
 	before := openTestDB(t, path2, WithKeys(oldKey, nil))
 	write(t, before, func(tx *Tx) error {
 		for _, p := range []int64{1, 2} {
@@ -405,7 +425,7 @@ func TestMovedSecretDoesNotOpen(t *testing.T) {
 func TestUnboundRowsResealedAndStillOpen(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "test.db")
+	path := storetest.URL(t)
 	key := testKey("k")
 	db := openTestDB(t, path, WithKeys(key, nil))
 	id := keyID(key)
@@ -476,7 +496,7 @@ func TestUnboundRowsResealedAndStillOpen(t *testing.T) {
 func TestUnboundRowUnderPreviousKey(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "test.db")
+	path := storetest.URL(t)
 	oldKey, newKey := testKey("old"), testKey("new")
 	db := openTestDB(t, path, WithKeys(newKey, oldKey))
 	if _, err := rawDB(t, path).Exec(`INSERT INTO api_keys (portal_id, provider, secret, key_id, hint, verified_at, updated_at) VALUES (5, 'stripe', ?, ?, 'sk…', 0, 0)`,

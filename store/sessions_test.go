@@ -3,10 +3,13 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"hubspot-actions/store/storetest"
 )
 
 func TestSessions(t *testing.T) {
@@ -46,10 +49,10 @@ func TestSessions(t *testing.T) {
 
 	// Neither the id nor the email is stored in clear.
 	var hashes, emails []string
-	if err := db.r.SelectContext(ctx, &hashes, `SELECT id_hash FROM admin_sessions`); err != nil {
+	if err := sqlx.SelectContext(ctx, db.r, &hashes, `SELECT id_hash FROM admin_sessions`); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.r.SelectContext(ctx, &emails, `SELECT user_email FROM admin_sessions`); err != nil {
+	if err := sqlx.SelectContext(ctx, db.r, &emails, `SELECT user_email FROM admin_sessions`); err != nil {
 		t.Fatal(err)
 	}
 	for _, v := range append(hashes, emails...) {
@@ -142,7 +145,7 @@ func TestDeleteExpiredSessions(t *testing.T) {
 func TestSessionAfterKeyRotation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "test.db")
+	path := storetest.URL(t)
 	old := openTestDB(t, path, WithKeys(testKey("old"), nil))
 	write(t, old, func(tx *Tx) error {
 		return tx.InsertSession(ctx, "sealed-under-old", AdminSession{PortalID: 5, UserEmail: "a@b.c", ExpiresAt: time.Now().Add(time.Hour)})

@@ -91,7 +91,7 @@ func TestDeleteExpiredStatesInBatches(t *testing.T) {
 func TestStatesExpiryIndex(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := newTestDB(t)
+	db := newSQLiteTestDB(t)
 	var sqlText string
 	err := db.SQL().QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'oauth_states_expires'`).Scan(&sqlText)
 	if err != nil {

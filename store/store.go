@@ -3,9 +3,11 @@
 // are sealed (AES-256-GCM) at its boundary: callers hand them over and get
 // them back in clear, and the database file never holds them so.
 //
-// It is the only package that speaks SQL. The schema lives in embedded,
-// forward-only migrations written to run on SQLite and PostgreSQL alike; only
-// SQLite is wired today.
+// It is the only package that speaks SQL, on SQLite (the default) or
+// PostgreSQL (through pgx). Queries are written once, with ? placeholders
+// rebound for PostgreSQL (see query); the schema lives in embedded,
+// forward-only migrations, one folder per database (migrations/ and
+// migrations/postgres/), with the same version numbers.
 package store
 
 import (
@@ -24,8 +26,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jmoiron/sqlx"
 	"github.com/mattn/go-sqlite3"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 )
@@ -37,27 +44,31 @@ var ErrNotFound = errors.New("store: not found")
 // conditional update to a concurrent writer.
 var ErrConflict = errors.New("store: conflict")
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
 
-// DB is the application's database. All writes go through one connection,
-// grouped into shared transactions by Write; reads use a separate pool. It is
-// safe for concurrent use.
+// DB is the application's database, on SQLite or PostgreSQL. All writes go
+// through Write, which groups them into shared transactions; reads use a
+// pool of their own on SQLite (WAL lets them run beside the single writer)
+// and the one pool on PostgreSQL. It is safe for concurrent use.
 type DB struct {
-	w    *sqlx.DB // the single writer connection; River uses it too
-	r    *sqlx.DB // readers (WAL lets them run beside the writer)
-	m    *sqlx.DB // one connection for checkpoints
+	w    *sqlx.DB // SQLite: the single writer connection, River's too; PostgreSQL: the pool
+	rx   *sqlx.DB // the readers' pool (w itself on PostgreSQL)
+	r    query    // rx, placeholders rebound to the dialect
+	m    *sqlx.DB // SQLite only: one connection for checkpoints
+	pool *pgxpool.Pool
 	c    *committer
 	now  func() time.Time
-	path string
+	path string   // the SQLite file, or the PostgreSQL URL without its password
 	keys *keyring // nil when Open was given no keys
 }
 
-// Open opens (creating it and its folder if needed) the database named by
-// url, applies pending migrations, River's included, and returns it. url is a
-// SQLite file path, optionally written as sqlite://path or file:path.
-// PostgreSQL URLs are recognised and refused until that backend lands.
-// WithKeys gives it the keys secrets are sealed with.
+// Open opens the database named by url, applies pending migrations, River's
+// included, and returns it. url is a SQLite file path, optionally written as
+// sqlite://path or file:path (the file and its folder are created if
+// needed), or a PostgreSQL URL (postgres:// or postgresql://, any parameter
+// pgx understands, pool_max_conns included). WithKeys gives it the keys
+// secrets are sealed with.
 func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	var o options
 	for _, opt := range opts {
@@ -67,10 +78,22 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if isPostgres(url) {
+		return openPostgres(ctx, url, keys)
+	}
 	path, err := sqlitePath(url)
 	if err != nil {
 		return nil, err
 	}
+	return openSQLite(ctx, path, keys)
+}
+
+// isPostgres reports whether a database URL names PostgreSQL.
+func isPostgres(raw string) bool {
+	return strings.HasPrefix(raw, "postgres://") || strings.HasPrefix(raw, "postgresql://")
+}
+
+func openSQLite(ctx context.Context, path string, keys *keyring) (*DB, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("store: create folder for %s: %w", path, err)
@@ -111,13 +134,32 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("store: open %s for checkpoints: %w", path, err)
 	}
 	m.SetMaxOpenConns(1)
-	db := &DB{w: w, r: r, m: m, now: time.Now, path: path, keys: keys}
-	db.c = &committer{db: w, keys: keys}
-	if err := db.migrate(ctx); err != nil {
+	db := &DB{w: w, rx: r, r: query{x: r}, m: m, now: time.Now, path: path, keys: keys}
+	db.c = &committer{begin: beginSQLite(w), keys: keys}
+	conn, err := w.Connx(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	err = db.migrate(ctx, conn)
+	conn.Close() // River's migrations need the one writer connection
+	if err == nil {
+		err = db.migrateRiver(ctx)
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// sqliteURI returns the file: URI of the SQLite file at path. In a URI, #
+// would end the path (SQLite reads the rest as a fragment), and the driver
+// cuts its own parameters at the first ?, so both are escaped, and % with
+// them: a test folder named after "FuzzX/seed#0" otherwise opened the file
+// "FuzzXseed" that every seed then shared.
+func sqliteURI(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "#", "%23", "?", "%3f").Replace(path)
 }
 
 // sqlitePath turns a DATABASE_URL into a file path.
@@ -125,8 +167,6 @@ func sqlitePath(raw string) (string, error) {
 	switch {
 	case raw == "":
 		return "", errors.New("store: empty database URL")
-	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
-		return "", errors.New("store: PostgreSQL is not supported yet; use a SQLite file path")
 	case strings.HasPrefix(raw, "sqlite://"):
 		return strings.TrimPrefix(raw, "sqlite://"), nil
 	case strings.HasPrefix(raw, "sqlite:"):
@@ -146,21 +186,34 @@ func sqlitePath(raw string) (string, error) {
 	return raw, nil
 }
 
-// Path returns the SQLite file the database lives in.
+// Path returns the SQLite file the database lives in, or for PostgreSQL its
+// URL without the password.
 func (db *DB) Path() string { return db.path }
 
-// Close checkpoints the write-ahead log into the database file and closes
-// the connection pools.
+// Postgres reports whether the database is PostgreSQL.
+func (db *DB) Postgres() bool { return db.pool != nil }
+
+// Close checkpoints SQLite's write-ahead log into the database file and
+// closes the connection pools.
 func (db *DB) Close() error {
+	if db.Postgres() {
+		err := db.w.Close()
+		db.pool.Close()
+		return err
+	}
 	_, cerr := db.m.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-	return errors.Join(cerr, db.r.Close(), db.w.Close(), db.m.Close())
+	return errors.Join(cerr, db.rx.Close(), db.w.Close(), db.m.Close())
 }
 
-// Checkpoint copies what the write-ahead log holds into the database file
-// without blocking the writer or readers (a passive checkpoint), so the log
-// can restart from its beginning. Call it every few seconds; the writer
-// does not checkpoint on its own.
+// Checkpoint copies what SQLite's write-ahead log holds into the database
+// file without blocking the writer or readers (a passive checkpoint), so the
+// log can restart from its beginning. Call it every few seconds; the writer
+// does not checkpoint on its own. On PostgreSQL, which checkpoints itself, it
+// does nothing.
 func (db *DB) Checkpoint(ctx context.Context) error {
+	if db.Postgres() {
+		return nil
+	}
 	if _, err := db.m.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
 		return fmt.Errorf("store: checkpoint: %w", err)
 	}
@@ -183,14 +236,32 @@ func sqliteURI(path string) string {
 func (c connector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.dsn) }
 func (c connector) Driver() driver.Driver                        { return c.d }
 
-// SQL returns the writer pool for River's driver. Callers must not use it for
-// their own writes; those go through Write.
+// SQL returns the writer pool (on PostgreSQL, the pool). Callers must not
+// use it for their own writes; those go through Write.
 func (db *DB) SQL() *sql.DB { return db.w.DB }
+
+// RiverSQLite returns River's driver for a SQLite database, nil on
+// PostgreSQL; jobs are then inserted with Tx.SQL.
+func (db *DB) RiverSQLite() riverdriver.Driver[*sql.Tx] {
+	if db.Postgres() {
+		return nil
+	}
+	return riversqlite.New(db.w.DB)
+}
+
+// RiverPostgres returns River's driver for a PostgreSQL database, nil on
+// SQLite; jobs are then inserted with Tx.PGX.
+func (db *DB) RiverPostgres() riverdriver.Driver[pgx.Tx] {
+	if !db.Postgres() {
+		return nil
+	}
+	return riverpgxv5.New(db.pool)
+}
 
 // Ready reports whether the database answers and every embedded migration has
 // been applied.
 func (db *DB) Ready(ctx context.Context) error {
-	want, err := migrationNames()
+	want, err := migrationNames(db.Postgres())
 	if err != nil {
 		return err
 	}
@@ -220,8 +291,12 @@ func fromMS(v int64) time.Time {
 	return time.UnixMilli(v).UTC()
 }
 
-func migrationNames() ([]string, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+func migrationNames(postgres bool) ([]string, error) {
+	pattern := "migrations/*.sql"
+	if postgres {
+		pattern = "migrations/postgres/*.sql"
+	}
+	names, err := fs.Glob(migrationFS, pattern)
 	if err != nil {
 		return nil, fmt.Errorf("store: list migrations: %w", err)
 	}
@@ -229,12 +304,15 @@ func migrationNames() ([]string, error) {
 	return names, nil
 }
 
-func (db *DB) migrate(ctx context.Context) error {
+// migrate applies the embedded migrations not yet recorded in
+// schema_migrations, each in its own transaction on conn.
+func (db *DB) migrate(ctx context.Context, conn *sqlx.Conn) error {
+	pg := db.Postgres()
 	const create = `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL)`
-	if _, err := db.w.ExecContext(ctx, create); err != nil {
+	if _, err := conn.ExecContext(ctx, create); err != nil {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}
-	names, err := migrationNames()
+	names, err := migrationNames(pg)
 	if err != nil {
 		return err
 	}
@@ -244,7 +322,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("store: read %s: %w", name, err)
 		}
-		err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+		err = inTx(ctx, conn, func(tx query) error {
 			var n int
 			const q = `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`
 			if err := tx.QueryRowxContext(ctx, q, version).Scan(&n); err != nil {
@@ -253,34 +331,50 @@ func (db *DB) migrate(ctx context.Context) error {
 			if n > 0 {
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			// Without arguments, pgx sends the file as one simple query,
+			// several statements and all.
+			if _, err := tx.x.ExecContext(ctx, string(body)); err != nil {
 				return err
 			}
 			const ins = `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`
 			_, err := tx.ExecContext(ctx, ins, version, ms(db.Now()))
 			return err
-		})
+		}, pg)
 		if err != nil {
 			return fmt.Errorf("store: apply migration %s: %w", version, err)
 		}
 	}
-	m, err := rivermigrate.New(riversqlite.New(db.w.DB), nil)
-	if err != nil {
-		return fmt.Errorf("store: river migrator: %w", err)
+	return nil
+}
+
+// migrateRiver applies River's migrations.
+func (db *DB) migrateRiver(ctx context.Context) error {
+	var err error
+	if db.Postgres() {
+		var m *rivermigrate.Migrator[pgx.Tx]
+		if m, err = rivermigrate.New(db.RiverPostgres(), nil); err == nil {
+			_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		}
+	} else {
+		var m *rivermigrate.Migrator[*sql.Tx]
+		if m, err = rivermigrate.New(db.RiverSQLite(), nil); err == nil {
+			_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		}
 	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+	if err != nil {
 		return fmt.Errorf("store: river migrations: %w", err)
 	}
 	return nil
 }
 
-func (db *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	tx, err := db.w.BeginTxx(ctx, nil)
+// inTx runs fn in a transaction on conn.
+func inTx(ctx context.Context, conn *sqlx.Conn, fn func(tx query) error, pg bool) error {
+	tx, err := conn.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer tx.Rollback() // no-op after Commit
-	if err := fn(tx); err != nil {
+	if err := fn(query{x: tx, pg: pg}); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -293,6 +387,10 @@ func mapErr(err error) error {
 	}
 	var se sqlite3.Error
 	if errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey) {
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" /* unique_violation */ {
 		return fmt.Errorf("%w: %v", ErrConflict, err)
 	}
 	return err

@@ -94,7 +94,7 @@ func TestMigrationUninstallsRejectedPortals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, err := migrationNames()
+	names, err := migrationNames(false)
 	if err != nil {
 		t.Fatal(err)
 	}

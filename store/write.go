@@ -9,20 +9,61 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jmoiron/sqlx"
 )
 
 // Tx is one write's view of a shared transaction. Its methods are the
-// store's write operations; SQL exposes the transaction to River so a job is
-// inserted atomically with the ledger change that calls for it.
+// store's write operations; SQL (SQLite) and PGX (PostgreSQL) expose the
+// transaction to River so a job is inserted atomically with the ledger
+// change that calls for it.
 type Tx struct {
-	x    *sqlx.Tx
+	x    query
+	sql  *sql.Tx // SQLite
+	pgx  pgx.Tx  // PostgreSQL
+	end  func(commit bool) error
+	done bool
 	now  time.Time
 	keys *keyring
 }
 
-// SQL returns the underlying transaction, for River's InsertTx.
-func (tx *Tx) SQL() *sql.Tx { return tx.x.Tx }
+// SQL returns the underlying transaction on SQLite, for River's InsertTx
+// with the driver of DB.RiverSQLite; nil on PostgreSQL.
+func (tx *Tx) SQL() *sql.Tx { return tx.sql }
+
+// PGX returns the underlying transaction on PostgreSQL, for River's
+// InsertTx with the driver of DB.RiverPostgres; nil on SQLite.
+func (tx *Tx) PGX() pgx.Tx { return tx.pgx }
+
+// commit commits the transaction; rollback undoes it, and does nothing once
+// it was committed or rolled back.
+func (tx *Tx) commit() error {
+	tx.done = true
+	return tx.end(true)
+}
+
+func (tx *Tx) rollback() {
+	if !tx.done {
+		tx.done = true
+		tx.end(false)
+	}
+}
+
+// beginSQLite begins transactions on SQLite's single writer connection.
+func beginSQLite(w *sqlx.DB) func(ctx context.Context) (*Tx, error) {
+	return func(ctx context.Context) (*Tx, error) {
+		x, err := w.BeginTxx(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &Tx{x: query{x: x}, sql: x.Tx, end: func(commit bool) error {
+			if commit {
+				return x.Commit()
+			}
+			return x.Rollback()
+		}}, nil
+	}
+}
 
 // Now returns the time the transaction started, in UTC; every write in it
 // uses this one instant.
@@ -62,7 +103,7 @@ type writeOp struct {
 // everything queued; when it is done it hands leadership to the oldest
 // waiter, if any.
 type committer struct {
-	db     *sqlx.DB
+	begin  func(ctx context.Context) (*Tx, error)
 	keys   *keyring
 	mu     sync.Mutex
 	queue  []*writeOp
@@ -145,24 +186,24 @@ func (c *committer) commit(ctx context.Context, now time.Time, batch []*writeOp)
 		batch[0].err = c.one(ctx, now, batch[0].fn)
 		return
 	}
-	x, err := c.db.BeginTxx(ctx, nil)
+	tx, err := c.begin(ctx)
 	if err != nil {
 		for _, o := range batch {
 			o.err = fmt.Errorf("store: begin: %w", err)
 		}
 		return
 	}
-	tx := &Tx{x: x, now: now, keys: c.keys}
+	tx.now, tx.keys = now, c.keys
 	for _, o := range batch {
 		if err := call(o.fn, tx); err != nil {
-			x.Rollback()
+			tx.rollback()
 			for _, o := range batch {
 				o.err = c.one(ctx, now, o.fn)
 			}
 			return
 		}
 	}
-	if err := x.Commit(); err != nil {
+	if err := tx.commit(); err != nil {
 		for _, o := range batch {
 			o.err = fmt.Errorf("store: commit: %w", err)
 		}
@@ -171,15 +212,16 @@ func (c *committer) commit(ctx context.Context, now time.Time, batch []*writeOp)
 
 // one runs a single write in its own transaction.
 func (c *committer) one(ctx context.Context, now time.Time, fn func(*Tx) error) error {
-	x, err := c.db.BeginTxx(ctx, nil)
+	tx, err := c.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	defer x.Rollback() // no-op after Commit
-	if err := call(fn, &Tx{x: x, now: now, keys: c.keys}); err != nil {
+	defer tx.rollback() // no-op after commit
+	tx.now, tx.keys = now, c.keys
+	if err := call(fn, tx); err != nil {
 		return err
 	}
-	if err := x.Commit(); err != nil {
+	if err := tx.commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -150,7 +151,7 @@ func TestLedgerTransitions(t *testing.T) {
 // so without Checkpoint the write-ahead log would only grow.
 func TestCheckpointKeepsTheLogSmall(t *testing.T) {
 	t.Parallel()
-	db := newTestDB(t)
+	db := newSQLiteTestDB(t)
 	ctx := context.Background()
 	walSize := func() int64 {
 		fi, err := os.Stat(db.Path() + "-wal")
@@ -181,5 +182,27 @@ func TestCheckpointKeepsTheLogSmall(t *testing.T) {
 	}
 	if got := walSize(); got > grown*3/2 {
 		t.Errorf("write-ahead log grew from %d to %d bytes across checkpoints; it should be reused", grown, got)
+	}
+}
+
+// TestOpenPathWithURICharacters: a file whose path holds #, ? or % is that
+// file, not one named by the path's part before them.
+func TestOpenPathWithURICharacters(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "seed#0?x=1%41")
+	path := filepath.Join(dir, "test.db")
+	db := openTestDB(t, path)
+	write(t, db, func(tx *Tx) error { return tx.UpsertPortal(context.Background(), Portal{PortalID: 4}) })
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("database file %s: %v", path, err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(dir))
+	for _, e := range entries {
+		if e.Name() != filepath.Base(dir) {
+			t.Errorf("Open(%q) also made %s", path, e.Name())
+		}
 	}
 }

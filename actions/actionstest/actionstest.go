@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,6 +25,7 @@ import (
 	"hubspot-actions/actions/hubspot"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
+	"hubspot-actions/store/storetest"
 )
 
 // Secret is the client secret the harness signs with.
@@ -59,7 +59,7 @@ type Options struct {
 func New(t testing.TB, register func(r *actions.Registry), opts Options) *Harness {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
+	db, err := store.Open(ctx, storetest.URL(t))
 	if err != nil {
 		t.Fatalf("open test db: %v", err)
 	}

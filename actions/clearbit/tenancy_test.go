@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"hubspot-actions/actions/clearbit"
 	"hubspot-actions/actions/clearbit/clearbittest"
 	"hubspot-actions/store"
+	"hubspot-actions/store/storetest"
 )
 
 const appKey = "sk_app_shared_clearbit"
@@ -41,7 +41,7 @@ type sharedEnv struct {
 func newSharedEnv(t *testing.T, quota int64) sharedEnv {
 	t.Helper()
 	fake, url := clearbittest.Start(t, clearbittest.Options{})
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "keys.db"), store.WithKeys(bytes.Repeat([]byte{3}, 32), nil))
+	db, err := store.Open(context.Background(), storetest.URL(t), store.WithKeys(bytes.Repeat([]byte{3}, 32), nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"hubspot-actions/oauth"
 	"hubspot-actions/oauth/hubspottest"
 	"hubspot-actions/store"
+	"hubspot-actions/store/storetest"
 )
 
 const (
@@ -42,7 +42,7 @@ func newClientEnv(t *testing.T, hcfg hubspottest.Config, sandbox bool, lim hubsp
 	t.Helper()
 	hs, hsURL := fakeHubSpot(t, hcfg)
 	k := sha256.Sum256([]byte("test key k"))
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), store.WithKeys(k[:], nil))
+	db, err := store.Open(context.Background(), storetest.URL(t), store.WithKeys(k[:], nil))
 	if err != nil {
 		t.Fatalf("open test db: %v", err)
 	}

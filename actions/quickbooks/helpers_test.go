@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -22,6 +21,7 @@ import (
 	"hubspot-actions/actions/quickbooks/quickbookstest"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
+	"hubspot-actions/store/storetest"
 )
 
 // errKeepGrant makes Grants.Revoke hand over the stored refresh token
@@ -160,7 +160,7 @@ func newEnvOn(t *testing.T, fake *quickbookstest.Fake, publicBaseURL string) *en
 	}
 	ctx := context.Background()
 	key := sha256.Sum256([]byte("quickbooks test key"))
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "test.db"), store.WithKeys(key[:], nil))
+	db, err := store.Open(ctx, storetest.URL(t), store.WithKeys(key[:], nil))
 	if err != nil {
 		t.Fatalf("open test db: %v", err)
 	}

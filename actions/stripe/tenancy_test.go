@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"hubspot-actions/actions/actionstest"
 	"hubspot-actions/actions/stripe/stripetest"
 	"hubspot-actions/store"
+	"hubspot-actions/store/storetest"
 )
 
 // The shared-key tests' portals and keys. stripetest keeps one account
@@ -41,7 +41,7 @@ type sharedEnv struct {
 func newSharedEnv(t *testing.T, quota int64) sharedEnv {
 	t.Helper()
 	fake, base := stripetest.Start(t, stripetest.Options{RateLimit: -1})
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "keys.db"), store.WithKeys(bytes.Repeat([]byte{5}, 32), nil))
+	db, err := store.Open(context.Background(), storetest.URL(t), store.WithKeys(bytes.Repeat([]byte{5}, 32), nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -202,7 +202,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	providers, perrs := loadProviders(getenv)
 	cfg.Providers = providers
 	errs = append(errs, perrs...)
-	cfg.DataDir = dataDir(cfg.DatabaseURL)
+	cfg.DataDir = dataDir(cfg.DatabaseURL, get("DATA_DIR", ""))
 
 	public := get("PUBLIC_BASE_URL", "")
 	if cfg.Sandbox {
@@ -245,8 +245,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 	return cfg, errors.Join(errs...)
 }
 
-// dataDir is the folder of the SQLite database, where sandbox secrets live.
-func dataDir(databaseURL string) string {
+// dataDir is where files beside the database live (the sandbox secrets):
+// DATA_DIR when set, else the SQLite database's folder, or ./data for
+// PostgreSQL (never a folder named after its URL).
+func dataDir(databaseURL, override string) string {
+	if override != "" {
+		return override
+	}
+	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
+		return "data"
+	}
 	p := databaseURL
 	for _, prefix := range []string{"sqlite://", "sqlite:", "file:"} {
 		p = strings.TrimPrefix(p, prefix)

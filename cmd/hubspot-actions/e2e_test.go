@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	"hubspot-actions/actions"
 	"hubspot-actions/oauth/hubspottest"
+	"hubspot-actions/store/storetest"
 )
 
 // testServer is the real service, started through run.
@@ -26,7 +28,10 @@ type testServer struct {
 	MetricsURL string // the metrics listener's /metrics, "" when off
 	Secret     string
 	Dir        string
-	logs       *syncBuffer
+	// DatabaseURL is the server's database: dir/data/hubspot-actions.db,
+	// or with TEST_DATABASE_URL a PostgreSQL schema (see testDatabaseURL).
+	DatabaseURL string
+	logs        *syncBuffer
 }
 
 type syncBuffer struct {
@@ -53,14 +58,18 @@ func startServer(t testing.TB, env map[string]string) *testServer {
 	return startServerIn(t, t.TempDir(), env)
 }
 
-// startServerIn is startServer with the data (its database in
-// dir/data/hubspot-actions.db) kept in dir, which a test may seed first.
+// startServerIn is startServer with the data (its database at
+// testDatabaseURL(t, dir), unless env names one, and the sandbox secrets in
+// dir/data) kept in dir, which a test may seed first.
 func startServerIn(t testing.TB, dir string, env map[string]string) *testServer {
 	t.Helper()
 	full := map[string]string{
 		"LISTEN_ADDR":  "127.0.0.1:0",
 		"METRICS_ADDR": "127.0.0.1:0",
-		"DATABASE_URL": filepath.Join(dir, "data", "hubspot-actions.db"),
+		"DATA_DIR":     filepath.Join(dir, "data"),
+	}
+	if env["DATABASE_URL"] == "" {
+		full["DATABASE_URL"] = testDatabaseURL(t, dir)
 	}
 	for k, v := range env {
 		full[k] = v
@@ -116,7 +125,7 @@ func startServerIn(t testing.TB, dir string, env map[string]string) *testServer 
 			t.Errorf("serve did not stop")
 		}
 	})
-	s := &testServer{URL: url.public, MetricsURL: url.metrics, Dir: dir, logs: logs}
+	s := &testServer{URL: url.public, MetricsURL: url.metrics, Dir: dir, DatabaseURL: full["DATABASE_URL"], logs: logs}
 	if env["HUBSPOT_CLIENT_SECRET"] != "" {
 		s.Secret = env["HUBSPOT_CLIENT_SECRET"]
 	} else {
@@ -127,6 +136,30 @@ func startServerIn(t testing.TB, dir string, env map[string]string) *testServer 
 		s.Secret = sec.ClientSecret
 	}
 	return s
+}
+
+// testDatabaseURL returns the database of the server whose data is in dir:
+// the SQLite file dir/data/hubspot-actions.db, or, when TEST_DATABASE_URL
+// is set, a PostgreSQL schema made for dir on the first call (its URL kept
+// in dir/data/database-url, so every later call names the same one).
+// Tests that read or write the SQLite file itself name it in DATABASE_URL.
+func testDatabaseURL(t testing.TB, dir string) string {
+	t.Helper()
+	if !storetest.Postgres() {
+		return filepath.Join(dir, "data", "hubspot-actions.db")
+	}
+	file := filepath.Join(dir, "data", "database-url")
+	if b, err := os.ReadFile(file); err == nil {
+		return string(b)
+	}
+	u := storetest.URL(t)
+	if err := os.MkdirAll(filepath.Dir(file), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(u), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // post sends a v2-signed POST and returns the status and body.

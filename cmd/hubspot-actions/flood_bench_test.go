@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -47,7 +46,7 @@ func BenchmarkInstallFlood(b *testing.B) {
 				env["UNAUTH_RATE_LIMIT"] = tc.limit
 			}
 			dir := b.TempDir()
-			seedStates(b, filepath.Join(dir, "data", "hubspot-actions.db"), seededStates)
+			seedStates(b, testDatabaseURL(b, dir), seededStates)
 			s := startServerIn(b, dir, env)
 			ctx, cancel := context.WithCancel(context.Background())
 			var installs, refused atomic.Int64
@@ -182,7 +181,7 @@ func seedStates(b *testing.B, path string, n int) {
 
 // stateRows counts the server's oauth_states rows, read from its file.
 func stateRows(b *testing.B, s *testServer) int {
-	db, err := store.Open(context.Background(), filepath.Join(s.Dir, "data", "hubspot-actions.db"))
+	db, err := store.Open(context.Background(), s.DatabaseURL)
 	if err != nil {
 		b.Fatalf("open the server's database: %v", err)
 	}

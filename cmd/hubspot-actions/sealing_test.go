@@ -125,7 +125,7 @@ func TestServeBindsUnboundSecretsAtStartUp(t *testing.T) {
 		t.Fatalf("seeded %d unbound rows, want 3", n)
 	}
 
-	s := startServerIn(t, dir, nil)
+	s := startServerIn(t, dir, map[string]string{"DATABASE_URL": path}) // the test reads the SQLite file
 	if n := countUnbound(t, path); n != 0 {
 		t.Errorf("%d rows still unbound after serve started, want 0", n)
 	}
@@ -171,7 +171,8 @@ func TestMigrateBindsUnboundSecrets(t *testing.T) {
 // key), its settings page still shows, and saving its own key mends it.
 func TestMovedSecretsAnswerNotConnected(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, nil)
+	dir := t.TempDir() // on SQLite whatever TEST_DATABASE_URL says: the test edits the file
+	s := startServerIn(t, dir, map[string]string{"DATABASE_URL": filepath.Join(dir, "data", "hubspot-actions.db")})
 	db := serverDB(t, s)
 	ctx := context.Background()
 	const other = 4343

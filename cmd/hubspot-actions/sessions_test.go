@@ -75,7 +75,7 @@ func TestCopiedSessionCookie(t *testing.T) {
 	// `portals remove`, in another process, ends them too.
 	stolen = fresh.copyOf()
 	var out bytes.Buffer
-	env := map[string]string{"DATABASE_URL": filepath.Join(s.Dir, "data", "hubspot-actions.db")}
+	env := map[string]string{"DATABASE_URL": s.DatabaseURL, "DATA_DIR": filepath.Join(s.Dir, "data")}
 	id := strconv.FormatInt(sandboxPortalID, 10)
 	if err := run(context.Background(), []string{"portals", "remove", id}, func(k string) string { return env[k] }, &out, &out); err != nil {
 		t.Fatalf("portals remove: %v\n%s", err, out.String())

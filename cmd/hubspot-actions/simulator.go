@@ -39,7 +39,7 @@ func simulatorSecret(getenv func(string) string) (string, string, error) {
 	if dbURL == "" {
 		dbURL = "./data/hubspot-actions.db"
 	}
-	dir := dataDir(dbURL)
+	dir := dataDir(dbURL, strings.TrimSpace(getenv("DATA_DIR")))
 	s, err := loadSandboxSecrets(dir, false)
 	if err != nil {
 		return "", "", fmt.Errorf("no client secret to sign with: set HUBSPOT_CLIENT_SECRET, or run simulate with the DATABASE_URL of a sandbox `serve` so it can read %s (%w)",

@@ -196,7 +196,7 @@ func refOf(t *testing.T, outputs map[string]string) string {
 // changed.
 func serverDB(t *testing.T, s *testServer) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(s.Dir, "data", "hubspot-actions.db"), store.WithKeys(s.encryptionKey(t), nil))
+	db, err := store.Open(context.Background(), s.DatabaseURL, store.WithKeys(s.encryptionKey(t), nil))
 	if err != nil {
 		t.Fatalf("open the server's store: %v", err)
 	}
@@ -774,7 +774,7 @@ func TestHistoryRedactsEmbeddedSecrets(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(dir, "data", "hubspot-actions.db"))
+	db, err := store.Open(ctx, testDatabaseURL(t, dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -835,7 +835,7 @@ func TestHistoryRetention(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(dir, "data", "hubspot-actions.db"))
+	db, err := store.Open(ctx, testDatabaseURL(t, dir))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,10 @@ func (s *testServer) dbBytes(t *testing.T) []byte {
 func TestPrivacyDeletionEndToEnd(t *testing.T) {
 	t.Parallel()
 	hs := hubspottest.NewTestServer(t, hubspottest.Config{SandboxTokens: true})
-	s := startServer(t, map[string]string{"HUBSPOT_API_BASE_URL": hs.URL(), "INLINE_BUDGET": "1s"})
+	// On SQLite whatever TEST_DATABASE_URL says: the test reads the file.
+	dir := t.TempDir()
+	s := startServerIn(t, dir, map[string]string{"HUBSPOT_API_BASE_URL": hs.URL(), "INLINE_BUDGET": "1s",
+		"DATABASE_URL": filepath.Join(dir, "data", "hubspot-actions.db")})
 	const (
 		portal     = 3101
 		goneEmail  = "zebulon.quixote-marchetti@example.test"

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
+	"hubspot-actions/store/storetest"
 )
 
 func cookieNamed(cs []*http.Cookie, name string) *http.Cookie {
@@ -27,7 +27,7 @@ func cookieNamed(cs []*http.Cookie, name string) *http.Cookie {
 func newSessionDB(t *testing.T) *store.DB {
 	t.Helper()
 	key := sha256.Sum256([]byte("admin session test key"))
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), store.WithKeys(key[:], nil))
+	db, err := store.Open(context.Background(), storetest.URL(t), store.WithKeys(key[:], nil))
 	if err != nil {
 		t.Fatalf("open test db: %v", err)
 	}

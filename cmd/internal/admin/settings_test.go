@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"hubspot-actions/cmd/internal/admin/admintest"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
+	"hubspot-actions/store/storetest"
 )
 
 // acme is a provider connected through OAuth, as a new system would be:
@@ -81,7 +81,7 @@ func (keyco) Guide() actions.ProviderGuide     { return actions.ProviderGuide{La
 func providerPages(t *testing.T, build func(db *store.DB) []actions.Provider) (base string, hc *http.Client, csrf string) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "test.db"), store.WithKeys(make([]byte, 32), nil))
+	db, err := store.Open(ctx, storetest.URL(t), store.WithKeys(make([]byte, 32), nil))
 	if err != nil {
 		t.Fatal(err)
 	}

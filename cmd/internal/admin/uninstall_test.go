@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"hubspot-actions/oauth"
 	"hubspot-actions/oauth/hubspottest"
 	"hubspot-actions/store"
+	"hubspot-actions/store/storetest"
 )
 
 type uninstallPages struct {
@@ -38,7 +38,7 @@ func newUninstallPages(t *testing.T) *uninstallPages {
 	t.Helper()
 	ctx := context.Background()
 	hs := hubspottest.NewTestServer(t, hubspottest.Config{ClientID: "cid", ClientSecret: "csecret"})
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "test.db"), store.WithKeys(make([]byte, 32), nil))
+	db, err := store.Open(ctx, storetest.URL(t), store.WithKeys(make([]byte, 32), nil))
 	if err != nil {
 		t.Fatal(err)
 	}
