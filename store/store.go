@@ -227,12 +227,6 @@ type connector struct {
 	dsn string
 }
 
-// sqliteURI is path as a SQLite URI filename: '%', '?' and '#' in it would
-// otherwise end the path early (a folder named "seed#0", a file "a?b").
-func sqliteURI(path string) string {
-	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-}
-
 func (c connector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.dsn) }
 func (c connector) Driver() driver.Driver                        { return c.d }
 
