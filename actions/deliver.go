@@ -79,7 +79,7 @@ func (d *deliveries) loop(portalID int64) {
 		}
 		err := d.rt.deliverPortal(d.ctx, portalID, fmt.Sprintf("now-%s-%d-%d", d.id, portalID, n), log)
 		if err != nil && !errors.Is(err, errWait) && d.ctx.Err() == nil {
-			log.Warn("callback delivery failed; the sweeper retries it", "err", err)
+			log.Warn("callback delivery failed; the sweeper retries it", "err", logErr(err))
 		}
 		d.mu.Lock()
 		if err != nil || !d.again[portalID] {

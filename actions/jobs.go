@@ -314,7 +314,7 @@ func (rt *Runtime) sendBatch(ctx context.Context, portalID int64, claim string, 
 				retry = append(retry, d.CallbackID)
 			}
 		}
-		log.Info("callback completion will be retried", "count", len(retry), "given_up", len(expired), "after", wait.String(), "err", err)
+		log.Info("callback completion will be retried", "count", len(retry), "given_up", len(expired), "after", wait.String(), "err", logErr(err))
 		rt.m.completions.WithLabelValues("retried").Add(float64(len(retry)))
 		rt.m.completions.WithLabelValues("failed").Add(float64(len(expired)))
 		reason := "HubSpot's wait ran out before the outcome could be delivered: " + err.Error()
@@ -333,7 +333,7 @@ func (rt *Runtime) sendBatch(ctx context.Context, portalID int64, claim string, 
 	case errors.As(err, &ae) && len(batch) > 1:
 		// HubSpot refused the batch; send one by one so a single bad
 		// callbackId (expired, say) cannot hold back the others.
-		log.Warn("batch completion refused; completing one by one", "count", len(ids), "err", err)
+		log.Warn("batch completion refused; completing one by one", "count", len(ids), "err", logErr(err))
 		for _, d := range batch {
 			if err := rt.sendBatch(ctx, portalID, claim, []store.Delivery{d}, log); err != nil && !errors.Is(err, errWait) {
 				return err
@@ -341,7 +341,7 @@ func (rt *Runtime) sendBatch(ctx context.Context, portalID int64, claim string, 
 		}
 		return nil
 	default:
-		log.Warn("HubSpot refused a callback completion", "callback_ids", ids, "err", err)
+		log.Warn("HubSpot refused a callback completion", "callback_ids", ids, "err", logErr(err))
 		rt.m.completions.WithLabelValues("failed").Add(float64(len(ids)))
 		reason := err.Error()
 		if errors.As(err, &ae) && ae.Status == http.StatusNotFound {

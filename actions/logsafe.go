@@ -7,8 +7,8 @@ import (
 )
 
 // logErr is how an execution's error is logged: its text with every
-// provider answer (an APIError's body) and every message meant for the
-// marketer (an Error's Message) withheld, since either may quote what the
+// provider answer (an APIError's body, a ProviderTexter's words) and every
+// message meant for the marketer (an Error's Message) withheld, since either may quote what the
 // execution carried (a name, an email). Logs are not a store that privacy
 // erasure reaches; the execution's history keeps those texts, erasable.
 func logErr(err error) string {
@@ -23,6 +23,8 @@ func logErr(err error) string {
 			withheld = append(withheld, e.Body)
 		case *Error:
 			withheld = append(withheld, e.Message)
+		case ProviderTexter:
+			withheld = append(withheld, e.ProviderText()...)
 		}
 	})
 	for _, w := range withheld {
@@ -31,6 +33,14 @@ func logErr(err error) string {
 		}
 	}
 	return s
+}
+
+// ProviderTexter is an error of a provider's client that quotes the
+// provider's own words (its error message, a validation detail), which may
+// quote what the request carried: logErr withholds them.
+type ProviderTexter interface {
+	error
+	ProviderText() []string
 }
 
 // walkErr calls fn on err and everything it wraps.

@@ -36,3 +36,19 @@ func TestLogErrWithholdsWhatExecutionsCarry(t *testing.T) {
 		t.Errorf("logErr kept no code: %q", got)
 	}
 }
+
+type texter struct{ words string }
+
+func (t texter) Error() string          { return "acme: http 400: " + t.words }
+func (t texter) ProviderText() []string { return []string{t.words} }
+
+// TestLogErrWithholdsProviderWords: a provider's client error that quotes
+// the provider's message (Stripe's, Intuit's) has those words withheld,
+// wrapped however deep.
+func TestLogErrWithholdsProviderWords(t *testing.T) {
+	t.Parallel()
+	err := (&Error{Code: CodeRejected, Message: "Acme refused the customer."}).With(fmt.Errorf("acme: POST /customers: %w", texter{"Invalid email address: jane.roe@example.test"}))
+	if got := logErr(err); strings.Contains(got, "jane.roe") || !strings.Contains(got, "http 400") {
+		t.Errorf("logErr = %q, want the status kept and the provider's words withheld", got)
+	}
+}

@@ -242,9 +242,13 @@ func (tx *Tx) ClaimDeliveries(ctx context.Context, portalID int64, claim string,
 			WHERE portal_id = ? AND state = 'awaiting_delivery' AND delivery_claim_until <= ?
 			ORDER BY finished_at
 			LIMIT ?)
+		AND state = 'awaiting_delivery' AND delivery_claim_until <= ?
 		RETURNING callback_id, outputs, delivery_attempts, expires_at`
+	// The conditions are checked again on the rows updated: on PostgreSQL
+	// a second claim waiting on the first one's row locks re-reads only
+	// the outer WHERE, and would otherwise take rows just claimed.
 	var out []Delivery
-	if err := sqlx.SelectContext(ctx, tx.x, &out, q, claim, ms(until), portalID, ms(tx.now), limit); err != nil {
+	if err := sqlx.SelectContext(ctx, tx.x, &out, q, claim, ms(until), portalID, ms(tx.now), limit, ms(tx.now)); err != nil {
 		return nil, fmt.Errorf("store: claim deliveries for portal %d: %w", portalID, mapErr(err))
 	}
 	return out, nil

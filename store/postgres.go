@@ -23,6 +23,9 @@ const migrationLock int64 = 0x6875627370_6d6967 // "hubsp" "mig"
 // one each, and readers share the rest.
 const defaultMaxConns = 20
 
+// minMaxConns is the smallest pool the store works with.
+const minMaxConns = 4
+
 // openPostgres opens a pool of pgx connections to the database at raw,
 // applies the migrations under the advisory lock, and returns the store.
 func openPostgres(ctx context.Context, raw string, keys *keyring) (*DB, error) {
@@ -34,6 +37,12 @@ func openPostgres(ctx context.Context, raw string, keys *keyring) (*DB, error) {
 	}
 	if !strings.Contains(raw, "pool_max_conns=") {
 		cfg.MaxConns = defaultMaxConns
+	}
+	if cfg.MaxConns < minMaxConns {
+		// Migrations hold one connection for their lock while River's take
+		// another, and the write path, River and readers need theirs: a
+		// smaller pool would wait on itself forever.
+		return nil, fmt.Errorf("store: %s: pool_max_conns=%d is too small; it must be at least %d", shown, cfg.MaxConns, minMaxConns)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -130,5 +139,22 @@ func redactURL(raw string) string {
 	if err != nil {
 		return "the PostgreSQL database"
 	}
+	// pgx also takes a password as a parameter (password=, sslpassword=).
+	q := u.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
 	return u.Redacted()
+}
+
+// RedactURL returns a DATABASE_URL fit to print: a PostgreSQL URL without
+// its passwords, a SQLite path as it is.
+func RedactURL(raw string) string {
+	if isPostgres(raw) {
+		return redactURL(raw)
+	}
+	return raw
 }

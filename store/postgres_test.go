@@ -107,7 +107,12 @@ func TestPostgresErrorsHideThePassword(t *testing.T) {
 		"postgres://app:s3cretpw@127.0.0.1:1/hsa?connect_timeout=5",
 		"postgresql://app:s3cretpw@127.0.0.1:1/hsa?connect_timeout=5",
 		"postgres://app:s3cretpw@127.0.0.1:1/hsa?pool_max_conns=zero",
+		"postgres://app@127.0.0.1:1/hsa?password=s3cretpw&connect_timeout=5",
+		"postgres://app@127.0.0.1:1/hsa?sslpassword=s3cretpw&connect_timeout=5",
 	} {
+		if strings.Contains(RedactURL(url), "s3cretpw") {
+			t.Errorf("RedactURL(%q) = %q, which shows the password", url, RedactURL(url))
+		}
 		_, err := Open(context.Background(), url)
 		if err == nil {
 			t.Errorf("Open(%q) = nil, want an error", url)
@@ -116,5 +121,16 @@ func TestPostgresErrorsHideThePassword(t *testing.T) {
 		if strings.Contains(err.Error(), "s3cretpw") {
 			t.Errorf("Open(%q) = %v, which shows the password", url, err)
 		}
+	}
+}
+
+// TestPostgresPoolTooSmall: a pool that would wait on itself (migrations
+// hold a connection while River's take another) is refused at once,
+// naming the setting.
+func TestPostgresPoolTooSmall(t *testing.T) {
+	t.Parallel()
+	_, err := Open(context.Background(), "postgres://app:s3cretpw@127.0.0.1:1/hsa?pool_max_conns=1")
+	if err == nil || !strings.Contains(err.Error(), "pool_max_conns=1 is too small") || strings.Contains(err.Error(), "s3cretpw") {
+		t.Errorf("Open with pool_max_conns=1 = %v, want a refusal naming pool_max_conns without the password", err)
 	}
 }

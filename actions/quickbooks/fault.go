@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"hubspot-actions/actions"
 	"hubspot-actions/actions/upstream"
 )
 
@@ -33,6 +34,18 @@ type FaultError struct {
 	Detail  string
 	Element string // the offending field, when Intuit knows it
 }
+
+// ProviderText is Intuit's own words, which may quote the request (a
+// customer's name, an email): logs withhold them (actions.ProviderTexter).
+func (f *Fault) ProviderText() []string {
+	var out []string
+	for _, e := range f.Errors {
+		out = append(out, e.Message, e.Detail, e.Element)
+	}
+	return out
+}
+
+var _ actions.ProviderTexter = (*Fault)(nil)
 
 func (f *Fault) Error() string {
 	var b strings.Builder

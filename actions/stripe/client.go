@@ -138,6 +138,12 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.API }
 
+// ProviderText is Stripe's own message, which may quote the request (an
+// email, a name): logs withhold it (actions.ProviderTexter).
+func (e *Error) ProviderText() []string { return []string{e.Message} }
+
+var _ actions.ProviderTexter = (*Error)(nil)
+
 // Status returns the HTTP status of err when it is a Stripe answer, else 0.
 func Status(err error) int {
 	var se *Error

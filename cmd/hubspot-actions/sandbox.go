@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+
+	"hubspot-actions/store"
 )
 
 // sandboxSecretsFile holds the secrets sandbox mode generates, in the data
@@ -91,7 +93,7 @@ func announceSandbox(log *slog.Logger, w io.Writer, cfg config, a *app) {
 	// where this instance sends callbacks.
 	sim := "go run ./cmd/hubspot-actions simulate"
 	if cfg.DatabaseURL != defaultDatabaseURL {
-		sim = "DATABASE_URL=" + cfg.DatabaseURL + " " + sim
+		sim = "DATABASE_URL=" + store.RedactURL(cfg.DatabaseURL) + " " + sim
 	}
 	sim += " --url " + cfg.PublicBaseURL
 	if u, err := url.Parse(cfg.HubSpotAPIBaseURL); err == nil && cfg.HubSpotAPIBaseURL != defaultSandboxHubSpotURL {
