@@ -273,18 +273,25 @@ func (f *Flow) postForm(ctx context.Context, path string, form url.Values, out a
 }
 
 // install records an installation: the portal (a reinstall updates the
-// same row and makes it active) and its tokens, in one transaction. A
-// reinstall also ends every admin session of the portal (the install then
-// signs its admin in afresh), so a session cookie copied before it stops
-// working.
+// same row and makes it active) and its tokens, in one transaction. It
+// also ends admin sessions, so a session cookie copied before it stops
+// working: a reinstall of a portal that was not active (uninstalled,
+// removed, refused) ends every session of the portal; an install flow run
+// again while the portal is active (which is how an admin signs in) ends
+// the sessions of that HubSpot user only, so the portal's other admins
+// stay signed in.
 func (f *Flow) install(ctx context.Context, in installation) error {
 	row, err := f.grants.row(in.PortalID, in.Token, strconv.FormatInt(in.PortalID, 10), in.HubDomain)
 	if err != nil {
 		return err
 	}
 	err = f.db.Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.GetPortal(ctx, in.PortalID)
+		p, err := tx.GetPortal(ctx, in.PortalID)
 		switch {
+		case err == nil && p.Status == StatusActive:
+			if _, err := tx.EndUserSessions(ctx, in.PortalID, in.UserID); err != nil {
+				return err
+			}
 		case err == nil:
 			if _, err := tx.EndPortalSessions(ctx, in.PortalID); err != nil {
 				return err

@@ -431,18 +431,20 @@ func TestInstallWithoutOnInstalled(t *testing.T) {
 	}
 }
 
-// TestReinstallEndsSessions: a reinstall ends every admin session of the
-// portal before the installer is signed in afresh; other portals' sessions
-// are untouched. The first install of a portal has none to end. (An
-// uninstall ends them too: actions.TestUninstall.)
+// TestReinstallEndsSessions: running the install flow again while the
+// portal is active (an admin signing in) ends that HubSpot user's sessions
+// only, so the portal's other admins stay signed in; a reinstall of a
+// portal that was uninstalled ends every session of the portal. Other
+// portals' sessions are untouched either way, and the first install of a
+// portal has none to end.
 func TestReinstallEndsSessions(t *testing.T) {
 	t.Parallel()
 	env := newInstallEnv(t, false, hubspottest.Config{})
 	ctx := context.Background()
-	startSession := func(id string, portalID int64) {
+	startSession := func(id string, portalID, userID int64) {
 		t.Helper()
 		err := env.db.Write(ctx, func(tx *store.Tx) error {
-			return tx.InsertSession(ctx, id, store.AdminSession{PortalID: portalID, ExpiresAt: time.Now().Add(time.Hour)})
+			return tx.InsertSession(ctx, id, store.AdminSession{PortalID: portalID, UserID: userID, ExpiresAt: time.Now().Add(time.Hour)})
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -452,18 +454,39 @@ func TestReinstallEndsSessions(t *testing.T) {
 		_, err := env.db.GetSession(ctx, id, time.Now())
 		return err == nil
 	}
-	startSession("other-portal-session", 8000002)
+	startSession("other-portal-session", 8000002, 1)
 	if cb, _ := env.install(t, env.browser(t)); cb.status != http.StatusSeeOther {
 		t.Fatalf("install callback = %d (%s), want 303", cb.status, cb.body)
 	}
-	startSession("before-reinstall", testPortal)
+	p, err := env.db.GetPortal(ctx, testPortal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	installer := p.InstalledByID
+	startSession("installer-before", testPortal, installer)
+	startSession("other-admin", testPortal, installer+1)
+	if cb, _ := env.install(t, env.browser(t)); cb.status != http.StatusSeeOther {
+		t.Fatalf("sign-in callback = %d (%s), want 303", cb.status, cb.body)
+	}
+	if valid("installer-before") {
+		t.Error("the installer's session from before signing in again is still valid")
+	}
+	if !valid("other-admin") || !valid("other-portal-session") {
+		t.Errorf("after an admin signed in again: another admin's session valid %v, other portal's %v; want both", valid("other-admin"), valid("other-portal-session"))
+	}
+
+	// Uninstalled, then reinstalled: every session of the portal ends.
+	if err := env.db.Write(ctx, func(tx *store.Tx) error { return tx.MarkPortalUninstalled(ctx, testPortal, "test") }); err != nil {
+		t.Fatal(err)
+	}
+	startSession("stale-admin", testPortal, installer+2)
 	if cb, _ := env.install(t, env.browser(t)); cb.status != http.StatusSeeOther {
 		t.Fatalf("reinstall callback = %d (%s), want 303", cb.status, cb.body)
 	}
-	if valid("before-reinstall") {
-		t.Error("a session started before the reinstall is still valid")
+	if valid("other-admin") || valid("stale-admin") {
+		t.Errorf("after a reinstall: sessions from before valid (%v, %v); want every one ended", valid("other-admin"), valid("stale-admin"))
 	}
-	startSession("after-reinstall", testPortal)
+	startSession("after-reinstall", testPortal, installer)
 	if !valid("after-reinstall") || !valid("other-portal-session") {
 		t.Fatalf("after the reinstall: new session valid %v, other portal's %v; want both", valid("after-reinstall"), valid("other-portal-session"))
 	}

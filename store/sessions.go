@@ -117,6 +117,18 @@ func (tx *Tx) EndPortalSessions(ctx context.Context, portalID int64) (int64, err
 	return res.RowsAffected()
 }
 
+// EndUserSessions ends every session one HubSpot user has in a portal
+// (deletes their rows), leaving the portal's other admins signed in. It
+// returns how many rows went.
+func (tx *Tx) EndUserSessions(ctx context.Context, portalID, userID int64) (int64, error) {
+	const del = `DELETE FROM admin_sessions WHERE portal_id = ? AND user_id = ?`
+	res, err := tx.x.ExecContext(ctx, del, portalID, userID)
+	if err != nil {
+		return 0, fmt.Errorf("store: end sessions of user %d in portal %d: %w", userID, portalID, mapErr(err))
+	}
+	return res.RowsAffected()
+}
+
 // EndPortalSessions is Tx.EndPortalSessions in a write of its own.
 func (db *DB) EndPortalSessions(ctx context.Context, portalID int64) (int64, error) {
 	var n int64
