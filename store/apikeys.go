@@ -59,6 +59,9 @@ func (r apiKeyRow) apiKey() APIKey {
 // SaveAPIKey stores a portal's key for a provider, sealed under the current
 // key, replacing any earlier one.
 func (tx *Tx) SaveAPIKey(ctx context.Context, k APIKey) error {
+	if err := tx.takesSecrets(ctx, k.PortalID); err != nil {
+		return err
+	}
 	secret, id, err := tx.keys.seal(k.Secret, apiKeyPlace(k.PortalID, k.Provider))
 	if err != nil {
 		return fmt.Errorf("store: save %s key for portal %d: %w", k.Provider, k.PortalID, err)

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -207,4 +209,22 @@ func (db *DB) ListStalledUninstalls(ctx context.Context, before time.Time) ([]in
 		return nil, fmt.Errorf("store: list stalled uninstalls: %w", err)
 	}
 	return ids, nil
+}
+
+// takesSecrets refuses, with ErrPortalGone, a secret for a portal that is
+// being or was uninstalled (or removed): checked in the write that saves
+// the secret, so an uninstall's last write and the save never both win. A
+// portal without a row (a test, a sandbox before its install) takes them.
+func (tx *Tx) takesSecrets(ctx context.Context, portalID int64) error {
+	var status string
+	err := tx.x.QueryRowxContext(ctx, `SELECT status FROM portals WHERE portal_id = ?`, portalID).Scan(&status)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("store: read portal %d: %w", portalID, mapErr(err))
+	case status == StatusUninstalling || status == StatusUninstalled || status == StatusRemoved:
+		return fmt.Errorf("store: portal %d is %s: %w", portalID, status, ErrPortalGone)
+	}
+	return nil
 }

@@ -44,6 +44,12 @@ var ErrNotFound = errors.New("store: not found")
 // conditional update to a concurrent writer.
 var ErrConflict = errors.New("store: conflict")
 
+// ErrPortalGone means a secret was not saved because its portal is being
+// uninstalled, or was: an uninstall deletes every secret in its last write,
+// and one saved after it (a connect flow or a key form begun before) would
+// outlive it.
+var ErrPortalGone = errors.New("store: the app is uninstalled, or being uninstalled, from this portal")
+
 //go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
 

@@ -142,6 +142,14 @@ func (db *DB) ListPortalTokens(ctx context.Context, portalID int64) ([]Token, er
 // active and any refresh lock is dropped. It returns the new version. The
 // tokens are sealed under the current key.
 func (tx *Tx) SaveToken(ctx context.Context, t Token) (int64, error) {
+	// HubSpot's own grant is left alone: an install makes the portal
+	// active in the same write, and an uninstall refreshes it to call
+	// HubSpot's uninstall API.
+	if t.Provider != "hubspot" {
+		if err := tx.takesSecrets(ctx, t.PortalID); err != nil {
+			return 0, err
+		}
+	}
 	r, err := tx.keys.sealToken(t)
 	if err != nil {
 		return 0, fmt.Errorf("store: save %s token for portal %d: %w", t.Provider, t.PortalID, err)

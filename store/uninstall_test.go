@@ -142,3 +142,40 @@ func TestMigrationUninstallsRejectedPortals(t *testing.T) {
 		t.Errorf("active portal migrated to %s at %v, want untouched", p2.Status, p2.UninstalledAt)
 	}
 }
+
+// TestNoSecretsForAPortalGoing: a provider's grant or an API key saved
+// while its portal is being uninstalled, or after, is refused (a connect
+// flow or key form begun before the uninstall would otherwise leave a
+// secret behind it); HubSpot's own grant, which the uninstall refreshes to
+// call HubSpot, and a reinstalled portal's secrets are saved.
+func TestNoSecretsForAPortalGoing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newTestDB(t)
+	write(t, db, func(tx *Tx) error { return tx.UpsertPortal(ctx, Portal{PortalID: 1}) })
+	key := APIKey{PortalID: 1, Provider: "stripe", Secret: "sk_test_1", Hint: "sk…1"}
+	grant := func(provider string) Token {
+		return Token{PortalID: 1, Provider: provider, AccountID: "9130", AccessToken: "a", RefreshToken: "r", ExpiresAt: time.Now().Add(time.Hour)}
+	}
+	for _, mark := range []func(tx *Tx) error{
+		func(tx *Tx) error { return tx.MarkPortalUninstalling(ctx, 1, "asked") },
+		func(tx *Tx) error { return tx.MarkPortalUninstalled(ctx, 1, "done") },
+	} {
+		write(t, db, mark)
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.SaveAPIKey(ctx, key) }); !errors.Is(err, ErrPortalGone) {
+			t.Errorf("SaveAPIKey for a portal going = %v, want ErrPortalGone", err)
+		}
+		if err := db.Write(ctx, func(tx *Tx) error { _, err := tx.SaveToken(ctx, grant("quickbooks")); return err }); !errors.Is(err, ErrPortalGone) {
+			t.Errorf("SaveToken(quickbooks) for a portal going = %v, want ErrPortalGone", err)
+		}
+		write(t, db, func(tx *Tx) error { _, err := tx.SaveToken(ctx, grant("hubspot")); return err })
+	}
+	// Reinstalled: active again, secrets are taken.
+	write(t, db, func(tx *Tx) error { return tx.UpsertPortal(ctx, Portal{PortalID: 1}) })
+	write(t, db, func(tx *Tx) error { return tx.SaveAPIKey(ctx, key) })
+	write(t, db, func(tx *Tx) error { _, err := tx.SaveToken(ctx, grant("quickbooks")); return err })
+	// No portal row yet: taken.
+	write(t, db, func(tx *Tx) error {
+		return tx.SaveAPIKey(ctx, APIKey{PortalID: 2, Provider: "stripe", Secret: "sk_test_2", Hint: "sk…2"})
+	})
+}

@@ -17,6 +17,7 @@ import (
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/upstream"
 	"hubspot-actions/oauth"
+	"hubspot-actions/store"
 )
 
 // HandleConnect serves GET /oauth/quickbooks/connect: it sends the signed-in
@@ -86,7 +87,10 @@ func (s *Provider) HandleCallback() echo.HandlerFunc {
 			}
 			return s.page(c, http.StatusBadGateway, "QuickBooks could not be reached to confirm the company, so nothing was connected or saved. Try again from the settings page in a minute.", nil)
 		}
-		if err := s.grants.Save(ctx, portalID, tok, q.RealmID, name); err != nil {
+		if err := s.grants.Save(ctx, portalID, tok, q.RealmID, name); errors.Is(err, store.ErrPortalGone) {
+			log.Info("quickbooks: the portal was uninstalled during the connect flow; nothing saved")
+			return s.page(c, http.StatusConflict, "The app was uninstalled from this HubSpot account while QuickBooks was being connected, so nothing was connected or saved.", nil)
+		} else if err != nil {
 			return s.page(c, http.StatusInternalServerError, "The QuickBooks connection could not be saved. Try again in a minute.", fmt.Errorf("save grant for portal %d: %w", portalID, err))
 		}
 		log.Info("quickbooks connected", "realm_id", q.RealmID)

@@ -128,7 +128,7 @@ func HandleSaveKey(w *Pages, flow *oauth.Flow, providers []actions.Provider, ret
 		if !ok {
 			return echo.NewHTTPError(http.StatusNotFound, "There is no such provider.")
 		}
-		if info, err := flow.Portal(ctx, portalID); errors.Is(err, store.ErrNotFound) || err == nil && info.Status == oauth.StatusUninstalled {
+		if info, err := flow.Portal(ctx, portalID); errors.Is(err, store.ErrNotFound) || err == nil && (info.Status == oauth.StatusUninstalled || info.Status == oauth.StatusUninstalling) {
 			// A session outliving its portal's install stores no secret.
 			return reinstall(c, w, flow)
 		} else if err != nil {
@@ -181,7 +181,10 @@ func HandleSaveKey(w *Pages, flow *oauth.Flow, providers []actions.Provider, ret
 			}
 			return w.render(c, status, "settings", p)
 		}
-		if err := kp.Keys().Save(ctx, portalID, req.APIKey); err != nil {
+		if err := kp.Keys().Save(ctx, portalID, req.APIKey); errors.Is(err, store.ErrPortalGone) {
+			// Uninstalled while the key was being checked: nothing is kept.
+			return reinstall(c, w, flow)
+		} else if err != nil {
 			return err
 		}
 		w.log.Info("api key saved", "portal_id", portalID, "provider", kp.Name())
