@@ -257,9 +257,13 @@ func (u *Uninstaller) Sweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, id := range due[:min(len(due), sweepBatch)] {
-		if !more() {
-			return nil
+	// Portals whose deletion keeps failing come first every time (the list
+	// is by portal id): the batch counts deletions done, so they cannot
+	// hold up the portals after them.
+	done := 0
+	for _, id := range due {
+		if done >= sweepBatch || !more() {
+			break
 		}
 		p, err := u.db.GetPortal(ctx, id)
 		if err != nil {
@@ -271,6 +275,7 @@ func (u *Uninstaller) Sweep(ctx context.Context) error {
 			u.log.Warn("delete secrets of an uninstalled portal", "portal_id", id, "err", err)
 			continue
 		}
+		done++
 		u.log.Info("deleted the secrets of a portal uninstalled longer than the grace period", "portal_id", id,
 			"uninstalled_at", p.UninstalledAt, "grants", r.Grants, "api_keys", r.APIKeys)
 	}
@@ -312,15 +317,20 @@ func (u *Uninstaller) checkIdle(ctx context.Context, now time.Time, more func() 
 		if t.Status != store.StatusActive || !t.ExpiresAt.Before(now.Add(-idleAfter)) {
 			continue
 		}
-		if n++; n > idleBatch || !more() {
+		if n >= idleBatch || !more() {
 			return nil
 		}
+		// Only answers count toward the batch: a token that keeps failing
+		// (it comes first every time) cannot hold up the others.
 		_, err := u.flow.Grants().Token(ctx, t.PortalID)
 		switch {
 		case errors.Is(err, oauth.ErrUninstalled):
+			n++
 			u.log.Info("an idle portal uninstalled the app in HubSpot: its secrets are deleted after the grace period", "portal_id", t.PortalID)
 		case err != nil:
-			u.log.Warn("renew the HubSpot token of an idle portal", "portal_id", t.PortalID, "err", err)
+			u.log.Warn("renew the HubSpot token of an idle portal", "portal_id", t.PortalID, "err", logErr(err))
+		default:
+			n++
 		}
 	}
 	return nil

@@ -87,8 +87,9 @@ type crm struct {
 	mu        sync.Mutex
 	connected map[int64]bool
 	revoked   []int64
-	down      bool // Disconnect forgets the grant but cannot revoke it
-	broken    bool // Disconnect fails outright
+	down      bool           // Disconnect forgets the grant but cannot revoke it
+	broken    bool           // Disconnect fails outright
+	brokenFor map[int64]bool // … for these portals only
 }
 
 func (c *crm) Name() string                     { return "crm" }
@@ -107,7 +108,7 @@ func (c *crm) Connected(_ context.Context, portalID int64) (bool, error) {
 func (c *crm) Disconnect(_ context.Context, portalID int64) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.broken {
+	if c.broken || c.brokenFor[portalID] {
 		return errors.New("crm: database is locked")
 	}
 	delete(c.connected, portalID)
@@ -443,5 +444,42 @@ func TestUninstallDoubleClick(t *testing.T) {
 	}
 	if p := env.portal(t, 7000001); p.Status != store.StatusUninstalled {
 		t.Errorf("portal = %s, want uninstalled", p.Status)
+	}
+}
+
+// TestSweepPastFailingPortals: portals whose secrets cannot be deleted
+// (they come first, by id, every sweep) do not hold up the portals after
+// them: the sweep's batch counts deletions done.
+func TestSweepPastFailingPortals(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := newUninstallEnv(t)
+	t0 := time.Now()
+	clock := t0
+	env.db.SetClock(func() time.Time { return clock })
+	env.u.SetClock(func() time.Time { return clock })
+	env.crm.brokenFor = map[int64]bool{}
+	var ids []int64
+	for i := range 21 {
+		ids = append(ids, 7100001+int64(i))
+	}
+	for _, id := range append(ids, 7200001) {
+		env.install(t, id)
+		if err := env.db.Write(ctx, func(tx *store.Tx) error { return tx.MarkPortalUninstalled(ctx, id, "invalid_grant") }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range ids {
+		env.crm.brokenFor[id] = true
+	}
+	clock = t0.Add(31 * 24 * time.Hour)
+	if err := env.u.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if g, k := env.secrets(t, 7200001); g != 0 || k != 0 {
+		t.Errorf("portal 7200001 after the sweep: %d grants, %d keys; want them deleted despite the %d failing portals before it", g, k, len(ids))
+	}
+	if g, _ := env.secrets(t, ids[0]); g == 0 {
+		t.Errorf("a failing portal's grants were deleted")
 	}
 }
