@@ -11,9 +11,10 @@ import (
 // app key's whole daily quota.
 var ErrQuotaExhausted = errors.New("store: daily quota of the app key used up")
 
-// appKeyUseDays is how many days of app-key counts are kept (today and the
-// day before are ever read; the rest is kept for a look at what happened).
-const appKeyUseDays = 3
+// appKeyUseDays is how many days of app-key counts are kept. Which
+// executions were counted must outlive HubSpot's retries of one (up to 3
+// days, across 4 calendar days), or a late retry would be counted again.
+const appKeyUseDays = 5
 
 // AppKeyUse is what UseAppKey counted.
 type AppKeyUse struct {

@@ -58,14 +58,19 @@ func TestUseAppKey(t *testing.T) {
 	if got, err := use("clearbit", 1, "cb-1"); err != nil || !got.Again {
 		t.Errorf("next day, yesterday's execution: UseAppKey = %+v, %v; want Again", got, err)
 	}
+	// An execution retried by HubSpot three days later is still known.
+	setClock(db, day1.AddDate(0, 0, 3))
+	if got, err := use("clearbit", 1, "cb-1"); err != nil || !got.Again {
+		t.Errorf("three days later, the first day's execution: UseAppKey = %+v, %v; want Again", got, err)
+	}
 	// Days older than the kept ones are deleted when a portal's day begins.
-	setClock(db, day1.AddDate(0, 0, 5))
+	setClock(db, day1.AddDate(0, 0, 7))
 	if _, err := use("clearbit", 1, "cb-9"); err != nil {
 		t.Fatal(err)
 	}
 	var rows int
 	if err := db.r.QueryRowxContext(ctx, `SELECT COUNT(*) FROM app_key_uses WHERE provider = 'clearbit' AND portal_id = 1`).Scan(&rows); err != nil || rows != 1 {
-		t.Errorf("clearbit uses of portal 1 after 5 days = %d, %v; want 1 (today's)", rows, err)
+		t.Errorf("clearbit uses of portal 1 after 7 days = %d, %v; want 1 (today's)", rows, err)
 	}
 }
 

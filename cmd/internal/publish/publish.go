@@ -126,7 +126,7 @@ func Command(ctx context.Context, args []string, reg *actions.Registry, getenv f
 	}
 	if len(foreign) > 0 && !*force {
 		plan.print(stdout, true)
-		return fmt.Errorf("refusing to change definitions publish did not write: they came from a project build (hs project upload) or were made by hand:\n  %s\nnothing was changed; if the app is a developer-platform project, deploy with hs project upload (publish would fight it: the next upload overwrites what publish writes); pass --force to take them over",
+		return fmt.Errorf("refusing to change definitions publish did not write: they came from a project build (hs project upload) or were made by hand:\n  %s\nnothing was changed; if the app is a developer-platform project, deploy with hs project upload (publish would fight it: the next upload overwrites what publish writes); pass --force to take them over (also once after upgrading, if an earlier version of publish, which marked nothing, wrote them)",
 			strings.Join(foreign, "\n  "))
 	}
 	if *dryRun {
