@@ -80,3 +80,23 @@ func TestJobMetricsCounting(t *testing.T) {
 		}
 	}
 }
+
+// TestJobMetricsWorkerPanic: a worker's panic (River recovers it outside
+// the middleware and retries the job) leaves the job queued, not running
+// for good, and reaches River unchanged.
+func TestJobMetricsWorkerPanic(t *testing.T) {
+	t.Parallel()
+	j := newJobMetrics()
+	j.queued.Add(1)
+	func() {
+		defer func() {
+			if p := recover(); p != "boom" {
+				t.Errorf("the panic reaching River = %v, want boom", p)
+			}
+		}()
+		_ = j.Work(context.Background(), &rivertype.JobRow{Kind: "k", Attempt: 1, MaxAttempts: 3}, func(context.Context) error { panic("boom") })
+	}()
+	if q, r := j.queued.Load(), j.running.Load(); q != 1 || r != 0 {
+		t.Errorf("after a panicking run: queued %d, running %d; want 1 and 0", q, r)
+	}
+}

@@ -142,6 +142,16 @@ func (j *jobMetrics) InsertMany(ctx context.Context, params []*rivertype.JobInse
 func (j *jobMetrics) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
 	j.queued.Add(-1)
 	j.running.Add(1)
+	defer func() {
+		if p := recover(); p != nil {
+			// River recovers a worker's panic outside this middleware and
+			// retries the job: count it so, then let River have the panic.
+			j.running.Add(-1)
+			j.queued.Add(1)
+			j.worked.WithLabelValues(job.Kind, "retried").Inc()
+			panic(p)
+		}
+	}()
 	err := doInner(ctx)
 	j.running.Add(-1)
 	result := "completed"

@@ -137,6 +137,13 @@ func (u *Uninstaller) uninstall(ctx context.Context, portalID int64, by string) 
 		}
 		return r, fmt.Errorf("actions: uninstall portal %d: HubSpot did not uninstall the app, so nothing was deleted: %w", portalID, err)
 	}
+	// The app is gone from HubSpot: its admins' sessions end now, before
+	// the steps that may fail and leave the uninstall for the sweep.
+	if n, err := u.db.EndPortalSessions(ctx, portalID); err != nil {
+		u.log.Warn("end admin sessions after uninstall", "portal_id", portalID, "err", err)
+	} else {
+		r.Sessions += int(n)
+	}
 	r.RefreshRevoked, r.RevokeNote, err = u.flow.RevokeRefreshToken(ctx, portalID)
 	if err != nil {
 		// The app is uninstalled, which ends the grant at HubSpot anyway;

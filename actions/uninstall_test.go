@@ -313,6 +313,11 @@ func TestUninstallCrashMidway(t *testing.T) {
 	if err := env.flow.CheckPortal(ctx, 7000001); !errors.Is(err, oauth.ErrUninstalled) {
 		t.Errorf("CheckPortal while uninstalling = %v, want ErrUninstalled", err)
 	}
+	// HubSpot uninstalled the app: the admins' sessions ended already,
+	// though the uninstall is not finished.
+	if _, err := env.db.GetSession(ctx, "session-7000001", env.now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("an admin session of the portal left uninstalling: %v, want it ended", err)
+	}
 	env.crm.broken = false
 	env.crm.down = true // and the provider cannot be reached to revoke
 	r, err := env.u.Uninstall(ctx, 7000001, "someone else")

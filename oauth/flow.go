@@ -85,6 +85,9 @@ type Flow struct {
 
 	mu     sync.Mutex
 	checks map[int64]portalCheck
+	// checkEpoch counts forgetCheck calls: an answer read across one is
+	// not kept.
+	checkEpoch uint64
 }
 
 type portalCheck struct {
@@ -338,6 +341,7 @@ func (f *Flow) CheckPortal(ctx context.Context, portalID int64) error {
 	now := f.now()
 	f.mu.Lock()
 	c, ok := f.checks[portalID]
+	epoch := f.checkEpoch
 	f.mu.Unlock()
 	if ok && now.Sub(c.at) < checkTTL && !now.Before(c.at) {
 		return c.err
@@ -348,13 +352,18 @@ func (f *Flow) CheckPortal(ctx context.Context, portalID int64) error {
 		return nil
 	}
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.checkEpoch != epoch {
+		// A portal's answer was forgotten while this one was read: it may
+		// be from before the change, so it is not kept.
+		return err
+	}
 	if len(f.checks) >= maxChecks {
 		// Every portal is checked again within checkTTL anyway: starting
 		// over bounds the memory any number of portal ids can take.
 		clear(f.checks)
 	}
 	f.checks[portalID] = portalCheck{err: err, at: now}
-	f.mu.Unlock()
 	return err
 }
 
@@ -382,6 +391,7 @@ func (f *Flow) forgetCheck(portalID int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.checks, portalID)
+	f.checkEpoch++
 }
 
 // invalidTokenAnswer reports whether an OAuth error body says the token is
