@@ -278,3 +278,37 @@ func TestCopyDataRefusals(t *testing.T) {
 		t.Errorf("copy-data without --to = %v, %q; want usage naming --to", err, errb.String())
 	}
 }
+
+// TestCopyDataAllOrNothing: a copy that fails on its last table leaves the
+// target without a row (one transaction), so it can simply be run again.
+func TestCopyDataAllOrNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	from := filepath.Join(dir, "old.db")
+	seedDeployment(t, from)
+	raw, err := sql.Open("sqlite3", from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A column the target does not have makes the last table's INSERT fail.
+	if _, err := raw.Exec(`ALTER TABLE erasures ADD COLUMN unknown_here TEXT NOT NULL DEFAULT ''`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`INSERT INTO erasures (id, portal_id, reason, object_type, requested_at, erased_at, executions) VALUES ('e1', 42, 'test', 'CONTACT', 1, 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	to := storetest.URL(t)
+	if out, err := copyData(t, from, to); err == nil || !strings.Contains(err.Error(), "copy erasures") {
+		t.Fatalf("copy-data = %v\n%s; want it to fail copying erasures", err, out)
+	}
+	dst, err := store.Open(context.Background(), to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	var n int
+	if err := dst.SQL().QueryRow(`SELECT COUNT(*) FROM portals`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("after a failed copy the target holds %d portals, %v; want 0", n, err)
+	}
+}
