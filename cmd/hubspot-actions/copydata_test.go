@@ -105,29 +105,37 @@ func fileSum(t *testing.T, path string) [32]byte {
 	return sha256.Sum256(b)
 }
 
-// TestCopyData moves a SQLite deployment into a new SQLite file and into a
-// new PostgreSQL schema: the target opens with the same ENCRYPTION_KEY and
+// TestCopyData moves a deployment between SQLite files and PostgreSQL
+// schemas, each way: the target opens with the same ENCRYPTION_KEY and
 // gives back the grant, the API key, the app secret and the history (the
 // tombstone still erased), sealed values byte for byte; the counts are
 // reported; the source is untouched; a second copy into the now non-empty
 // target is refused and changes nothing.
 func TestCopyData(t *testing.T) {
 	t.Parallel()
-	for _, target := range []string{"sqlite", "postgres"} {
-		t.Run(target, func(t *testing.T) {
+	for _, c := range []struct{ name, from, to string }{
+		{"sqlite to sqlite", "sqlite", "sqlite"},
+		{"sqlite to postgres", "sqlite", "postgres"},
+		{"postgres to sqlite", "postgres", "sqlite"},
+		{"postgres to postgres", "postgres", "postgres"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			var to string
-			if target == "sqlite" {
-				to = "sqlite://" + filepath.Join(t.TempDir(), "new", "hubspot-actions.db")
-			} else {
-				if !storetest.Postgres() {
-					t.Skipf("SKIPPED: copy-data to PostgreSQL is not tested: %s is not set (`make test` sets it, see .ci/postgres)", storetest.EnvURL)
+			url := func(kind, name string) string {
+				if kind == "sqlite" {
+					return "sqlite://" + filepath.Join(t.TempDir(), name, "hubspot-actions.db")
 				}
-				to = storetest.URL(t)
+				if !storetest.Postgres() {
+					t.Skipf("SKIPPED: copy-data %s is not tested: %s is not set (`make test` sets it, see .ci/postgres)", c.name, storetest.EnvURL)
+				}
+				return storetest.URL(t)
 			}
-			from := filepath.Join(t.TempDir(), "old.db")
+			from, to := url(c.from, "old"), url(c.to, "new")
 			seedDeployment(t, from)
-			before := fileSum(t, from)
+			var before [32]byte
+			if c.from == "sqlite" {
+				before = fileSum(t, strings.TrimPrefix(from, "sqlite://"))
+			}
 
 			out, err := copyData(t, from, to)
 			if err != nil {
@@ -147,7 +155,7 @@ func TestCopyData(t *testing.T) {
 			if strings.Contains(out, "access-secret") || strings.Contains(out, "sk_test_copy") {
 				t.Errorf("copy-data printed a secret:\n%s", out)
 			}
-			if after := fileSum(t, from); after != before {
+			if c.from == "sqlite" && fileSum(t, strings.TrimPrefix(from, "sqlite://")) != before {
 				t.Errorf("the source database changed during the copy")
 			}
 
@@ -311,4 +319,43 @@ func TestCopyDataAllOrNothing(t *testing.T) {
 	if err := dst.SQL().QueryRow(`SELECT COUNT(*) FROM portals`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("after a failed copy the target holds %d portals, %v; want 0", n, err)
 	}
+}
+
+// BenchmarkCopyData copies a SQLite deployment of 50,000 executions (about
+// 600 bytes of request each) into a new database (PostgreSQL when
+// TEST_DATABASE_URL is set) and reports the executions copied per second.
+func BenchmarkCopyData(b *testing.B) {
+	const n = 50_000
+	from := filepath.Join(b.TempDir(), "old.db")
+	db, err := store.Open(context.Background(), from)
+	if err != nil {
+		b.Fatal(err)
+	}
+	db.Close()
+	raw, err := sql.Open("sqlite3", from)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const seed = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+		INSERT INTO executions (callback_id, ref, portal_id, action, object_type, object_id, request, state, outputs, received_at, finished_at, updated_at)
+		SELECT 'cb-' || i, 'EX' || i, 42, 'stripe-create-customer', 'CONTACT', i, '{"email":"c' || i || '@acme.test","pad":"' || hex(randomblob(280)) || '"}',
+			'answered', '{"customer":"cus_' || i || '"}', i, i, i FROM n`
+	if _, err := raw.Exec(seed, n); err != nil {
+		b.Fatal(err)
+	}
+	raw.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		to := storetest.URL(b)
+		b.StartTimer()
+		rep, err := store.Copy(context.Background(), from, to)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.Copied[4].Table != "executions" || rep.Copied[4].Rows != n {
+			b.Fatalf("copied %+v", rep.Copied)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "executions/s")
 }
