@@ -250,7 +250,7 @@ func assertTablesAccounted(t *testing.T, db *store.DB) {
 
 // TestCopyDataRefusals: copy-data refuses a source behind this release's
 // migrations (saying to run migrate), a missing source (creating nothing),
-// and missing flags; none of them writes the target.
+// a copy onto itself and missing flags; none of them writes the target.
 func TestCopyDataRefusals(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -279,6 +279,10 @@ func TestCopyDataRefusals(t *testing.T) {
 	}
 	if _, serr := os.Stat(missing); !os.IsNotExist(serr) {
 		t.Errorf("copy-data created the missing source: %v", serr)
+	}
+
+	if out, err := copyData(t, from, from); err == nil || !strings.Contains(err.Error(), "same database") {
+		t.Errorf("copy-data onto itself = %v\n%s; want it refused", err, out)
 	}
 
 	var out2, errb bytes.Buffer
