@@ -14,11 +14,11 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// CopiedTables are the tables Copy copies, parents first, each whole and
+// copiedTables are the tables Copy copies, parents first, each whole and
 // as it is: sealed values keep their bytes (the AAD that binds them to
 // their table, column, portal and provider does not change), so the same
 // ENCRYPTION_KEY opens them in the target.
-var CopiedTables = []string{
+var copiedTables = []string{
 	"portals",
 	"oauth_tokens",
 	"api_keys",
@@ -31,8 +31,8 @@ var CopiedTables = []string{
 	"erasures",
 }
 
-// SkippedTables are the app's tables Copy leaves behind, with why.
-var SkippedTables = map[string]string{
+// skippedTables are the app's tables Copy leaves behind, with why.
+var skippedTables = map[string]string{
 	"oauth_states":   "short-lived: an install or connect flow in progress starts again",
 	"admin_sessions": "admins sign in again on the new database",
 	// River's rows are not needed: the sweeper turns every live execution
@@ -41,17 +41,26 @@ var SkippedTables = map[string]string{
 	"river_job": "River's jobs are re-created from the execution ledger by the sweeper",
 }
 
-// CopyReport is what Copy did: the rows copied per table, in CopiedTables'
-// order, and the rows of the skipped tables the source held.
+// CopyReport is what Copy did: the rows copied per table, in copiedTables'
+// order, and the rows of the tables left behind the source held.
 type CopyReport struct {
 	Copied  []TableCount
 	Skipped []TableCount
 }
 
-// TableCount is a table and a number of rows.
+// TableCount is a table and a number of rows; for a table left behind,
+// Reason says why.
 type TableCount struct {
-	Table string
-	Rows  int64
+	Table  string
+	Rows   int64
+	Reason string
+}
+
+// CopyTables returns the tables Copy copies and those it leaves behind.
+// Every table of the schema but schema_migrations and River's bookkeeping
+// is one or the other.
+func CopyTables() (copied, skipped []string) {
+	return slices.Clone(copiedTables), sortedKeys(skippedTables)
 }
 
 // ErrTargetNotEmpty is returned by Copy when the target database holds rows.
@@ -109,19 +118,19 @@ func Copy(ctx context.Context, from, to string) (CopyReport, error) {
 	if err := checkEmpty(ctx, w, dst.Path()); err != nil {
 		return rep, err
 	}
-	for _, table := range CopiedTables {
+	for _, table := range copiedTables {
 		n, err := copyTable(ctx, r, w, table)
 		if err != nil {
 			return CopyReport{}, fmt.Errorf("store: copy %s: %w", table, err)
 		}
-		rep.Copied = append(rep.Copied, TableCount{table, n})
+		rep.Copied = append(rep.Copied, TableCount{Table: table, Rows: n})
 	}
-	for _, table := range sortedKeys(SkippedTables) {
+	for _, table := range sortedKeys(skippedTables) {
 		var n int64
 		if err := r.QueryRowxContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
 			return CopyReport{}, fmt.Errorf("store: count %s: %w", table, err)
 		}
-		rep.Skipped = append(rep.Skipped, TableCount{table, n})
+		rep.Skipped = append(rep.Skipped, TableCount{Table: table, Rows: n, Reason: skippedTables[table]})
 	}
 	if err := wtx.Commit(); err != nil {
 		return CopyReport{}, fmt.Errorf("store: commit the copy to %s: %w", dst.Path(), err)
@@ -200,7 +209,7 @@ func checkSourceVersion(ctx context.Context, r query, pg bool, name string) erro
 // checkEmpty refuses a target with a row in any of the app's tables.
 func checkEmpty(ctx context.Context, w query, name string) error {
 	var full []string
-	for _, table := range append(append([]string{}, CopiedTables...), sortedKeys(SkippedTables)...) {
+	for _, table := range append(append([]string{}, copiedTables...), sortedKeys(skippedTables)...) {
 		var n int64
 		if err := w.QueryRowxContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM `+table+` LIMIT 1) t`).Scan(&n); err != nil {
 			return fmt.Errorf("store: read %s in %s: %w", table, name, err)

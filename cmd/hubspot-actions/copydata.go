@@ -54,7 +54,7 @@ func copyDataCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	fmt.Fprintf(tw, "  total\t%d rows\n", total)
 	for _, c := range rep.Skipped {
-		fmt.Fprintf(tw, "  %s\tnot copied (%d rows): %s\n", c.Table, c.Rows, store.SkippedTables[c.Table])
+		fmt.Fprintf(tw, "  %s\tnot copied (%d rows): %s\n", c.Table, c.Rows, c.Reason)
 	}
 	return tw.Flush()
 }
