@@ -3,6 +3,7 @@
 //	hubspot-actions serve        run the service (sandbox mode when no HubSpot app is configured)
 //	hubspot-actions migrate      apply database migrations and exit
 //	hubspot-actions portals      list, show or remove installed portals
+//	hubspot-actions copy-data    copy a deployment's data into a new database
 //	hubspot-actions definitions  write (or --check) the HubSpot project in app-definition/
 //	hubspot-actions publish      create or update the app's actions through HubSpot's API
 //	hubspot-actions simulate     play HubSpot against a running backend
@@ -53,6 +54,8 @@ Usage:
   hubspot-actions serve                 run the service
   hubspot-actions migrate               apply database migrations and exit
   hubspot-actions portals list|show ID|remove ID
+  hubspot-actions copy-data --from URL --to URL
+                                        copy a stopped deployment into a new, empty database
   hubspot-actions definitions [--check] [--public-base-url URL]
                                         write or check app-definition/
   hubspot-actions publish [--dry-run] [--allow-breaking] [--published=false]
@@ -111,6 +114,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return portalsCommand(ctx, rest, cfg, stdout)
+	case "copy-data":
+		return copyDataCommand(ctx, rest, stdout, stderr)
 	case "definitions", "publish":
 		reg, err := providers.Definitions()
 		if err != nil {
