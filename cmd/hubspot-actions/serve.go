@@ -231,10 +231,15 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 		}
 	}
 	a.flow = oauth.New(oauthCfg, db, hubspotHTTP, log)
-	// Every upstream budget's limiter is built here: in-process, as one
-	// process owns the SQLite file (several replicas will share them
-	// through the database instead).
+	// Every upstream budget's limiter is built here: in-process on SQLite,
+	// as one process owns the file; in PostgreSQL when the store is, so
+	// that every replica shares each budget.
 	limiter := func(name string, l actions.Limit) actions.Limiter { return actions.NewLimiter(l) }
+	chores := []actions.Chore{}
+	if db.Postgres() {
+		limiter = func(name string, l actions.Limit) actions.Limiter { return actions.NewSharedLimiter(db, name, l, log) }
+		chores = append(chores, actions.PruneRateLimits(db, log))
+	}
 	a.hubspot = hubspot.New(cfg.HubSpotAPIBaseURL, a.flow, limiter("hubspot", actions.Limit{
 		Every: hubspot.Every, Burst: hubspot.Burst, Refusal: "the portal's HubSpot request budget is used up for now",
 	}), log)
@@ -276,7 +281,7 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 	a.uninstaller = newUninstaller(cfg, a.flow, db, a.providers, log)
 	recv := wireWebhooks(a, cfg, db, log, m, promReg)
 	a.runtime, err = actions.NewRuntime(actions.Config{InlineBudget: cfg.InlineBudget, AttemptTimeout: cfg.ActionTimeout, Retention: cfg.HistoryRetention,
-		Chores: []actions.Chore{a.uninstaller.Chore()}}, db, reg, a.hubspot, a.validator, log, m, promReg, recv)
+		Chores: append(chores, a.uninstaller.Chore())}, db, reg, a.hubspot, a.validator, log, m, promReg, recv)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,13 @@
 -- pause the upstream asked for, and the last turn computed (turn_us), all
 -- in microseconds since the Unix epoch. Idle rows equal a fresh one and are
 -- pruned.
-CREATE TABLE rate_limits (
+--
+-- Both tables are UNLOGGED: written on every outbound request, they skip
+-- the write-ahead log, so a turn's commit does not wait for a disk flush.
+-- A database crash empties them, which loses nothing that matters (fresh
+-- rows are full buckets; the requests in flight then are gone or fail),
+-- and standbys do not have them, which only the primary's writers use.
+CREATE UNLOGGED TABLE rate_limits (
     name TEXT NOT NULL,
     key TEXT NOT NULL,
     tat_us BIGINT NOT NULL,
@@ -17,7 +23,7 @@ CREATE TABLE rate_limits (
 -- key alone keeps a key under its cap across replicas. A lease past
 -- expires_us is free: the slots of a replica that died holding them come
 -- back by themselves.
-CREATE TABLE rate_limit_leases (
+CREATE UNLOGGED TABLE rate_limit_leases (
     name TEXT NOT NULL,
     key TEXT NOT NULL,
     slot INTEGER NOT NULL,
