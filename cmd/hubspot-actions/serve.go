@@ -231,15 +231,7 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 		}
 	}
 	a.flow = oauth.New(oauthCfg, db, hubspotHTTP, log)
-	// Every upstream budget's limiter is built here: in-process on SQLite,
-	// as one process owns the file; in PostgreSQL when the store is, so
-	// that every replica shares each budget.
-	limiter := func(name string, l actions.Limit) actions.Limiter { return actions.NewLimiter(l) }
-	chores := []actions.Chore{}
-	if db.Postgres() {
-		limiter = func(name string, l actions.Limit) actions.Limiter { return actions.NewSharedLimiter(db, name, l, log) }
-		chores = append(chores, actions.PruneRateLimits(db, log))
-	}
+	limiter, chores := limiters(db, log)
 	a.hubspot = hubspot.New(cfg.HubSpotAPIBaseURL, a.flow, limiter("hubspot", actions.Limit{
 		Every: hubspot.Every, Burst: hubspot.Burst, Refusal: "the portal's HubSpot request budget is used up for now",
 	}), log)
@@ -286,6 +278,19 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 		return nil, err
 	}
 	return a, nil
+}
+
+// limiters returns the factory every upstream budget's limiter is built
+// with, and the chores it needs: in-process on SQLite, as one process owns
+// the file; in PostgreSQL when the store is, so that every replica shares
+// each budget.
+func limiters(db *store.DB, log *slog.Logger) (func(name string, l actions.Limit) actions.Limiter, []actions.Chore) {
+	if db.Postgres() {
+		return func(name string, l actions.Limit) actions.Limiter {
+			return actions.NewSharedLimiter(db, name, l, log)
+		}, []actions.Chore{actions.PruneRateLimits(db, log)}
+	}
+	return func(name string, l actions.Limit) actions.Limiter { return actions.NewLimiter(l) }, nil
 }
 
 // outboundClient is an HTTP client for one upstream, with a timeout and its
