@@ -274,7 +274,13 @@ func (l *LocalLimiter) sweep(now time.Time) {
 // waitLimit is how long Acquire may wait, if anything bounds it. ctx's
 // deadline is on the wall clock, whatever the limiter's clock.
 func (l *LocalLimiter) waitLimit(ctx context.Context) (time.Duration, bool) {
-	limit, ok := l.limit.MaxWait, l.limit.MaxWait > 0
+	return waitLimit(ctx, l.limit.MaxWait)
+}
+
+// waitLimit is how long a limiter whose longest wait is maxWait (0: none)
+// may wait under ctx, if anything bounds it.
+func waitLimit(ctx context.Context, maxWait time.Duration) (time.Duration, bool) {
+	limit, ok := maxWait, maxWait > 0
 	if dl, has := ctx.Deadline(); has {
 		if left := time.Until(dl); !ok || left < limit {
 			limit, ok = left, true

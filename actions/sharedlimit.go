@@ -82,7 +82,7 @@ func (l *SharedLimiter) SetClock(now func() time.Time, sleep func(ctx context.Co
 
 // Acquire implements Limiter.
 func (l *SharedLimiter) Acquire(ctx context.Context, key string) (func(), error) {
-	allowed, bounded := l.waitLimit(ctx)
+	allowed, bounded := waitLimit(ctx, l.limit.MaxWait)
 	if !bounded {
 		allowed = 100 * 365 * 24 * time.Hour
 	}
@@ -156,17 +156,6 @@ func (l *SharedLimiter) unavailable(ctx context.Context, err error) error {
 	}
 	l.log.WarnContext(ctx, "shared rate limit unavailable", "err", err)
 	return &upstream.APIError{Status: http.StatusTooManyRequests, Body: l.limit.Refusal + " (the shared limit could not be read)", RetryAfter: unavailableWait}
-}
-
-// waitLimit is how long Acquire may wait, if anything bounds it.
-func (l *SharedLimiter) waitLimit(ctx context.Context) (time.Duration, bool) {
-	limit, ok := l.limit.MaxWait, l.limit.MaxWait > 0
-	if dl, has := ctx.Deadline(); has {
-		if left := time.Until(dl); !ok || left < limit {
-			limit, ok = left, true
-		}
-	}
-	return limit, ok
 }
 
 // PruneRateLimits is the chore that deletes the shared limiters' idle rows:
