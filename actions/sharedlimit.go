@@ -53,7 +53,8 @@ const (
 	// unavailableWait is the RetryAfter of a refusal because the database
 	// failed.
 	unavailableWait = 5 * time.Second
-	// pauseTimeout bounds the write of a pause.
+	// pauseTimeout bounds the write of a pause, and of a turn handed back
+	// or a slot freed after the caller's ctx ended.
 	pauseTimeout = 5 * time.Second
 )
 
@@ -95,7 +96,9 @@ func (l *SharedLimiter) Acquire(ctx context.Context, key string) (func(), error)
 	}
 	if turn.Wait > 0 {
 		if err := l.sleep(ctx, turn.Wait); err != nil {
-			if gerr := l.db.GiveBackRateTurn(context.WithoutCancel(ctx), l.name, key, turn, l.limit.Every); gerr != nil {
+			bg, cancel := afterCtx(ctx)
+			defer cancel()
+			if gerr := l.db.GiveBackRateTurn(bg, l.name, key, turn, l.limit.Every); gerr != nil {
 				l.log.WarnContext(ctx, "give back a rate turn", "err", gerr)
 			}
 			return nil, err
@@ -123,7 +126,9 @@ func (l *SharedLimiter) slot(ctx context.Context, key string) (func(), error) {
 		}
 		if ok {
 			return func() {
-				if err := l.db.ReleaseRateLease(context.WithoutCancel(ctx), l.name, key, slot, l.holder); err != nil {
+				bg, cancel := afterCtx(ctx)
+				defer cancel()
+				if err := l.db.ReleaseRateLease(bg, l.name, key, slot, l.holder); err != nil {
 					// The lease expires by itself.
 					l.log.WarnContext(ctx, "release a rate lease", "err", err)
 				}
@@ -146,6 +151,12 @@ func (l *SharedLimiter) Pause(key string, until time.Time) {
 	if err := l.db.PauseRateLimit(ctx, l.name, key, l.now(), until); err != nil {
 		l.log.Warn("pause a rate limit", "err", err)
 	}
+}
+
+// afterCtx is the context of a write that must happen even though ctx
+// ended (handing back a turn, freeing a slot), bounded by pauseTimeout.
+func afterCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), pauseTimeout)
 }
 
 // unavailable is the refusal of an Acquire the database failed, or ctx's
