@@ -22,27 +22,8 @@ import (
 // A limiter shared by several replicas implements the same two methods over
 // the database and takes a LocalLimiter's place: cmd builds every limiter
 // through one factory (Deps.Limiters, which the HubSpot client's limiter
-// also comes from), so swapping the factory moves every budget. With
-// PostgreSQL it would keep one row per (scope, key), scope naming the
-// provider's limit, holding tat (the theoretical arrival time of the generic
-// cell rate algorithm) and paused_until, both read against the database's
-// now() so that the replicas' clocks do not matter:
-//
-//   - Acquire takes the turn in one statement, with the allowed wait
-//     (MaxWait or what is left before ctx's deadline) as a parameter:
-//     INSERT … ON CONFLICT (scope, key) DO UPDATE SET tat = greatest(tat,
-//     now()) + every WHERE the turn, greatest(tat + every - burst*every,
-//     paused_until), is no later than now() + the allowed wait, RETURNING
-//     the turn, which the caller sleeps until. No row returned is the
-//     refusal; its RetryAfter comes from a SELECT of the row.
-//   - A concurrency cap is a table of leases (scope, key, id, expires_at):
-//     Acquire inserts one while fewer than the cap unexpired leases exist,
-//     counted under the key row's lock (SELECT … FOR UPDATE), and polls
-//     (or LISTENs) otherwise; release deletes it; the expiry frees the
-//     slots of a replica that died holding them.
-//   - Pause is UPDATE … SET paused_until = greatest(paused_until, $until).
-//   - Idle rows (tat and paused_until past, no lease) are deleted by a
-//     periodic job, which loses nothing: a new row starts in the same state.
+// also comes from), and on PostgreSQL that factory builds SharedLimiters,
+// which keep each key's turns, pauses and slots in the database.
 type Limiter interface {
 	// Acquire waits for key's turn to send one request and returns the
 	// function that ends it, which the caller calls exactly once, when the
@@ -293,7 +274,13 @@ func (l *LocalLimiter) sweep(now time.Time) {
 // waitLimit is how long Acquire may wait, if anything bounds it. ctx's
 // deadline is on the wall clock, whatever the limiter's clock.
 func (l *LocalLimiter) waitLimit(ctx context.Context) (time.Duration, bool) {
-	limit, ok := l.limit.MaxWait, l.limit.MaxWait > 0
+	return waitLimit(ctx, l.limit.MaxWait)
+}
+
+// waitLimit is how long a limiter whose longest wait is maxWait (0: none)
+// may wait under ctx, if anything bounds it.
+func waitLimit(ctx context.Context, maxWait time.Duration) (time.Duration, bool) {
+	limit, ok := maxWait, maxWait > 0
 	if dl, has := ctx.Deadline(); has {
 		if left := time.Until(dl); !ok || left < limit {
 			limit, ok = left, true

@@ -74,14 +74,27 @@ func (l *LocalLimiter) keyCount() int {
 // says how long the turn was waited for or, when refused, the RetryAfter.
 func TestLimiterPacing(t *testing.T) {
 	t.Parallel()
-	type step struct {
-		advance time.Duration // the clock moves this much first
-		key     string
-		pause   time.Duration // > 0: Pause(key, now+pause) instead of Acquire
-		timeout time.Duration // Acquire's ctx deadline (wall clock); 0: none
-		wait    time.Duration // the wait Acquire took
-		refused time.Duration // the RetryAfter of its refusal; 0: not refused
-	}
+	runPacing(t, func(t *testing.T, lim Limit, clock *limiterClock) Limiter {
+		l := NewLimiter(lim)
+		l.SetClock(clock.now, clock.sleep)
+		return l
+	})
+}
+
+// pacingStep is one step of a pacing test.
+type pacingStep struct {
+	advance time.Duration // the clock moves this much first
+	key     string
+	pause   time.Duration // > 0: Pause(key, now+pause) instead of Acquire
+	timeout time.Duration // Acquire's ctx deadline (wall clock); 0: none
+	wait    time.Duration // the wait Acquire took
+	refused time.Duration // the RetryAfter of its refusal; 0: not refused
+}
+
+// runPacing runs the pacing steps against limiters that newLimiter builds
+// on a fake clock, so that every Limiter is held to the same behaviour.
+func runPacing(t *testing.T, newLimiter func(t *testing.T, lim Limit, clock *limiterClock) Limiter) {
+	type step = pacingStep
 	tests := []struct {
 		name  string
 		limit Limit
@@ -181,7 +194,8 @@ func TestLimiterPacing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l, clock := newClockedLimiter(t, tt.limit)
+			clock := newLimiterClock()
+			l := newLimiter(t, tt.limit, clock)
 			for i, s := range tt.steps {
 				clock.advance(s.advance)
 				if s.pause != 0 {

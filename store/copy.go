@@ -39,6 +39,10 @@ var skippedTables = map[string]string{
 	// whose lease ran out, and every outcome awaiting delivery, back into
 	// jobs from the ledger, and the periodic jobs are scheduled at start.
 	"river_job": "River's jobs are re-created from the execution ledger by the sweeper",
+	// The shared limiters' state refills on its own: an empty table is a
+	// full bucket, and a lease is minutes long at most.
+	"rate_limits":       "rate-limit state: an empty table is a full bucket",
+	"rate_limit_leases": "concurrency leases last minutes at most",
 }
 
 // CopyReport is what Copy did: the rows copied per table, in copiedTables'

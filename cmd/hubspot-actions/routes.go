@@ -64,9 +64,10 @@ func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *act
 	e.GET(actions.GuidePath, admin.HandleGuide(w, rt.Registry(), providers, guideFacts(cfg, rt.Registry())), extra.public, w.Secure)
 	settings := e.Group("/settings", w.Secure, w.RequireSession, w.CheckCSRF)
 	settings.GET("", admin.HandleSettings(w, flow, providers, cfg.HistoryRetention))
-	// Key checks are paced per portal, in the process (each replica has
-	// its own budget until limits are shared through the database).
-	keyChecks := actions.NewLimiter(admin.KeyCheckLimit())
+	// Key checks are paced per portal, shared by the replicas on
+	// PostgreSQL as the upstream budgets are.
+	newLimiter, _ := limiters(db, log)
+	keyChecks := newLimiter("key_checks", admin.KeyCheckLimit())
 	settings.POST("/keys/:provider", admin.HandleSaveKey(w, flow, providers, cfg.HistoryRetention, keyChecks))
 	settings.POST("/keys/:provider/delete", admin.HandleDeleteKey(w, providers))
 	settings.POST("/:provider/disconnect", admin.HandleDisconnect(w, flow, providers))

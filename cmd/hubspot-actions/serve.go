@@ -231,10 +231,7 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 		}
 	}
 	a.flow = oauth.New(oauthCfg, db, hubspotHTTP, log)
-	// Every upstream budget's limiter is built here: in-process, as one
-	// process owns the SQLite file (several replicas will share them
-	// through the database instead).
-	limiter := func(name string, l actions.Limit) actions.Limiter { return actions.NewLimiter(l) }
+	limiter, chores := limiters(db, log)
 	a.hubspot = hubspot.New(cfg.HubSpotAPIBaseURL, a.flow, limiter("hubspot", actions.Limit{
 		Every: hubspot.Every, Burst: hubspot.Burst, Refusal: "the portal's HubSpot request budget is used up for now",
 	}), log)
@@ -276,11 +273,24 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 	a.uninstaller = newUninstaller(cfg, a.flow, db, a.providers, log)
 	recv := wireWebhooks(a, cfg, db, log, m, promReg)
 	a.runtime, err = actions.NewRuntime(actions.Config{InlineBudget: cfg.InlineBudget, AttemptTimeout: cfg.ActionTimeout, Retention: cfg.HistoryRetention,
-		Chores: []actions.Chore{a.uninstaller.Chore()}}, db, reg, a.hubspot, a.validator, log, m, promReg, recv)
+		Chores: append(chores, a.uninstaller.Chore())}, db, reg, a.hubspot, a.validator, log, m, promReg, recv)
 	if err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// limiters returns the factory every upstream budget's limiter is built
+// with, and the chores it needs: in-process on SQLite, as one process owns
+// the file; in PostgreSQL when the store is, so that every replica shares
+// each budget.
+func limiters(db *store.DB, log *slog.Logger) (func(name string, l actions.Limit) actions.Limiter, []actions.Chore) {
+	if db.Postgres() {
+		return func(name string, l actions.Limit) actions.Limiter {
+			return actions.NewSharedLimiter(db, name, l, log)
+		}, []actions.Chore{actions.PruneRateLimits(db, log)}
+	}
+	return func(name string, l actions.Limit) actions.Limiter { return actions.NewLimiter(l) }, nil
 }
 
 // outboundClient is an HTTP client for one upstream, with a timeout and its
