@@ -252,8 +252,10 @@ func (s *Provider) withCompany(ctx context.Context, portalID int64, fn func(c *C
 			return err
 		}
 		// The wall clock, not s.now: it is compared with when the store
-		// saved the grant.
-		started := time.Now()
+		// saved the grant, which the store keeps in milliseconds. Cut to
+		// them, so a grant saved in the same millisecond after fn started
+		// counts as new (else a concurrent caller's refresh was redone).
+		started := time.Now().Truncate(time.Millisecond)
 		err = fn(c, realm)
 		if errors.Is(err, oauth.ErrNotConnected) {
 			// The grant failed to refresh inside the transport.
