@@ -147,8 +147,10 @@ func (r *Request) check() error {
 		return &RequestError{Reason: "not an execution request: callbackId is missing"}
 	case len(r.CallbackID) > 255:
 		return &RequestError{Reason: "callbackId is longer than 255 characters"}
-	case r.Origin.PortalID <= 0:
+	case r.Origin.PortalID == 0:
 		return &RequestError{Reason: "not an execution request: origin.portalId is missing"}
+	case r.Origin.PortalID < 0:
+		return &RequestError{Reason: "origin.portalId must be a positive HubSpot portal id"}
 	}
 	if r.InputFields == nil {
 		r.InputFields = map[string]any{}
@@ -244,8 +246,11 @@ func DecodeOptionsRequest(body []byte) (*OptionsRequest, error) {
 	if err := json.Unmarshal(body, &req); err != nil {
 		return nil, &RequestError{Reason: "body is not a valid options request: " + jsonProblem(err)}
 	}
-	if req.Origin.PortalID <= 0 {
+	if req.Origin.PortalID == 0 {
 		return nil, &RequestError{Reason: "not an options request: origin.portalId is missing"}
+	}
+	if req.Origin.PortalID < 0 {
+		return nil, &RequestError{Reason: "origin.portalId must be a positive HubSpot portal id"}
 	}
 	return &req, nil
 }

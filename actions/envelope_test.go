@@ -52,6 +52,7 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"no portal", `{"callbackId": "x"}`, "origin.portalId is missing"},
 		{"bad portal", `{"callbackId": "x", "origin": {"portalId": "abc"}}`, "not a whole number"},
 		{"fractional portal", `{"callbackId": "x", "origin": {"portalId": 1.5}}`, "not a whole number"},
+		{"negative portal", `{"callbackId": "x", "origin": {"portalId": -4}}`, "origin.portalId must be a positive HubSpot portal id"},
 		{"inputs not an object", `{"callbackId": "x", "origin": {"portalId": 1}, "inputFields": [1]}`, "inputFields has the wrong type"},
 		{"property object", `{"callbackId": "x", "origin": {"portalId": 1}, "object": {"properties": {"a": {}}}}`, "not an object"},
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
@@ -125,7 +127,7 @@ func httpErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			// An HTML page: the browser gets a page, not JSON.
 			msg, _ := body["error"].(string)
 			if code == http.StatusBadRequest && errors.As(err, &ve) {
-				msg = "Some of the values in the address are not valid."
+				msg = addressProblem(ve)
 			}
 			logRefusal(log, c, code, err)
 			if err := p.ErrorPage(c, code, msg); err != nil {
@@ -154,4 +156,20 @@ func logRefusal(log *slog.Logger, c echo.Context, code int, err error) {
 	} else {
 		log.Info("request refused", "status", code, "path", c.Request().URL.Path, "request_id", rid, "err", err)
 	}
+}
+
+// addressProblem names, for a page, the values of the address that are not
+// valid: the fields of a query's struct are named as its parameters
+// (lower case), so the admin sees which one to fix.
+func addressProblem(ve validator.ValidationErrors) string {
+	var names []string
+	for _, fe := range ve {
+		if n := strings.ToLower(fe.Field()); !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 1 {
+		return "The value of " + names[0] + " in the address is not valid."
+	}
+	return "These values in the address are not valid: " + strings.Join(names, ", ") + "."
 }

@@ -49,7 +49,7 @@ func TestServerErrors(t *testing.T) {
 		{http.MethodGet, "/invalid", 400, `{"error":"invalid request","fields":{"Name":"required"}}`},
 		{http.MethodGet, "/boom", 500, `{"error":"internal error"}`},
 		{http.MethodGet, "/nowhere", 404, `{"error":"Not Found"}`},
-		{http.MethodGet, "/page/invalid", 400, `<p>400 Some of the values in the address are not valid.</p>`},
+		{http.MethodGet, "/page/invalid", 400, `<p>400 The value of name in the address is not valid.</p>`},
 		{http.MethodGet, "/page/boom", 500, `<p>500 internal error</p>`},
 		{http.MethodHead, "/page/boom", 500, ``},
 	}

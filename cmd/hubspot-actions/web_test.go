@@ -685,10 +685,14 @@ func TestHistoryFiltersSearchAndPages(t *testing.T) {
 		t.Errorf("a row = %q, want reference, time, action, workflow, object, result, error, duration and attempts", rows[0])
 	}
 	admintest.CheckAccessible(t, "/settings/history", first)
-	for _, q := range []string{"state=DONE", "page=abc", "page=-1", "q=" + strings.Repeat("x", 301)} {
+	// A hand-edited address gets a page naming the value to fix.
+	for q, names := range map[string]string{"state=DONE": "state", "page=abc": "page", "page=-1": "page", "q=" + strings.Repeat("x", 301): "q"} {
 		r := wc.get("/settings/history?" + q)
 		if r.Status != http.StatusBadRequest || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
 			t.Errorf("GET ?%s = %d %s, want a 400 page", q, r.Status, r.Header.Get("Content-Type"))
+		}
+		if text := admintest.PageText(t, r.Body); !strings.Contains(text, names) {
+			t.Errorf("GET ?%s: the page does not name %s:\n%s", q, names, text)
 		}
 	}
 }

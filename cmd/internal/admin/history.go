@@ -111,7 +111,7 @@ func HandleHistory(w *Pages, db *store.DB, reg *actions.Registry, retention time
 	type request struct {
 		Action string `query:"action" validate:"omitempty,max=100"`
 		State  string `query:"state" validate:"omitempty,oneof=SUCCESS FAIL_CONTINUE BLOCKED RUNNING"`
-		Query  string `query:"q" validate:"max=300"`
+		Q      string `query:"q" validate:"max=300"` // named as in the address, which an invalid value's page names
 		Page   int    `query:"page" validate:"omitempty,min=1,max=100000"`
 	}
 	return func(c echo.Context) error {
@@ -129,7 +129,7 @@ func HandleHistory(w *Pages, db *store.DB, reg *actions.Registry, retention time
 			PortalID: portalID,
 			Action:   req.Action,
 			State:    req.State,
-			Search:   searchTerm(req.Query),
+			Search:   searchTerm(req.Q),
 			Limit:    historyPageSize,
 			Offset:   (req.Page - 1) * historyPageSize,
 		})
@@ -143,8 +143,8 @@ func HandleHistory(w *Pages, db *store.DB, reg *actions.Registry, retention time
 		p := historyPage{
 			page:      w.newPage(c, "Execution history", "history"),
 			Retention: fmtPeriod(retention),
-			Query:     req.Query,
-			Filtered:  req.Action != "" || req.State != "" || strings.TrimSpace(req.Query) != "",
+			Query:     req.Q,
+			Filtered:  req.Action != "" || req.State != "" || strings.TrimSpace(req.Q) != "",
 			PageNum:   req.Page,
 		}
 		for _, k := range keys {
@@ -168,7 +168,7 @@ func HandleHistory(w *Pages, db *store.DB, reg *actions.Registry, retention time
 		}
 		link := func(page int) string {
 			q := url.Values{}
-			for k, v := range map[string]string{"action": req.Action, "state": req.State, "q": req.Query} {
+			for k, v := range map[string]string{"action": req.Action, "state": req.State, "q": req.Q} {
 				if v != "" {
 					q.Set(k, v)
 				}
