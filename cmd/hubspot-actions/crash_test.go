@@ -197,7 +197,10 @@ func TestKillDashNine(t *testing.T) {
 	}
 
 	// Every execution answered BLOCK must now be completed, once.
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// A delivery the killed process had claimed waits for its claim to run
+	// out (the job timeout, ACTION_TIMEOUT+30s, plus a minute: 92 s here)
+	// before the second process sends it: wait longer than that.
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	blocked, inline, retried := 0, 0, 0
 	for i, r := range results {

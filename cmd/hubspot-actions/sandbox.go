@@ -93,7 +93,12 @@ func announceSandbox(log *slog.Logger, w io.Writer, cfg config, a *app) {
 	// where this instance sends callbacks.
 	sim := "go run ./cmd/hubspot-actions simulate"
 	if cfg.DatabaseURL != defaultDatabaseURL {
-		sim = "DATABASE_URL=" + store.RedactURL(cfg.DatabaseURL) + " " + sim
+		u := cfg.DatabaseURL
+		if store.RedactURL(u) != u {
+			// A password is never printed: the variable is named instead.
+			u = `"$DATABASE_URL"`
+		}
+		sim = "DATABASE_URL=" + u + " " + sim
 	}
 	sim += " --url " + cfg.PublicBaseURL
 	if u, err := url.Parse(cfg.HubSpotAPIBaseURL); err == nil && cfg.HubSpotAPIBaseURL != defaultSandboxHubSpotURL {
