@@ -347,7 +347,7 @@ func TestSweepAfterGrace(t *testing.T) {
 	// Uninstalled in HubSpot: the next refresh is refused.
 	for _, id := range []int64{7000001, 7000003} {
 		env.hs.RevokePortal(id)
-		if _, err := env.flow.Grants().ForceRefresh(ctx, id, time.Now().Add(time.Hour)); !errors.Is(err, oauth.ErrUninstalled) {
+		if _, err := env.flow.Grants().ForceRefresh(ctx, id, ""); !errors.Is(err, oauth.ErrUninstalled) {
 			t.Fatalf("refresh of portal %d after an uninstall in HubSpot = %v, want ErrUninstalled", id, err)
 		}
 		if p := env.portal(t, id); p.Status != store.StatusUninstalled || p.UninstalledAt.IsZero() {

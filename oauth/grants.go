@@ -3,11 +3,14 @@ package oauth
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -161,7 +164,7 @@ func (g *Grants) Token(ctx context.Context, portalID int64) (*oauth2.Token, erro
 		// with the first caller's context; it has its own bound instead.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxWait+refreshTimeout)
 		defer cancel()
-		return g.load(fctx, portalID, time.Time{})
+		return g.load(fctx, portalID, nil)
 	})
 	select {
 	case r := <-ch:
@@ -175,15 +178,18 @@ func (g *Grants) Token(ctx context.Context, portalID int64) (*oauth2.Token, erro
 }
 
 // ForceRefresh refreshes the portal's access token even though it has not
-// expired by our clock — the provider rejected it (a 401) — unless the grant
-// was saved since staleBefore, which means someone already replaced the
-// token. It has Token's exactly-once guarantee.
-func (g *Grants) ForceRefresh(ctx context.Context, portalID int64, staleBefore time.Time) (*oauth2.Token, error) {
+// expired by our clock — the provider rejected it (a 401) — unless the
+// stored token is no longer the rejected one, which means someone already
+// replaced it: then that token is returned. rejected is the rejected
+// token's Fingerprint (see SentFingerprint); "" forces a refresh whatever
+// is stored. It has Token's exactly-once guarantee.
+func (g *Grants) ForceRefresh(ctx context.Context, portalID int64, rejected string) (*oauth2.Token, error) {
 	g.forget(portalID)
-	ch := g.flights.DoChan("force-"+strconv.FormatInt(portalID, 10), func() (any, error) {
+	key := "force-" + strconv.FormatInt(portalID, 10) + "-" + rejected
+	ch := g.flights.DoChan(key, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxWait+refreshTimeout)
 		defer cancel()
-		return g.load(fctx, portalID, staleBefore)
+		return g.load(fctx, portalID, func(access string) bool { return rejected == "" || Fingerprint(access) == rejected })
 	})
 	select {
 	case r := <-ch:
@@ -196,12 +202,34 @@ func (g *Grants) ForceRefresh(ctx context.Context, portalID int64, staleBefore t
 	}
 }
 
+// Fingerprint names an access token without holding it, so that an error
+// can say which token a provider rejected without carrying a secret.
+func Fingerprint(accessToken string) string {
+	sum := sha256.Sum256([]byte(accessToken))
+	return hex.EncodeToString(sum[:12])
+}
+
+// SentFingerprint is the Fingerprint of the bearer token a request made
+// through Client carried ("" when it carried none): for a 401's response,
+// resp.Request is that request.
+func SentFingerprint(req *http.Request) string {
+	if req == nil {
+		return ""
+	}
+	tok, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		return ""
+	}
+	return Fingerprint(tok)
+}
+
 // load reads the grant and returns its access token, refreshing it when
-// due, or when the grant was last saved before forceBefore. Exactly one
+// due, or when stale (nil: never) says the stored access token is one the
+// provider rejected. Exactly one
 // caller across processes wins the claim to refresh; the others hand out
 // the old token while it is still usable, or wait for the winner's new
 // version.
-func (g *Grants) load(ctx context.Context, portalID int64, forceBefore time.Time) (*oauth2.Token, error) {
+func (g *Grants) load(ctx context.Context, portalID int64, stale func(accessToken string) bool) (*oauth2.Token, error) {
 	waitUntil := time.Now().Add(maxWait)
 	for {
 		row, err := g.db.GetToken(ctx, portalID, g.provider)
@@ -222,7 +250,7 @@ func (g *Grants) load(ctx context.Context, portalID int64, forceBefore time.Time
 		tok := oauthToken(row)
 		now := g.now()
 		left := tok.Expiry.Sub(now)
-		force := row.UpdatedAt.Before(forceBefore)
+		force := stale != nil && stale(row.AccessToken)
 		if left > refreshAhead && !force {
 			g.remember(portalID, tok)
 			return tok, nil
@@ -299,7 +327,7 @@ func (g *Grants) refresh(ctx context.Context, row store.Token, old *oauth2.Token
 	if !saved {
 		// A reinstall replaced the grant while we refreshed; it wins.
 		g.log.Warn("refreshed token discarded: the grant changed meanwhile", "portal_id", row.PortalID, "version", row.Version)
-		return g.load(ctx, row.PortalID, time.Time{})
+		return g.load(ctx, row.PortalID, nil)
 	}
 	rotated := nt.RefreshToken != old.RefreshToken
 	g.log.Info("token refreshed", "portal_id", row.PortalID, "version", row.Version+1, "expires_at", nt.Expiry, "refresh_token_rotated", rotated)
@@ -359,7 +387,7 @@ func (g *Grants) refreshFailed(ctx context.Context, row store.Token, old *oauth2
 		}
 		g.forget(portalID)
 		if !marked {
-			return g.load(ctx, portalID, time.Time{}) // a reinstall replaced the grant meanwhile
+			return g.load(ctx, portalID, nil) // a reinstall replaced the grant meanwhile
 		}
 		if g.refused != nil {
 			g.refused(portalID)

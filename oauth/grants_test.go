@@ -135,6 +135,44 @@ func TestTokenConcurrentRefreshTwoDBs(t *testing.T) {
 	}
 }
 
+// TestForceRefreshOnlyForTheRejectedToken: a provider's 401 forces one
+// refresh of the token it rejected; a replica whose memory still holds
+// that token and is rejected too gets the new one without a second
+// refresh, and a rejection of the new token refreshes again.
+func TestForceRefreshOnlyForTheRejectedToken(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	hs, hsURL := fakeHubSpot(t, hubspottest.Config{RotateRefreshTokens: true}, 0)
+	path := storetest.URL(t)
+	g1 := newTestGrants(t, hsURL, openTestDB(t, path))
+	g2 := newTestGrants(t, hsURL, openTestDB(t, path))
+	issued := hs.Grant(testPortal)
+	saveGrant(t, g1, issued, testPortal, time.Now().Add(time.Hour))
+	for _, g := range []*Grants{g1, g2} {
+		if tok, err := g.Token(ctx, testPortal); err != nil || tok.AccessToken != issued.AccessToken {
+			t.Fatalf("Token() = %v, %v; want the issued token", tok, err)
+		}
+	}
+	rejected := Fingerprint(issued.AccessToken)
+	if rejected == "" || strings.Contains(rejected, issued.AccessToken) {
+		t.Fatalf("Fingerprint() = %q: want a name that does not hold the token", rejected)
+	}
+
+	fresh, err := g1.ForceRefresh(ctx, testPortal, rejected)
+	if err != nil || fresh.AccessToken == issued.AccessToken || hs.RefreshCalls() != 1 {
+		t.Fatalf("ForceRefresh() = %v, %v with %d refresh calls; want a new token after one", fresh, err, hs.RefreshCalls())
+	}
+	again, err := g2.ForceRefresh(ctx, testPortal, rejected)
+	if err != nil || again.AccessToken != fresh.AccessToken || hs.RefreshCalls() != 1 {
+		t.Errorf("the other replica's ForceRefresh() of the same token = %v, %v with %d refresh calls; want %q and still one",
+			again, err, hs.RefreshCalls(), fresh.AccessToken)
+	}
+	newer, err := g2.ForceRefresh(ctx, testPortal, Fingerprint(fresh.AccessToken))
+	if err != nil || newer.AccessToken == fresh.AccessToken || hs.RefreshCalls() != 2 {
+		t.Errorf("ForceRefresh() of the new token = %v, %v with %d refresh calls; want another token after two", newer, err, hs.RefreshCalls())
+	}
+}
+
 // The child side of TestTokenConcurrentRefreshTwoProcesses: it runs only
 // when that test starts this binary again with the environment set.
 func TestRefreshChildProcess(t *testing.T) {

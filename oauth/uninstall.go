@@ -60,7 +60,7 @@ func (f *Flow) UninstallApp(ctx context.Context, portalID int64) (AppUninstall, 
 		// The access token died before its time (HubSpot revokes them all
 		// at an uninstall). Whether the app is still installed is what a
 		// refresh says: invalid_grant means it is gone.
-		_, ferr := f.grants.ForceRefresh(ctx, portalID, f.now())
+		_, ferr := f.grants.ForceRefresh(ctx, portalID, "")
 		if ferr != nil && !errors.Is(ferr, ErrNotConnected) {
 			return AppUninstall{}, fmt.Errorf("oauth: uninstall the app from portal %d: refresh after a 401: %w", portalID, ferr)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/upstream"
+	"hubspot-actions/oauth"
 )
 
 // Fault is an error answer from the Accounting API, in whichever of its
@@ -25,6 +26,7 @@ type Fault struct {
 	Errors    []FaultError
 	IntuitTID string // Intuit's transaction id, for their support
 	api       *upstream.APIError
+	rejected  string // on a 401, the oauth.Fingerprint of the token Intuit refused
 }
 
 // FaultError is one error of a Fault.
@@ -178,6 +180,9 @@ func newFault(resp *http.Response, body []byte, now time.Time) *Fault {
 	api := upstream.NewAPIError(resp, body, now)
 	api.Status = effectiveStatus(resp.StatusCode, typ, errs)
 	f.api = api
+	if api.Status == http.StatusUnauthorized {
+		f.rejected = oauth.SentFingerprint(resp.Request)
+	}
 	return f
 }
 

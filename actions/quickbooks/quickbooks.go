@@ -251,11 +251,6 @@ func (s *Provider) withCompany(ctx context.Context, portalID int64, fn func(c *C
 		if err != nil {
 			return err
 		}
-		// The wall clock, not s.now: it is compared with when the store
-		// saved the grant, which the store keeps in milliseconds. Cut to
-		// them, so a grant saved in the same millisecond after fn started
-		// counts as new (else a concurrent caller's refresh was redone).
-		started := time.Now().Truncate(time.Millisecond)
 		err = fn(c, realm)
 		if errors.Is(err, oauth.ErrNotConnected) {
 			// The grant failed to refresh inside the transport.
@@ -268,10 +263,10 @@ func (s *Provider) withCompany(ctx context.Context, portalID int64, fn func(c *C
 		if attempt > 0 {
 			return s.reconnect(err)
 		}
-		// A grant saved since fn started already carries a new token (a
-		// concurrent caller refreshed after the same rejection, or an admin
+		// A stored token other than the rejected one is new (a concurrent
+		// caller refreshed after the same rejection, or an admin
 		// reconnected): then the retry uses it without another refresh.
-		if _, err := s.grants.ForceRefresh(ctx, portalID, started); err != nil {
+		if _, err := s.grants.ForceRefresh(ctx, portalID, f.rejected); err != nil {
 			if errors.Is(err, oauth.ErrNotConnected) {
 				return s.reconnect(err)
 			}
