@@ -32,7 +32,11 @@ const (
 )
 
 // checkTTL is how long CheckPortal trusts its last answer for a portal;
-// at most maxChecks answers are kept.
+// at most maxChecks answers are kept. The replica where a portal is
+// uninstalled, removed or reinstalled forgets its answer at once; every
+// other replica learns of the change only from the database, so it may
+// still run (or refuse) that portal's executions for up to checkTTL after
+// the change commits.
 const (
 	checkTTL  = 5 * time.Second
 	maxChecks = 10000

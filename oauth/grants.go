@@ -50,6 +50,14 @@ const (
 	// After a 429 from the token endpoint without Retry-After; and at most.
 	defaultBackoff = 5 * time.Second
 	maxBackoff     = 5 * time.Minute
+	// cacheTTL is how long a process hands out an access token from memory
+	// before reading the grant again. Another replica may replace the grant
+	// (a reconnect, to another QuickBooks company say) or delete it (a
+	// disconnect or uninstall), and nothing tells this process: so a
+	// replica uses a replaced or deleted grant's access token for at most
+	// cacheTTL after the change commits. One read of the grant per portal
+	// and provider every cacheTTL is what that costs.
+	cacheTTL = 5 * time.Second
 )
 
 // GrantStatus describes a grant without its secrets.
@@ -68,7 +76,9 @@ type GrantStatus struct {
 // sealed in table oauth_tokens. Token refreshes ahead of expiry, exactly
 // once per expiry however many callers and processes ask: callers in one
 // process share one refresh (singleflight), and processes agree through a
-// conditional update on the grant's version. It is safe for concurrent use.
+// conditional update on the grant's version. An access token is kept in
+// memory for at most cacheTTL (5 s), so a grant another replica replaced
+// or deleted is taken up within that. It is safe for concurrent use.
 type Grants struct {
 	provider string
 	conf     *oauth2.Config
@@ -83,8 +93,8 @@ type Grants struct {
 	refused func(portalID int64)
 
 	mu      sync.Mutex
-	cache   map[int64]*oauth2.Token // fresh access tokens (no refresh token), in memory only
-	backoff map[int64]time.Time     // no refresh before, after a 429 from the token endpoint
+	cache   map[int64]cachedToken // fresh access tokens (no refresh token), in memory only
+	backoff map[int64]time.Time   // no refresh before, after a 429 from the token endpoint
 }
 
 // NewGrants returns the grants of provider ("hubspot", "quickbooks"). conf
@@ -100,7 +110,7 @@ func NewGrants(provider string, conf *oauth2.Config, db *store.DB, hc *http.Clie
 		hc:       hc,
 		log:      log.With("provider", provider),
 		now:      time.Now,
-		cache:    make(map[int64]*oauth2.Token),
+		cache:    make(map[int64]cachedToken),
 		backoff:  make(map[int64]time.Time),
 	}
 }
@@ -473,25 +483,34 @@ func oauthToken(row store.Token) *oauth2.Token {
 	return &oauth2.Token{AccessToken: row.AccessToken, TokenType: "Bearer", RefreshToken: row.RefreshToken, Expiry: row.ExpiresAt}
 }
 
-// cached returns the portal's access token from memory while it is fresh.
+// cachedToken is an access token kept in memory, and when it was read
+// from the grant.
+type cachedToken struct {
+	tok *oauth2.Token
+	at  time.Time
+}
+
+// cached returns the portal's access token from memory while it is fresh
+// and was read from the grant less than cacheTTL ago.
 func (g *Grants) cached(portalID int64) (*oauth2.Token, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	t, ok := g.cache[portalID]
+	c, ok := g.cache[portalID]
 	if !ok {
 		return nil, false
 	}
-	if t.Expiry.Sub(g.now()) <= refreshAhead {
+	now := g.now()
+	if c.tok.Expiry.Sub(now) <= refreshAhead || now.Sub(c.at) >= cacheTTL || now.Before(c.at) {
 		delete(g.cache, portalID)
 		return nil, false
 	}
-	return public(t), true
+	return public(c.tok), true
 }
 
 func (g *Grants) remember(portalID int64, t *oauth2.Token) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.cache[portalID] = public(t)
+	g.cache[portalID] = cachedToken{tok: public(t), at: g.now()}
 }
 
 // forget drops what is cached about a portal, after its grant changed.

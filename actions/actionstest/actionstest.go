@@ -52,6 +52,12 @@ type Options struct {
 	// Routes adds routes beside the actions' before the runtime starts;
 	// baseURL is the server's.
 	Routes func(e *echo.Echo, rt *actions.Runtime, baseURL string, m *actions.Metrics)
+	// DatabaseURL is the database to open (storetest.URL's); by default a
+	// new one. Two harnesses given one URL are two replicas of the service.
+	DatabaseURL string
+	// HubSpot is the fake HubSpot to complete callbacks with; by default a
+	// new one. Replicas share one, as they share HubSpot.
+	HubSpot *HubSpot
 }
 
 // New starts a harness serving the actions register adds. It stops when the
@@ -59,7 +65,11 @@ type Options struct {
 func New(t testing.TB, register func(r *actions.Registry), opts Options) *Harness {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, storetest.URL(t))
+	url := opts.DatabaseURL
+	if url == "" {
+		url = storetest.URL(t)
+	}
+	db, err := store.Open(ctx, url)
 	if err != nil {
 		t.Fatalf("open test db: %v", err)
 	}
@@ -71,7 +81,10 @@ func New(t testing.TB, register func(r *actions.Registry), opts Options) *Harnes
 	}
 	promReg := prometheus.NewRegistry()
 	m := actions.NewMetrics(promReg)
-	hs := &HubSpot{}
+	hs := opts.HubSpot
+	if hs == nil {
+		hs = &HubSpot{}
+	}
 	cfg := opts.Config
 	if cfg.SweepEvery == 0 {
 		cfg.SweepEvery = 100 * time.Millisecond

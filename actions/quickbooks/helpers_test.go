@@ -18,6 +18,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"hubspot-actions/actions"
 	"hubspot-actions/actions/quickbooks/quickbookstest"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
@@ -145,6 +146,13 @@ func newEnv(t *testing.T, opts quickbookstest.Options, publicBaseURL string) *en
 // of the test's.
 func newEnvOn(t *testing.T, fake *quickbookstest.Fake, publicBaseURL string) *env {
 	t.Helper()
+	return newEnvWith(t, fake, publicBaseURL, storetest.URL(t), nil)
+}
+
+// newEnvWith is newEnvOn on the database at dbURL, with sessions (nil:
+// memSessions) keeping the connect flows' states.
+func newEnvWith(t *testing.T, fake *quickbookstest.Fake, publicBaseURL, dbURL string, sessions func(db *store.DB) actions.Sessions) *env {
+	t.Helper()
 	if publicBaseURL == "" {
 		publicBaseURL = "https://actions.example.test"
 	}
@@ -160,7 +168,7 @@ func newEnvOn(t *testing.T, fake *quickbookstest.Fake, publicBaseURL string) *en
 	}
 	ctx := context.Background()
 	key := sha256.Sum256([]byte("quickbooks test key"))
-	db, err := store.Open(ctx, storetest.URL(t), store.WithKeys(key[:], nil))
+	db, err := store.Open(ctx, dbURL, store.WithKeys(key[:], nil))
 	if err != nil {
 		t.Fatalf("open test db: %v", err)
 	}
@@ -168,14 +176,18 @@ func newEnvOn(t *testing.T, fake *quickbookstest.Fake, publicBaseURL string) *en
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hc := &http.Client{Timeout: 10 * time.Second}
 	grants := oauth.NewGrants(ID, OAuthConfig(cfg), db, hc, log)
-	sessions := newMemSessions()
+	mem := newMemSessions()
+	var ss actions.Sessions = mem
+	if sessions != nil {
+		ss = sessions(db)
+	}
 	crm := &fakeCRM{contacts: map[string]Contact{}}
-	svc, err := newProvider(cfg, grants, sessions, crm, hc, log)
+	svc, err := newProvider(cfg, grants, ss, crm, hc, log)
 	if err != nil {
 		t.Fatalf("newProvider() = %v", err)
 	}
 	svc.now = func() time.Time { return testNow }
-	return &env{fake: fake, svc: svc, db: db, grants: grants, sessions: sessions, crm: crm}
+	return &env{fake: fake, svc: svc, db: db, grants: grants, sessions: mem, crm: crm}
 }
 
 // refreshToken returns the refresh token stored for the portal's grant.

@@ -53,15 +53,10 @@ func loadSandboxSecrets(dir string, create bool) (sandboxSecrets, error) {
 	path := filepath.Join(dir, sandboxSecretsFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) && create {
-		s := sandboxSecrets{ClientSecret: "sandbox-" + randomString(24), EncryptionKey: base64.StdEncoding.EncodeToString(randomBytes(32))}
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return s, fmt.Errorf("create data folder %s: %w", dir, err)
+		if err := createSandboxSecrets(dir, path); err != nil {
+			return sandboxSecrets{}, err
 		}
-		b, _ = json.MarshalIndent(s, "", "  ")
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			return s, fmt.Errorf("write sandbox secrets: %w", err)
-		}
-		return s, nil
+		b, err = os.ReadFile(path)
 	}
 	if err != nil {
 		return sandboxSecrets{}, fmt.Errorf("read sandbox secrets: %w", err)
@@ -71,6 +66,39 @@ func loadSandboxSecrets(dir string, create bool) (sandboxSecrets, error) {
 		return s, fmt.Errorf("sandbox secrets in %s are damaged; delete the file to start over", path)
 	}
 	return s, nil
+}
+
+// createSandboxSecrets generates the sandbox secrets and puts them at
+// path unless a file is there already. Sandbox processes starting at once
+// on one data folder (replicas on one PostgreSQL) must all use the secrets
+// of whichever wrote first, or each would seal and sign with its own key:
+// so the file is written in full under another name, then linked into
+// place, which fails when path exists, and the caller reads what is there.
+func createSandboxSecrets(dir, path string) error {
+	s := sandboxSecrets{ClientSecret: "sandbox-" + randomString(24), EncryptionKey: base64.StdEncoding.EncodeToString(randomBytes(32))}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("create data folder %s: %w", dir, err)
+	}
+	b, _ := json.MarshalIndent(s, "", "  ")
+	tmp, err := os.CreateTemp(dir, sandboxSecretsFile+".*")
+	if err != nil {
+		return fmt.Errorf("write sandbox secrets: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(b)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o600)
+	}
+	if err != nil {
+		return fmt.Errorf("write sandbox secrets: %w", err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("write sandbox secrets: %w", err)
+	}
+	return nil
 }
 
 func randomBytes(n int) []byte {
