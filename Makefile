@@ -3,7 +3,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test test-sqlite postgres chromium race check bench-cpu fmt vet lint vuln tidy-check definitions definitions-check bench fuzz docker clean
+.PHONY: run test test-sqlite postgres chromium race check bench-cpu bench-replicas fmt vet lint vuln tidy-check definitions definitions-check bench fuzz docker clean
 
 run:            ## run the service (sandbox mode unless HUBSPOT_CLIENT_ID is set)
 	$(GO) run ./cmd/hubspot-actions serve
@@ -59,6 +59,9 @@ bench:          ## benchmarks quoted in the issue notes
 
 bench-cpu:      ## server CPU per inline execution, the server and the load generator in separate processes
 	bash .ci/bench-cpu . 20000 2000
+
+bench-replicas: ## inline and BLOCK executions/s on SQLite and on PostgreSQL with 1 and 2 replicas, and where the time goes (installs PostgreSQL when missing)
+	bash .ci/bench-replicas . 20000 1000
 
 fuzz:           ## a minute of fuzzing for each fuzz target
 	$(GO) test -run '^$$' -fuzz FuzzCheckSignature -fuzztime 30s ./actions/

@@ -31,6 +31,10 @@ const callbackIDToken = "__SIMULATE_CALLBACK_ID__"
 // execution is lost (no final answer and no completion), got two outcomes
 // (a final answer and a completion, or two completions), or was rejected
 // with a 4xx (a wrong client secret or public URL rejects every one).
+// With several backends (replicas of one deployment, c.urls), executions
+// go to them in turn and a retry to the next one; every completion comes
+// to the one local HubSpot, so lost and doubled outcomes are counted over
+// all replicas.
 func runLoad(ctx context.Context, o simOptions, c *hubspotCaller, base map[string]any, tr *tracker, local bool, stdout, stderr io.Writer) error {
 	n := o.Load
 	portal, _ := toInt64(base["origin"].(map[string]any)["portalId"])
@@ -55,7 +59,7 @@ func runLoad(ctx context.Context, o simOptions, c *hubspotCaller, base map[strin
 		}
 	}
 
-	fmt.Fprintf(stdout, "Load: %d executions of %s, concurrency %d, signature %s, against %s\n", n, o.Action, o.Concurrency, c.version, c.url)
+	fmt.Fprintf(stdout, "Load: %d executions of %s, concurrency %d, signature %s, against %s\n", n, o.Action, o.Concurrency, c.version, c.target())
 	var sent, answered, blocked, retries, failed atomic.Int64
 	done := make(chan struct{})
 	var progress sync.WaitGroup
@@ -103,7 +107,7 @@ func runLoad(ctx context.Context, o simOptions, c *hubspotCaller, base map[strin
 				}
 				sent.Add(1)
 				tr.add(ids[i], time.Now())
-				a := c.execute(ctx, path, bodies[i], sigs[i], o.MaxAttempts, false, func(int, string, time.Duration) { retries.Add(1) })
+				a := c.execute(ctx, i, path, bodies[i], sigs[i], o.MaxAttempts, false, func(int, string, time.Duration) { retries.Add(1) })
 				tr.answered(ids[i], a, time.Now())
 				answered.Add(1)
 				switch {
@@ -154,6 +158,9 @@ func runLoad(ctx context.Context, o simOptions, c *hubspotCaller, base map[strin
 		return fmt.Errorf("load interrupted: %w", err)
 	}
 	r := loadReport(tr, ids, start, answeredAll, local)
+	if len(c.urls) > 1 {
+		r.replicas = c.urls
+	}
 	r.retries, r.failed = retries.Load(), failed.Load()
 	r.settle, r.settled = o.Settle, settled
 	r.print(stdout)
@@ -189,6 +196,8 @@ type report struct {
 	followed         bool
 	settle           time.Duration // how long completions were listened for after every outcome
 	settled          int           // completions received meanwhile
+	replicas         []string      // the backends, when several
+	byReplica        map[int]int   // final answers by replica index
 }
 
 // rejectedStatuses says which 4xx statuses rejected executions, such as
@@ -205,7 +214,7 @@ func (r report) rejectedStatuses() string {
 func loadReport(tr *tracker, ids []string, start, answeredAll time.Time, local bool) report {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
-	r := report{n: len(ids), elapsed: answeredAll.Sub(start), states: map[string]int{}, rejectedBy: map[int]int{}, unknown: tr.unknown, followed: local}
+	r := report{n: len(ids), elapsed: answeredAll.Sub(start), states: map[string]int{}, rejectedBy: map[int]int{}, byReplica: map[int]int{}, unknown: tr.unknown, followed: local}
 	last := answeredAll
 	for _, id := range ids {
 		e, ok := tr.byID[id]
@@ -215,6 +224,7 @@ func loadReport(tr *tracker, ids []string, start, answeredAll time.Time, local b
 			continue
 		}
 		if e.answer.Err == nil && !e.answered.IsZero() {
+			r.byReplica[e.answer.Replica]++
 			r.answerLatency = append(r.answerLatency, e.answered.Sub(e.sent))
 			if e.answer.State == actions.StateBlock {
 				r.blocked++
@@ -270,6 +280,9 @@ func (r report) print(w io.Writer) {
 	fmt.Fprintf(w, "Answered %d requests in %s: %.0f executions/s (%d final inline, %d BLOCK; %d retried attempts; %d without an answer)\n",
 		r.n, r.elapsed.Round(time.Millisecond), rate(r.elapsed), r.inlineFinal, r.blocked, r.retries, r.failed)
 	fmt.Fprintf(w, "Answer latency:      %s\n", percentiles(r.answerLatency))
+	for i, u := range r.replicas {
+		fmt.Fprintf(w, "Answered by replica %d (%s): %d\n", i+1, u, r.byReplica[i])
+	}
 	if len(r.completeLatency) > 0 {
 		fmt.Fprintf(w, "Completion latency:  %s  (request sent to callback completion, %d completions)\n", percentiles(r.completeLatency), len(r.completeLatency))
 	}

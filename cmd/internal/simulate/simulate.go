@@ -34,7 +34,7 @@ var ErrUsage = errors.New("usage")
 
 // simOptions are simulate's flags.
 type simOptions struct {
-	URL          string
+	URLs         urlsFlag
 	PublicURL    string
 	Signature    string
 	Action       string
@@ -57,6 +57,23 @@ type simOptions struct {
 	Concurrency  int
 	MaxAttempts  int
 	set          map[string]bool // flags given on the command line
+}
+
+// urlsFlag is the repeatable --url: one backend, or several replicas of
+// one deployment (repeated or separated by commas).
+type urlsFlag []string
+
+func (f *urlsFlag) String() string { return strings.Join(*f, ",") }
+
+func (f *urlsFlag) Set(s string) error {
+	for u := range strings.SplitSeq(s, ",") {
+		u = strings.TrimRight(strings.TrimSpace(u), "/")
+		if u == "" {
+			return fmt.Errorf("%q holds an empty URL", s)
+		}
+		*f = append(*f, u)
+	}
+	return nil
 }
 
 // kvFlag is a repeatable name=value flag.
@@ -98,8 +115,8 @@ func Command(ctx context.Context, args []string, reg *actions.Registry, secret f
 	o := simOptions{set: map[string]bool{}}
 	fset := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	fset.StringVar(&o.URL, "url", "http://localhost:8080", "the backend's base URL")
-	fset.StringVar(&o.PublicURL, "public-url", "", "the public base URL the backend verifies signatures against (default: --url)")
+	fset.Var(&o.URLs, "url", "the backend's base URL (default http://localhost:8080); repeat it, or separate URLs by commas, for several replicas: each execution goes to the next one, and its retries to the ones after it, as behind a load balancer")
+	fset.StringVar(&o.PublicURL, "public-url", "", "the public base URL the backend verifies signatures against (PUBLIC_BASE_URL; default: --url; required with several)")
 	fset.StringVar(&o.Signature, "signature", "v2", "signature version: v2 (what HubSpot sends custom actions) or v3")
 	fset.StringVar(&o.Action, "action", "", "the action key, such as sandbox-echo (required)")
 	fset.Var(&o.Inputs, "input", "an input field as name=value (repeatable)")
@@ -124,10 +141,15 @@ func Command(ctx context.Context, args []string, reg *actions.Registry, secret f
 		fmt.Fprint(stderr, `Usage: hubspot-actions simulate --action KEY [--input name=value]... [flags]
        hubspot-actions simulate --action KEY --options FIELD [--q TERM] [--after CURSOR]
        hubspot-actions simulate --action KEY --load N [--concurrency C] [--input name=value]...
+       hubspot-actions simulate --url URL1,URL2 --public-url URL --action KEY --load N ...
 
 Plays HubSpot against a running backend. The client secret comes from
 HUBSPOT_CLIENT_SECRET, else from the sandbox secrets in the data folder
 (the folder of DATABASE_URL, default ./data).
+
+With several --url (replicas sharing one database and PUBLIC_BASE_URL,
+given as --public-url), load goes to each in turn, as behind a load
+balancer; every replica must send its completions to --callback-addr.
 
 It exits non-zero when an execution is rejected with a 4xx (such as a 401
 for a wrong client secret or --public-url), gets no answer, is lost, or
@@ -148,9 +170,16 @@ gets two outcomes.
 		fset.Usage()
 		return ErrUsage
 	}
-	o.URL = strings.TrimRight(o.URL, "/")
+	if len(o.URLs) == 0 {
+		o.URLs = urlsFlag{"http://localhost:8080"}
+	}
 	if o.PublicURL == "" {
-		o.PublicURL = o.URL
+		if len(o.URLs) > 1 {
+			// Each replica would check signatures against its own URL
+			// otherwise: replicas share one PUBLIC_BASE_URL.
+			return errors.New("with several --url, --public-url is required: the PUBLIC_BASE_URL every replica is configured with (the load balancer's origin)")
+		}
+		o.PublicURL = o.URLs[0]
 	}
 	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
 	if o.Signature != "v2" && o.Signature != "v3" {
@@ -175,7 +204,7 @@ gets two outcomes.
 		fmt.Fprintf(stderr, "note: %s is not an action of this build; sending it anyway, without labels or history messages\n", o.Action)
 	}
 	caller := &hubspotCaller{
-		url:       o.URL,
+		urls:      o.URLs,
 		publicURL: o.PublicURL,
 		secret:    secretValue,
 		version:   o.Signature,
@@ -405,7 +434,7 @@ func newCallbackID(portal int64, run int64, i int) string {
 
 // hubspotCaller sends requests to the backend signed as HubSpot signs them.
 type hubspotCaller struct {
-	url       string
+	urls      []string // the backend's replicas; one for a single backend
 	publicURL string
 	secret    string
 	version   string
@@ -438,17 +467,30 @@ type answer struct {
 	Code     string // error_code
 	Outputs  map[string]string
 	Attempts int
+	Replica  int   // index of the URL the last attempt went to
 	Err      error // no answer: the last attempt's failure
+}
+
+// target says which backends the caller sends to, for reports.
+func (c *hubspotCaller) target() string {
+	if len(c.urls) == 1 {
+		return c.urls[0]
+	}
+	return fmt.Sprintf("%d replicas (%s)", len(c.urls), strings.Join(c.urls, ", "))
 }
 
 // execute sends an execution request the way HubSpot does: it retries,
 // with the same body (so the same callbackId), when the connection fails
 // or the answer is 429 or 5xx, honouring Retry-After, up to maxAttempts.
-// full decodes every output (else only the state and error code).
-func (c *hubspotCaller) execute(ctx context.Context, path string, body []byte, v2 string, maxAttempts int, full bool, onRetry func(attempt int, why string, wait time.Duration)) answer {
+// full decodes every output (else only the state and error code). The
+// first attempt goes to replica i (modulo their number), each retry to
+// the next one, as a load balancer spreads them.
+func (c *hubspotCaller) execute(ctx context.Context, i int, path string, body []byte, v2 string, maxAttempts int, full bool, onRetry func(attempt int, why string, wait time.Duration)) answer {
 	var a answer
 	for a.Attempts = 1; ; a.Attempts++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+path, bytes.NewReader(body))
+		a.Replica = (i + a.Attempts - 1) % len(c.urls)
+		url := c.urls[a.Replica]
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+path, bytes.NewReader(body))
 		if err != nil {
 			a.Err = err
 			return a
@@ -691,11 +733,11 @@ func simulateOnce(ctx context.Context, o simOptions, c *hubspotCaller, act *acti
 		fmt.Fprintf(stdout, "Action:   %s\n", o.Action)
 	}
 	fmt.Fprintf(stdout, "Request:  POST %s%s\n          callbackId %s, portal %v, %v %v, signature %s\n",
-		c.url, path, cb, base["origin"].(map[string]any)["portalId"], obj["objectType"], obj["objectId"], c.version)
+		c.urls[0], path, cb, base["origin"].(map[string]any)["portalId"], obj["objectType"], obj["objectId"], c.version)
 
 	start := time.Now()
 	e := tr.add(cb, start)
-	a := c.execute(ctx, path, body, "", o.MaxAttempts, true, func(attempt int, why string, wait time.Duration) {
+	a := c.execute(ctx, 0, path, body, "", o.MaxAttempts, true, func(attempt int, why string, wait time.Duration) {
 		fmt.Fprintf(stderr, "attempt %d: %s; HubSpot retries in %s with the same callbackId\n", attempt, why, wait.Round(time.Millisecond))
 	})
 	tr.answered(cb, a, time.Now())
@@ -824,7 +866,7 @@ func simulateOptions(ctx context.Context, o simOptions, c *hubspotCaller, act *a
 		return err
 	}
 	path := actions.ActionsPath + "/" + o.Action + actions.OptionsSegment + o.Options
-	a := c.execute(ctx, path, body, "", o.MaxAttempts, false, nil)
+	a := c.execute(ctx, 0, path, body, "", o.MaxAttempts, false, nil)
 	if a.Err != nil {
 		return fmt.Errorf("fetch options: no answer after %d attempts: %w", a.Attempts, a.Err)
 	}

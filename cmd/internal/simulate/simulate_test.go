@@ -100,6 +100,7 @@ type fakeBackend struct {
 	t        *testing.T
 	ts       *httptest.Server
 	secret   string
+	public   string // the URL signatures cover, when not the fake's own
 	cbURL    string
 	answer   func(attempt int, req map[string]any) (int, http.Header, string)
 	complete int             // completions to send per execution before answering
@@ -122,7 +123,11 @@ func newFakeBackend(t *testing.T, cbAddr string, answer func(attempt int, req ma
 
 func (f *fakeBackend) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	if err := actions.CheckSignature(f.secret, r.Header, r.Method, f.ts.URL+r.URL.RequestURI(), body, time.Now()); err != nil {
+	public := f.ts.URL
+	if f.public != "" {
+		public = f.public
+	}
+	if err := actions.CheckSignature(f.secret, r.Header, r.Method, public+r.URL.RequestURI(), body, time.Now()); err != nil {
 		f.t.Errorf("fake backend: %s %s: %v", r.Method, r.URL.Path, err)
 		w.WriteHeader(http.StatusUnauthorized)
 		return
@@ -216,6 +221,85 @@ func TestSimulateLoadDetectsDoubleAndLostOutcomes(t *testing.T) {
 			wantLines(t, out, tt.want...)
 		})
 	}
+}
+
+// TestSimulateLoadSpreadsOverReplicas plays HubSpot behind a load balancer
+// in front of two replicas: executions alternate between them, a retry
+// goes to the other one, signatures cover the shared public URL, and lost
+// and doubled outcomes are counted over both, whichever replica sent the
+// completion.
+func TestSimulateLoadSpreadsOverReplicas(t *testing.T) {
+	t.Parallel()
+	const public = "https://actions.example.test"
+	replicas := func(t *testing.T, cbAddr string, a, b func(attempt int, req map[string]any) (int, http.Header, string)) (*fakeBackend, *fakeBackend) {
+		t.Helper()
+		fa, fb := newFakeBackend(t, cbAddr, a), newFakeBackend(t, cbAddr, b)
+		fa.public, fb.public = public, public
+		return fa, fb
+	}
+	callbackIDs := func(f *fakeBackend) int {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.attempts)
+	}
+	t.Run("each replica gets half, one answers inline, the other BLOCKs", func(t *testing.T) {
+		t.Parallel()
+		cbAddr := freeAddr(t)
+		fa, fb := replicas(t, cbAddr,
+			func(int, map[string]any) (int, http.Header, string) { return 200, nil, success },
+			func(int, map[string]any) (int, http.Header, string) { return 200, nil, block })
+		fb.late = []time.Duration{20 * time.Millisecond}
+		out, err := simulate(t, fa.env(), "--url", fa.ts.URL, "--url", fb.ts.URL+"/", "--public-url", public, "--callback-addr", cbAddr,
+			"--wait", "5s", "--settle", "200ms", "--action", "sandbox-echo", "--input", "message=hi", "--load", "20", "--concurrency", "4")
+		if err != nil {
+			t.Fatalf("simulate --load over two replicas: %v\n%s", err, out)
+		}
+		if a, b := callbackIDs(fa), callbackIDs(fb); a != 10 || b != 10 {
+			t.Errorf("replicas got %d and %d executions, want 10 each", a, b)
+		}
+		wantLines(t, out, "against 2 replicas ("+fa.ts.URL+", "+fb.ts.URL+")", "(10 final inline, 10 BLOCK;",
+			"Answered by replica 1 ("+fa.ts.URL+"): 10", "Answered by replica 2 ("+fb.ts.URL+"): 10", "Lost: 0   Completed twice: 0")
+		wantState(t, out, "SUCCESS", 20)
+	})
+	t.Run("a retry on the other replica that completes again is doubled", func(t *testing.T) {
+		t.Parallel()
+		cbAddr := freeAddr(t)
+		// Replica 1 completes each execution, then fails its answer; the
+		// retry goes to replica 2, which does the work again.
+		fa, fb := replicas(t, cbAddr,
+			func(int, map[string]any) (int, http.Header, string) {
+				return http.StatusBadGateway, http.Header{"Retry-After": {"0"}}, ""
+			},
+			func(int, map[string]any) (int, http.Header, string) { return 200, nil, block })
+		fa.complete = 1
+		fb.late = []time.Duration{20 * time.Millisecond}
+		out, err := simulate(t, fa.env(), "--url", fa.ts.URL+","+fb.ts.URL, "--public-url", public, "--callback-addr", cbAddr,
+			"--wait", "5s", "--settle", "300ms", "--action", "sandbox-echo", "--input", "message=hi", "--load", "20", "--concurrency", "4")
+		if want := "0 executions lost, 10 completed twice"; err == nil || err.Error() != want {
+			t.Errorf("simulate --load = %v, want %q\n%s", err, want, out)
+		}
+		if a, b := callbackIDs(fa), callbackIDs(fb); a != 10 || b != 20 {
+			t.Errorf("replicas saw %d and %d callbackIds, want 10 (first attempts) and 20 (10 first attempts, 10 retries)", a, b)
+		}
+		wantLines(t, out, "10 retried attempts", "Answered by replica 1 ("+fa.ts.URL+"): 0", "Answered by replica 2 ("+fb.ts.URL+"): 20",
+			"Completed twice: 10", "(answered BLOCK, 2 completions)")
+	})
+	t.Run("several URLs need the shared public URL", func(t *testing.T) {
+		t.Parallel()
+		out, err := simulate(t, map[string]string{"HUBSPOT_CLIENT_SECRET": "s"}, "--url", "http://127.0.0.1:1,http://127.0.0.1:2",
+			"--callback-addr", "", "--action", "sandbox-echo", "--load", "2")
+		if err == nil || !strings.Contains(err.Error(), "with several --url, --public-url is required") {
+			t.Errorf("simulate with two URLs and no --public-url = %v\n%s", err, out)
+		}
+	})
+	t.Run("an empty URL in the list", func(t *testing.T) {
+		t.Parallel()
+		out, err := simulate(t, map[string]string{"HUBSPOT_CLIENT_SECRET": "s"}, "--url", "http://127.0.0.1:1,,http://127.0.0.1:2",
+			"--callback-addr", "", "--action", "sandbox-echo")
+		if !errors.Is(err, ErrUsage) || !strings.Contains(out, "holds an empty URL") {
+			t.Errorf("simulate --url with an empty element = %v\n%s", err, out)
+		}
+	})
 }
 
 // TestSimulateFailsOnRejections: a 4xx answer is not an outcome to report
