@@ -368,10 +368,11 @@ func TestReplicasOneService(t *testing.T) {
 	}
 
 	t.Run("kill -9 with BLOCKed work", func(t *testing.T) {
-		const n = 60
+		// River runs 20 jobs at once: B reruns these in two rounds.
+		const n = 40
 		id := func(i int) string { return fmt.Sprintf("ap-32-%d-0", i) }
 		body := func(i int) []byte {
-			return executionBody(id(i), 32, map[string]any{"message": fmt.Sprint("k", i), "delay_ms": 4000})
+			return executionBody(id(i), 32, map[string]any{"message": fmt.Sprint("k", i), "delay_ms": 3000})
 		}
 		var wg sync.WaitGroup
 		sent := time.Now()
@@ -450,4 +451,95 @@ func TestReplicasOneService(t *testing.T) {
 			n, killed.Round(time.Millisecond), early, tookOver.Round(time.Millisecond))
 	})
 	t.Logf("TestReplicasOneService took %v", time.Since(started).Round(time.Millisecond))
+}
+
+// TestReplicasShareHubSpotRateLimit runs two replicas against one
+// PostgreSQL schema with one portal's BLOCKed executions split between
+// them, finishing one every 40 ms for 14 s: sent as they finish, their
+// callback completions would make about 250 requests in 10 s. HubSpot
+// allows 110 per 10 s per portal, and the replicas share that budget: no
+// 10-second window of the fake HubSpot's log of that portal's requests
+// holds more than 110, both replicas sent some, and every execution is
+// completed exactly once.
+func TestReplicasShareHubSpotRateLimit(t *testing.T) {
+	if !storetest.Postgres() {
+		t.Skipf("%s is not set: replicas share a PostgreSQL database; `make test` sets it (see .ci/postgres)", storetest.EnvURL)
+	}
+	t.Parallel()
+	started := time.Now()
+	rs := newReplicaSet(t, "INLINE_BUDGET=300ms", "ACTION_TIMEOUT=20s")
+	a := rs.start("A")
+	b := rs.start("B")
+	hc := &http.Client{Timeout: 30 * time.Second}
+
+	const (
+		portal = 4242
+		n      = 360
+		spread = 40 * time.Millisecond
+		first  = 1500 * time.Millisecond
+	)
+	id := func(i int) string { return fmt.Sprintf("ap-4242-%d-0", i) }
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			body := executionBody(id(i), portal, map[string]any{
+				"message": fmt.Sprint("r", i), "delay_ms": (first + time.Duration(i)*spread).Milliseconds(),
+			})
+			out, err := deliver(hc, []*replica{a, b}[i%2], rs.secret, "sandbox-echo", body)
+			if err != nil {
+				t.Errorf("%s: %v", id(i), err)
+			} else if !blocked(out) {
+				t.Errorf("%s answered %v, want BLOCK", id(i), out)
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	for i := range n {
+		c, err := rs.hs.WaitCompletion(ctx, id(i))
+		if err != nil {
+			t.Errorf("%s was never completed: %v", id(i), err)
+			continue
+		}
+		if c.OutputFields[actions.OutputState] != "SUCCESS" || c.OutputFields["echo"] != fmt.Sprint("r", i) {
+			t.Errorf("%s completed with %v", id(i), c.OutputFields)
+		}
+	}
+	counts := completionCounts(rs.hs)
+	for i := range n {
+		if counts[id(i)] > 1 {
+			t.Errorf("%s was completed %d times", id(i), counts[id(i)])
+		}
+	}
+
+	calls := rs.calls.of(portal)
+	most, from := maxInWindow(calls, 10*time.Second)
+	if most > 110 {
+		t.Errorf("portal %d: %d requests reached HubSpot in the 10 s from %s, want at most 110 (of %d in all)",
+			portal, most, from.Format("15:04:05.000"), len(calls))
+	}
+	byReplica := map[string]int{}
+	for _, c := range calls {
+		byReplica[c.replica]++
+	}
+	for _, r := range []*replica{a, b} {
+		if byReplica[r.name] == 0 {
+			t.Errorf("replica %s sent none of the %d requests: the budget was not shared", r.name, len(calls))
+		}
+	}
+	if len(calls) > 0 {
+		t.Logf("%d completions in %d requests over %v (A %d, B %d); at most %d in a 10 s window; the test took %v",
+			n, len(calls), calls[len(calls)-1].at.Sub(calls[0].at).Round(time.Millisecond), byReplica["A"], byReplica["B"], most,
+			time.Since(started).Round(time.Millisecond))
+	}
 }
