@@ -285,7 +285,7 @@ func TestReplicasOneService(t *testing.T) {
 			deliveries += copies
 			body := executionBody(id(i), 300+int64(i%10), map[string]any{"email": email(i)})
 			sem <- struct{}{}
-			go1 := make(chan struct{})
+			leave := make(chan struct{})
 			var inner sync.WaitGroup
 			for k := range copies {
 				r := []*replica{a, b}[k%2]
@@ -294,7 +294,7 @@ func TestReplicasOneService(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					defer inner.Done()
-					<-go1 // every copy leaves at once
+					<-leave // every copy leaves at once
 					out, err := deliver(hc, r, rs.secret, "clearbit-enrich-contact", body)
 					if err != nil {
 						t.Errorf("%s copy %d: %v", id(i), k, err)
@@ -303,7 +303,7 @@ func TestReplicasOneService(t *testing.T) {
 					answers[i][k] = out
 				}()
 			}
-			close(go1)
+			close(leave)
 			go func() { inner.Wait(); <-sem }()
 		}
 		wg.Wait()
