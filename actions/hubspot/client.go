@@ -29,11 +29,14 @@ var ErrNotFound = errors.New("hubspot: not found in HubSpot")
 
 // HubSpot allows an OAuth app 110 requests per 10 seconds per installed
 // portal. A token bucket refilled with one request every Every and
-// holding Burst can never send more than 10 + 100 = 110 in any
-// 10-second window: cmd builds the client's RateLimiter with them.
+// holding Burst can never take more than 5 + 100 = 105 turns in any
+// 10-second window: cmd builds the client's RateLimiter with them. The 5
+// left over absorb the time between a turn and the request's arrival at
+// HubSpot, which varies from request to request (and replica to replica),
+// so HubSpot never counts more than 110 either.
 const (
 	Every = 100 * time.Millisecond
-	Burst = 10
+	Burst = 5
 )
 
 // RateLimiter paces the HubSpot client's requests per portal; the key is

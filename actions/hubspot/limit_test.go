@@ -205,7 +205,7 @@ func TestHubSpotStaysUnderItsLimit(t *testing.T) {
 	if calls := env.hs.Calls(hubspottest.EndpointCRM); calls != n {
 		t.Errorf("HubSpot got %d calls for %d requests, want one each (no 429)", calls, n)
 	}
-	// 110 in the first 10 s, then 10 a second, with some slack for the
+	// 105 in the first 10 s, then 10 a second, with some slack for the
 	// slow-down near the end of each window.
 	took := env.clock.Now().Sub(start)
 	if least, most := 29*time.Second, 45*time.Second; took < least || took > most {
@@ -214,8 +214,9 @@ func TestHubSpotStaysUnderItsLimit(t *testing.T) {
 }
 
 // TestHubSpotLimitWindow: the limit cmd gives the HubSpot client never lets
-// more than 110 requests of one portal into any 10-second window, and lets
-// close to that many in.
+// more than 105 requests of one portal into any 10-second window (HubSpot
+// allows 110: 5 are left for jitter on the way), and lets close to that
+// many in.
 func TestHubSpotLimitWindow(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
@@ -244,7 +245,7 @@ func TestHubSpotLimitWindow(t *testing.T) {
 		}
 		most = max(most, n)
 	}
-	if most > 110 || most < 100 {
-		t.Errorf("at most %d requests in a 10-second window, want 100 to 110", most)
+	if most > 105 || most < 100 {
+		t.Errorf("at most %d requests in a 10-second window, want 100 to 105", most)
 	}
 }

@@ -247,11 +247,12 @@ func TestReplicasOneService(t *testing.T) {
 	t.Cleanup(cbSrv.Close)
 	rs := newReplicaSet(t,
 		"INLINE_BUDGET=500ms",
-		// Longer than a Clearbit call may wait for its turn (5 s) and take
-		// (1 s), so no run times out after its call was answered: it would
-		// be run (and call) again. A run whose process died is taken over
-		// ACTION_TIMEOUT+5s after it started.
-		"ACTION_TIMEOUT=10s",
+		// Far longer than a Clearbit call may wait for its turn (5 s) and
+		// take (1 s), even on a loaded machine, so no run times out after
+		// its call was answered: it would be run (and call) again. A run
+		// whose process died is taken over ACTION_TIMEOUT+5s after it
+		// started.
+		"ACTION_TIMEOUT=20s",
 		"CLEARBIT_BASE_URL="+cbSrv.URL,
 		"CLEARBIT_API_KEY=sk_replicas_app_key",
 		"CLEARBIT_APP_KEY_PORTALS=all",
@@ -420,11 +421,11 @@ func TestReplicasOneService(t *testing.T) {
 		}
 
 		// The killed runs held their executions for ACTION_TIMEOUT+5s
-		// (15 s) from their start; B's sweeper then runs them again. Had A
+		// (25 s) from their start; B's sweeper then runs them again. Had A
 		// been killed in the middle of sending a completion, that one
 		// would wait for its delivery claim (ACTION_TIMEOUT+90s): wait
 		// longer than that.
-		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
 		defer cancel()
 		for i := range n {
 			c, err := rs.hs.WaitCompletion(ctx, id(i))
