@@ -154,10 +154,12 @@ func get(t *testing.T, c *http.Client, u string) int {
 func TestCallbackChecks(t *testing.T) {
 	t.Parallel()
 	tamper := map[string]func(q url.Values){
-		"tampered shop":   func(q url.Values) { q.Set("shop", "other.myshopify.com") },
-		"tampered code":   func(q url.Values) { q.Set("code", q.Get("code")+"x") },
-		"no hmac":         func(q url.Values) { q.Del("hmac") },
-		"hmac of another": func(q url.Values) { q.Set("hmac", shopifytest.Sign(url.Values{"x": {"1"}}, shopifytest.DefaultClientSecret)) },
+		"tampered shop": func(q url.Values) { q.Set("shop", "other.myshopify.com") },
+		"tampered code": func(q url.Values) { q.Set("code", q.Get("code")+"x") },
+		"no hmac":       func(q url.Values) { q.Del("hmac") },
+		"hmac of another": func(q url.Values) {
+			q.Set("hmac", shopifytest.Sign(url.Values{"x": {"1"}}, shopifytest.DefaultClientSecret))
+		},
 		"signed evil shop": func(q url.Values) {
 			q.Set("shop", "x.myshopify.com.evil.com")
 			q.Set("hmac", shopifytest.Sign(q, shopifytest.DefaultClientSecret))
