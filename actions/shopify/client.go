@@ -127,7 +127,12 @@ func (s *shop) query(ctx context.Context, op, q string, vars map[string]any, out
 				return err
 			}
 		}
+		release, err := p.lim.Acquire(ctx, s.domain)
+		if err != nil {
+			return err
+		}
 		ans, err := s.post(ctx, body)
+		release()
 		if err != nil {
 			return err
 		}
@@ -140,6 +145,7 @@ func (s *shop) query(ctx context.Context, op, q string, vars map[string]any, out
 				need := c.RequestedQueryCost - c.ThrottleStatus.CurrentlyAvailable
 				wait = time.Duration(math.Ceil(max(need, 1)/c.ThrottleStatus.RestoreRate*1000)) * time.Millisecond
 			}
+			p.lim.Pause(s.domain, p.now().Add(wait))
 			if try >= maxTries || wait > maxWait {
 				return &upstream.APIError{Status: http.StatusTooManyRequests, RetryAfter: wait, Body: "Shopify answered THROTTLED"}
 			}

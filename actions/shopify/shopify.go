@@ -113,6 +113,7 @@ type Provider struct {
 	settings string // the settings page's address, for messages
 	secret   func(ctx context.Context) ([]byte, error)
 	buckets  *buckets
+	lim      actions.Limiter // per shop: requests a second and in flight; THROTTLED pauses it
 
 	mu   sync.Mutex
 	mint minter
@@ -140,6 +141,7 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 		settings: deps.SettingsURL(),
 		buckets:  newBuckets(),
 	}
+	p.lim = deps.Limiter(ID, limit())
 	p.secret = func(ctx context.Context) ([]byte, error) {
 		if deps.AppSecret == nil {
 			return nil, errors.New("no app secret store")
@@ -247,6 +249,20 @@ func (p *Provider) minter(ctx context.Context) (minter, error) {
 	}
 	p.mint = minter{secret: append([]byte(nil), s...)}
 	return p.mint, nil
+}
+
+// limit paces each shop (keyed by its domain) on top of the query-cost
+// bucket: Shopify's GraphQL limit is in points, so this only caps bursts
+// and requests in flight; a THROTTLED answer pauses the shop for every
+// replica sharing the limiter.
+func limit() actions.Limit {
+	return actions.Limit{
+		Every:      50 * time.Millisecond,
+		Burst:      20,
+		Concurrent: 10,
+		MaxWait:    maxWait,
+		Refusal:    "Shopify request budget for this shop is used up (our own pacing, nothing was sent)",
+	}
 }
 
 // sleepCtx waits for d or until ctx ends.

@@ -16,14 +16,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
+
+	"hubspot-actions/actions/loopback"
 )
 
 // APIVersion is the Admin API version the fake serves (and the app pins).
@@ -138,12 +138,10 @@ func (f *Fake) customersOf(shop string) []Customer {
 }
 
 // Start serves a fake until the test ends.
-func Start(t testing.TB, opts Options) *Fake {
+func Start(t loopback.TB, opts Options) *Fake {
 	t.Helper()
 	f := NewServer(opts)
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	f.URL = srv.URL
+	f.URL = loopback.ServeTest(t, f)
 	return f
 }
 
