@@ -168,19 +168,17 @@ func TestCreateDiscountCode(t *testing.T) {
 	}
 }
 
-func TestCreateRetryAfterLostAnswerFindsItsCode(t *testing.T) {
+func TestCreateRefusesCodeHeldByAnotherDiscount(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, shopifytest.Options{})
 	req := actionstest.NewRequest(portal, "CONTACT", map[string]any{InDiscountType: "percent", InPercentOff: "20", InCodePrefix: "VIP"}, nil)
-	// A first run created the code, then its answer was lost: run the
-	// action's Run directly, then the execution through the runtime.
+	// A discount with the execution's code but another title (not made
+	// for this enrollment) holds the code.
 	ex := &actions.Execution{CallbackID: req.CallbackID, PortalID: portal}
 	first, err := h.p.create(context.Background(), ex, createIn{DiscountType: "percent", PercentOff: "20", CodePrefix: "VIP"})
 	if err != nil {
 		t.Fatalf("create() = %v", err)
 	}
-	// Same code, but the runtime's ref differs from ex's empty one: the
-	// title names the execution, so only a same-ref run owns it.
 	got := h.h.Run(t, ActionCreateDiscountCode, req, 15*time.Second)
 	if got[actions.OutputErrorCode] != string(actions.CodeRejected) {
 		t.Errorf("run with a code held by another discount = %v, want UPSTREAM_REJECTED", got)
