@@ -15,6 +15,7 @@ import (
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/clearbit"
 	"hubspot-actions/actions/quickbooks"
+	"hubspot-actions/actions/shopify"
 	"hubspot-actions/actions/stripe"
 	"hubspot-actions/actions/webhooks"
 )
@@ -26,6 +27,7 @@ func List() []actions.Module {
 		quickbooks.Module(),
 		clearbit.Module(),
 		stripe.Module(),
+		shopify.Module(),
 	}
 }
 
