@@ -41,7 +41,9 @@ func NewClient(instanceURL string, hc *http.Client, lim actions.Limiter, orgID s
 }
 
 // InstanceURL is the org's instance URL, without a trailing /.
-func (c *Client) InstanceURL() string { return strings.TrimSuffix(c.baseURL, "/services/data/"+APIVersion) }
+func (c *Client) InstanceURL() string {
+	return strings.TrimSuffix(c.baseURL, "/services/data/"+APIVersion)
+}
 
 // Lead is the part of a Salesforce lead the action writes. Empty fields are
 // left out, so an update never clears what is in Salesforce.

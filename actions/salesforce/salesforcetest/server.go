@@ -83,12 +83,12 @@ type Server struct {
 	mu        sync.Mutex
 	requests  []Request
 	codes     map[string]authCode
-	access    map[string]bool   // live access tokens
-	refresh   map[string]bool   // live refresh tokens
-	revoked   map[string]bool   // tokens revoked
-	leads     []Lead            // in creation order
-	failNext  []Failure         // answered by the next API requests, in order
-	refreshes int               // refresh_token grants answered
+	access    map[string]bool // live access tokens
+	refresh   map[string]bool // live refresh tokens
+	revoked   map[string]bool // tokens revoked
+	leads     []Lead          // in creation order
+	failNext  []Failure       // answered by the next API requests, in order
+	refreshes int             // refresh_token grants answered
 	seq       int
 }
 
