@@ -219,3 +219,27 @@ func ident(s string) bool {
 func indexFold(s, sub string) int {
 	return strings.Index(strings.ToUpper(s), strings.ToUpper(sub))
 }
+
+// Query is a query the fake understands, parsed.
+type Query struct {
+	Fields []string
+	Field  string // the field the WHERE clause compares
+	Like   bool   // LIKE rather than =
+	Value  string // the literal, unescaped
+	Limit  int    // 0: none
+	sel    selectQuery
+}
+
+// ParseQuery parses q the way the fake's query endpoint does; errors are
+// the message of its MALFORMED_QUERY answer.
+func ParseQuery(q string) (Query, error) {
+	sel, err := parseQuery(q)
+	if err != nil {
+		return Query{}, err
+	}
+	return Query{Fields: sel.fields, Field: sel.field, Like: sel.like, Value: string(sel.value), Limit: sel.limit, sel: sel}, nil
+}
+
+// Matches reports whether a field's value v satisfies the condition (both
+// = and LIKE ignore case).
+func (q Query) Matches(v string) bool { return q.sel.matches(v) }
