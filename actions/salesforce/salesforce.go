@@ -248,17 +248,31 @@ func (s *Provider) org(ctx context.Context, portalID int64) (*Client, string, er
 	}
 	// The instance URL was checked when it was saved; it is checked again
 	// so a row changed behind our back cannot point calls elsewhere.
-	if err := s.checkInstanceURL(st.AccountName); err != nil {
+	instance := s.localInstance(st.AccountName)
+	if err := s.checkInstanceURL(instance); err != nil {
 		return nil, "", s.reconnect(err)
 	}
 	hc, err := s.grants.Client(ctx, portalID)
 	if err != nil {
 		return nil, "", s.grantError(err)
 	}
-	c := NewClient(st.AccountName, hc, s.lim, st.AccountID)
+	c := NewClient(instance, hc, s.lim, st.AccountID)
 	c.now = s.now
 	c.observe = s.observe
 	return c, st.AccountID, nil
+}
+
+// localInstance returns the instance URL to call for a stored one: itself,
+// except that a loopback instance (the sandbox's fake) is the configured
+// loopback login URL, where the fake now listens, so that a sandbox's
+// connections survive a restart that moved the fake to another port.
+func (s *Provider) localInstance(stored string) string {
+	u, err := url.Parse(stored)
+	login, lerr := url.Parse(s.cfg.LoginURL)
+	if err == nil && lerr == nil && loopbackHost(u.Hostname()) && loopbackHost(login.Hostname()) {
+		return s.cfg.LoginURL
+	}
+	return stored
 }
 
 func (s *Provider) grantError(err error) error {
