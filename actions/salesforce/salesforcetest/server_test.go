@@ -59,7 +59,9 @@ func TestUpsertStatuses(t *testing.T) {
 	t.Parallel()
 	f := Start(t, Options{})
 	tok := token(t, f)
-	path := func(v string) string { return "/services/data/" + v + "/sobjects/Lead/" + DefaultExternalIDField + "/77" }
+	path := func(v string) string {
+		return "/services/data/" + v + "/sobjects/Lead/" + DefaultExternalIDField + "/77"
+	}
 	tests := []struct {
 		name, method, path, body string
 		status                   int
