@@ -127,12 +127,12 @@ type env struct {
 	cfg      Config
 }
 
-func newEnv(t *testing.T, opts salesforcetest.Options) *env {
+func newEnv(t testing.TB, opts salesforcetest.Options) *env {
 	t.Helper()
 	return newEnvWith(t, opts, func(*Config) {})
 }
 
-func newEnvWith(t *testing.T, opts salesforcetest.Options, edit func(*Config)) *env {
+func newEnvWith(t testing.TB, opts salesforcetest.Options, edit func(*Config)) *env {
 	t.Helper()
 	fake := salesforcetest.Start(t, opts)
 	e := echo.New()
@@ -174,13 +174,13 @@ func newEnvWith(t *testing.T, opts salesforcetest.Options, edit func(*Config)) *
 	return &env{fake: fake, svc: svc, db: db, grants: grants, sessions: sessions, url: ts.URL, browser: browser, cfg: svc.cfg}
 }
 
-func (e *env) signIn(t *testing.T, portalID int64) {
+func (e *env) signIn(t testing.TB, portalID int64) {
 	t.Helper()
 	u, _ := url.Parse(e.url)
 	e.browser.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: strconv.FormatInt(portalID, 10), Path: "/"}})
 }
 
-func (e *env) get(t *testing.T, u string) (*http.Response, string) {
+func (e *env) get(t testing.TB, u string) (*http.Response, string) {
 	t.Helper()
 	resp, err := e.browser.Get(u)
 	if err != nil {
@@ -193,7 +193,7 @@ func (e *env) get(t *testing.T, u string) (*http.Response, string) {
 
 // authorize follows connect to Salesforce's authorize endpoint and returns
 // the authorize URL and the callback URL Salesforce redirects back to.
-func (e *env) authorize(t *testing.T) (auth *url.URL, back string) {
+func (e *env) authorize(t testing.TB) (auth *url.URL, back string) {
 	t.Helper()
 	resp, _ := e.get(t, e.url+ConnectPath)
 	if resp.StatusCode != http.StatusFound {
@@ -212,7 +212,7 @@ func (e *env) authorize(t *testing.T) (auth *url.URL, back string) {
 
 // connect connects portalID through the whole browser flow and fails the
 // test unless the grant is saved.
-func (e *env) connect(t *testing.T, portalID int64) {
+func (e *env) connect(t testing.TB, portalID int64) {
 	t.Helper()
 	e.signIn(t, portalID)
 	_, back := e.authorize(t)
