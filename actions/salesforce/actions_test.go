@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/salesforce/salesforcetest"
@@ -289,5 +290,31 @@ func TestNotConnected(t *testing.T) {
 	}
 	if card, _ := unconfigured.Card(ctx, 41); card.Status != actions.CardUnavailable {
 		t.Errorf("unconfigured Card() = %+v", card)
+	}
+}
+
+// TestMissingExternalIDFieldIsRemembered: once an org answered that the
+// field does not exist, later executions go straight to the email lookup
+// (one call fewer each) until fieldMissingFor has passed.
+func TestMissingExternalIDFieldIsRemembered(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, salesforcetest.Options{NoExternalIDField: true})
+	e.connect(t, 25)
+	now := time.Now()
+	e.svc.now = func() time.Time { return now }
+	ctx := context.Background()
+	for i, id := range []string{"1", "2", "3"} {
+		if i == 2 {
+			now = now.Add(fieldMissingFor + time.Second)
+		}
+		if _, err := e.svc.upsertLead(ctx, execution(25, "cb"+id, id, nil), leadIn{Email: "m" + id + "@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(e.fake.RequestsTo(http.MethodPatch, "/sobjects/Lead/"+DefaultExternalIDField+"/")); got != 2 {
+		t.Errorf("upserts by external id = %d, want 2 (the first run, and the third after the wait)", got)
+	}
+	if got := len(e.fake.Leads()); got != 3 {
+		t.Errorf("leads = %d, want 3", got)
 	}
 }

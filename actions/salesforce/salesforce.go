@@ -181,8 +181,9 @@ type Provider struct {
 	now      func() time.Time
 	public   []echo.MiddlewareFunc // on the routes anyone may call (Deps.Public)
 
-	mu    sync.Mutex
-	usage map[string]Usage // the last Sforce-Limit-Info seen, by org id
+	mu      sync.Mutex
+	usage   map[string]Usage     // the last Sforce-Limit-Info seen, by org id
+	noField map[string]time.Time // orgs without the external id field, until when
 }
 
 // newProvider returns the provider. grants holds each portal's grant
@@ -207,6 +208,7 @@ func newProvider(cfg Config, grants *oauth.Grants, sessions actions.Sessions, se
 		log:      log.With("provider", ID),
 		now:      time.Now,
 		usage:    map[string]Usage{},
+		noField:  map[string]time.Time{},
 	}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
+	"time"
 
 	"hubspot-actions/actions"
 )
@@ -117,8 +118,12 @@ func (s *Provider) upsertLead(ctx context.Context, ex *actions.Execution, in lea
 	var instance string
 	err = s.withOrg(ctx, ex.PortalID, func(c *Client) error {
 		var err error
+		var missing bool
 		instance = c.InstanceURL()
-		res, err = upsert(ctx, c, s.cfg.ExternalIDField, w)
+		res, missing, err = upsert(ctx, c, s.cfg.ExternalIDField, w, s.fieldMissing(c.org))
+		if missing {
+			s.rememberFieldMissing(c.org)
+		}
 		return err
 	})
 	if err != nil {
@@ -177,36 +182,59 @@ func validEmail(s string) bool {
 }
 
 // upsert writes the lead: by the external id field when the contact's id is
-// known and the field exists, else by email (one match is updated, none
-// creates, several are refused). Either way a re-run of the execution
-// finds what an earlier run wrote, so it never creates a second lead.
-// Salesforce's required LastName and Company are sent as their defaults only
-// when a new lead lacks them, so an existing lead keeps its own.
-func upsert(ctx context.Context, c *Client, field string, w wantLead) (UpsertResult, error) {
-	if w.key != "" {
+// known and the field exists (skipField: it was found missing a moment
+// ago), else by email (one match is updated, none creates, several are
+// refused). Either way a re-run of the execution finds what an earlier run
+// wrote, so it never creates a second lead. Salesforce's required LastName
+// and Company are sent as their defaults only when a new lead lacks them,
+// so an existing lead keeps its own. fieldMissing reports that the org
+// answered that the field does not exist.
+func upsert(ctx context.Context, c *Client, field string, w wantLead, skipField bool) (res UpsertResult, fieldMissing bool, err error) {
+	if w.key != "" && !skipField {
 		res, err := c.UpsertLead(ctx, field, w.key, w.Lead)
 		if missingRequired(err) {
 			res, err = c.UpsertLead(ctx, field, w.key, w.withDefaults())
 		}
 		var ae *APIError
 		if !errors.As(err, &ae) || ae.Status != http.StatusNotFound {
-			return res, err
+			return res, false, err
 		}
 		// The org has no such field (or the user may not see it): match
 		// by email.
+		fieldMissing = true
 	}
 	found, err := c.FindLeadsByEmail(ctx, w.Email, 2)
 	if err != nil {
-		return UpsertResult{}, err
+		return UpsertResult{}, fieldMissing, err
 	}
 	switch len(found) {
 	case 0:
 		id, err := c.CreateLead(ctx, w.withDefaults())
-		return UpsertResult{ID: id, Created: true}, err
+		return UpsertResult{ID: id, Created: true}, fieldMissing, err
 	case 1:
-		return UpsertResult{ID: found[0].ID}, c.UpdateLead(ctx, found[0].ID, w.Lead)
+		return UpsertResult{ID: found[0].ID}, fieldMissing, c.UpdateLead(ctx, found[0].ID, w.Lead)
 	}
-	return UpsertResult{}, &MultipleError{Matches: len(found), byEmail: true}
+	return UpsertResult{}, fieldMissing, &MultipleError{Matches: len(found), byEmail: true}
+}
+
+// fieldMissingFor is how long an org whose external id field was found
+// missing is matched by email without asking again: an admin who adds the
+// field sees it used within this long.
+const fieldMissingFor = 10 * time.Minute
+
+// fieldMissing reports whether the org's external id field was found
+// missing less than fieldMissingFor ago.
+func (s *Provider) fieldMissing(orgID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	until, ok := s.noField[orgID]
+	return ok && s.now().Before(until)
+}
+
+func (s *Provider) rememberFieldMissing(orgID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noField[orgID] = s.now().Add(fieldMissingFor)
 }
 
 // withDefaults fills the fields Salesforce requires on a new lead.
