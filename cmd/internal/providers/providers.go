@@ -15,6 +15,7 @@ import (
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/clearbit"
 	"hubspot-actions/actions/quickbooks"
+	"hubspot-actions/actions/salesforce"
 	"hubspot-actions/actions/shopify"
 	"hubspot-actions/actions/stripe"
 	"hubspot-actions/actions/webhooks"
@@ -25,6 +26,7 @@ import (
 func List() []actions.Module {
 	return []actions.Module{
 		quickbooks.Module(),
+		salesforce.Module(),
 		clearbit.Module(),
 		stripe.Module(),
 		shopify.Module(),
