@@ -257,6 +257,8 @@ func TestCreateValidation(t *testing.T) {
 		{createIn{DiscountType: "amount", AmountOff: "-5"}, InAmountOff},
 		{createIn{DiscountType: "amount", AmountOff: "5.123"}, InAmountOff},
 		{createIn{DiscountType: "percent", PercentOff: "10", UsageLimit: -1}, InUsageLimit},
+		{createIn{DiscountType: "percent", PercentOff: "10", UsageLimit: 1 << 31}, InUsageLimit},
+		{createIn{DiscountType: "amount", AmountOff: "1000000001"}, InAmountOff},
 		{createIn{DiscountType: "percent", PercentOff: "10", OncePerCustomer: "maybe"}, InOncePerCustomer},
 		{createIn{DiscountType: "percent", PercentOff: "10", ExpiresInDays: -1}, InExpiresInDays},
 		{createIn{DiscountType: "percent", PercentOff: "10", CodePrefix: "SPR-ING"}, InCodePrefix},

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -244,5 +247,33 @@ func TestDisconnectUnreachable(t *testing.T) {
 	}
 	if _, ok := e.stored(t, portal); ok {
 		t.Error("token still stored")
+	}
+}
+
+// TestShopifyCallsFollowNoRedirect: a redirect from the shop's host is not
+// followed, so neither the access token (X-Shopify-Access-Token, which Go
+// keeps on a cross-host redirect) nor the client secret of a code exchange
+// ever reaches another host.
+func TestShopifyCallsFollowNoRedirect(t *testing.T) {
+	t.Parallel()
+	var leaked atomic.Int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked.Add(1)
+	}))
+	t.Cleanup(elsewhere.Close)
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(shop.Close)
+	e := newEnv(t, shopifytest.Options{})
+	req, _ := http.NewRequest(http.MethodPost, shop.URL+"/admin/oauth/access_token", strings.NewReader("client_secret=s"))
+	req.Header.Set("X-Shopify-Access-Token", "shpat_secret")
+	resp, err := e.p.hc.Do(req)
+	if err != nil {
+		t.Fatalf("Do() = %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTemporaryRedirect || leaked.Load() != 0 {
+		t.Errorf("answer %d with %d requests elsewhere; want the 307 itself and none", resp.StatusCode, leaked.Load())
 	}
 }

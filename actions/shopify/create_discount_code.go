@@ -3,6 +3,7 @@ package shopify
 import (
 	"context"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -167,8 +168,11 @@ func plan(in createIn) (createPlan, error) {
 		if err != nil {
 			return p, actions.Invalid(InAmountOff, "%s", err.Error())
 		}
-		if f <= 0 || f > 1e9 {
+		if f <= 0 {
 			return p, actions.Invalid(InAmountOff, "must be more than 0")
+		}
+		if f > 1e9 {
+			return p, actions.Invalid(InAmountOff, "must be at most 1000000000")
 		}
 		p.amount = strconv.FormatFloat(f, 'f', 2, 64)
 	case "":
@@ -178,6 +182,10 @@ func plan(in createIn) (createPlan, error) {
 	}
 	if in.UsageLimit < 0 {
 		return p, actions.Invalid(InUsageLimit, "must be at least 1, or empty for no limit")
+	}
+	if in.UsageLimit > math.MaxInt32 {
+		// Shopify's usageLimit is a GraphQL Int (32 bits).
+		return p, actions.Invalid(InUsageLimit, "must be at most %d", math.MaxInt32)
 	}
 	p.usageLimit = in.UsageLimit
 	switch strings.ToLower(strings.TrimSpace(in.OncePerCustomer)) {

@@ -103,7 +103,7 @@ type customer struct {
 }
 
 const customerSearch = `query customers($q: String!) {
-  customers(first: 1, query: $q) {
+  customers(first: 10, query: $q) {
     nodes { id email numberOfOrders tags amountSpent { amount currencyCode } lastOrder { createdAt } }
   }
 }`

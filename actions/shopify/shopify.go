@@ -133,7 +133,7 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 		cfg:      cfg,
 		db:       deps.DB,
 		sessions: deps.Sessions,
-		hc:       deps.Client("shopify", 30*time.Second),
+		hc:       noRedirects(deps.Client("shopify", 30*time.Second)),
 		log:      deps.Logger().With("provider", ID),
 		now:      time.Now,
 		sleep:    sleepCtx,
@@ -275,4 +275,15 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// noRedirects returns a copy of hc that never follows a redirect: a
+// redirect would carry X-Shopify-Access-Token (which Go keeps on a
+// cross-host redirect, unlike Authorization) or, for a 307 of the code
+// exchange, the client secret to a host other than the shop's. A 3xx is
+// an answer like any other, and fails the call.
+func noRedirects(hc *http.Client) *http.Client {
+	c := *hc
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
 }
