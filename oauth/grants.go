@@ -94,6 +94,7 @@ type Grants struct {
 
 	mu      sync.Mutex
 	cache   map[int64]cachedToken // fresh access tokens (no refresh token), in memory only
+	epoch   map[int64]uint64      // per portal, moved on by every forget and refresh
 	backoff map[int64]time.Time   // no refresh before, after a 429 from the token endpoint
 }
 
@@ -111,6 +112,7 @@ func NewGrants(provider string, conf *oauth2.Config, db *store.DB, hc *http.Clie
 		log:      log.With("provider", provider),
 		now:      time.Now,
 		cache:    make(map[int64]cachedToken),
+		epoch:    make(map[int64]uint64),
 		backoff:  make(map[int64]time.Time),
 	}
 }
@@ -242,6 +244,7 @@ func SentFingerprint(req *http.Request) string {
 func (g *Grants) load(ctx context.Context, portalID int64, stale func(accessToken string) bool) (*oauth2.Token, error) {
 	waitUntil := time.Now().Add(maxWait)
 	for {
+		epoch := g.epochOf(portalID)
 		row, err := g.db.GetToken(ctx, portalID, g.provider)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("oauth: portal %d has no %s grant: %w", portalID, g.provider, ErrNotConnected)
@@ -262,7 +265,7 @@ func (g *Grants) load(ctx context.Context, portalID int64, stale func(accessToke
 		left := tok.Expiry.Sub(now)
 		force := stale != nil && stale(row.AccessToken)
 		if left > refreshAhead && !force {
-			g.remember(portalID, tok)
+			g.rememberRead(portalID, tok, epoch)
 			return tok, nil
 		}
 		if row.RefreshLockUntil.After(now) {
@@ -507,9 +510,31 @@ func (g *Grants) cached(portalID int64) (*oauth2.Token, bool) {
 	return public(c.tok), true
 }
 
+// remember keeps a token just refreshed: the newest there is.
 func (g *Grants) remember(portalID int64, t *oauth2.Token) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.epoch[portalID]++
+	g.cache[portalID] = cachedToken{tok: public(t), at: g.now()}
+}
+
+// epochOf is the portal's cache epoch, taken before reading its grant.
+func (g *Grants) epochOf(portalID int64) uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.epoch[portalID]
+}
+
+// rememberRead keeps a token read from the grant, unless the cache moved
+// on since the read began (epoch): a refresh or a forced refresh after a
+// 401 meanwhile means the read may hold a token already replaced, which
+// would be handed out again.
+func (g *Grants) rememberRead(portalID int64, t *oauth2.Token, epoch uint64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.epoch[portalID] != epoch {
+		return
+	}
 	g.cache[portalID] = cachedToken{tok: public(t), at: g.now()}
 }
 
@@ -517,6 +542,7 @@ func (g *Grants) remember(portalID int64, t *oauth2.Token) {
 func (g *Grants) forget(portalID int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.epoch[portalID]++
 	delete(g.cache, portalID)
 	delete(g.backoff, portalID)
 }
