@@ -265,7 +265,14 @@ func (g *Grants) load(ctx context.Context, portalID int64, stale func(accessToke
 		left := tok.Expiry.Sub(now)
 		force := stale != nil && stale(row.AccessToken)
 		if left > refreshAhead && !force {
-			g.rememberRead(portalID, tok, epoch)
+			if stale != nil {
+				// A forced refresh found a token newer than the rejected
+				// one: the newest known, so reads begun before this one
+				// must not cache theirs over it.
+				g.remember(portalID, tok)
+			} else {
+				g.rememberRead(portalID, tok, epoch)
+			}
 			return tok, nil
 		}
 		if row.RefreshLockUntil.After(now) {
