@@ -156,6 +156,11 @@ func TestDefinitionGroupsDependencies(t *testing.T) {
 	if back := c.Definition(); !cmp.Equal(back.InputFieldDependencies, want) {
 		t.Errorf("Component.Definition() lost the dependencies: %v", back.InputFieldDependencies)
 	}
+	// The project check (definitions --check, publish) checks them.
+	c.Config.InputFieldDependencies[0].ControllingFieldValue = "half"
+	if err := actions.CheckProject("app", []actions.Component{c}); err == nil || !strings.Contains(err.Error(), `shop-discount: inputFieldDependencies[0] (CONDITIONAL_SINGLE_FIELD on "kind"): controllingFieldValue "half" is not one of "kind"'s options`) {
+		t.Errorf("CheckProject(component with a bad dependency) = %v", err)
+	}
 	// An action without dependencies writes none.
 	if js := mustJSON(t, sampleAction(t).Definition(sampleParams)); strings.Contains(js, "inputFieldDependencies") {
 		t.Errorf("definition without dependencies has the key: %s", js)
