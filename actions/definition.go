@@ -43,6 +43,9 @@ type Definition struct {
 	OutputFields         []OutputFieldDefinition `json:"outputFields,omitempty"`
 	ExecutionRules       []ExecutionRule         `json:"executionRules,omitempty"`
 	Labels               map[string]Labels       `json:"labels"`
+
+	// InputFieldDependencies says which inputs control which (§1.7).
+	InputFieldDependencies []InputFieldDependency `json:"inputFieldDependencies,omitempty"`
 }
 
 // ObjectRequestOptions lists the enrolled record's properties HubSpot sends
@@ -149,6 +152,7 @@ func (a *Action) Definition(p DefinitionParams) Definition {
 			l.InputFieldDescriptions[f.Name] = f.Description
 		}
 	}
+	d.InputFieldDependencies = dependencies(a.Inputs)
 	for _, f := range a.Outputs {
 		d.OutputFields = append(d.OutputFields, OutputFieldDefinition{TypeDefinition: TypeDefinition{Name: f.Name, Type: f.Type, FieldType: f.FieldType, Options: f.Options}})
 		l.OutputFieldLabels[f.Name] = f.Label
@@ -181,6 +185,9 @@ type ComponentConfig struct {
 	OutputFields         []OutputFieldDefinition `json:"outputFields,omitempty"`
 	ExecutionRules       []ExecutionRule         `json:"executionRules,omitempty"`
 	Labels               map[string]Labels       `json:"labels"`
+
+	// InputFieldDependencies says which inputs control which (§1.7).
+	InputFieldDependencies []InputFieldDependency `json:"inputFieldDependencies,omitempty"`
 }
 
 // SupportedClient names a HubSpot tool that may run the action.
@@ -208,6 +215,8 @@ func NewComponent(uid string, d Definition) Component {
 		OutputFields:         d.OutputFields,
 		ExecutionRules:       d.ExecutionRules,
 		Labels:               d.Labels,
+
+		InputFieldDependencies: d.InputFieldDependencies,
 	}}
 }
 
@@ -223,6 +232,8 @@ func (c Component) Definition() Definition {
 		OutputFields:         k.OutputFields,
 		ExecutionRules:       k.ExecutionRules,
 		Labels:               k.Labels,
+
+		InputFieldDependencies: k.InputFieldDependencies,
 	}
 }
 

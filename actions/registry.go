@@ -50,6 +50,10 @@ type InputField struct {
 	Dynamic bool
 	// Secret marks a value that must never be shown back (history, logs).
 	Secret bool
+	// DependsOn names the input that controls this one in the workflow
+	// editor: ShownWhen (shown only for some values of an enumeration) or
+	// EnabledBy (usable once the other is set). nil: always shown.
+	DependsOn *Dependency
 }
 
 // OutputField declares one output of an action.
@@ -249,6 +253,9 @@ func Register[In, Out any](r *Registry, s Spec[In, Out]) error {
 			return fmt.Errorf("actions: %s: %s field %q is not declared as an input", s.Key, inType, name)
 		}
 	}
+	if err := checkDependencies(s.Inputs); err != nil {
+		return fmt.Errorf("actions: %s: %w", s.Key, err)
+	}
 	seenOut := map[string]bool{}
 	for _, f := range s.Outputs {
 		if !namePattern.MatchString(f.Name) || seenOut[f.Name] || f.Name == OutputErrorCode || f.Name == OutputErrorMsg {
@@ -291,6 +298,7 @@ func Register[In, Out any](r *Registry, s Spec[In, Out]) error {
 		OutputField{Name: OutputErrorMsg, Type: TypeString, FieldType: FieldText, Label: "Error message"},
 	)
 	run := s.Run
+	decl := s.Inputs
 	r.actions[s.Key] = &Action{
 		Key:              s.Key,
 		Name:             s.Name,
@@ -309,7 +317,7 @@ func Register[In, Out any](r *Registry, s Spec[In, Out]) error {
 		secrets:          secrets,
 		run: func(ctx context.Context, ex *Execution, inputs map[string]any, v validate) (map[string]string, error) {
 			var in In
-			if err := bindInputs(&in, inputs); err != nil {
+			if err := bindInputs(&in, dropHidden(decl, inputs)); err != nil {
 				return nil, err
 			}
 			if err := v(&in); err != nil {

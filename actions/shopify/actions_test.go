@@ -405,3 +405,22 @@ func TestSandboxFake(t *testing.T) {
 		t.Errorf("sandbox customer = %+v, %v, %v", c, ok, err)
 	}
 }
+
+// TestCreateIgnoresHiddenStaleInputs: a percent left from before the
+// marketer switched to a fixed amount is hidden, so it is ignored.
+func TestCreateIgnoresHiddenStaleInputs(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, shopifytest.Options{})
+	_, got := h.run(t, ActionCreateDiscountCode, map[string]any{InDiscountType: "amount", InAmountOff: "5", InPercentOff: "150"}, nil)
+	if got[actions.OutputErrorCode] != "" {
+		t.Fatalf("amount with a stale percent = %v, want success", got)
+	}
+	ds := h.fake.Discounts(testShop)
+	if len(ds) != 1 {
+		t.Fatalf("discounts = %d, want 1", len(ds))
+	}
+	value := ds[0].Input["customerGets"].(map[string]any)["value"].(map[string]any)
+	if _, ok := value["percentage"]; ok || value["discountAmount"] == nil {
+		t.Errorf("discount value = %v, want the amount only", value)
+	}
+}

@@ -754,3 +754,31 @@ func TestCheckReadsUnexpandedCoupon(t *testing.T) {
 		t.Errorf("the coupon was not read")
 	}
 }
+
+// TestCreateIgnoresHiddenStaleInputs: a marketer who first chose a fixed
+// amount for 3 months, then switched to a percentage once, leaves values
+// HubSpot no longer shows; they must not fail (or shape) the discount.
+func TestCreateIgnoresHiddenStaleInputs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, actions.Config{})
+	got := e.h.Execute(t, ActionCreatePromotionCode, request(portalOK, "ap-stale-1", map[string]any{
+		InDiscountType: "percent", InPercentOff: "15", InAmountOff: "10,50", InCurrency: "euro",
+		InDuration: "once", InDurationInMonths: 3,
+	}))
+	if got[actions.OutputState] != actions.StateSuccess {
+		t.Fatalf("percent with a stale amount = %v, want SUCCESS", got)
+	}
+	if want := e.app.mint.couponID(portalOK, terms{percentOff: 15, duration: "once"}); got[OutCouponID] != want {
+		t.Errorf("coupon_id = %q, want the 15%% once coupon %q", got[OutCouponID], want)
+	}
+	if c := e.posts("/v1/coupons"); len(c) != 1 || c[0].Form.Get("amount_off") != "" || c[0].Form.Get("currency") != "" || c[0].Form.Get("duration_in_months") != "" {
+		t.Errorf("coupons posted = %v, want one percent coupon without the hidden inputs", c)
+	}
+	// Shown again (amount), the same stale values are checked and named.
+	got = e.h.Execute(t, ActionCreatePromotionCode, request(portalOK, "ap-stale-2", map[string]any{
+		InDiscountType: "amount", InAmountOff: "10", InCurrency: "euro", InPercentOff: "15",
+	}))
+	if got[actions.OutputErrorCode] != string(actions.CodeValidation) || !strings.HasPrefix(got[actions.OutputErrorMsg], InCurrency+": ") {
+		t.Errorf("amount with currency euro = %v, want VALIDATION_FAILED naming %s (the hidden percent_off ignored)", got, InCurrency)
+	}
+}

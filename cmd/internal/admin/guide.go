@@ -32,11 +32,13 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 		Name, Label, Type, Description string
 		Required, Dynamic, Secret      bool
 		Options                        []string
+		Appears                        string // when the editor shows it, if not always
 	}
 	type action struct {
 		Key, Name, Description, Objects, Card string
 		Inputs, Outputs                       []field
 		Errors                                []actions.ErrorCase
+		Appear                                []string // the Appears of its inputs, as sentences
 	}
 	type provider struct {
 		ID string
@@ -63,6 +65,9 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 			gf := field{Name: f.Name, Label: f.Label, Type: typeName(f.Type), Description: f.Description, Required: f.Required, Dynamic: f.Dynamic, Secret: f.Secret}
 			for _, o := range f.Options {
 				gf.Options = append(gf.Options, o.Label)
+			}
+			if gf.Appears = appears(a, f); gf.Appears != "" {
+				ga.Appear = append(ga.Appear, f.Label+": "+lowerFirst(gf.Appears))
 			}
 			ga.Inputs = append(ga.Inputs, gf)
 		}

@@ -38,7 +38,7 @@ func Command(ctx context.Context, args []string, reg *actions.Registry, getenv f
 	fset := flag.NewFlagSet("publish", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	dryRun := fset.Bool("dry-run", false, "print what would change and change nothing")
-	allowBreaking := fset.Bool("allow-breaking", false, "allow changes that break workflows already using an action: removing or renaming an input or output, changing a field's type, making an input required, removing an object type")
+	allowBreaking := fset.Bool("allow-breaking", false, "allow changes that break workflows already using an action: removing or renaming an input or output, changing a field's type, making an input required, removing an object type, hiding an input where it was shown")
 	published := fset.Bool("published", true, "whether the actions are published (visible to installing accounts)")
 	base := fset.String("public-base-url", "", "the https origin HubSpot calls (required unless PUBLIC_BASE_URL is set; never the placeholder of the committed files)")
 	force := fset.Bool("force", false, "change definitions publish did not write (from a project build, hs project upload, or made by hand); the next project upload overwrites them again")
@@ -275,6 +275,7 @@ func changedFields(want, have actions.Definition) []string {
 		{"objectTypes", want.ObjectTypes, have.ObjectTypes},
 		{"objectRequestOptions", want.ObjectRequestOptions, have.ObjectRequestOptions},
 		{"inputFields", want.InputFields, have.InputFields},
+		{"inputFieldDependencies", want.InputFieldDependencies, have.InputFieldDependencies},
 		{"outputFields", want.OutputFields, have.OutputFields},
 		{"executionRules", want.ExecutionRules, have.ExecutionRules},
 		{"labels", want.Labels, have.Labels},
@@ -327,8 +328,9 @@ func dropEmpty(v any) any {
 // already using the action: an input or output removed or renamed (a
 // workflow fills or reads it by name), a field's type changed (the values
 // workflows send or read no longer fit), an input made required or added as
-// required (workflows do not fill it), and an object type removed (workflows
-// on those records can no longer run it).
+// required (workflows do not fill it), an object type removed (workflows
+// on those records can no longer run it), and an input hidden where it was
+// shown or a controlling option removed (see dependencyBreakingChanges).
 func breakingChanges(want, have actions.Definition) []string {
 	var out []string
 	wantIn := map[string]actions.InputFieldDefinition{}
@@ -375,6 +377,7 @@ func breakingChanges(want, have actions.Definition) []string {
 			out = append(out, fmt.Sprintf("object type %s would be removed", t))
 		}
 	}
+	out = append(out, dependencyBreakingChanges(want, have)...)
 	return out
 }
 

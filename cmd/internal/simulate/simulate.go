@@ -151,6 +151,10 @@ With several --url (replicas sharing one database and PUBLIC_BASE_URL,
 given as --public-url), load goes to each in turn, as behind a load
 balancer; every replica must send its completions to --callback-addr.
 
+Like HubSpot's editor, it hides the inputs the given choices hide (an
+amount_off when discount_type=percent): it lists them and does not send
+them. It lists the inputs greyed out until another is set, and sends those.
+
 It exits non-zero when an execution is rejected with a 4xx (such as a 401
 for a wrong client secret or --public-url), gets no answer, is lost, or
 gets two outcomes.
@@ -238,6 +242,7 @@ gets two outcomes.
 	if err != nil {
 		return err
 	}
+	hideInputs(stdout, act, base)
 	if o.Load > 0 {
 		err = runLoad(ctx, o, caller, base, tr, hs != nil, stdout, stderr)
 	} else {
