@@ -175,10 +175,14 @@ type Component struct {
 
 // ComponentConfig is a workflow-action component's config: a Definition
 // with isPublished for published and the clients that may use the action.
+// ToolType and LLMConfig are an agent tool's (AGENTS in supportedClients),
+// absent otherwise.
 type ComponentConfig struct {
 	ActionURL            string                  `json:"actionUrl"`
 	IsPublished          bool                    `json:"isPublished"`
 	SupportedClients     []SupportedClient       `json:"supportedClients"`
+	ToolType             string                  `json:"toolType,omitempty"`
+	LLMConfig            *LLMConfig              `json:"llmConfig,omitempty"`
 	ObjectTypes          []string                `json:"objectTypes"`
 	ObjectRequestOptions *ObjectRequestOptions   `json:"objectRequestOptions,omitempty"`
 	InputFields          []InputFieldDefinition  `json:"inputFields"`
@@ -190,6 +194,13 @@ type ComponentConfig struct {
 	InputFieldDependencies []InputFieldDependency `json:"inputFieldDependencies,omitempty"`
 }
 
+// LLMConfig is what an agent tool tells the agent's model:
+// ActionDescription says how and when to use the tool and how to fill its
+// inputs. Only the agent sees it.
+type LLMConfig struct {
+	ActionDescription string `json:"actionDescription"`
+}
+
 // SupportedClient names a HubSpot tool that may run the action.
 type SupportedClient struct {
 	Client string `json:"client"`
@@ -199,8 +210,21 @@ type SupportedClient struct {
 const ComponentType = "workflow-action"
 
 // Component returns the action's project component. Its uid is the key.
+// An agent tool's also lists AGENTS in supportedClients, with its toolType
+// and llmConfig.
 func (a *Action) Component(p DefinitionParams) Component {
-	return NewComponent(a.Key, a.Definition(p))
+	c := NewComponent(a.Key, a.Definition(p))
+	if a.IsAgentTool() {
+		c.Config.SupportedClients = a.SupportedClients()
+		c.Config.ToolType = a.Agent.Type
+		c.Config.LLMConfig = &LLMConfig{ActionDescription: a.Agent.Description}
+	}
+	return c
+}
+
+// OffersAgents reports whether the component lists the AGENTS client.
+func (c Component) OffersAgents() bool {
+	return slices.ContainsFunc(c.Config.SupportedClients, func(sc SupportedClient) bool { return sc.Client == ClientAgents })
 }
 
 // NewComponent wraps a definition as a project component with the given uid.

@@ -81,6 +81,9 @@ func CheckProject(appUID string, cs []Component) error {
 			fail("actionUrl %s is also %s's", c.Config.ActionURL, other)
 		}
 		urls[c.Config.ActionURL] = c.UID
+		for _, err := range checkAgentComponent(c) {
+			fail("%v", err)
+		}
 		if err := CheckDefinition(c.Definition()); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", c.UID, err))
 		}

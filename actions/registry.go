@@ -109,6 +109,46 @@ type Spec[In, Out any] struct {
 	FailOutputs map[string]string
 	Run         func(ctx context.Context, ex *Execution, in In) (Out, error)
 	Options     map[string]OptionsFunc
+	// ReadOnly says Run only reads (in HubSpot and in the provider) and is
+	// safe to repeat: it creates, changes and sends nothing.
+	ReadOnly bool
+	// Agent, when set, also offers the action to HubSpot's agents as a
+	// tool (supportedClients AGENTS). Register refuses a tool whose action
+	// is not ReadOnly unless Agent.SideEffects says why it is offered.
+	Agent *AgentTool
+	// NeedsObject says Run works on the enrolled record itself (its id), so
+	// a request that names none (an agent's, say) is answered
+	// VALIDATION_FAILED without running. An agent tool cannot need one.
+	NeedsObject bool
+}
+
+// Tool types of an agent tool (HubSpot's toolType).
+const (
+	ToolGetData    = "GET_DATA"    // retrieves information from HubSpot or another system
+	ToolGenerate   = "GENERATE"    // generates content from its inputs
+	ToolTakeAction = "TAKE_ACTION" // changes something, in the CRM or elsewhere
+)
+
+// Clients that may run an action (supportedClients).
+const (
+	ClientWorkflows = "WORKFLOWS"
+	ClientAgents    = "AGENTS"
+)
+
+// AgentTool describes an action offered to HubSpot's agents as a tool.
+type AgentTool struct {
+	// Description is written for a model, not a marketer: what the tool
+	// does, when to use it, what each input means (by its name) and what
+	// comes back. It becomes llmConfig.actionDescription; only the agent
+	// sees it.
+	Description string
+	// Type is the toolType; the default is ToolGetData for a ReadOnly
+	// action (and must be set otherwise).
+	Type string
+	// SideEffects must be true to offer an action that is not ReadOnly,
+	// with SideEffectsReason saying why an agent may run it.
+	SideEffects       bool
+	SideEffectsReason string
 }
 
 // Execution is what an action's Run knows of the execution it serves.
@@ -145,6 +185,11 @@ type Action struct {
 	Scopes      []Scope
 	BlockExpiry time.Duration
 	FailOutputs map[string]string
+	// ReadOnly, Agent and NeedsObject are the Spec's (Agent with its Type
+	// filled in).
+	ReadOnly    bool
+	Agent       *AgentTool
+	NeedsObject bool
 	errors      map[Code]string
 	options     map[string]OptionsFunc
 	run         func(ctx context.Context, ex *Execution, inputs map[string]any, v validate) (map[string]string, error)
@@ -292,6 +337,10 @@ func Register[In, Out any](r *Registry, s Spec[In, Out]) error {
 	if err := checkScopes(s.Scopes); err != nil {
 		return fmt.Errorf("actions: %s: %w", s.Key, err)
 	}
+	agent, err := checkAgentTool(s.Agent, s.ReadOnly, s.NeedsObject, s.Inputs)
+	if err != nil {
+		return fmt.Errorf("actions: %s: %w", s.Key, err)
+	}
 	outputs := append([]OutputField(nil), s.Outputs...)
 	outputs = append(outputs,
 		OutputField{Name: OutputErrorCode, Type: TypeEnumeration, FieldType: FieldSelect, Label: "Error code", Options: codeOptions()},
@@ -299,6 +348,7 @@ func Register[In, Out any](r *Registry, s Spec[In, Out]) error {
 	)
 	run := s.Run
 	decl := s.Inputs
+	needsObject, objectTypes := s.NeedsObject, s.ObjectTypes
 	r.actions[s.Key] = &Action{
 		Key:              s.Key,
 		Name:             s.Name,
@@ -312,10 +362,16 @@ func Register[In, Out any](r *Registry, s Spec[In, Out]) error {
 		Scopes:           append([]Scope(nil), s.Scopes...),
 		BlockExpiry:      s.BlockExpiry,
 		FailOutputs:      s.FailOutputs,
+		ReadOnly:         s.ReadOnly,
+		Agent:            agent,
+		NeedsObject:      s.NeedsObject,
 		errors:           s.Errors,
 		options:          s.Options,
 		secrets:          secrets,
 		run: func(ctx context.Context, ex *Execution, inputs map[string]any, v validate) (map[string]string, error) {
+			if needsObject && !ex.HasObject() {
+				return nil, noObject(objectTypes, ex.Context.Source)
+			}
 			var in In
 			if err := bindInputs(&in, dropHidden(decl, inputs)); err != nil {
 				return nil, err

@@ -142,6 +142,15 @@ func NewRequest(portalID int64, objectType string, inputs map[string]any, proper
 	}
 }
 
+// NewAgentRequest returns an execution request as one of HubSpot's agents
+// sends it: context source AGENTS, no workflow and no enrolled object.
+func NewAgentRequest(portalID int64, inputs map[string]any) actions.Request {
+	req := NewRequest(portalID, "", inputs, nil)
+	req.Context = actions.Context{Source: actions.SourceAgents}
+	req.Object = actions.Object{}
+	return req
+}
+
 // Post sends a v2-signed POST of body to path and returns the status and
 // the response body.
 func (h *Harness) Post(t testing.TB, path string, body []byte) (int, []byte) {

@@ -86,12 +86,28 @@ func (e *Provider) companySpec() actions.Spec[companyIn, companyOut] {
 		// expired), so workflows can always branch on enriched.
 		FailOutputs: map[string]string{OutputEnriched: "false"},
 		Run:         e.enrichCompany,
+		// A lookup: Clearbit keeps nothing of ours and nothing is written.
+		ReadOnly: true,
+		Agent: &actions.AgentTool{Description: "Finds firmographic information about one company from its website domain, using Clearbit. " +
+			"Use it when you need to know what a company is, how big it is or where it is based. " +
+			"Input domain: the company's website domain, such as acme.com; a website address (https://www.acme.com/about) or an email address " +
+			"(jane@acme.com) works too, only its domain is used. Give it whenever you know it " +
+			"(when it is empty, the enrolled company's domain property is used, and without a company the call fails). " +
+			"Returns enriched \"true\" with company_name, legal_name, industry, sector, employee_count, estimated_annual_revenue (a range in USD), " +
+			"founded_year, city and country of the headquarters, and linkedin_url; any of them may be empty when Clearbit does not know it. " +
+			"enriched is \"false\" when nothing is known, with error_code saying why: NOT_FOUND (Clearbit has no data for this domain), " +
+			"VALIDATION_FAILED (domain is missing or is not a domain), NOT_CONNECTED (the account has no Clearbit key). " +
+			"It only reads: nothing is created or changed in HubSpot or Clearbit, so calling it again is safe."},
 	}
 }
 
 // enrichCompany looks the company up by domain. Lookups have no side
 // effect, so a repeated run just asks again.
 func (e *Provider) enrichCompany(ctx context.Context, ex *actions.Execution, in companyIn) (companyOut, error) {
+	if strings.TrimSpace(in.Domain) == "" && !ex.HasObject() {
+		// An agent's request, say: there is no company to fall back on.
+		return companyOut{}, actions.Invalid(InputDomain, "is required: the request names no company whose domain property could be used")
+	}
 	domain, err := companyDomain(in.Domain, ex.Object.Property(PropertyDomain))
 	if err != nil {
 		return companyOut{}, err

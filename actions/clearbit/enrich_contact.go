@@ -86,6 +86,17 @@ func (e *Provider) contactSpec() actions.Spec[contactIn, contactOut] {
 		// expired), so workflows can always branch on enriched.
 		FailOutputs: map[string]string{OutputEnriched: "false"},
 		Run:         e.enrichContact,
+		// A lookup: Clearbit keeps nothing of ours and nothing is written.
+		ReadOnly: true,
+		Agent: &actions.AgentTool{Description: "Finds professional information about one person from their email address, using Clearbit. " +
+			"Use it when you need to know who someone is or where they work. " +
+			"Input email: the person's email address, such as jane@acme.com; give it whenever you know it " +
+			"(when it is empty, the enrolled contact's Email property is used, and without a contact the call fails). " +
+			"Returns enriched \"true\" with full_name, job_title, seniority, role, linkedin_url and location of the person, and " +
+			"company_name, company_domain, industry and employee_count of their employer; any of them may be empty when Clearbit does not know it. " +
+			"enriched is \"false\" when nothing is known, with error_code saying why: NOT_FOUND (Clearbit has no data for this email), " +
+			"VALIDATION_FAILED (email is missing or is not an email address), NOT_CONNECTED (the account has no Clearbit key). " +
+			"It only reads: nothing is created or changed in HubSpot or Clearbit, so calling it again is safe."},
 	}
 }
 
@@ -93,6 +104,10 @@ func (e *Provider) contactSpec() actions.Spec[contactIn, contactOut] {
 // the company comes in the same call. Lookups have no side effect, so a
 // repeated run just asks again.
 func (e *Provider) enrichContact(ctx context.Context, ex *actions.Execution, in contactIn) (contactOut, error) {
+	if strings.TrimSpace(in.Email) == "" && !ex.HasObject() {
+		// An agent's request, say: there is no contact to fall back on.
+		return contactOut{}, actions.Invalid(InputEmail, "is required: the request names no contact whose Email property could be used")
+	}
 	email, err := contactEmail(in.Email, ex.Object.Property(PropertyEmail))
 	if err != nil {
 		return contactOut{}, err

@@ -106,6 +106,9 @@ func (s *Provider) createInvoiceSpec() actions.Spec[invoiceIn, invoiceOut] {
 		Scopes:  invoiceScopes,
 		Run:     s.createInvoice,
 		Options: map[string]actions.OptionsFunc{InItemID: s.itemOptions},
+		// The invoice is the enrolled deal's: its id names the customer
+		// and, without a customer email, finds the deal's contact.
+		NeedsObject: true,
 	}
 }
 

@@ -66,6 +66,8 @@ func (s *Provider) findOrCreateCustomerSpec() actions.Spec[customerIn, customerO
 		},
 		Errors: customerErrors,
 		Run:    s.findOrCreateCustomer,
+		// The record's id tells apart customers whose names collide.
+		NeedsObject: true,
 	}
 }
 

@@ -84,6 +84,17 @@ func (p *Provider) lookupSpec() actions.Spec[lookupIn, lookupOut] {
 		Errors:      lookupErrors,
 		FailOutputs: map[string]string{OutFound: "false"},
 		Run:         p.lookup,
+		// One GraphQL query of customers; no mutation.
+		ReadOnly: true,
+		Agent: &actions.AgentTool{Description: "Finds the customer with one email address in the Shopify shop connected to the HubSpot account. " +
+			"Use it to learn whether someone has bought from the shop, how often and how much. " +
+			"Input email: the customer's email address, such as jane@example.com; only a customer with exactly that address counts. " +
+			"Give it whenever you know it (when it is empty, the enrolled contact's Email property is used, and without a contact the call fails). " +
+			"Returns found \"true\" with customer_id, orders_count, amount_spent with its currency, last_order_at (ISO 8601; empty: no order yet) " +
+			"and tags (comma-separated); found is \"false\" when the shop has no such customer. " +
+			"On failure error_code says why: VALIDATION_FAILED (email is missing or is not one email address), NOT_CONNECTED (no shop is connected), " +
+			"RATE_LIMITED or UPSTREAM_UNAVAILABLE (try again later). " +
+			"It only reads: nothing is created or changed in Shopify or HubSpot, so calling it again is safe."},
 	}
 }
 
@@ -141,6 +152,10 @@ func checkEmail(field, v string) (string, error) {
 
 func (p *Provider) lookup(ctx context.Context, ex *actions.Execution, in lookupIn) (lookupOut, error) {
 	raw := in.Email
+	if strings.TrimSpace(raw) == "" && !ex.HasObject() {
+		// An agent's request, say: there is no contact to fall back on.
+		return lookupOut{}, actions.Invalid(InEmail, "is required: the request names no contact whose Email property could be used")
+	}
 	if strings.TrimSpace(raw) == "" {
 		raw = ex.Object.Property(propertyEmail)
 	}

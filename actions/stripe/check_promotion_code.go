@@ -79,6 +79,17 @@ func (a *Provider) checkSpec() actions.Spec[checkIn, checkOut] {
 		},
 		Errors: checkErrors,
 		Run:    a.check,
+		// Lists and reads promotion codes and coupons; writes nothing.
+		ReadOnly: true,
+		Agent: &actions.AgentTool{Description: "Checks one Stripe promotion code (a discount code a customer types at checkout) in the account's connected Stripe account. " +
+			"Use it when someone gives you a discount code and you need to know whether it exists, whether it can be used now, or what discount it gives. " +
+			"Input code: the code as the customer has it, such as SPRING7KQ2M9XHTA (letters, digits and dashes; upper or lower case does not matter). " +
+			"Returns found \"true\" or \"false\" (a code that does not exist is found \"false\", not an error); " +
+			"active \"true\" when the code can be redeemed now (switched on, not expired, uses left, its coupon still valid); " +
+			"times_redeemed; max_redemptions (empty: no limit); percent_off, or amount_off with its currency; and expires_at (ISO 8601; empty: never). " +
+			"On failure error_code says why: VALIDATION_FAILED (code is missing), NOT_CONNECTED (no Stripe account is connected), " +
+			"RATE_LIMITED or UPSTREAM_UNAVAILABLE (try again later). " +
+			"It only reads: nothing is created or changed in Stripe or HubSpot, so calling it again is safe."},
 	}
 }
 

@@ -39,6 +39,9 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 		Inputs, Outputs                       []field
 		Errors                                []actions.ErrorCase
 		Appear                                []string // the Appears of its inputs, as sentences
+		// Agent says whether HubSpot's agents may use it as a tool.
+		Agent  string
+		IsTool bool
 	}
 	type provider struct {
 		ID string
@@ -61,6 +64,7 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 	}
 	for _, a := range reg.All() {
 		ga := action{Key: a.Key, Name: a.Name, Description: a.Description, Objects: objectNames(a.ObjectTypes), Card: a.CardContent, Errors: a.Errors()}
+		ga.Agent, ga.IsTool = agentToolText(a), a.IsAgentTool()
 		for _, f := range a.Inputs {
 			gf := field{Name: f.Name, Label: f.Label, Type: typeName(f.Type), Description: f.Description, Required: f.Required, Dynamic: f.Dynamic, Secret: f.Secret}
 			for _, o := range f.Options {
@@ -125,4 +129,21 @@ func objectNames(types []string) string {
 		return ""
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// agentToolText says, from the registry, whether HubSpot's agents may use
+// an action as a tool, and why not when they may not.
+func agentToolText(a *actions.Action) string {
+	switch {
+	case a.IsAgentTool() && a.Agent.SideEffects:
+		return "Yes: HubSpot's agents can use it as a tool, although it changes things: " + a.Agent.SideEffectsReason
+	case a.IsAgentTool():
+		return "Yes: HubSpot's agents can use it as a tool. It only reads, so an agent may run it as often as it needs; " +
+			"every input can be given by the agent, and none needs an enrolled record."
+	case a.NeedsObject:
+		return "No: it creates or changes things and works on the enrolled record, so only workflows run it."
+	case a.ReadOnly:
+		return "No: only workflows run it."
+	}
+	return "No: it creates or changes things, so only workflows run it."
 }

@@ -102,6 +102,9 @@ type historyRow struct {
 	// Erased: the record was deleted and this execution's data erased;
 	// only the row's facts remain.
 	Erased bool
+	// Agent: one of HubSpot's agents ran the action as a tool (context
+	// source AGENTS), maybe with no workflow and no record.
+	Agent bool
 }
 
 // HandleHistory serves GET /settings/history: the session's portal's
@@ -237,6 +240,7 @@ func newHistoryRow(reg *actions.Registry, e store.Execution) historyRow {
 	if e.WorkflowID != 0 {
 		r.Workflow = strconv.FormatInt(e.WorkflowID, 10)
 	}
+	r.Agent = requestSource(e.Request).FromAgent()
 	r.StateClass, r.StateLabel, r.StateCode = executionState(e)
 	if !e.Exec.Live() && !e.FinishedAt.IsZero() {
 		r.Duration = fmtDuration(e.FinishedAt.Sub(e.ReceivedAt))
@@ -540,4 +544,16 @@ func deliveryFields(e store.Execution) []field {
 		}
 	}
 	return f
+}
+
+// requestSource returns the context of a recorded execution request (empty
+// when it is not there, as after an erasure).
+func requestSource(request string) actions.Context {
+	var r struct {
+		Context actions.Context `json:"context"`
+	}
+	if request != "" {
+		_ = json.Unmarshal([]byte(request), &r)
+	}
+	return r.Context
 }

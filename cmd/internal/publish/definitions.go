@@ -150,7 +150,7 @@ committed form with
 		if err != nil {
 			return err
 		}
-		return checkProjectFiles(*dir, files, stdout)
+		return errors.Join(checkProjectFiles(*dir, files, stdout), checkCommittedRules(*dir, reg, stdout))
 	}
 	p, err := resolveProjectParams(*base, getenv, readRecorded(*dir), DefaultScopes(reg))
 	if err != nil {
@@ -435,6 +435,16 @@ func readProjectFiles(dir string) (map[string][]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", dir, err)
 	}
 	return files, nil
+}
+
+// checkCommittedRules runs checkProjectRules on the files in dir (a
+// folder that cannot be read is checkProjectFiles' to report).
+func checkCommittedRules(dir string, reg *actions.Registry, stdout io.Writer) error {
+	have, err := readProjectFiles(dir)
+	if err != nil {
+		return nil
+	}
+	return checkProjectRules(have, reg, stdout)
 }
 
 // checkProjectFiles compares dir with the generated files and prints a

@@ -56,6 +56,7 @@ type simOptions struct {
 	Load         int
 	Concurrency  int
 	MaxAttempts  int
+	Agent        bool
 	set          map[string]bool // flags given on the command line
 }
 
@@ -136,9 +137,11 @@ func Command(ctx context.Context, args []string, reg *actions.Registry, secret f
 	fset.StringVar(&o.After, "after", "", "with --options, the paging cursor from a previous page")
 	fset.IntVar(&o.Load, "load", 0, "send this many executions, each with its own callbackId, and report throughput and latency")
 	fset.IntVar(&o.Concurrency, "concurrency", 16, "with --load, how many requests are in flight at once")
+	fset.BoolVar(&o.Agent, "agent", false, "send the request as one of HubSpot's agents would: context source AGENTS, no workflow, and no enrolled object unless --object-id, --object-type or --property is given; only for actions the registry offers as agent tools")
 	fset.IntVar(&o.MaxAttempts, "max-attempts", 10, "attempts per execution when the connection fails or the answer is 5xx or 429 (HubSpot retries, with the same callbackId)")
 	fset.Usage = func() {
 		fmt.Fprint(stderr, `Usage: hubspot-actions simulate --action KEY [--input name=value]... [flags]
+       hubspot-actions simulate --agent --action KEY [--input name=value]... [flags]
        hubspot-actions simulate --action KEY --options FIELD [--q TERM] [--after CURSOR]
        hubspot-actions simulate --action KEY --load N [--concurrency C] [--input name=value]...
        hubspot-actions simulate --url URL1,URL2 --public-url URL --action KEY --load N ...
@@ -193,11 +196,16 @@ gets two outcomes.
 		return errors.New("--load must be positive, --concurrency and --max-attempts at least 1")
 	}
 
+	act, known := reg.Get(o.Action)
+	if o.Agent {
+		if err := agentTool(act, known, o.Action); err != nil {
+			return err
+		}
+	}
 	secretValue, source, err := secret()
 	if err != nil {
 		return err
 	}
-	act, known := reg.Get(o.Action)
 	var def *actions.Definition
 	if known {
 		// Only the history messages are read, which depend on neither the
@@ -255,6 +263,22 @@ gets two outcomes.
 		}
 	}
 	return err
+}
+
+// agentTool refuses to play an agent with an action the registry does not
+// offer to agents: HubSpot would never send such a request.
+func agentTool(act *actions.Action, known bool, key string) error {
+	switch {
+	case !known:
+		return fmt.Errorf("--agent: %s is not an action of this build, so nothing says it is an agent tool", key)
+	case !act.IsAgentTool():
+		why := "it creates or changes things"
+		if act.ReadOnly {
+			why = "the registry does not offer it to agents"
+		}
+		return fmt.Errorf("--agent: %s is not an agent tool (%s), so HubSpot's agents never run it; simulate it without --agent, as a workflow would run it", key, why)
+	}
+	return nil
 }
 
 // simulatorClient reuses connections: up to conns idle ones to the backend.
@@ -363,9 +387,17 @@ func executionBody(o simOptions, act *actions.Action, hs *hubspottest.Server) (m
 	// HubSpot mirrors the definition id and version here (§4.2).
 	setIf(origin, "extensionDefinitionId", "", origin["actionDefinitionId"])
 	setIf(origin, "extensionDefinitionVersionId", "", origin["actionDefinitionVersion"])
-	setIf(ctxm, "source", "", "WORKFLOWS")
-	setIf(ctxm, "workflowId", "workflow-id", o.WorkflowID)
-	setIf(ctxm, "actionId", "", 1)
+	if o.Agent {
+		// An agent's request: no workflow, and a record only when given.
+		ctxm["source"] = actions.SourceAgents
+		if o.set["workflow-id"] {
+			ctxm["workflowId"] = o.WorkflowID
+		}
+	} else {
+		setIf(ctxm, "source", "", actions.SourceWorkflows)
+		setIf(ctxm, "workflowId", "workflow-id", o.WorkflowID)
+		setIf(ctxm, "actionId", "", 1)
+	}
 	objectType := o.ObjectType
 	if objectType == "" {
 		objectType = "CONTACT"
@@ -373,8 +405,10 @@ func executionBody(o simOptions, act *actions.Action, hs *hubspottest.Server) (m
 			objectType = act.ObjectTypes[0]
 		}
 	}
-	setIf(object, "objectType", "object-type", objectType)
-	setIf(object, "objectId", "object-id", o.ObjectID)
+	if !o.Agent || o.set["object-id"] || o.set["object-type"] || len(o.Properties.names) > 0 {
+		setIf(object, "objectType", "object-type", objectType)
+		setIf(object, "objectId", "object-id", o.ObjectID)
+	}
 	if cb, ok := body["callbackId"].(string); !ok || cb == "" || o.set["callback-id"] {
 		body["callbackId"] = o.CallbackID
 	}
@@ -405,6 +439,9 @@ func executionBody(o simOptions, act *actions.Action, hs *hubspottest.Server) (m
 	}
 	if len(props) > 0 {
 		object["properties"] = props
+	}
+	if len(object) == 0 {
+		delete(body, "object")
 	}
 	// HubSpot sends the inputs twice (§4.2, observed).
 	body["fields"] = maps.Clone(inputs)
@@ -729,7 +766,13 @@ func simulateOnce(ctx context.Context, o simOptions, c *hubspotCaller, act *acti
 	for k, v := range base["inputFields"].(map[string]any) {
 		inputs[k] = fmt.Sprint(v)
 	}
-	obj := base["object"].(map[string]any)
+	what := "no object"
+	if obj, ok := base["object"].(map[string]any); ok {
+		what = fmt.Sprintf("%v %v", obj["objectType"], obj["objectId"])
+	}
+	if o.Agent {
+		what = "as an agent (source AGENTS), " + what
+	}
 
 	if act != nil {
 		fmt.Fprintf(stdout, "Action:   %s (%s)\n", act.Name, act.Key)
@@ -737,8 +780,8 @@ func simulateOnce(ctx context.Context, o simOptions, c *hubspotCaller, act *acti
 	} else {
 		fmt.Fprintf(stdout, "Action:   %s\n", o.Action)
 	}
-	fmt.Fprintf(stdout, "Request:  POST %s%s\n          callbackId %s, portal %v, %v %v, signature %s\n",
-		c.urls[0], path, cb, base["origin"].(map[string]any)["portalId"], obj["objectType"], obj["objectId"], c.version)
+	fmt.Fprintf(stdout, "Request:  POST %s%s\n          callbackId %s, portal %v, %s, signature %s\n",
+		c.urls[0], path, cb, base["origin"].(map[string]any)["portalId"], what, c.version)
 
 	start := time.Now()
 	e := tr.add(cb, start)
