@@ -220,7 +220,7 @@ func (s *Provider) company(ctx context.Context, portalID int64) (*Client, string
 			"QuickBooks is not available in this installation of the app (its operator has not set up QuickBooks credentials).")
 	}
 	if s.test != nil {
-		c, realm := s.testCompany()
+		c, realm := s.testCompany(portalID)
 		return c, realm, nil
 	}
 	st, err := s.grants.Status(ctx, portalID)

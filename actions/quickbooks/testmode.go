@@ -11,16 +11,16 @@ import (
 	"hubspot-actions/actions/quickbooks/quickbookstest"
 )
 
-// testFake serves the test-mode twin from a fresh fake of Intuit's OAuth
+// testFake serves the test-mode twin from fresh fakes of Intuit's OAuth
 // endpoints and the Accounting API, whatever the live configuration
-// points at; the twin calls it with quickbookstest.TestModeToken for its
-// default company.
+// points at: one fake per portal (actions.PortalFakes), so no portal sees
+// another's test customers or invoices. The twin calls a portal's fake
+// with quickbookstest.TestModeToken for its default company.
 func testFake(cfg *Config) *actions.Fake {
 	*cfg = Config{ClientID: "test-mode-quickbooks", ClientSecret: "test-mode-quickbooks-secret", Environment: "sandbox"}
+	opts := quickbookstest.Options{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret.Reveal(), StaticToken: quickbookstest.TestModeToken}
 	return &actions.Fake{
-		Handler: quickbookstest.NewServer(quickbookstest.Options{
-			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret.Reveal(), StaticToken: quickbookstest.TestModeToken,
-		}),
+		Handler: actions.NewPortalFakes(func() http.Handler { return quickbookstest.NewServer(opts) }, 0),
 		Use: func(url string) string {
 			cfg.APIBaseURL = url
 			cfg.AuthorizeURL = url + quickbookstest.AuthorizePath
@@ -37,8 +37,8 @@ type testAccess struct {
 	realm string
 }
 
-// newTwin returns the test-mode twin: every portal's calls go to
-// cfg.APIBaseURL (the test fake) as its default company with
+// newTwin returns the test-mode twin: each portal's calls go to its fake
+// under cfg.APIBaseURL (actions.PortalFakePath), as its default company with
 // quickbookstest.TestModeToken. It has no grants: it reads, refreshes,
 // revokes and marks none, and mounts no connect routes. Invoices still
 // read the deal's contact through HubSpot, which writes nothing.
@@ -60,12 +60,12 @@ func newTwin(cfg Config, deps actions.Deps) (*Provider, error) {
 }
 
 // testCompany is company for the twin.
-func (s *Provider) testCompany() (*Client, string) {
+func (s *Provider) testCompany(portalID int64) (*Client, string) {
 	hc := &http.Client{Timeout: s.hc.Timeout, CheckRedirect: s.hc.CheckRedirect, Transport: &oauth2.Transport{
 		Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: s.test.token, TokenType: "Bearer"}),
 		Base:   s.hc.Transport,
 	}}
-	c := NewClient(s.cfg.APIBaseURL, hc, s.lim)
+	c := NewClient(s.cfg.APIBaseURL+actions.PortalFakePath(portalID), hc, s.lim)
 	c.now = s.now
 	return c, s.test.realm
 }

@@ -61,7 +61,7 @@ func TestTwinAnswersWithoutRealGrants(t *testing.T) {
 	deps := actions.Deps{DB: db, PublicBaseURL: "https://app.example",
 		HTTPClient: func(string, time.Duration) *http.Client { return &http.Client{Timeout: 10 * time.Second} }}
 	twin, handler := actionstest.TestTwin(t, quickbooks.Module(), live, deps)
-	fake := handler.(*quickbookstest.Server)
+	fakes := handler.(*actions.PortalFakes)
 	if diff := cmp.Diff(liveBefore, *live); diff != "" {
 		t.Errorf("TestFake changed the live configuration (-before +after):\n%s", diff)
 	}
@@ -73,8 +73,10 @@ func TestTwinAnswersWithoutRealGrants(t *testing.T) {
 	for _, portal := range []int64{connected, nothing} {
 		cu := h.Run(t, quickbooks.KeyFindOrCreateCustomer, actionstest.NewRequest(portal, "CONTACT",
 			map[string]any{quickbooks.InEmail: "test-mode@example.com", quickbooks.InDisplayName: "Test Mode"}, nil), 30*time.Second)
-		if cu[actions.OutputState] != actions.StateSuccess || cu[quickbooks.OutCustomerID] == "" {
-			t.Errorf("twin find-or-create for portal %d = %v, want SUCCESS with a customer", portal, cu)
+		// Each portal has a company of its own: the other's customer
+		// with the same email is never found.
+		if cu[actions.OutputState] != actions.StateSuccess || cu[quickbooks.OutCustomerID] == "" || cu[quickbooks.OutCreated] != "true" {
+			t.Errorf("twin find-or-create for portal %d = %v, want SUCCESS with a customer created in its own company", portal, cu)
 		}
 		inv := h.Run(t, quickbooks.KeyCreateInvoice, actionstest.NewRequest(portal, "DEAL",
 			map[string]any{quickbooks.InItemID: "1", quickbooks.InAmount: "12.50", quickbooks.InCustomerEmail: "test-mode@example.com"}, nil), 30*time.Second)
@@ -82,9 +84,13 @@ func TestTwinAnswersWithoutRealGrants(t *testing.T) {
 			t.Errorf("twin invoice for portal %d = %v, want SUCCESS with an invoice", portal, inv)
 		}
 	}
-	reqs := fake.Requests()
-	if len(reqs) == 0 {
-		t.Fatal("the test fake received no request")
+	var reqs []quickbookstest.Request
+	for _, portal := range []int64{connected, nothing} {
+		fake, ok := fakes.Portal(portal).(*quickbookstest.Server)
+		if !ok {
+			t.Fatalf("portal %d has no test fake", portal)
+		}
+		reqs = append(reqs, fake.Requests()...)
 	}
 	for _, r := range reqs {
 		if r.Path == quickbookstest.TokenPath || r.Path == quickbookstest.RevokePath {
