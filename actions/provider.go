@@ -45,6 +45,10 @@ type ProviderGuide struct {
 	Connect []string
 	// Disconnect are the steps to disconnect it and what happens then.
 	Disconnect []string
+	// TestMode says what the provider's actions do while a portal is in
+	// test mode: which stand-in answers them, and what their outputs look
+	// like. Empty when the provider has no test-mode twin.
+	TestMode []string
 }
 
 // KeyProvider is a provider whose API key each portal's admin enters on the
