@@ -45,6 +45,10 @@ type ProviderGuide struct {
 	Connect []string
 	// Disconnect are the steps to disconnect it and what happens then.
 	Disconnect []string
+	// TestMode says what the provider's actions do while a portal is in
+	// test mode: which stand-in answers them, and what their outputs look
+	// like. Empty when the provider has no test-mode twin.
+	TestMode []string
 }
 
 // KeyProvider is a provider whose API key each portal's admin enters on the
@@ -149,6 +153,13 @@ type Deps struct {
 	// none.
 	Unauthenticated echo.MiddlewareFunc
 	Log             *slog.Logger
+	// TestMode builds the provider's test-mode twin, from a configuration
+	// returned by Module.TestFake: the same actions, answered by the fake
+	// with fixed test credentials it accepts, for every portal. A twin
+	// never reads or writes the store's keys, grants or connections, never
+	// refreshes or revokes a token, never marks a connection as needing a
+	// reconnect and counts no app-key quota; its limiters are in-process.
+	TestMode bool
 }
 
 // SettingsURL is the settings page's address, where messages send admins.
@@ -232,6 +243,7 @@ type Module struct {
 	config  func() ProviderConfig
 	build   func(cfg ProviderConfig, deps Deps) (Provider, error)
 	sandbox func(cfg ProviderConfig) *Fake
+	test    func(cfg ProviderConfig) (ProviderConfig, *Fake)
 }
 
 // Fake is a provider's stand-in for sandbox mode: a plain handler that cmd
@@ -279,6 +291,25 @@ func NewModule[C any, PC interface {
 	return m
 }
 
+// WithTestFake returns m with the fake that answers its test-mode twin
+// (Module.TestFake): fake is given a copy of the live configuration, must
+// return a fresh fake whatever that configuration points at, and its Use
+// must point the copy at the fake and clear every real credential in it.
+func WithTestFake[C any, PC interface {
+	*C
+	ProviderConfig
+}](m Module, fake func(cfg *C) *Fake) Module {
+	m.test = func(cfg ProviderConfig) (ProviderConfig, *Fake) {
+		c, ok := cfg.(PC)
+		if !ok {
+			return nil, nil
+		}
+		cp := *c
+		return PC(&cp), fake(&cp)
+	}
+	return m
+}
+
 // Name is the provider's id.
 func (m Module) Name() string { return m.name }
 
@@ -302,6 +333,18 @@ func (m Module) Sandbox(cfg ProviderConfig) *Fake {
 		return nil
 	}
 	return m.sandbox(cfg)
+}
+
+// TestFake returns, for test mode, a copy of cfg (which is left as it is)
+// and a fresh fake to serve; once its Use has the fake's URL, the copy
+// points at the fake alone, with no real credential, and builds the twin
+// with New and Deps.TestMode. It returns nil, nil when the provider has no
+// test fake.
+func (m Module) TestFake(cfg ProviderConfig) (ProviderConfig, *Fake) {
+	if m.test == nil {
+		return nil, nil
+	}
+	return m.test(cfg)
 }
 
 // CheckURL reports, naming the variable, a value that is not an http or

@@ -15,5 +15,10 @@ func (p *Provider) Guide() actions.ProviderGuide {
 			"On the settings page, choose Remove your Clearbit key. The key is deleted at once.",
 			"The Clearbit actions then use the app's default key if there is one, and otherwise fail with NOT_CONNECTED.",
 		},
+		TestMode: []string{
+			"A stand-in for Clearbit answers: no Clearbit key is used, and nothing counts against a Clearbit plan or the app's daily allowance.",
+			"Any plausible email address or domain is found, with a made-up person or company that is the same every time for the same input; a free email provider's address (such as gmail.com) gives a person without a company.",
+			"To see the other answers, use queued@\u2026 (Clearbit is still looking: the action waits and finishes a few minutes later), unknown@\u2026 (NOT_FOUND) or info@\u2026 (VALIDATION_FAILED).",
+		},
 	}
 }

@@ -43,7 +43,19 @@ func (c Config) access() (actions.AppKeyAccess, error) {
 
 // Module is Clearbit's entry in cmd's list of providers.
 func Module() actions.Module {
-	return actions.NewModule(ID, New, sandbox)
+	return actions.WithTestFake(actions.NewModule(ID, New, sandbox), testFake)
+}
+
+// testFake serves the test-mode twin from a fresh fake, whatever
+// CLEARBIT_BASE_URL says; the twin sends clearbittest.TestModeKey.
+func testFake(cfg *Config) *actions.Fake {
+	return &actions.Fake{
+		Handler: clearbittest.NewServer(clearbittest.Options{Keys: []string{clearbittest.TestModeKey}}),
+		Use: func(url string) string {
+			*cfg = Config{BaseURL: url}
+			return "Clearbit's test mode is answered by its fake at " + url + "."
+		},
+	}
 }
 
 // sandbox serves Clearbit from its fake unless CLEARBIT_BASE_URL is set.
@@ -84,6 +96,9 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if deps.TestMode {
+		return newTwin(cfg, deps)
+	}
 	access, err := cfg.access()
 	if err != nil {
 		return nil, err
@@ -110,6 +125,23 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 		return nil, err
 	}
 	p.KeyedProvider = actions.NewKeyedProvider(apiKeys, keyHelp, p.c.VerifyKey)
+	return p, nil
+}
+
+// newTwin returns the test-mode twin: every portal's lookups go to
+// cfg.BaseURL (the test fake) with clearbittest.TestModeKey; no key is
+// read from the store and no app-key use is counted.
+func newTwin(cfg Config, deps actions.Deps) (*Provider, error) {
+	if cfg.BaseURL == "" {
+		return nil, errors.New("test mode needs the fake's URL (Module.TestFake), not Clearbit's hosts")
+	}
+	c := NewClient(cfg.BaseURL, deps.Client("clearbit-test", 10*time.Second)).
+		WithLimiter(actions.TestLimiter(ID, Limit(RequestsPerMinute, defaultBurst)))
+	p, err := newProvider(c, actions.TestKey(clearbittest.TestModeKey), Options{SettingsURL: deps.SettingsURL()})
+	if err != nil {
+		return nil, err
+	}
+	p.KeyedProvider = actions.NewTestKeyedProvider(ID, "Clearbit")
 	return p, nil
 }
 

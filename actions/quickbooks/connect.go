@@ -169,6 +169,9 @@ func (s *Provider) page(c echo.Context, status int, msg string, cause error) err
 // whatever the grant's status) and forgets it. The grant is deleted even
 // when Intuit cannot be reached; the error then says so.
 func (s *Provider) Disconnect(ctx context.Context, portalID int64) error {
+	if s.test != nil {
+		return nil // the twin holds no grant
+	}
 	err := s.grants.Revoke(ctx, portalID, s.revoke)
 	switch {
 	case errors.Is(err, oauth.ErrNotConnected):

@@ -16,5 +16,10 @@ func (s *Provider) Guide() actions.ProviderGuide {
 			"On the settings page, choose Disconnect QuickBooks. The app revokes its access at Intuit and deletes its tokens at once.",
 			"The QuickBooks actions then fail with NOT_CONNECTED. Customers and invoices already created stay in QuickBooks.",
 		},
+		TestMode: []string{
+			"A stand-in QuickBooks company of this HubSpot account's own answers, whether or not QuickBooks is connected: nothing is created in your QuickBooks company, and no invoice is emailed.",
+			"Items 1 to 30 exist (item 31 is inactive). Customers found or created and invoices created get made-up IDs and numbers; they are kept while the app runs, and are forgotten when it restarts.",
+			"An invoice without a customer email still reads the deal's contact from HubSpot, as it does outside test mode.",
+		},
 	}
 }

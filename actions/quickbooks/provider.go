@@ -15,7 +15,7 @@ import (
 
 // Module is QuickBooks' entry in cmd's list of providers.
 func Module() actions.Module {
-	return actions.NewModule(ID, New, sandbox)
+	return actions.WithTestFake(actions.NewModule(ID, New, sandbox), testFake)
 }
 
 // sandbox serves Intuit's OAuth endpoints and the Accounting API from the
@@ -46,6 +46,9 @@ func sandbox(cfg *Config) *actions.Fake {
 // settings page's sessions guard the connect flow, and invoices read
 // deals' contacts through the portal's HubSpot API.
 func New(cfg Config, deps actions.Deps) (*Provider, error) {
+	if deps.TestMode {
+		return newTwin(cfg, deps)
+	}
 	cfg.PublicBaseURL = deps.PublicBaseURL
 	hc := deps.Client("quickbooks", 30*time.Second)
 	log := deps.Logger()
@@ -73,6 +76,9 @@ func (s *Provider) Name() string { return ID }
 // and Intuit sends the admin back to CallbackPath. Anyone may call both (a
 // callback writes), so both are paced per client (Deps.Public).
 func (s *Provider) Routes(e *echo.Echo) {
+	if s.test != nil {
+		return // the twin has nothing to connect
+	}
 	e.GET(ConnectPath, s.HandleConnect(), s.public...)
 	e.GET(CallbackPath, s.HandleCallback(), s.public...)
 }
@@ -97,6 +103,9 @@ const checkTimeout = 4 * time.Second
 // company is connected (confirmed by one cheap call that reads its current
 // name), and the links to connect, reconnect or disconnect it.
 func (s *Provider) Card(ctx context.Context, portalID int64) (actions.Card, error) {
+	if s.test != nil {
+		return actions.TestModeCard(ID, "QuickBooks Online"), nil
+	}
 	c := actions.Card{Provider: ID, Label: "QuickBooks Online", Short: "QuickBooks", Connect: &actions.ConnectCard{AccountLabel: "Company"}}
 	if !s.Configured() {
 		c.Status, c.Badge = actions.CardUnavailable, "Not available"

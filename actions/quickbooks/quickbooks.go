@@ -159,6 +159,7 @@ type Provider struct {
 	log      *slog.Logger
 	now      func() time.Time
 	public   []echo.MiddlewareFunc // on the routes anyone may call (Deps.Public)
+	test     *testAccess           // set in the test-mode twin, which has no grants
 }
 
 // newProvider returns the provider. grants holds each portal's QuickBooks
@@ -218,6 +219,10 @@ func (s *Provider) company(ctx context.Context, portalID int64) (*Client, string
 		return nil, "", actions.Fail(actions.CodeNotConnected,
 			"QuickBooks is not available in this installation of the app (its operator has not set up QuickBooks credentials).")
 	}
+	if s.test != nil {
+		c, realm := s.testCompany(portalID)
+		return c, realm, nil
+	}
 	st, err := s.grants.Status(ctx, portalID)
 	if err != nil {
 		return nil, "", s.grantError(err)
@@ -260,7 +265,7 @@ func (s *Provider) withCompany(ctx context.Context, portalID int64, fn func(c *C
 		if !errors.As(err, &f) || !f.Auth() {
 			return err
 		}
-		if attempt > 0 {
+		if attempt > 0 || s.test != nil {
 			return s.reconnect(err)
 		}
 		// A stored token other than the rejected one is new (a concurrent

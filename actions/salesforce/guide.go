@@ -16,5 +16,9 @@ func (s *Provider) Guide() actions.ProviderGuide {
 			"On the settings page, choose Disconnect Salesforce. The app revokes its access at Salesforce and deletes its tokens at once.",
 			"The Salesforce action then fails with NOT_CONNECTED. Leads already created stay in Salesforce.",
 		},
+		TestMode: []string{
+			"A stand-in Salesforce org of this HubSpot account's own answers, whether or not Salesforce is connected: no lead is created or changed in your org.",
+			"The first run for a record creates a lead and later runs update it, as in an org set up as this guide describes. Lead IDs are made up, and the lead link points at the stand-in, not at Salesforce.",
+		},
 	}
 }

@@ -17,7 +17,7 @@ import (
 
 // Module is Salesforce's entry in cmd's list of providers.
 func Module() actions.Module {
-	return actions.NewModule(ID, New, sandbox)
+	return actions.WithTestFake(actions.NewModule(ID, New, sandbox), testFake)
 }
 
 // sandbox serves Salesforce's OAuth endpoints and REST API from the fake
@@ -43,6 +43,9 @@ func sandbox(cfg *Config) *actions.Fake {
 // the settings page's sessions guard the connect flow, and the app's
 // secret store keys the PKCE verifiers.
 func New(cfg Config, deps actions.Deps) (*Provider, error) {
+	if deps.TestMode {
+		return newTwin(cfg, deps)
+	}
 	cfg.PublicBaseURL = deps.PublicBaseURL
 	log := deps.Logger()
 	hc := GrantsClient(deps.Client("salesforce", 30*time.Second), OAuthConfig(cfg).Endpoint.TokenURL)
@@ -79,6 +82,9 @@ func (s *Provider) Name() string { return ID }
 // and Salesforce sends the admin back to CallbackPath. Anyone may call both
 // (a callback writes), so both are paced per client (Deps.Public).
 func (s *Provider) Routes(e *echo.Echo) {
+	if s.test != nil {
+		return // the twin has nothing to connect
+	}
 	e.GET(ConnectPath, s.HandleConnect(), s.public...)
 	e.GET(CallbackPath, s.HandleCallback(), s.public...)
 }
@@ -122,6 +128,9 @@ func (s *Provider) VerifyConnection(ctx context.Context, portalID int64) (Usage,
 // is connected (confirmed by one cheap call, which also reads the org's API
 // usage), and the connect or disconnect button.
 func (s *Provider) Card(ctx context.Context, portalID int64) (actions.Card, error) {
+	if s.test != nil {
+		return actions.TestModeCard(ID, "Salesforce"), nil
+	}
 	c := actions.Card{Provider: ID, Label: "Salesforce", Short: "Salesforce",
 		Connect: &actions.ConnectCard{AccountLabel: "Org"}}
 	if !s.Configured() {

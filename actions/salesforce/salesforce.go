@@ -180,6 +180,7 @@ type Provider struct {
 	log      *slog.Logger
 	now      func() time.Time
 	public   []echo.MiddlewareFunc // on the routes anyone may call (Deps.Public)
+	test     *testAccess           // set in the test-mode twin, which has no grants
 
 	mu      sync.Mutex
 	usage   map[string]Usage     // the last Sforce-Limit-Info seen, by org id
@@ -215,7 +216,9 @@ func newProvider(cfg Config, grants *oauth.Grants, sessions actions.Sessions, se
 // Configured reports whether the app has Salesforce credentials. Without
 // them the action is still registered (it is part of the app's
 // definition) but answers NOT_CONNECTED, and connecting is refused.
-func (s *Provider) Configured() bool { return s.cfg.ClientID != "" && s.grants != nil }
+func (s *Provider) Configured() bool {
+	return s.cfg.ClientID != "" && (s.grants != nil || s.test != nil)
+}
 
 // Register adds the Salesforce action to r.
 func (s *Provider) Register(r *actions.Registry) error {
@@ -240,6 +243,10 @@ func (s *Provider) org(ctx context.Context, portalID int64) (*Client, string, er
 	if !s.Configured() {
 		return nil, "", actions.Fail(actions.CodeNotConnected,
 			"Salesforce is not available in this installation of the app (its operator has not set up Salesforce credentials).")
+	}
+	if s.test != nil {
+		c, orgID := s.testOrg(portalID)
+		return c, orgID, nil
 	}
 	st, err := s.grants.Status(ctx, portalID)
 	if err != nil {
@@ -304,7 +311,7 @@ func (s *Provider) withOrg(ctx context.Context, portalID int64, fn func(c *Clien
 		if !errors.As(err, &ae) || !ae.Auth() {
 			return err
 		}
-		if attempt > 0 {
+		if attempt > 0 || s.test != nil {
 			return s.reconnect(err)
 		}
 		// A stored token other than the rejected one is new (a concurrent

@@ -265,6 +265,9 @@ func (p *Provider) exchange(ctx context.Context, shop, code string) (string, err
 // deletes the token. The token is deleted even when Shopify cannot be
 // reached; the error then wraps actions.ErrNotRevoked.
 func (p *Provider) Disconnect(ctx context.Context, portalID int64) error {
+	if p.test {
+		return nil // the twin holds no token
+	}
 	row, err := p.db.GetToken(ctx, portalID, ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil

@@ -1,6 +1,9 @@
 package shopify
 
-import "hubspot-actions/actions"
+import (
+	"hubspot-actions/actions"
+	"hubspot-actions/actions/shopify/shopifytest"
+)
 
 // Guide is Shopify's part of the public setup guide.
 func (p *Provider) Guide() actions.ProviderGuide {
@@ -15,6 +18,10 @@ func (p *Provider) Guide() actions.ProviderGuide {
 		Disconnect: []string{
 			"On the settings page, choose Disconnect Shopify. The app uninstalls itself from the shop, which revokes its access, and deletes its token at once.",
 			"The Shopify actions then fail with NOT_CONNECTED. Discount codes already created stay in Shopify.",
+		},
+		TestMode: []string{
+			"A stand-in shop of this HubSpot account's own answers, whether or not a shop is connected: no discount code is created in your shop.",
+			"The customer " + shopifytest.SandboxCustomerEmail + " exists in it, with 3 orders; any other email is not found. Created discount codes look like real ones, with made-up IDs.",
 		},
 	}
 }

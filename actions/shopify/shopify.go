@@ -79,7 +79,7 @@ func (c Config) Validate() error {
 
 // Module is Shopify's entry in cmd's list of providers.
 func Module() actions.Module {
-	return actions.NewModule(ID, New, sandbox)
+	return actions.WithTestFake(actions.NewModule(ID, New, sandbox), testFake)
 }
 
 // sandbox serves Shopify's OAuth and Admin API from the fake unless the
@@ -114,6 +114,7 @@ type Provider struct {
 	secret   func(ctx context.Context) ([]byte, error)
 	buckets  *buckets
 	lim      actions.Limiter // per shop: requests a second and in flight; THROTTLED pauses it
+	test     bool            // the test-mode twin: each portal's TestShop, no token rows
 
 	mu   sync.Mutex
 	mint minter
@@ -127,6 +128,9 @@ type Provider struct {
 func New(cfg Config, deps actions.Deps) (*Provider, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if deps.TestMode {
+		return newTwin(cfg, deps)
 	}
 	cfg.APIBaseURL = strings.TrimRight(cfg.APIBaseURL, "/")
 	p := &Provider{
@@ -175,6 +179,9 @@ func (p *Provider) Register(r *actions.Registry) error {
 // Shopify sends the admin to CallbackPath. Anyone may call them, so each
 // is paced per client (Deps.Public).
 func (p *Provider) Routes(e *echo.Echo) {
+	if p.test {
+		return // the twin has nothing to connect
+	}
 	e.GET(ConnectPath, p.HandleConnectForm(), p.public...)
 	e.POST(ConnectPath, p.HandleConnect(), p.public...)
 	e.GET(CallbackPath, p.HandleCallback(), p.public...)
@@ -206,6 +213,9 @@ func (p *Provider) grant(ctx context.Context, portalID int64) (store.Token, bool
 // Card is Shopify's part of the settings page: the connected shop, and the
 // links to connect, reconnect or disconnect it.
 func (p *Provider) Card(ctx context.Context, portalID int64) (actions.Card, error) {
+	if p.test {
+		return actions.TestModeCard(ID, "Shopify"), nil
+	}
 	c := actions.Card{Provider: ID, Label: "Shopify", Short: "Shopify", Connect: &actions.ConnectCard{AccountLabel: "Shop"}}
 	if !p.Configured() {
 		c.Status, c.Badge = actions.CardUnavailable, "Not available"

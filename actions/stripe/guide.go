@@ -15,5 +15,10 @@ func (p *Provider) Guide() actions.ProviderGuide {
 			"On the settings page, choose Remove your Stripe key. The key is deleted at once; you can also roll the key in the Stripe Dashboard.",
 			"The Stripe actions then use the app's default key if there is one, and otherwise fail with NOT_CONNECTED. Codes already created stay in Stripe.",
 		},
+		TestMode: []string{
+			"A stand-in for Stripe answers: no Stripe key is used, and no code, coupon or customer is created in any Stripe account.",
+			"Created codes look like real ones, with made-up IDs, and can be checked by the check action while test mode is on. The codes WELCOME10, TENOFF and EXPIRED20 exist for checking (EXPIRED20 has expired).",
+			"A code prefix of RATELIMIT shows what happens when Stripe keeps limiting requests (RATE_LIMITED).",
+		},
 	}
 }

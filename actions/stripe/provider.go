@@ -47,7 +47,20 @@ func (c Config) access() (actions.AppKeyAccess, error) {
 
 // Module is Stripe's entry in cmd's list of providers.
 func Module() actions.Module {
-	return actions.NewModule(ID, New, sandbox)
+	return actions.WithTestFake(actions.NewModule(ID, New, sandbox), testFake)
+}
+
+// testFake serves the test-mode twin from a fresh in-process stripetest
+// fake, whatever STRIPE_API_BASE_URL says; the twin sends
+// stripetest.TestModeKey.
+func testFake(cfg *Config) *actions.Fake {
+	return &actions.Fake{
+		Handler: stripetest.NewServer(stripetest.Options{}),
+		Use: func(url string) string {
+			*cfg = Config{BaseURL: url}
+			return "Stripe's test mode is answered by its fake at " + url + "."
+		},
+	}
 }
 
 // sandbox serves Stripe from its fake unless STRIPE_API_BASE_URL points
@@ -95,6 +108,9 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if deps.TestMode {
+		return newTwin(cfg, deps)
+	}
 	access, err := cfg.access()
 	if err != nil {
 		return nil, err
@@ -118,6 +134,26 @@ func New(cfg Config, deps actions.Deps) (*Provider, error) {
 		}
 		return deps.AppSecret(ctx, codeSecretName)
 	}
+	return p, nil
+}
+
+// newTwin returns the test-mode twin: every portal's calls go to
+// cfg.BaseURL (the test fake) with stripetest.TestModeKey, as the portal's
+// own key; codes are derived from a fixed test secret, so neither a key
+// nor the app's secret is read from the store, and no app-key use is
+// counted.
+func newTwin(cfg Config, deps actions.Deps) (*Provider, error) {
+	if strings.TrimRight(cfg.BaseURL, "/") == DefaultBaseURL {
+		return nil, errors.New("test mode needs the fake's URL (Module.TestFake), not Stripe's")
+	}
+	p := &Provider{
+		c:    NewClient(strings.TrimRight(cfg.BaseURL, "/"), deps.Client("stripe-test", 30*time.Second)).WithLimiters(actions.TestLimiter),
+		keys: actions.TestKey(stripetest.TestModeKey),
+		now:  time.Now,
+	}
+	p.KeyedProvider = actions.NewTestKeyedProvider(ID, "Stripe")
+	secret := actions.TestSecret(codeSecretName)
+	p.secret = func(context.Context) ([]byte, error) { return secret, nil }
 	return p, nil
 }
 

@@ -109,6 +109,27 @@ func TestGuidePage(t *testing.T) {
 	for _, id := range []string{"connect-quickbooks", "connect-clearbit", "connect-stripe", "disconnect-quickbooks", "disconnect-clearbit", "disconnect-stripe", "uninstall-settings", "uninstall-hubspot"} {
 		textOf(id)
 	}
+	// What test mode does with each service comes from its Guide.
+	for _, m := range providers.List() {
+		cfg := m.NewConfig()
+		if errs := providers.LoadEnv(func(string) string { return "" }, cfg); len(errs) > 0 {
+			t.Fatalf("%s: default configuration: %v", m.Name(), errs)
+		}
+		p, err := m.New(cfg, actions.Deps{PublicBaseURL: "http://localhost"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := p.Guide().TestMode
+		if len(lines) == 0 {
+			t.Errorf("%s: its Guide says nothing of test mode", m.Name())
+		}
+		effects := textOf("test-mode-" + m.Name() + "-effects")
+		for _, l := range lines {
+			if !strings.Contains(effects, l) {
+				t.Errorf("#test-mode-%s-effects = %q, want it to say %q", m.Name(), effects, l)
+			}
+		}
+	}
 	if got := textOf("retention"); got != "30 days" {
 		t.Errorf("retention = %q, want 30 days", got)
 	}

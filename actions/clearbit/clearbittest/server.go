@@ -50,6 +50,11 @@ import (
 // OverQuotaKey is the key the fake answers 402 for.
 const OverQuotaKey = "sk_over_quota"
 
+// TestModeKey is the fixed key of the app's test mode: every portal's
+// test-mode executions use it, and the fake accepts it (as any sk_ key
+// when Options.Keys is empty).
+const TestModeKey = "sk_test_mode_clearbit"
+
 // Options tune a Server. Zero values take the defaults.
 type Options struct {
 	// Keys are the accepted API keys; empty accepts any key starting with "sk_".

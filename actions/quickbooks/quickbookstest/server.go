@@ -17,6 +17,9 @@ const (
 	DefaultCompanyName  = "Sandbox Company US 1"
 	DefaultClientID     = "qbo-test-client-id"
 	DefaultClientSecret = "qbo-test-client-secret"
+	// TestModeToken is the fixed access token of the app's test mode, for
+	// Options.StaticToken.
+	TestModeToken = "qbo-test-mode-access-token"
 )
 
 // Paths of Intuit's OAuth endpoints on the fake.
@@ -53,6 +56,10 @@ type Options struct {
 	// not issue valid (as if issued before a restart): for sandbox mode, so
 	// stored connections survive restarting the service.
 	AdoptUnknownGrants bool
+	// StaticToken, when set, is an access token for Realm that the fake
+	// accepts from the start and never expires (until ExpireAccessTokens):
+	// the app's test mode calls with it and never refreshes.
+	StaticToken string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -140,6 +147,9 @@ func NewServer(opts Options) *Server {
 		once:      map[string]bool{},
 	}
 	s.companies[opts.Realm] = newCompany(opts.Realm, opts.CompanyName, s.opts.Now().In(s.loc))
+	if opts.StaticToken != "" {
+		s.access[opts.StaticToken] = accessToken{grant: &grant{realm: opts.Realm}, expires: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}
+	}
 	return s
 }
 

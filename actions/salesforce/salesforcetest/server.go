@@ -19,7 +19,10 @@ const (
 	DefaultOrgID           = "00D5e000000TestAAA"
 	DefaultUserID          = "0055e000001TestAAA"
 	DefaultExternalIDField = "HubSpot_Contact_ID__c"
-	DefaultDailyLimit      = 15000
+	// TestModeToken is the fixed access token of the app's test mode, for
+	// Options.StaticToken.
+	TestModeToken     = "00D5e000000TestAAA!test-mode-session"
+	DefaultDailyLimit = 15000
 )
 
 // Paths of Salesforce's OAuth endpoints on the fake (under the login URL).
@@ -60,6 +63,10 @@ type Options struct {
 	// not issue valid (as if issued before a restart): for sandbox mode, so
 	// stored connections survive restarting the service.
 	AdoptUnknownGrants bool
+	// StaticToken, when set, is an access token the REST API accepts from
+	// the start (until ExpireSessions or RevokeAll): the app's test mode
+	// calls with it and never refreshes.
+	StaticToken string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -133,13 +140,17 @@ func NewServer(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Server{
+	s := &Server{
 		opts:    opts,
 		codes:   map[string]authCode{},
 		access:  map[string]bool{},
 		refresh: map[string]bool{},
 		revoked: map[string]bool{},
 	}
+	if opts.StaticToken != "" {
+		s.access[opts.StaticToken] = true
+	}
+	return s
 }
 
 // ServeHTTP routes a request to the OAuth endpoints or the REST API.

@@ -34,6 +34,9 @@ const (
 	DefaultClientID      = "shopify-test-client"
 	DefaultClientSecret  = "shopify-test-secret"
 	SandboxCustomerEmail = "jane@example.com"
+	// TestModeToken is the fixed access token of the app's test mode, for
+	// Options.StaticToken.
+	TestModeToken = "shpat_hubspot_actions_test_mode"
 )
 
 // Paths the fake serves.
@@ -59,6 +62,10 @@ type Options struct {
 	BucketMax, RestoreRate float64
 	// Sandbox gives every shop the customer SandboxCustomerEmail.
 	Sandbox bool
+	// StaticToken, when set, is an access token the Admin API accepts for
+	// every shop (each shop's data stays its own): the app's test mode
+	// calls with it, naming a shop per portal.
+	StaticToken string
 }
 
 // Customer is a customer of a fake shop.
@@ -78,6 +85,7 @@ type Discount struct {
 type Request struct {
 	Method, Path, Shop, Op string
 	Variables              map[string]any
+	Token                  string // the X-Shopify-Access-Token header of an Admin API call
 }
 
 // UserError is one of discountCodeBasicCreate's userErrors.
@@ -297,7 +305,11 @@ func (f *Fake) token(w http.ResponseWriter, r *http.Request) {
 func (f *Fake) authShop(w http.ResponseWriter, r *http.Request) (string, bool) {
 	shop := r.Header.Get("X-Shopify-Shop-Domain")
 	f.mu.Lock()
-	tokShop, ok := f.tokens[r.Header.Get("X-Shopify-Access-Token")]
+	tok := r.Header.Get("X-Shopify-Access-Token")
+	tokShop, ok := f.tokens[tok]
+	if f.opts.StaticToken != "" && tok == f.opts.StaticToken {
+		tokShop, ok = shop, shop != ""
+	}
 	f.mu.Unlock()
 	if !ok || tokShop != shop {
 		w.Header().Set("Content-Type", "application/json")
@@ -359,7 +371,8 @@ func (f *Fake) graphql(w http.ResponseWriter, r *http.Request) {
 	case strings.Contains(in.Query, "customers("):
 		op = "customers"
 	}
-	f.record(Request{Method: r.Method, Path: r.URL.Path, Shop: r.Header.Get("X-Shopify-Shop-Domain"), Op: op, Variables: in.Variables})
+	f.record(Request{Method: r.Method, Path: r.URL.Path, Shop: r.Header.Get("X-Shopify-Shop-Domain"), Op: op, Variables: in.Variables,
+		Token: r.Header.Get("X-Shopify-Access-Token")})
 	shop, ok := f.authShop(w, r)
 	if !ok {
 		return

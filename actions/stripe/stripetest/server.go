@@ -80,6 +80,11 @@ const APIVersion = "2026-08-26.dahlia"
 // SandboxKey is a test-mode key the sandbox can use as the app's default.
 const SandboxKey = "sk_test_sandbox"
 
+// TestModeKey is the fixed key of the app's test mode: every portal's
+// test-mode executions use it (as a Stripe test-mode key, the fake accepts
+// it).
+const TestModeKey = "sk_test_hubspot_actions_test_mode"
+
 // Magic values (see the package documentation).
 const (
 	KeyInvalid      = "sk_test_invalid"

@@ -93,6 +93,8 @@ func TestGuideIsGeneratedFromTheRegistry(t *testing.T) {
 	wantIn("acme-make-widget-errors", "NOT_FOUND Acme has no widget factory for this account.", "VALIDATION_FAILED", "INTERNAL_ERROR")
 	wantIn("scopes", "oauth", "acme.widgets Makes widgets.")
 	wantIn("connect-acme", "Acme CRM")
+	wantIn("test-mode-acme", "Acme CRM")
+	wantIn("test-mode-acme-effects", "A stand-in for Acme answers.", "Widgets get made-up IDs.")
 	wantIn("retention", "3 days")
 	wantIn("uninstalled-grace", "14 days")
 	wantIn("error-codes", "NOT_FOUND", "UPSTREAM_REJECTED", "RATE_LIMITED")

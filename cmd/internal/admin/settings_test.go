@@ -55,7 +55,9 @@ func (a *acme) Card(context.Context, int64) (actions.Card, error) {
 	return c, nil
 }
 
-func (a *acme) Guide() actions.ProviderGuide { return actions.ProviderGuide{Label: "Acme CRM"} }
+func (a *acme) Guide() actions.ProviderGuide {
+	return actions.ProviderGuide{Label: "Acme CRM", TestMode: []string{"A stand-in for Acme answers.", "Widgets get made-up IDs."}}
+}
 
 func (a *acme) Disconnect(context.Context, int64) error {
 	a.mu.Lock()
