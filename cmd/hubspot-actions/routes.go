@@ -62,7 +62,9 @@ func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *act
 	e.GET("/static/:file", w.HandleStatic(), extra.public, w.Secure)
 	e.GET("/signed-out", w.HandleSignedOut(), extra.public, w.Secure)
 	// The public setup guide (no session), generated from the registry.
-	e.GET(actions.GuidePath, admin.HandleGuide(w, rt.Registry(), providers, guideFacts(cfg, rt.Registry())), extra.public, w.Secure)
+	facts := guideFacts(cfg, rt.Registry())
+	facts.TestActions = rt.TestActions()
+	e.GET(actions.GuidePath, admin.HandleGuide(w, rt.Registry(), providers, facts), extra.public, w.Secure)
 	settings := e.Group("/settings", w.Secure, w.RequireSession, w.CheckCSRF)
 	settings.GET("", admin.HandleSettings(w, flow, providers, cfg.HistoryRetention))
 	// Key checks are paced per portal, shared by the replicas on
