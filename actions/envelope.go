@@ -195,6 +195,9 @@ const (
 	OutputExpiration = "hs_expiration_duration"
 	OutputErrorCode  = "error_code"
 	OutputErrorMsg   = "error_message"
+	// OutputTestMode is "true" when the execution ran in test mode (against
+	// the providers' fakes), "false" otherwise.
+	OutputTestMode = "test_mode"
 )
 
 // Response is the answer to an execution request, and (its outputFields) the

@@ -61,6 +61,18 @@ func (rt *Runtime) HandleOptions() echo.HandlerFunc {
 		if err := rt.hs.CheckPortal(ctx, int64(req.Origin.PortalID)); err != nil && errors.Is(err, oauth.ErrNotConnected) {
 			return c.JSON(http.StatusOK, problemOptions(publicError(err)))
 		}
+		// A portal in test mode gets its choices from the test-mode twin
+		// (the fakes), as its executions will run there.
+		tm, err := rt.db.GetTestMode(ctx, int64(req.Origin.PortalID))
+		if err != nil {
+			rt.log.Error("options: read test mode", "portal_id", int64(req.Origin.PortalID), "action", a.Key, "err", err)
+			return c.JSON(http.StatusOK, problemOptions(Fail(CodeUnavailable, "The app could not load these choices; try again.")))
+		}
+		if tm.Enabled {
+			if fn, ok = rt.inMode(a, true).options[field]; !ok {
+				return c.JSON(http.StatusOK, problemOptions(Fail(CodeUnavailable, noTwinMessage)))
+			}
+		}
 		page, err := fn(ctx, req)
 		if err != nil {
 			pe := publicError(err)

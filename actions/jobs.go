@@ -172,6 +172,10 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 	}
 	log := rt.log.With("portal_id", e.PortalID, "action", e.Action, "callback_id", e.CallbackID, "job_id", job.ID)
 	a, ok := rt.reg.Get(e.Action)
+	if ok {
+		// Every run of an execution uses the registry its mode names.
+		a = rt.inMode(a, e.TestMode)
+	}
 	var req Request
 	if jerr := json.Unmarshal([]byte(e.Request), &req); !ok || jerr != nil {
 		log.Error("cannot resume execution", "known_action", ok, "err", jerr)
@@ -211,6 +215,7 @@ func (rt *Runtime) abandon(ctx context.Context, e store.Execution, pe *Error) er
 	if ra, ok := rt.reg.Get(e.Action); ok {
 		a = ra
 	}
+	a = rt.inMode(a, e.TestMode)
 	var finished bool
 	err := rt.db.Write(ctx, func(tx *store.Tx) error {
 		_, claimed, err := tx.Claim(ctx, e.CallbackID, e.Attempt, rt.now().Add(rt.cfg.lease()), false, rt.now().Add(time.Hour))

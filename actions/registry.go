@@ -160,6 +160,9 @@ type Execution struct {
 	Origin     Origin
 	Context    Context
 	Object     Object
+	// TestMode is true when the execution runs in test mode: Run is then
+	// the action's test-mode twin (see Config.TestActions).
+	TestMode bool
 }
 
 // IdempotencyKey returns a key, stable across retries of this execution,
@@ -178,7 +181,8 @@ type Action struct {
 	ObjectTypes      []string
 	ObjectProperties []string
 	Inputs           []InputField
-	// Outputs includes error_code and error_message, which every action has.
+	// Outputs includes error_code, error_message and test_mode, which
+	// every action has.
 	Outputs  []OutputField
 	Messages map[Code]string
 	// Scopes are the HubSpot scopes the action needs beyond BaseScopes.
@@ -194,6 +198,9 @@ type Action struct {
 	options     map[string]OptionsFunc
 	run         func(ctx context.Context, ex *Execution, inputs map[string]any, v validate) (map[string]string, error)
 	secrets     map[string]bool
+	// testMode marks the runtime's copy of a test-mode twin: its outcomes
+	// answer test_mode "true".
+	testMode bool
 }
 
 // HasOptions reports whether field has an options function.
@@ -303,8 +310,8 @@ func Register[In, Out any](r *Registry, s Spec[In, Out]) error {
 	}
 	seenOut := map[string]bool{}
 	for _, f := range s.Outputs {
-		if !namePattern.MatchString(f.Name) || seenOut[f.Name] || f.Name == OutputErrorCode || f.Name == OutputErrorMsg {
-			return fmt.Errorf("actions: %s: output %q is not a unique snake_case name (error_code and error_message are added for you)", s.Key, f.Name)
+		if !namePattern.MatchString(f.Name) || seenOut[f.Name] || f.Name == OutputErrorCode || f.Name == OutputErrorMsg || f.Name == OutputTestMode {
+			return fmt.Errorf("actions: %s: output %q is not a unique snake_case name (error_code, error_message and test_mode are added for you)", s.Key, f.Name)
 		}
 		seenOut[f.Name] = true
 		if _, ok := outFields[f.Name]; !ok {
@@ -345,6 +352,7 @@ func Register[In, Out any](r *Registry, s Spec[In, Out]) error {
 	outputs = append(outputs,
 		OutputField{Name: OutputErrorCode, Type: TypeEnumeration, FieldType: FieldSelect, Label: "Error code", Options: codeOptions()},
 		OutputField{Name: OutputErrorMsg, Type: TypeString, FieldType: FieldText, Label: "Error message"},
+		OutputField{Name: OutputTestMode, Type: TypeBool, FieldType: FieldCheckbox, Label: "Test mode"},
 	)
 	run := s.Run
 	decl := s.Inputs

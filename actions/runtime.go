@@ -74,6 +74,10 @@ type Config struct {
 	PruneEvery time.Duration
 	// Chores are other parts' periodic upkeep, run as durable jobs.
 	Chores []Chore
+	// TestActions are the actions' test-mode twins (same keys and outputs
+	// as the live registry's, calling the providers' fakes), which run the
+	// executions of portals in test mode. Nil: test mode is not available.
+	TestActions *Registry
 }
 
 func (c *Config) defaults() {
@@ -152,6 +156,8 @@ type Runtime struct {
 	inline inlinePool
 	// jobs counts River's jobs for the metrics.
 	jobs *jobMetrics
+	// twins are cfg.TestActions' actions, marked as test-mode ones.
+	twins map[string]*Action
 }
 
 // NewRuntime builds the runtime and its River client (not yet started);
@@ -162,6 +168,11 @@ func NewRuntime(cfg Config, db *store.DB, reg *Registry, hs HubSpot, v *validato
 		return nil, fmt.Errorf("actions: retention %v is shorter than %v: HubSpot retries a request for up to 3 days, and a retry whose execution was pruned would run again", cfg.Retention, MinRetention)
 	}
 	rt := &Runtime{cfg: cfg, db: db, reg: reg, hs: hs, validate: newValidate(v), log: log, m: m, now: time.Now}
+	tw, err := twins(reg, cfg.TestActions)
+	if err != nil {
+		return nil, err
+	}
+	rt.twins = tw
 	rt.deliveries = newDeliveries(rt)
 	rt.jobs = newJobMetrics()
 	workers := river.NewWorkers()
@@ -300,15 +311,19 @@ func (rt *Runtime) Execute(ctx context.Context, a *Action, req *Request) (Respon
 	// executions are answered at once, without running the action.
 	gate := rt.hs.CheckPortal(ctx, ne.PortalID)
 	var refused outcome
-	if gate != nil {
-		refused = rt.failure(a, ne.Ref, nil, publicError(gate))
-	}
 	// The inline happy path writes the ledger twice: this insert, and the
 	// outcome (Finish).
 	var inserted bool
 	var existing store.Execution
+	live := a
 	err = rt.db.Write(ctx, func(tx *store.Tx) error {
-		var err error
+		// The execution's mode is its portal's setting as it is recorded.
+		tm, err := tx.GetTestMode(ctx, ne.PortalID)
+		if err != nil {
+			return err
+		}
+		ne.TestMode = tm.Enabled
+		a = rt.inMode(live, tm.Enabled)
 		if inserted, err = tx.InsertExecution(ctx, ne); err != nil {
 			return err
 		}
@@ -317,6 +332,7 @@ func (rt *Runtime) Execute(ctx context.Context, a *Action, req *Request) (Respon
 			return err
 		}
 		if gate != nil {
+			refused = rt.failure(a, ne.Ref, nil, publicError(gate))
 			_, _, err = tx.Finish(ctx, req.CallbackID, 1, refused.Outcome)
 		}
 		return err
@@ -326,7 +342,7 @@ func (rt *Runtime) Execute(ctx context.Context, a *Action, req *Request) (Respon
 		return Response{}, errUnavailable
 	}
 	if !inserted {
-		return rt.duplicate(ctx, a, existing)
+		return rt.duplicate(ctx, live, existing)
 	}
 	if gate != nil {
 		rt.finished(a, store.DeliveryInline, StateFailContinue, string(CodeNotConnected), received)
@@ -453,6 +469,7 @@ func (rt *Runtime) attempt(ctx context.Context, a *Action, req *Request, ref str
 		Origin:     req.Origin,
 		Context:    req.Context,
 		Object:     req.Object,
+		TestMode:   a.testMode,
 	}
 	rt.m.inflight.Inc()
 	outputs, err := rt.run(ctx, a, ex, req.InputFields, lease)
@@ -668,6 +685,8 @@ func (rt *Runtime) duplicate(ctx context.Context, a *Action, e store.Execution) 
 			a = ra
 		}
 	}
+	// The execution keeps the mode it was recorded in.
+	a = rt.inMode(a, e.TestMode)
 	for range 4 {
 		now := rt.now()
 		var got store.Execution
@@ -810,6 +829,7 @@ func (a *Action) complete(outputs map[string]string) map[string]string {
 			out[k] = v
 		}
 	}
+	out[OutputTestMode] = testModeValue(a.testMode)
 	return out
 }
 

@@ -182,7 +182,7 @@ func TestExecuteInline(t *testing.T) {
 	got := h.Execute(t, "probe", req)
 	want := map[string]string{
 		"hs_execution_state": "SUCCESS", "echo": "HELLO", "attempt": "1", "amount": "12.5", "loud": "true",
-		"error_code": "", "error_message": "",
+		"error_code": "", "error_message": "", "test_mode": "false",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Execute() mismatch (-want +got):\n%s", diff)
@@ -312,7 +312,7 @@ func TestSlowActionBlocksThenCompletes(t *testing.T) {
 		t.Fatalf("Execute() = %v, want BLOCK for P1D", got)
 	}
 	done := h.HubSpot.Wait(t, req.CallbackID, 10*time.Second)
-	want := map[string]string{"hs_execution_state": "SUCCESS", "echo": "slow", "attempt": "1", "amount": "3", "loud": "false", "error_code": "", "error_message": ""}
+	want := map[string]string{"hs_execution_state": "SUCCESS", "echo": "slow", "attempt": "1", "amount": "3", "loud": "false", "error_code": "", "error_message": "", "test_mode": "false"}
 	if diff := cmp.Diff(want, done); diff != "" {
 		t.Errorf("completion mismatch (-want +got):\n%s", diff)
 	}

@@ -1,136 +1,87 @@
 package actions
 
 import (
-	"container/list"
 	"context"
-	"crypto/sha256"
-	"errors"
-	"net/http"
-	"strconv"
-	"strings"
-	"sync"
+	"fmt"
+	"slices"
 )
 
-// Test mode: each provider's twin (built with Deps.TestMode from the
-// configuration Module.TestFake returns) answers its actions from its
-// fake with fixed test credentials, whoever the portal is and whatever it
-// connected. The helpers below are what the twins share.
+// Test mode, per portal: while a portal's setting is on (store.TestMode),
+// its new executions are recorded as test-mode executions and every run of
+// them (inline, retried, resumed after a crash) uses the action's twin in
+// Config.TestActions instead of the live registry's, so nothing reaches a
+// real system. The mode is fixed when the execution is first recorded:
+// switching the setting affects only executions that start afterwards.
+// Options requests follow the portal's setting at the time they are asked.
 
-// TestKey returns the KeyFunc of a key provider's twin: secret, the fixed
-// key its fake accepts, as the portal's own key (so the fake's fixtures
-// are visible to every portal) for every execution. It reads no store and
-// counts no quota.
-func TestKey(secret string) KeyFunc {
-	return func(context.Context, *Execution) (Key, error) { return OwnKey(secret), nil }
-}
+// errNoTwin is the failure of a test-mode execution whose action has no
+// test-mode twin here: running the live action would have real effects.
+const noTwinMessage = "Test mode is on for this HubSpot account, but this action has no test version in this app; nothing was called. Switch test mode off in the app's settings to run it for real."
 
-// TestSecret returns the fixed secret of that name a twin uses instead of
-// the app's own (Deps.AppSecret): what it derives (code suffixes) is
-// only ever sent to a fake, and reading it writes nothing.
-func TestSecret(name string) []byte {
-	sum := sha256.Sum256([]byte("hubspot-actions test mode\x00" + name))
-	return sum[:]
-}
-
-// TestLimiter returns an in-process limiter for a twin, which shares no
-// budget with the live provider nor through the database.
-func TestLimiter(_ string, l Limit) Limiter { return NewLimiter(l) }
-
-// TestModeCard is the settings card of a provider's twin: it is answered
-// by its fake, so there is nothing to connect.
-func TestModeCard(provider, label string) Card {
-	return Card{Provider: provider, Label: label, Short: label, Status: CardConnected, Badge: "Test mode",
-		Detail: "In test mode, " + label + " actions are answered by a stand-in that calls no real " + label + " account."}
-}
-
-// errTestMode refuses to verify or save a key in test mode.
-var errTestMode = errors.New("test mode: no key is verified or saved")
-
-// NewTestKeyedProvider returns the settings side of a key provider's twin:
-// no key store, a TestModeCard, and a VerifyKey that refuses.
-func NewTestKeyedProvider(provider, label string) KeyedProvider {
-	c := TestModeCard(provider, label)
-	return KeyedProvider{test: &c, verify: func(context.Context, string) error { return errTestMode }}
-}
-
-// PortalFakes serves each portal's test-mode calls from a fake of its
-// own, so that no portal's test data (customers, invoices, leads, codes)
-// is ever seen or changed by another's: a request to
-// PortalFakePath(portalID)+"/…" is served by that portal's fake with the
-// prefix removed. A portal's fake is made on its first request; past max
-// portals, the one used least recently is dropped (its test data with
-// it). It is safe for concurrent use.
-type PortalFakes struct {
-	newFake func() http.Handler
-	max     int
-
-	mu    sync.Mutex
-	fakes map[int64]*list.Element // of *portalFake
-	order *list.List              // most recently used first
-}
-
-type portalFake struct {
-	portalID int64
-	h        http.Handler
-}
-
-// DefaultPortalFakes is how many portals' fakes NewPortalFakes keeps when
-// max is 0.
-const DefaultPortalFakes = 500
-
-// NewPortalFakes returns the per-portal fakes made by newFake, keeping at
-// most max (0: DefaultPortalFakes).
-func NewPortalFakes(newFake func() http.Handler, max int) *PortalFakes {
-	if max <= 0 {
-		max = DefaultPortalFakes
+// twins builds the runtime's test-mode actions: a copy of each twin in
+// test, marked so its outcomes say test_mode "true". test may be nil (test
+// mode then cannot be switched on); every twin's key must be a live
+// action's, with the same outputs, since HubSpot knows only the live
+// definition.
+func twins(live, test *Registry) (map[string]*Action, error) {
+	out := map[string]*Action{}
+	if test == nil {
+		return out, nil
 	}
-	return &PortalFakes{newFake: newFake, max: max, fakes: map[int64]*list.Element{}, order: list.New()}
+	for _, t := range test.All() {
+		l, ok := live.Get(t.Key)
+		if !ok {
+			return nil, fmt.Errorf("actions: test-mode action %s has no live action", t.Key)
+		}
+		if !slices.Equal(outputNames(l), outputNames(t)) {
+			return nil, fmt.Errorf("actions: test-mode action %s answers outputs %v, the live one %v", t.Key, outputNames(t), outputNames(l))
+		}
+		c := *t
+		c.testMode = true
+		out[t.Key] = &c
+	}
+	return out, nil
 }
 
-// PortalFakePath is the path prefix of portalID's fake, without a
-// trailing slash: a twin's base URL for the portal is the fakes' URL
-// followed by it.
-func PortalFakePath(portalID int64) string { return "/portals/" + strconv.FormatInt(portalID, 10) }
-
-// Portal returns portalID's fake, or nil when it has none (yet).
-func (p *PortalFakes) Portal(portalID int64) http.Handler {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if e, ok := p.fakes[portalID]; ok {
-		return e.Value.(*portalFake).h
+func outputNames(a *Action) []string {
+	names := make([]string, len(a.Outputs))
+	for i, f := range a.Outputs {
+		names[i] = f.Name
 	}
-	return nil
+	slices.Sort(names)
+	return names
 }
 
-// fake returns portalID's fake, making it when needed.
-func (p *PortalFakes) fake(portalID int64) http.Handler {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if e, ok := p.fakes[portalID]; ok {
-		p.order.MoveToFront(e)
-		return e.Value.(*portalFake).h
+// TestModeAvailable reports whether test mode can be switched on: the
+// runtime was given test-mode actions (Config.TestActions).
+func (rt *Runtime) TestModeAvailable() bool { return rt.cfg.TestActions != nil }
+
+// TestActions returns the registry of test-mode actions, or nil.
+func (rt *Runtime) TestActions() *Registry { return rt.cfg.TestActions }
+
+// inMode returns the action that runs a's executions in the given mode:
+// a itself when live, else its test-mode twin, or, when it has none, a
+// stand-in that fails without calling anything.
+func (rt *Runtime) inMode(a *Action, test bool) *Action {
+	if !test || a.testMode {
+		return a
 	}
-	f := &portalFake{portalID: portalID, h: p.newFake()}
-	p.fakes[portalID] = p.order.PushFront(f)
-	for p.order.Len() > p.max {
-		old := p.order.Remove(p.order.Back()).(*portalFake)
-		delete(p.fakes, old.portalID)
+	if t, ok := rt.twins[a.Key]; ok {
+		return t
 	}
-	return f.h
+	c := *a
+	c.testMode = true
+	c.options = nil
+	c.run = func(context.Context, *Execution, map[string]any, validate) (map[string]string, error) {
+		return nil, Fail(CodeUnavailable, noTwinMessage)
+	}
+	return &c
 }
 
-// ServeHTTP serves a request under PortalFakePath from its portal's fake;
-// any other path is a 404.
-func (p *PortalFakes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rest, ok := strings.CutPrefix(r.URL.Path, "/portals/")
-	id, path, _ := strings.Cut(rest, "/")
-	portalID, err := strconv.ParseInt(id, 10, 64)
-	if !ok || err != nil || portalID <= 0 {
-		http.NotFound(w, r)
-		return
+// testModeValue is the test_mode output of an outcome.
+func testModeValue(test bool) string {
+	if test {
+		return "true"
 	}
-	r2 := r.Clone(r.Context())
-	r2.URL.Path, r2.URL.RawPath = "/"+path, ""
-	r2.RequestURI = r2.URL.RequestURI()
-	p.fake(portalID).ServeHTTP(w, r2)
+	return "false"
 }

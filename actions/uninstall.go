@@ -230,6 +230,11 @@ func (u *Uninstaller) deleteSecrets(ctx context.Context, portalID int64, reason 
 		if _, err := tx.DeleteAPIKeys(ctx, portalID); err != nil {
 			return err
 		}
+		// The test-mode setting goes with them: a reinstall starts live,
+		// and the admin who changed it is no longer kept.
+		if _, err := tx.DeleteTestMode(ctx, portalID); err != nil {
+			return err
+		}
 		// Every admin session of the portal ends with its secrets, and a
 		// copied cookie with them.
 		n, err := tx.EndPortalSessions(ctx, portalID)

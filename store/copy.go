@@ -29,6 +29,7 @@ var copiedTables = []string{
 	"admin_session_generations",
 	"webhook_events",
 	"erasures",
+	"portal_test_modes",
 }
 
 // skippedTables are the app's tables Copy leaves behind, with why.

@@ -60,6 +60,9 @@ type Execution struct {
 	// never). An erased execution is a tombstone: no request, no object id,
 	// no error text, and outputs reduced to the final state and error code.
 	ErasedAt time.Time
+	// TestMode is true for an execution recorded while its portal was in
+	// test mode: every run of it uses the providers' fakes.
+	TestMode bool
 }
 
 // Erased reports whether the execution's personal data was erased.
@@ -96,13 +99,14 @@ type executionRow struct {
 	FinishedAt         int64  `db:"finished_at"`
 	UpdatedAt          int64  `db:"updated_at"`
 	ErasedAt           int64  `db:"erased_at"`
+	TestMode           int    `db:"test_mode"`
 }
 
 const executionColumns = `callback_id, ref, portal_id, action, workflow_id, object_type, object_id, request,
 	state, block_answered, attempt, lease_until, final_state, outputs, error_code, error_message, last_error,
 	last_status, last_retry_after_ms, last_pending,
 	delivered_at, delivery_error, delivery_attempts, delivery_claim, delivery_claim_until,
-	expires_at, received_at, finished_at, updated_at, erased_at`
+	expires_at, received_at, finished_at, updated_at, erased_at, test_mode`
 
 func (r executionRow) execution() Execution {
 	s := ExecState(r.State)
@@ -136,6 +140,7 @@ func (r executionRow) execution() Execution {
 		FinishedAt:       fromMS(r.FinishedAt),
 		UpdatedAt:        fromMS(r.UpdatedAt),
 		ErasedAt:         fromMS(r.ErasedAt),
+		TestMode:         r.TestMode != 0,
 	}
 	return e
 }
@@ -177,6 +182,9 @@ type NewExecution struct {
 	ExpiresAt time.Time
 	// ReceivedAt defaults to the transaction's time.
 	ReceivedAt time.Time
+	// TestMode records that the execution runs in test mode (its portal's
+	// setting when it is recorded; see Tx.GetTestMode).
+	TestMode bool
 }
 
 // InsertExecution records a new execution with attempt 1, in ExecRunning
@@ -184,8 +192,8 @@ type NewExecution struct {
 // false, and changes nothing, when the callbackId is already recorded.
 func (tx *Tx) InsertExecution(ctx context.Context, e NewExecution) (bool, error) {
 	const q = `INSERT INTO executions (callback_id, ref, portal_id, action, workflow_id, object_type, object_id,
-		request, state, attempt, lease_until, expires_at, received_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
+		request, state, attempt, lease_until, expires_at, received_at, updated_at, test_mode)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
 		ON CONFLICT (callback_id) DO NOTHING`
 	now := ms(tx.now)
 	received := now
@@ -197,7 +205,7 @@ func (tx *Tx) InsertExecution(ctx context.Context, e NewExecution) (bool, error)
 		state = ExecBlocked
 	}
 	res, err := tx.x.ExecContext(ctx, q, e.CallbackID, e.Ref, e.PortalID, e.Action, e.WorkflowID, e.ObjectType,
-		e.ObjectID, e.Request, string(state), ms(e.LeaseUntil), msOrZero(e.ExpiresAt), received, now)
+		e.ObjectID, e.Request, string(state), ms(e.LeaseUntil), msOrZero(e.ExpiresAt), received, now, boolInt(e.TestMode))
 	if err != nil {
 		return false, fmt.Errorf("store: insert execution %s: %w", e.CallbackID, mapErr(err))
 	}

@@ -185,12 +185,13 @@ func (tx *Tx) CancelUninstall(ctx context.Context, portalID int64) (bool, error)
 
 // ListUninstalledWithSecrets returns, by id, the uninstalled portals whose
 // uninstall was asked for or noticed at or before before and that still
-// have an OAuth grant or an API key.
+// have an OAuth grant, an API key or a test-mode setting.
 func (db *DB) ListUninstalledWithSecrets(ctx context.Context, before time.Time) ([]int64, error) {
 	const q = `SELECT p.portal_id FROM portals p
 		WHERE p.status = 'uninstalled' AND p.uninstalled_at <= ?
 		AND (EXISTS (SELECT 1 FROM oauth_tokens t WHERE t.portal_id = p.portal_id)
-			OR EXISTS (SELECT 1 FROM api_keys k WHERE k.portal_id = p.portal_id))
+			OR EXISTS (SELECT 1 FROM api_keys k WHERE k.portal_id = p.portal_id)
+			OR EXISTS (SELECT 1 FROM portal_test_modes m WHERE m.portal_id = p.portal_id))
 		ORDER BY p.portal_id`
 	var ids []int64
 	if err := sqlx.SelectContext(ctx, db.r, &ids, q, ms(before)); err != nil {

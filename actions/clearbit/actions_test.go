@@ -461,7 +461,7 @@ func TestDefinitions(t *testing.T) {
 			Outputs: []field{{"enriched", "bool"}, {"full_name", "string"}, {"job_title", "string"}, {"seniority", "string"},
 				{"role", "string"}, {"company_name", "string"}, {"company_domain", "string"}, {"industry", "string"},
 				{"employee_count", "number"}, {"linkedin_url", "string"}, {"location", "string"},
-				{"error_code", "enumeration"}, {"error_message", "string"}},
+				{"error_code", "enumeration"}, {"error_message", "string"}, {"test_mode", "bool"}},
 			BlockExpiry: time.Hour,
 		},
 		"clearbit-enrich-company": {
@@ -470,7 +470,7 @@ func TestDefinitions(t *testing.T) {
 			Outputs: []field{{"enriched", "bool"}, {"company_name", "string"}, {"legal_name", "string"}, {"industry", "string"},
 				{"sector", "string"}, {"employee_count", "number"}, {"estimated_annual_revenue", "string"}, {"founded_year", "number"},
 				{"city", "string"}, {"country", "string"}, {"linkedin_url", "string"},
-				{"error_code", "enumeration"}, {"error_message", "string"}},
+				{"error_code", "enumeration"}, {"error_message", "string"}, {"test_mode", "bool"}},
 			BlockExpiry: time.Hour,
 		},
 	}

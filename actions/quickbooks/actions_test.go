@@ -118,7 +118,7 @@ func TestFindOrCreateCustomer(t *testing.T) {
 	for _, tt := range tests { // in order: later cases see earlier customers
 		t.Run(tt.name, func(t *testing.T) {
 			_, got := h.run(t, KeyFindOrCreateCustomer, tt.objectType, tt.inputs, tt.props)
-			want := map[string]string{"hs_execution_state": "SUCCESS", "customer_id": tt.id, "created": map[bool]string{true: "true", false: "false"}[tt.created], "error_code": "", "error_message": ""}
+			want := map[string]string{"hs_execution_state": "SUCCESS", "customer_id": tt.id, "created": map[bool]string{true: "true", false: "false"}[tt.created], "error_code": "", "error_message": "", "test_mode": "false"}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("outputs mismatch (-want +got):\n%s", diff)
 			}
@@ -234,7 +234,7 @@ func TestCreateInvoiceDefaults(t *testing.T) {
 	}, nil)
 	want := map[string]string{
 		"hs_execution_state": "SUCCESS", "invoice_id": "101", "invoice_number": "1001", "total_amount": "100",
-		"customer_id": "1", "due_date": "2025-04-03", "email_status": "NotSet", "error_code": "", "error_message": "",
+		"customer_id": "1", "due_date": "2025-04-03", "email_status": "NotSet", "error_code": "", "error_message": "", "test_mode": "false",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("outputs mismatch (-want +got):\n%s", diff)

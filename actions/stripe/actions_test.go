@@ -701,11 +701,11 @@ func TestRegister(t *testing.T) {
 	contract := map[string][2][]string{
 		ActionCreatePromotionCode: {
 			{"discount_type", "percent_off", "amount_off", "currency", "duration", "duration_in_months", "expires_in_days", "max_redemptions", "code_prefix", "customer_email"},
-			{"code", "promotion_code_id", "coupon_id", "expires_at", "error_code", "error_message"},
+			{"code", "promotion_code_id", "coupon_id", "expires_at", "error_code", "error_message", "test_mode"},
 		},
 		ActionCheckPromotionCode: {
 			{"code"},
-			{"found", "active", "times_redeemed", "max_redemptions", "percent_off", "amount_off", "currency", "expires_at", "error_code", "error_message"},
+			{"found", "active", "times_redeemed", "max_redemptions", "percent_off", "amount_off", "currency", "expires_at", "error_code", "error_message", "test_mode"},
 		},
 	}
 	for key, io := range contract {

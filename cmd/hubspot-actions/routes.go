@@ -57,11 +57,14 @@ func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *act
 	// The portal admin's pages: server-rendered HTML under a strict CSP.
 	// The session comes from the install flow; forms carry a CSRF token
 	// bound to it; every handler acts on the session's portal only.
-	w := admin.New(flow, adminSessions(cfg, db), admin.DeriveKey(cfg.EncryptionKey, "csrf"), log)
+	w := admin.New(flow, adminSessions(cfg, db), admin.DeriveKey(cfg.EncryptionKey, "csrf"), log,
+		admin.WithTestMode(db, rt.TestModeAvailable()))
 	e.GET("/static/:file", w.HandleStatic(), extra.public, w.Secure)
 	e.GET("/signed-out", w.HandleSignedOut(), extra.public, w.Secure)
 	// The public setup guide (no session), generated from the registry.
-	e.GET(actions.GuidePath, admin.HandleGuide(w, rt.Registry(), providers, guideFacts(cfg, rt.Registry())), extra.public, w.Secure)
+	facts := guideFacts(cfg, rt.Registry())
+	facts.TestActions = rt.TestActions()
+	e.GET(actions.GuidePath, admin.HandleGuide(w, rt.Registry(), providers, facts), extra.public, w.Secure)
 	settings := e.Group("/settings", w.Secure, w.RequireSession, w.CheckCSRF)
 	settings.GET("", admin.HandleSettings(w, flow, providers, cfg.HistoryRetention))
 	// Key checks are paced per portal, shared by the replicas on
@@ -71,6 +74,7 @@ func addRoutes(e *echo.Echo, log *slog.Logger, cfg config, db *store.DB, rt *act
 	settings.POST("/keys/:provider", admin.HandleSaveKey(w, flow, providers, cfg.HistoryRetention, keyChecks))
 	settings.POST("/keys/:provider/delete", admin.HandleDeleteKey(w, providers))
 	settings.POST("/:provider/disconnect", admin.HandleDisconnect(w, flow, providers))
+	settings.POST("/test-mode", admin.HandleTestMode(w, flow))
 	settings.GET("/uninstall", admin.HandleUninstallConfirm(w, flow, cfg.HistoryRetention))
 	settings.POST("/uninstall", admin.HandleUninstall(w, flow, u, cfg.HistoryRetention))
 	settings.GET("/history", admin.HandleHistory(w, db, rt.Registry(), cfg.HistoryRetention))

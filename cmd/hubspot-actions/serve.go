@@ -261,6 +261,11 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 	if err := buildProviders(reg, cfg, deps, a, log); err != nil {
 		return nil, err
 	}
+	// Test mode: every provider's twin, answered by its fake on loopback.
+	testActions, err := buildTestActions(cfg, deps, a, log)
+	if err != nil {
+		return nil, err
+	}
 	// The scopes the webhooks' subscriptions need, with their reasons (the
 	// setup guide lists them).
 	if err := webhooks.RequireScopes(reg); err != nil {
@@ -273,7 +278,7 @@ func wire(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, m *ac
 	a.uninstaller = newUninstaller(cfg, a.flow, db, a.providers, log)
 	recv := wireWebhooks(a, cfg, db, log, m, promReg)
 	a.runtime, err = actions.NewRuntime(actions.Config{InlineBudget: cfg.InlineBudget, AttemptTimeout: cfg.ActionTimeout, Retention: cfg.HistoryRetention,
-		Chores: append(chores, a.uninstaller.Chore())}, db, reg, a.hubspot, a.validator, log, m, promReg, recv)
+		Chores: append(chores, a.uninstaller.Chore()), TestActions: testActions}, db, reg, a.hubspot, a.validator, log, m, promReg, recv)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,9 @@ type GuideFacts struct {
 	// UninstalledGrace is how long the secrets of a portal uninstalled in
 	// HubSpot are kept before they are deleted (UNINSTALLED_GRACE).
 	UninstalledGrace time.Duration
+	// TestActions are the actions' test-mode twins
+	// (actions.Runtime.TestActions); nil when test mode is not available.
+	TestActions *actions.Registry
 }
 
 // HandleGuide serves GET /guide: the public setup guide (no sign-in, as
@@ -42,6 +45,15 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 		// Agent says whether HubSpot's agents may use it as a tool.
 		Agent  string
 		IsTool bool
+		// TestVersion: in test mode the action runs its test version;
+		// without one it fails, calling nothing.
+		TestVersion bool
+	}
+	// testMode is the guide's test-mode section.
+	type testMode struct {
+		Available     bool
+		Output        string // the output every action answers it in
+		With, Without []string
 	}
 	type provider struct {
 		ID string
@@ -54,8 +66,10 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 		Actions          []action
 		Codes            []actions.ErrorCase
 		Retention, Grace string
+		TestMode         testMode
 	}
-	d := data{Scopes: facts.Scopes, Retention: fmtPeriod(facts.HistoryRetention), Grace: fmtPeriod(facts.UninstalledGrace)}
+	d := data{Scopes: facts.Scopes, Retention: fmtPeriod(facts.HistoryRetention), Grace: fmtPeriod(facts.UninstalledGrace),
+		TestMode: testMode{Available: facts.TestActions != nil, Output: actions.OutputTestMode}}
 	for _, p := range providers {
 		d.Providers = append(d.Providers, provider{ID: p.Name(), ProviderGuide: p.Guide()})
 	}
@@ -65,6 +79,14 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 	for _, a := range reg.All() {
 		ga := action{Key: a.Key, Name: a.Name, Description: a.Description, Objects: objectNames(a.ObjectTypes), Card: a.CardContent, Errors: a.Errors()}
 		ga.Agent, ga.IsTool = agentToolText(a), a.IsAgentTool()
+		if facts.TestActions != nil {
+			_, ga.TestVersion = facts.TestActions.Get(a.Key)
+			if ga.TestVersion {
+				d.TestMode.With = append(d.TestMode.With, a.Name)
+			} else {
+				d.TestMode.Without = append(d.TestMode.Without, a.Name)
+			}
+		}
 		for _, f := range a.Inputs {
 			gf := field{Name: f.Name, Label: f.Label, Type: typeName(f.Type), Description: f.Description, Required: f.Required, Dynamic: f.Dynamic, Secret: f.Secret}
 			for _, o := range f.Options {

@@ -52,6 +52,8 @@ type historyPage struct {
 	// Erasures are the account's most recent erasures of deleted records'
 	// data, shown on the first page.
 	Erasures []erasureRow
+	// TestModeOn: the portal is in test mode now.
+	TestModeOn bool
 }
 
 // erasureRow is one erasure as the history lists it: no personal data.
@@ -105,6 +107,9 @@ type historyRow struct {
 	// Agent: one of HubSpot's agents ran the action as a tool (context
 	// source AGENTS), maybe with no workflow and no record.
 	Agent bool
+	// TestMode: the execution ran in test mode, against the test versions
+	// of the services.
+	TestMode bool
 }
 
 // HandleHistory serves GET /settings/history: the session's portal's
@@ -160,6 +165,11 @@ func HandleHistory(w *Pages, db *store.DB, reg *actions.Registry, retention time
 		for _, e := range list {
 			p.Rows = append(p.Rows, newHistoryRow(reg, e))
 		}
+		tm, err := w.testModeOf(c, portalID)
+		if err != nil {
+			return err
+		}
+		p.TestModeOn = tm.Enabled
 		if req.Page == 1 {
 			ers, err := db.ListErasures(ctx, portalID, historyErasures)
 			if err != nil {
@@ -231,6 +241,7 @@ func newHistoryRow(reg *actions.Registry, e store.Execution) historyRow {
 		ErrorMessage: redactText(e.ErrorMessage),
 		Attempts:     e.Attempt,
 		Erased:       e.Erased(),
+		TestMode:     e.TestMode,
 	}
 	id := e.Ref
 	if id == "" {

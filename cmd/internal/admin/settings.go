@@ -30,6 +30,7 @@ type settingsPage struct {
 	Portal    portalView
 	Cards     []cardView // every provider's, in the list's order
 	Retention string
+	TestMode  testModeView
 }
 
 type problem struct {
@@ -93,6 +94,9 @@ func HandleSettings(w *Pages, flow *oauth.Flow, providers []actions.Provider, re
 		}
 		if err != nil {
 			return err
+		}
+		if msg, ok := testModeNotices[req.Notice]; ok {
+			p.Notice = msg
 		}
 		if msg, ok := settingsNotices[req.Notice]; ok {
 			for _, cv := range p.Cards {
@@ -354,6 +358,9 @@ func buildSettings(c echo.Context, w *Pages, flow *oauth.Flow, providers []actio
 	}
 	p := settingsPage{page: w.newPage(c, "Settings", "settings"), Retention: fmtPeriod(retention)}
 	p.Portal = newPortalView(info, time.Now())
+	if p.TestMode, err = w.testModeOf(c, portalID); err != nil {
+		return settingsPage{}, err
+	}
 	for _, pr := range providers {
 		card, err := pr.Card(ctx, portalID)
 		if err != nil {

@@ -65,6 +65,8 @@ type Pages struct {
 	sessions *Sessions
 	hsts     bool // the public URL is https
 	log      *slog.Logger
+	// testModes, when set (WithTestMode), is each portal's test mode.
+	testModes *testModes
 }
 
 type staticFile struct {
@@ -77,8 +79,11 @@ type staticFile struct {
 // https; sessions says who is signed in; csrfKey signs the CSRF tokens
 // bound to each session. It panics if the embedded files are broken, which
 // the tests catch.
-func New(flow *oauth.Flow, sessions *Sessions, csrfKey []byte, log *slog.Logger) *Pages {
+func New(flow *oauth.Flow, sessions *Sessions, csrfKey []byte, log *slog.Logger, opts ...Option) *Pages {
 	w := &Pages{pages: map[string]*template.Template{}, static: map[string]staticFile{}, csrfKey: csrfKey, sessions: sessions, log: log.With("component", "web")}
+	for _, o := range opts {
+		o(w)
+	}
 	layout := template.Must(template.ParseFS(webFS, "web/templates/layout.html"))
 	names, err := fs.Glob(webFS, "web/templates/*.html")
 	if err != nil {
