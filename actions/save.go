@@ -57,7 +57,7 @@ func singular(crm string) string {
 	if s, ok := strings.CutSuffix(crm, "ies"); ok {
 		return s + "y"
 	}
-	return singular(crm)
+	return strings.TrimSuffix(crm, "s")
 }
 
 var propertyPattern = regexp.MustCompile(`^` + PropertyPrefix + `[a-z0-9_]+$`)

@@ -85,7 +85,19 @@ func (e *Provider) companySpec() actions.Spec[companyIn, companyOut] {
 		// the action (the portal must reinstall, the wait for Clearbit
 		// expired), so workflows can always branch on enriched.
 		FailOutputs: map[string]string{OutputEnriched: "false"},
-		Run:         e.enrichCompany,
+		Save: saved(
+			saveText(OutputCompanyName, "Company name"),
+			saveText(OutputLegalName, "Legal name"),
+			saveText(OutputIndustry, "Industry"),
+			saveText(OutputSector, "Sector"),
+			saveNumber(OutputEmployeeCount, "Number of employees"),
+			saveText(OutputEstimatedAnnualRevenue, "Estimated annual revenue (USD)"),
+			saveNumber(OutputFoundedYear, "Year founded"),
+			saveText(OutputCity, "City"),
+			saveText(OutputCountry, "Country"),
+			saveText(OutputLinkedInURL, "LinkedIn page URL"),
+		),
+		Run: e.enrichCompany,
 	}
 }
 

@@ -85,7 +85,19 @@ func (e *Provider) contactSpec() actions.Spec[contactIn, contactOut] {
 		// the action (the portal must reinstall, the wait for Clearbit
 		// expired), so workflows can always branch on enriched.
 		FailOutputs: map[string]string{OutputEnriched: "false"},
-		Run:         e.enrichContact,
+		Save: saved(
+			saveText(OutputFullName, "Full name"),
+			saveText(OutputJobTitle, "Job title"),
+			saveText(OutputSeniority, "Seniority"),
+			saveText(OutputRole, "Role"),
+			saveText(OutputCompanyName, "Company name"),
+			saveText(OutputCompanyDomain, "Company domain"),
+			saveText(OutputIndustry, "Industry"),
+			saveNumber(OutputEmployeeCount, "Number of employees"),
+			saveText(OutputLinkedInURL, "LinkedIn profile URL"),
+			saveText(OutputLocation, "Location"),
+		),
+		Run: e.enrichContact,
 	}
 }
 
