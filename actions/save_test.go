@@ -168,7 +168,9 @@ func TestSaveOnRecordRegistry(t *testing.T) {
 		{"no prefix", func(s *actions.Spec[enrichIn, enrichOut]) { s.Save[0].Property = "title" }, "starting with hsa_"},
 		{"duplicate property", func(s *actions.Spec[enrichIn, enrichOut]) { s.Save[1].Property = s.Save[0].Property }, "unique"},
 		{"no label", func(s *actions.Spec[enrichIn, enrichOut]) { s.Save[0].Label = " " }, "no label"},
-		{"bad type", func(s *actions.Spec[enrichIn, enrichOut]) { s.Save[0].Type, s.Save[0].FieldType = "bool", "booleancheckbox" }, "must be string"},
+		{"bad type", func(s *actions.Spec[enrichIn, enrichOut]) {
+			s.Save[0].Type, s.Save[0].FieldType = "bool", "booleancheckbox"
+		}, "must be string"},
 		{"no object types", func(s *actions.Spec[enrichIn, enrichOut]) { s.ObjectTypes = nil }, "needs ObjectTypes"},
 		{"tickets", func(s *actions.Spec[enrichIn, enrichOut]) { s.ObjectTypes = []string{"TICKET"} }, "cannot be saved on"},
 	}
