@@ -33,10 +33,15 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 		Required, Dynamic, Secret      bool
 		Options                        []string
 	}
+	type saved struct {
+		Property, Label, Output string
+	}
 	type action struct {
 		Key, Name, Description, Objects, Card string
 		Inputs, Outputs                       []field
 		Errors                                []actions.ErrorCase
+		// Saved are the properties "Save to the record" writes.
+		Saved []saved
 	}
 	type provider struct {
 		ID string
@@ -49,8 +54,9 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 		Actions          []action
 		Codes            []actions.ErrorCase
 		Retention, Grace string
+		PropertyGroup    string
 	}
-	d := data{Scopes: facts.Scopes, Retention: fmtPeriod(facts.HistoryRetention), Grace: fmtPeriod(facts.UninstalledGrace)}
+	d := data{Scopes: facts.Scopes, Retention: fmtPeriod(facts.HistoryRetention), Grace: fmtPeriod(facts.UninstalledGrace), PropertyGroup: actions.PropertyGroupLabel}
 	for _, p := range providers {
 		d.Providers = append(d.Providers, provider{ID: p.Name(), ProviderGuide: p.Guide()})
 	}
@@ -68,6 +74,9 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 		}
 		for _, f := range a.Outputs {
 			ga.Outputs = append(ga.Outputs, field{Name: f.Name, Label: f.Label, Type: typeName(f.Type)})
+		}
+		for _, s := range a.Save {
+			ga.Saved = append(ga.Saved, saved{Property: s.Property, Label: s.Label, Output: s.Output})
 		}
 		d.Actions = append(d.Actions, ga)
 	}
