@@ -176,6 +176,9 @@ type RecordWriter interface {
 	UpdateObject(ctx context.Context, portalID int64, objectType, objectID string, properties map[string]string) error
 }
 
+// The HubSpot client cmd passes the runtime writes records.
+var _ RecordWriter = (*hubspot.Client)(nil)
+
 // saveRequested reports whether the execution's inputs turn saving on.
 func saveRequested(inputs map[string]any) bool {
 	switch v := inputs[InputSaveToRecord].(type) {

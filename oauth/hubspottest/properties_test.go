@@ -3,6 +3,7 @@ package hubspottest
 import (
 	"bytes"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -82,5 +83,37 @@ func TestPropertiesAndUpdates(t *testing.T) {
 	}
 	if rec, _ := s.Object(7000001, "contacts", "51"); rec["hsa_x"] != "1" || rec["email"] != "c@d.test" {
 		t.Errorf("record = %v", rec)
+	}
+}
+
+// TestDeclineOptional: an admin who declines the optional scopes gets a
+// token without them; by default they are granted.
+func TestDeclineOptional(t *testing.T) {
+	t.Parallel()
+	s := NewTestServer(t, Config{ClientID: "id", ClientSecret: "sec", RedirectURL: "https://app.example/cb"})
+	install := func() []any {
+		t.Helper()
+		q := url.Values{"client_id": {"id"}, "redirect_uri": {"https://app.example/cb"}, "scope": {"oauth automation"},
+			"optional_scope": {"crm.objects.contacts.write crm.schemas.contacts.write"}, "state": {"st"}}
+		resp, err := noRedirect().Get(s.URL() + "/oauth/authorize?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		status, body := postForm(t, s.URL()+"/oauth/2026-03/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {"id"},
+			"client_secret": {"sec"}, "code": {loc.Query().Get("code")}, "redirect_uri": {"https://app.example/cb"}})
+		if status != http.StatusOK {
+			t.Fatalf("exchange = %d %v", status, body)
+		}
+		scopes, _ := body["scopes"].([]any)
+		return scopes
+	}
+	if got := install(); len(got) != 4 {
+		t.Errorf("scopes granted = %v, want the optional ones too", got)
+	}
+	s.DeclineOptional()
+	if got := install(); len(got) != 2 || got[0] != "oauth" || got[1] != "automation" {
+		t.Errorf("scopes granted after DeclineOptional = %v, want oauth automation", got)
 	}
 }
