@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"sort"
@@ -100,6 +101,11 @@ type Spec[In, Out any] struct {
 	// CRM API, each with its reason. The app asks for the scopes its
 	// actions declare and no others.
 	Scopes []Scope
+	// Save names the outputs that can also be saved on the enrolled
+	// record, and as which properties. Register then adds the "Save to the
+	// record" input (InputSaveToRecord), which In need not have: the
+	// runtime saves after Run (see saveOnRecord).
+	Save []SavedProperty
 	// BlockExpiry is how long a BLOCKed execution may take before it is
 	// given up and completed with FAIL_CONTINUE (default: Config.BlockExpiry).
 	BlockExpiry time.Duration
@@ -186,7 +192,9 @@ type Action struct {
 	Outputs  []OutputField
 	Messages map[Code]string
 	// Scopes are the HubSpot scopes the action needs beyond BaseScopes.
-	Scopes      []Scope
+	Scopes []Scope
+	// Save are the outputs saved on the record when InputSaveToRecord is on.
+	Save        []SavedProperty
 	BlockExpiry time.Duration
 	FailOutputs map[string]string
 	// ReadOnly, Agent and NeedsObject are the Spec's (Agent with its Type
@@ -348,6 +356,25 @@ func Register[In, Out any](r *Registry, s Spec[In, Out]) error {
 	if err != nil {
 		return fmt.Errorf("actions: %s: %w", s.Key, err)
 	}
+	save, err := checkSave(s.Save, seenOut, s.ObjectTypes)
+	if err != nil {
+		return fmt.Errorf("actions: %s: %w", s.Key, err)
+	}
+	inputs := s.Inputs
+	errs := s.Errors
+	if len(save) > 0 {
+		if seen[InputSaveToRecord] {
+			return fmt.Errorf("actions: %s: input %s is added for actions that Save", s.Key, InputSaveToRecord)
+		}
+		inputs = append(append([]InputField(nil), s.Inputs...), saveInput())
+		if _, ok := errs[CodeNotFound]; !ok {
+			errs = maps.Clone(errs)
+			if errs == nil {
+				errs = map[Code]string{}
+			}
+			errs[CodeNotFound] = "With \"Save to the record\" on, the enrolled record was deleted before the results could be saved on it."
+		}
+	}
 	outputs := append([]OutputField(nil), s.Outputs...)
 	outputs = append(outputs,
 		OutputField{Name: OutputErrorCode, Type: TypeEnumeration, FieldType: FieldSelect, Label: "Error code", Options: codeOptions()},
@@ -364,7 +391,7 @@ func Register[In, Out any](r *Registry, s Spec[In, Out]) error {
 		CardContent:      s.CardContent,
 		ObjectTypes:      s.ObjectTypes,
 		ObjectProperties: s.ObjectProperties,
-		Inputs:           s.Inputs,
+		Inputs:           inputs,
 		Outputs:          outputs,
 		Messages:         s.Messages,
 		Scopes:           append([]Scope(nil), s.Scopes...),
@@ -373,7 +400,8 @@ func Register[In, Out any](r *Registry, s Spec[In, Out]) error {
 		ReadOnly:         s.ReadOnly,
 		Agent:            agent,
 		NeedsObject:      s.NeedsObject,
-		errors:           s.Errors,
+		Save:             save,
+		errors:           errs,
 		options:          s.Options,
 		secrets:          secrets,
 		run: func(ctx context.Context, ex *Execution, inputs map[string]any, v validate) (map[string]string, error) {

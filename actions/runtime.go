@@ -518,7 +518,12 @@ func (rt *Runtime) run(ctx context.Context, a *Action, ex *Execution, inputs map
 			out, err = nil, Fail(CodeInternal, "An unexpected error occurred in the app.")
 		}
 	}()
-	return a.run(ctx, ex, inputs, rt.validate)
+	out, err = a.run(ctx, ex, inputs, rt.validate)
+	if err == nil {
+		// Its outputs are answered whether or not they could be saved.
+		err = rt.saveOnRecord(ctx, a, ex, inputs, out)
+	}
+	return out, err
 }
 
 // retryDelay picks when to run again: what the provider asked for (a

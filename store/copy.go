@@ -44,6 +44,9 @@ var skippedTables = map[string]string{
 	// full bucket, and a lease is minutes long at most.
 	"rate_limits":       "rate-limit state: an empty table is a full bucket",
 	"rate_limit_leases": "concurrency leases last minutes at most",
+	// A cache of which properties exist in a portal: saving results on a
+	// record makes sure of them again (idempotent calls) when it is empty.
+	"record_properties": "a cache of the app's CRM properties per portal, re-created on the next save",
 }
 
 // CopyReport is what Copy did: the rows copied per table, in copiedTables'

@@ -58,6 +58,9 @@ type Options struct {
 	// HubSpot is the fake HubSpot to complete callbacks with; by default a
 	// new one. Replicas share one, as they share HubSpot.
 	HubSpot *HubSpot
+	// Records writes results on records (a *hubspot.Client against a fake
+	// HubSpot, say); by default saving on records is not available.
+	Records actions.RecordWriter
 }
 
 // New starts a harness serving the actions register adds. It stops when the
@@ -94,7 +97,11 @@ func New(t testing.TB, register func(r *actions.Registry), opts Options) *Harnes
 	if opts.Jobs != nil {
 		jobs = opts.Jobs(db)
 	}
-	rt, err := actions.NewRuntime(cfg, db, reg, hs, v, log, m, promReg, jobs...)
+	var rhs actions.HubSpot = hs
+	if opts.Records != nil {
+		rhs = withRecords{hs, opts.Records}
+	}
+	rt, err := actions.NewRuntime(cfg, db, reg, rhs, v, log, m, promReg, jobs...)
 	if err != nil {
 		t.Fatalf("new runtime: %v", err)
 	}
@@ -359,4 +366,10 @@ func (h *HubSpot) Wait(t testing.TB, callbackID string, d time.Duration) map[str
 			return nil
 		}
 	}
+}
+
+// withRecords is the harness's HubSpot with a RecordWriter.
+type withRecords struct {
+	*HubSpot
+	actions.RecordWriter
 }

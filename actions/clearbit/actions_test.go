@@ -457,7 +457,7 @@ func TestDefinitions(t *testing.T) {
 	want := map[string]def{
 		"clearbit-enrich-contact": {
 			ObjectTypes: []string{"CONTACT"}, Properties: []string{"email"},
-			Inputs: []field{{"email", "string"}},
+			Inputs: []field{{"email", "string"}, {"save_to_record", "bool"}},
 			Outputs: []field{{"enriched", "bool"}, {"full_name", "string"}, {"job_title", "string"}, {"seniority", "string"},
 				{"role", "string"}, {"company_name", "string"}, {"company_domain", "string"}, {"industry", "string"},
 				{"employee_count", "number"}, {"linkedin_url", "string"}, {"location", "string"},
@@ -466,7 +466,7 @@ func TestDefinitions(t *testing.T) {
 		},
 		"clearbit-enrich-company": {
 			ObjectTypes: []string{"COMPANY"}, Properties: []string{"domain"},
-			Inputs: []field{{"domain", "string"}},
+			Inputs: []field{{"domain", "string"}, {"save_to_record", "bool"}},
 			Outputs: []field{{"enriched", "bool"}, {"company_name", "string"}, {"legal_name", "string"}, {"industry", "string"},
 				{"sector", "string"}, {"employee_count", "number"}, {"estimated_annual_revenue", "string"}, {"founded_year", "number"},
 				{"city", "string"}, {"country", "string"}, {"linkedin_url", "string"},

@@ -85,7 +85,6 @@ func (e *Provider) companySpec() actions.Spec[companyIn, companyOut] {
 		// the action (the portal must reinstall, the wait for Clearbit
 		// expired), so workflows can always branch on enriched.
 		FailOutputs: map[string]string{OutputEnriched: "false"},
-		Run:         e.enrichCompany,
 		// A lookup: Clearbit keeps nothing of ours and nothing is written.
 		ReadOnly: true,
 		Agent: &actions.AgentTool{Description: "Finds firmographic information about one company from its website domain, using Clearbit. " +
@@ -98,6 +97,19 @@ func (e *Provider) companySpec() actions.Spec[companyIn, companyOut] {
 			"enriched is \"false\" when nothing is known, with error_code saying why: NOT_FOUND (Clearbit has no data for this domain), " +
 			"VALIDATION_FAILED (domain is missing or is not a domain), NOT_CONNECTED (the account has no Clearbit key). " +
 			"It only reads: nothing is created or changed in HubSpot or Clearbit, so calling it again is safe."},
+		Save: saved(
+			saveText(OutputCompanyName, "Company name"),
+			saveText(OutputLegalName, "Legal name"),
+			saveText(OutputIndustry, "Industry"),
+			saveText(OutputSector, "Sector"),
+			saveNumber(OutputEmployeeCount, "Number of employees"),
+			saveText(OutputEstimatedAnnualRevenue, "Estimated annual revenue (USD)"),
+			saveNumber(OutputFoundedYear, "Year founded"),
+			saveText(OutputCity, "City"),
+			saveText(OutputCountry, "Country"),
+			saveText(OutputLinkedInURL, "LinkedIn page URL"),
+		),
+		Run: e.enrichCompany,
 	}
 }
 

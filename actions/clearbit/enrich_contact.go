@@ -85,7 +85,6 @@ func (e *Provider) contactSpec() actions.Spec[contactIn, contactOut] {
 		// the action (the portal must reinstall, the wait for Clearbit
 		// expired), so workflows can always branch on enriched.
 		FailOutputs: map[string]string{OutputEnriched: "false"},
-		Run:         e.enrichContact,
 		// A lookup: Clearbit keeps nothing of ours and nothing is written.
 		ReadOnly: true,
 		Agent: &actions.AgentTool{Description: "Finds professional information about one person from their email address, using Clearbit. " +
@@ -97,6 +96,19 @@ func (e *Provider) contactSpec() actions.Spec[contactIn, contactOut] {
 			"enriched is \"false\" when nothing is known, with error_code saying why: NOT_FOUND (Clearbit has no data for this email), " +
 			"VALIDATION_FAILED (email is missing or is not an email address), NOT_CONNECTED (the account has no Clearbit key). " +
 			"It only reads: nothing is created or changed in HubSpot or Clearbit, so calling it again is safe."},
+		Save: saved(
+			saveText(OutputFullName, "Full name"),
+			saveText(OutputJobTitle, "Job title"),
+			saveText(OutputSeniority, "Seniority"),
+			saveText(OutputRole, "Role"),
+			saveText(OutputCompanyName, "Company name"),
+			saveText(OutputCompanyDomain, "Company domain"),
+			saveText(OutputIndustry, "Industry"),
+			saveNumber(OutputEmployeeCount, "Number of employees"),
+			saveText(OutputLinkedInURL, "LinkedIn profile URL"),
+			saveText(OutputLocation, "Location"),
+		),
+		Run: e.enrichContact,
 	}
 }
 

@@ -234,7 +234,7 @@ func TestCreateInvoiceDefaults(t *testing.T) {
 	}, nil)
 	want := map[string]string{
 		"hs_execution_state": "SUCCESS", "invoice_id": "101", "invoice_number": "1001", "total_amount": "100",
-		"customer_id": "1", "due_date": "2025-04-03", "email_status": "NotSet", "error_code": "", "error_message": "", "test_mode": "false",
+		"invoice_url": "https://sandbox.qbo.intuit.com/app/invoice?txnId=101", "customer_id": "1", "due_date": "2025-04-03", "email_status": "NotSet", "error_code": "", "error_message": "", "test_mode": "false",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("outputs mismatch (-want +got):\n%s", diff)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,7 @@ const (
 	OutInvCustomerID = "customer_id"
 	OutDueDate       = "due_date"
 	OutEmailStatus   = "email_status"
+	OutInvoiceURL    = "invoice_url"
 )
 
 // itemsPageSize is how many items one options page shows.
@@ -54,6 +56,7 @@ type invoiceOut struct {
 	CustomerID    string  `json:"customer_id"`
 	DueDate       string  `json:"due_date"`
 	EmailStatus   string  `json:"email_status"`
+	InvoiceURL    string  `json:"invoice_url"`
 }
 
 func (s *Provider) createInvoiceSpec() actions.Spec[invoiceIn, invoiceOut] {
@@ -91,6 +94,7 @@ func (s *Provider) createInvoiceSpec() actions.Spec[invoiceIn, invoiceOut] {
 			{Name: OutInvCustomerID, Type: actions.TypeString, FieldType: actions.FieldText, Label: "QuickBooks customer ID"},
 			{Name: OutDueDate, Type: actions.TypeDate, FieldType: actions.FieldDate, Label: "Due date"},
 			{Name: OutEmailStatus, Type: actions.TypeString, FieldType: actions.FieldText, Label: "Email status"},
+			{Name: OutInvoiceURL, Type: actions.TypeString, FieldType: actions.FieldText, Label: "Invoice link (QuickBooks)"},
 		},
 		Messages: map[actions.Code]string{
 			actions.CodeValidation: "The invoice was not created: {{ error_message }}",
@@ -101,6 +105,10 @@ func (s *Provider) createInvoiceSpec() actions.Spec[invoiceIn, invoiceOut] {
 			actions.CodeRejected:     "QuickBooks refused the request: {{ error_message }}",
 			actions.CodeRateLimited:  "QuickBooks kept limiting requests: {{ error_message }}",
 			actions.CodeUnavailable:  "QuickBooks could not be reached or kept failing: {{ error_message }}",
+		},
+		Save: []actions.SavedProperty{
+			{Output: OutInvoiceNumber, Property: actions.PropertyPrefix + "quickbooks_invoice_number", Label: "QuickBooks invoice number"},
+			{Output: OutInvoiceURL, Property: actions.PropertyPrefix + "quickbooks_invoice_url", Label: "QuickBooks invoice link"},
 		},
 		Errors:  invoiceErrors,
 		Scopes:  invoiceScopes,
@@ -182,6 +190,7 @@ func (s *Provider) createInvoice(ctx context.Context, ex *actions.Execution, in 
 			CustomerID:    cu.ID,
 			DueDate:       created.DueDate,
 			EmailStatus:   created.EmailStatus,
+			InvoiceURL:    s.invoiceURL(created.ID),
 		}
 		// A replayed create answers the invoice of the run that made it,
 		// whose customer may not be the one found this time.
@@ -284,4 +293,14 @@ func (s *Provider) itemOptions(ctx context.Context, req *actions.OptionsRequest)
 		page.After = strconv.Itoa(start + itemsPageSize)
 	}
 	return page, nil
+}
+
+// invoiceURL links to an invoice in QuickBooks Online's web app, in the
+// company the API calls reach (sandbox companies live on their own host).
+func (s *Provider) invoiceURL(id string) string {
+	host := "https://qbo.intuit.com"
+	if s.cfg.Environment == "sandbox" {
+		host = "https://sandbox.qbo.intuit.com"
+	}
+	return host + "/app/invoice?txnId=" + url.QueryEscape(id)
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -88,6 +89,20 @@ const (
 // actions and features declare, as the app-definition lists them.
 var defaultScopes = appScopes()
 
+// defaultOptionalScopes are the scopes the app asks for as optional: those
+// saving results on records needs, as the app-definition lists them.
+var defaultOptionalScopes = appOptionalScopes()
+
+// appOptionalScopes returns the optional scopes the published app's
+// registry declares.
+func appOptionalScopes() []string {
+	reg, err := providers.Definitions()
+	if err != nil {
+		panic(fmt.Sprintf("build the published app's registry: %v", err))
+	}
+	return publish.DefaultOptionalScopes(reg)
+}
+
 // appScopes returns the scopes the published app's registry declares. The
 // registry is built from the one provider list without I/O; an error there
 // is a bug in a provider's spec, which every test of this package catches.
@@ -152,7 +167,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		HubSpotAPIBaseURL:     strings.TrimRight(get("HUBSPOT_API_BASE_URL", ""), "/"),
 		HubSpotAppBaseURL:     strings.TrimRight(get("HUBSPOT_APP_BASE_URL", "https://app.hubspot.com"), "/"),
 		HubSpotScopes:         strings.Fields(get("HUBSPOT_SCOPES", strings.Join(defaultScopes, " "))),
-		HubSpotOptionalScopes: strings.Fields(get("HUBSPOT_OPTIONAL_SCOPES", "")),
+		HubSpotOptionalScopes: strings.Fields(get("HUBSPOT_OPTIONAL_SCOPES", strings.Join(defaultOptionalScopes, " "))),
 		EncryptionKey:         key("ENCRYPTION_KEY"),
 		EncryptionKeyPrevious: key("ENCRYPTION_KEY_PREVIOUS"),
 		InlineBudget:          dur("INLINE_BUDGET", 5*time.Second),
@@ -181,6 +196,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error"))
 	}
 	cfg.Sandbox = cfg.HubSpotClientID == "" && cfg.HubSpotClientSecret == ""
+	if get("HUBSPOT_OPTIONAL_SCOPES", "") == "" {
+		// A scope the operator requires is not asked for twice.
+		cfg.HubSpotOptionalScopes = slices.DeleteFunc(cfg.HubSpotOptionalScopes, func(s string) bool { return contains(cfg.HubSpotScopes, s) })
+	}
 	if cfg.ListenAddr == "" {
 		// A sandbox hands out admin sessions to anyone who asks, so it
 		// listens on loopback unless told otherwise.

@@ -10,7 +10,7 @@ import (
 // ones), each with the reason the code declares, and how long data is kept.
 func guideFacts(cfg config, reg *actions.Registry) admin.GuideFacts {
 	reasons := map[string]string{}
-	for _, s := range reg.Scopes() {
+	for _, s := range append(reg.Scopes(), reg.OptionalScopes()...) {
 		reasons[s.Name] = s.Reason
 	}
 	var scopes []actions.Scope

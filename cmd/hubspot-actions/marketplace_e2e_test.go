@@ -285,6 +285,7 @@ func TestMarketplaceWebhooksEndToEnd(t *testing.T) {
 		Config struct {
 			Auth struct {
 				RequiredScopes []string `json:"requiredScopes"`
+				OptionalScopes []string `json:"optionalScopes"`
 			} `json:"auth"`
 		} `json:"config"`
 	}
@@ -293,6 +294,12 @@ func TestMarketplaceWebhooksEndToEnd(t *testing.T) {
 	}
 	if !slices.Equal(asked, defaultScopes) || !slices.Equal(asked, app.Config.Auth.RequiredScopes) || !slices.Contains(asked, "crm.objects.companies.read") {
 		t.Errorf("the install asked for %v; want README's and the app definition's %v", asked, app.Config.Auth.RequiredScopes)
+	}
+	// Saving results on records needs the write and schema scopes, asked
+	// for as optional ones, as the app definition lists them.
+	optional := strings.Fields(m.hs.LastAuthorize().Get("optional_scope"))
+	if !slices.Equal(optional, defaultOptionalScopes) || !slices.Equal(optional, app.Config.Auth.OptionalScopes) || !slices.Contains(optional, "crm.objects.contacts.write") {
+		t.Errorf("the install asked for optional scopes %v; want the app definition's %v", optional, app.Config.Auth.OptionalScopes)
 	}
 
 	// Signatures.

@@ -195,6 +195,10 @@ type Server struct {
 	violations  []string
 	window      map[int64][]time.Time
 	uninstalls  []int64 // portals uninstalled through the API, in order
+	// schema holds the properties API's state (properties.go).
+	schema schema
+	// declineOptional makes installs grant none of the optional scopes.
+	declineOptional bool
 
 	url string
 	hs  *http.Server
@@ -217,6 +221,8 @@ func NewServer(cfg Config) *Server {
 		faults:    make(map[Endpoint][]fault),
 		window:    make(map[int64][]time.Time),
 	}
+	s.schema.groups = make(map[schemaKey]bool)
+	s.schema.props = make(map[schemaKey]PropertyDef)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/oauth/authorize", s.handleAuthorize)
 	mux.HandleFunc("/oauth/2026-03/token", s.handleToken)
@@ -225,6 +231,10 @@ func NewServer(cfg Config) *Server {
 	mux.HandleFunc("/automation/actions/callbacks/2026-03/complete", s.handleCompleteBatch)
 	mux.HandleFunc("/automation/actions/callbacks/2026-03/{callbackId}/complete", s.handleComplete)
 	mux.HandleFunc("/crm/objects/2026-03/{objectType}/{objectId}", s.handleGetObject)
+	mux.HandleFunc("PATCH /crm/objects/2026-03/{objectType}/{objectId}", s.handleUpdateObject)
+	mux.HandleFunc("/crm/properties/2026-03/{objectType}/groups", s.handleCreateGroup)
+	mux.HandleFunc("/crm/properties/2026-03/{objectType}", s.handleCreateProperty)
+	mux.HandleFunc("/crm/properties/2026-03/{objectType}/{propertyName}", s.handleDeleteProperty)
 	mux.HandleFunc("/appinstalls/2026-03/external-install", s.handleUninstall)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.violation("unexpected request %s %s", r.Method, r.URL.Path)
@@ -337,6 +347,14 @@ func (s *Server) Grant(portalID int64, scopes ...string) Tokens {
 	defer s.mu.Unlock()
 	g := grant{portalID: portalID, hubDomain: fmt.Sprintf("test-%d.hubspot.com", portalID), userID: s.cfg.UserID, userEmail: s.cfg.UserEmail, scopes: scopes}
 	return s.issueLocked(g, "")
+}
+
+// DeclineOptional makes the installs that follow grant none of the
+// optional scopes asked for, as an admin who unticks them does.
+func (s *Server) DeclineOptional() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.declineOptional = true
 }
 
 // Fail makes the next n calls to endpoint answer status (429 or 5xx, say)
@@ -557,8 +575,11 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, withQuery(redirect, back), http.StatusFound)
 		return
 	}
-	g.scopes = append(strings.Fields(scope), strings.Fields(q.Get("optional_scope"))...)
+	g.scopes = strings.Fields(scope)
 	s.mu.Lock()
+	if !s.declineOptional {
+		g.scopes = append(g.scopes, strings.Fields(q.Get("optional_scope"))...)
+	}
 	s.seq++
 	code := "code-" + digest("code", s.seq)[:32]
 	s.codes[code] = &authCode{grant: g, redirectURI: redirect, expires: s.cfg.Now().Add(5 * time.Minute)}

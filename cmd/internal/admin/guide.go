@@ -37,6 +37,9 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 		Options                        []string
 		Appears                        string // when the editor shows it, if not always
 	}
+	type saved struct {
+		Property, Label, Output string
+	}
 	type action struct {
 		Key, Name, Description, Objects, Card string
 		Inputs, Outputs                       []field
@@ -48,6 +51,8 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 		// TestVersion: in test mode the action runs its test version;
 		// without one it fails, calling nothing.
 		TestVersion bool
+		// Saved are the properties "Save to the record" writes.
+		Saved []saved
 	}
 	// testMode is the guide's test-mode section.
 	type testMode struct {
@@ -67,9 +72,10 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 		Codes            []actions.ErrorCase
 		Retention, Grace string
 		TestMode         testMode
+		PropertyGroup    string
 	}
 	d := data{Scopes: facts.Scopes, Retention: fmtPeriod(facts.HistoryRetention), Grace: fmtPeriod(facts.UninstalledGrace),
-		TestMode: testMode{Available: facts.TestActions != nil, Output: actions.OutputTestMode}}
+		TestMode: testMode{Available: facts.TestActions != nil, Output: actions.OutputTestMode}, PropertyGroup: actions.PropertyGroupLabel}
 	for _, p := range providers {
 		d.Providers = append(d.Providers, provider{ID: p.Name(), ProviderGuide: p.Guide()})
 	}
@@ -99,6 +105,9 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 		}
 		for _, f := range a.Outputs {
 			ga.Outputs = append(ga.Outputs, field{Name: f.Name, Label: f.Label, Type: typeName(f.Type)})
+		}
+		for _, s := range a.Save {
+			ga.Saved = append(ga.Saved, saved{Property: s.Property, Label: s.Label, Output: s.Output})
 		}
 		d.Actions = append(d.Actions, ga)
 	}

@@ -156,7 +156,9 @@ committed form with
 	if err != nil {
 		return err
 	}
-	warnUnusedScopes(stderr, p, DefaultScopes(reg))
+	p = withOptionalScopes(p, getenv, reg)
+	warnUnusedScopes(stderr, p, append(DefaultScopes(reg), DefaultOptionalScopes(reg)...))
+	warnOptionalScopes(stderr, p, DefaultOptionalScopes(reg))
 	files, err := renderProject(p, reg.All())
 	if err != nil {
 		return err
@@ -168,7 +170,9 @@ committed form with
 // host, the scopes reg needs and the default support details, whatever the
 // environment says.
 func committedParams(reg *actions.Registry) (projectParams, error) {
-	return resolveProjectParams(PlaceholderBaseURL, func(string) string { return "" }, recorded{}, DefaultScopes(reg))
+	noEnv := func(string) string { return "" }
+	p, err := resolveProjectParams(PlaceholderBaseURL, noEnv, recorded{}, DefaultScopes(reg))
+	return withOptionalScopes(p, noEnv, reg), err
 }
 
 // warnUnusedScopes tells the operator about scopes HUBSPOT_SCOPES or

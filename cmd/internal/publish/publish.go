@@ -173,6 +173,7 @@ func publishParams(flagBase string, getenv func(string) string, reg *actions.Reg
 	if err != nil {
 		return projectParams{}, err
 	}
+	p = withOptionalScopes(p, getenv, reg)
 	if isPlaceholder(p.PublicBaseURL) {
 		return projectParams{}, fmt.Errorf("public base URL %s is the placeholder of the committed app-definition, not a deployment: every actionUrl would point nowhere; pass the origin HubSpot calls with --public-base-url or PUBLIC_BASE_URL", p.PublicBaseURL)
 	}

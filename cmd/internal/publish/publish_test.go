@@ -370,7 +370,7 @@ func TestPublishRefusesBreakingChanges(t *testing.T) {
 		d.InputFields = append(d.InputFields, actions.InputFieldDefinition{
 			TypeDefinition: actions.TypeDefinition{Name: "po_number", Type: "string", FieldType: "text"}, SupportedValueTypes: []string{"STATIC_VALUE"}})
 		d.OutputFields = append(d.OutputFields, actions.OutputFieldDefinition{
-			TypeDefinition: actions.TypeDefinition{Name: "invoice_url", Type: "string", FieldType: "text"}})
+			TypeDefinition: actions.TypeDefinition{Name: "invoice_pdf_url", Type: "string", FieldType: "text"}})
 	}
 	tests := []struct {
 		name      string
@@ -380,10 +380,10 @@ func TestPublishRefusesBreakingChanges(t *testing.T) {
 		want      []string // the breaking changes; none: publish goes ahead
 	}{
 		{"removed fields", true, removed, nil,
-			[]string{`input "po_number" would be removed or renamed`, `output "invoice_url" would be removed or renamed`}},
+			[]string{`input "po_number" would be removed or renamed`, `output "invoice_pdf_url" would be removed or renamed`}},
 		{"removed fields, allowed", true, removed, []string{"--allow-breaking"}, nil},
 		{"removed fields of an unpublished action", false, removed, nil,
-			[]string{`input "po_number" would be removed or renamed`, `output "invoice_url" would be removed or renamed`}},
+			[]string{`input "po_number" would be removed or renamed`, `output "invoice_pdf_url" would be removed or renamed`}},
 		{"input type", false, func(d *actions.Definition) { input(d, "due_in_days").TypeDefinition.Type = "string" }, nil,
 			[]string{`input "due_in_days" would change type from string to number`}},
 		{"output type", true, func(d *actions.Definition) { d.OutputFields[2].TypeDefinition.Type = "string" }, nil,
