@@ -93,7 +93,9 @@ func CheckProject(appUID string, cs []Component) error {
 // enumeration selects; unique field names; a label for every input and
 // output; an execution rule with a message for every error code in Codes;
 // and {{ }} references to existing inputs (card content) and outputs
-// (messages). It reports every problem found, joined.
+// (messages); and labels only in locales HubSpot supports, each other
+// locale complete against en (see checkLocales). It reports every problem
+// found, joined.
 func CheckDefinition(d Definition) error {
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -233,6 +235,7 @@ func CheckDefinition(d Definition) error {
 			fail("the execution rule for error code %s (%s) has no message", c, r.LabelName)
 		}
 	}
+	errs = append(errs, checkLocales(d)...)
 	return errors.Join(errs...)
 }
 

@@ -105,6 +105,10 @@ type Spec[In, Out any] struct {
 	FailOutputs map[string]string
 	Run         func(ctx context.Context, ex *Execution, in In) (Out, error)
 	Options     map[string]OptionsFunc
+	// Translations holds the action's text in other locales than English,
+	// by locale (de, fr, …: see SupportedLocales). Each must be complete;
+	// keep each in its own file beside the action (…_de.go).
+	Translations map[string]Translation
 }
 
 // Execution is what an action's Run knows of the execution it serves.
@@ -145,6 +149,8 @@ type Action struct {
 	options     map[string]OptionsFunc
 	run         func(ctx context.Context, ex *Execution, inputs map[string]any, v validate) (map[string]string, error)
 	secrets     map[string]bool
+	// Translations holds the action's text in other locales, complete.
+	Translations map[string]Translation
 }
 
 // HasOptions reports whether field has an options function.
@@ -318,6 +324,11 @@ func Register[In, Out any](r *Registry, s Spec[In, Out]) error {
 			out, err := run(ctx, ex, in)
 			return encodeOutputs(out), err
 		},
+	}
+	r.actions[s.Key].Translations = s.Translations
+	if err := checkTranslations(r.actions[s.Key], s.Inputs, s.Outputs); err != nil {
+		delete(r.actions, s.Key)
+		return fmt.Errorf("actions: %s: incomplete translation:\n%w", s.Key, err)
 	}
 	return nil
 }
