@@ -239,7 +239,7 @@ func checkTranslations(a *Action, ownIn []InputField, ownOut []OutputField) erro
 				return
 			}
 			if !hasReg {
-				fail("%s (added by the registry) has no translation: %s has no registry text for %s; add registryTexts[%q] there", what, registryFile(locale), locale, locale)
+				fail("%s (added by the registry) has no translation: the registry has no text in %s; write %s (a registryText) in %s and list it in registryTexts (actions/translations.go)", what, locale, registryVar(locale), registryFile(locale))
 				return
 			}
 			fail("%s (added by the registry) has no translation: add it to %s.%s in %s", what, registryVar(locale), field, registryFile(locale))
