@@ -86,6 +86,9 @@ func (e *Provider) companySpec() actions.Spec[companyIn, companyOut] {
 		// expired), so workflows can always branch on enriched.
 		FailOutputs: map[string]string{OutputEnriched: "false"},
 		Run:         e.enrichCompany,
+
+		// The German is in enrich_company_de.go.
+		Translations: map[string]actions.Translation{"de": companyDE()},
 	}
 }
 

@@ -86,6 +86,9 @@ func (e *Provider) contactSpec() actions.Spec[contactIn, contactOut] {
 		// expired), so workflows can always branch on enriched.
 		FailOutputs: map[string]string{OutputEnriched: "false"},
 		Run:         e.enrichContact,
+
+		// The German is in enrich_contact_de.go.
+		Translations: map[string]actions.Translation{"de": contactDE()},
 	}
 }
 

@@ -105,6 +105,9 @@ func (s *Provider) createInvoiceSpec() actions.Spec[invoiceIn, invoiceOut] {
 		Scopes:  invoiceScopes,
 		Run:     s.createInvoice,
 		Options: map[string]actions.OptionsFunc{InItemID: s.itemOptions},
+
+		// The German is in create_invoice_de.go.
+		Translations: map[string]actions.Translation{"de": createInvoiceDE()},
 	}
 }
 

@@ -66,6 +66,9 @@ func (s *Provider) findOrCreateCustomerSpec() actions.Spec[customerIn, customerO
 		},
 		Errors: customerErrors,
 		Run:    s.findOrCreateCustomer,
+
+		// The German is in find_or_create_customer_de.go.
+		Translations: map[string]actions.Translation{"de": findOrCreateCustomerDE()},
 	}
 }
 

@@ -84,6 +84,9 @@ func (p *Provider) lookupSpec() actions.Spec[lookupIn, lookupOut] {
 		Errors:      lookupErrors,
 		FailOutputs: map[string]string{OutFound: "false"},
 		Run:         p.lookup,
+
+		// The German is in lookup_customer_de.go.
+		Translations: map[string]actions.Translation{"de": lookupDE()},
 	}
 }
 

@@ -79,6 +79,9 @@ func (a *Provider) checkSpec() actions.Spec[checkIn, checkOut] {
 		},
 		Errors: checkErrors,
 		Run:    a.check,
+
+		// The German is in check_promotion_code_de.go.
+		Translations: map[string]actions.Translation{"de": checkDE()},
 	}
 }
 
