@@ -95,7 +95,9 @@ func TestCheckProjectRefusesBadLocales(t *testing.T) {
 			`stripe-create-promotion-code: labels.de: inputFieldLabels has no "currency"`},
 		{"missing option label", func(l map[string]actions.Labels) { delete(l["de"].InputFieldOptionLabels["duration"], "forever") },
 			`labels.de: inputFieldOptionLabels has no label for option "forever" of input "duration"`},
-		{"missing history message", func(l map[string]actions.Labels) { delete(l["de"].ExecutionRules, actions.RuleLabel(actions.CodeNotFound)) },
+		{"missing history message", func(l map[string]actions.Labels) {
+			delete(l["de"].ExecutionRules, actions.RuleLabel(actions.CodeNotFound))
+		},
 			`labels.de: executionRules has no "error_not_found"`},
 		{"card content with another input", func(l map[string]actions.Labels) {
 			de := l["de"]
