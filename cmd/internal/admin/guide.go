@@ -37,6 +37,8 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 		Key, Name, Description, Objects, Card string
 		Inputs, Outputs                       []field
 		Errors                                []actions.ErrorCase
+		// Languages are the languages of its labels in the workflow editor.
+		Languages string
 	}
 	type provider struct {
 		ID string
@@ -49,6 +51,8 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 		Actions          []action
 		Codes            []actions.ErrorCase
 		Retention, Grace string
+		// Languages are the languages any action's labels come in.
+		Languages string
 	}
 	d := data{Scopes: facts.Scopes, Retention: fmtPeriod(facts.HistoryRetention), Grace: fmtPeriod(facts.UninstalledGrace)}
 	for _, p := range providers {
@@ -69,8 +73,10 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 		for _, f := range a.Outputs {
 			ga.Outputs = append(ga.Outputs, field{Name: f.Name, Label: f.Label, Type: typeName(f.Type)})
 		}
+		ga.Languages = languageNames(a.Locales())
 		d.Actions = append(d.Actions, ga)
 	}
+	d.Languages = languageNames(allLocales(reg))
 	return func(c echo.Context) error {
 		v := d
 		v.page = w.newPage(c, "Setup guide", "guide")
@@ -120,4 +126,35 @@ func objectNames(types []string) string {
 		return ""
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// languageNames names locales in English: "English, French and German".
+func languageNames(locales []string) string {
+	names := make([]string, len(locales))
+	for i, l := range locales {
+		names[i] = actions.LocaleName(l)
+	}
+	s := strings.Join(names, ", ")
+	if i := strings.LastIndex(s, ", "); i >= 0 {
+		s = s[:i] + " and " + s[i+2:]
+	}
+	return s
+}
+
+// allLocales returns the locales any action's labels come in, in the
+// order HubSpot lists them.
+func allLocales(reg *actions.Registry) []string {
+	has := map[string]bool{}
+	for _, a := range reg.All() {
+		for _, l := range a.Locales() {
+			has[l] = true
+		}
+	}
+	var out []string
+	for _, l := range actions.SupportedLocales() {
+		if has[l] {
+			out = append(out, l)
+		}
+	}
+	return out
 }
