@@ -6,7 +6,7 @@ import "hubspot-actions/actions"
 func createInvoiceDE() actions.Translation {
 	return actions.Translation{
 		Name: "QuickBooks-Rechnung erstellen",
-		Description: "Erstellt in Ihrem verbundenen QuickBooks Online-Unternehmen eine Rechnung an den Kunden des Deals, mit " +
+		Description: "Erstellt in Ihrem verbundenen QuickBooks-Online-Unternehmen eine Rechnung an den Kunden des Deals, mit " +
 			"einer Position für das gewählte Produkt oder die gewählte Dienstleistung, und kann sie dem Kunden per E-Mail " +
 			"senden. Der Kunde wird über seine E-Mail-Adresse gefunden (standardmäßig die des mit dem Deal verknüpften " +
 			"Kontakts) und bei Bedarf angelegt.",

@@ -6,7 +6,7 @@ import "hubspot-actions/actions"
 func findOrCreateCustomerDE() actions.Translation {
 	return actions.Translation{
 		Name: "QuickBooks-Kunden suchen oder anlegen",
-		Description: "Sucht den Kunden in Ihrem verbundenen QuickBooks Online-Unternehmen anhand seiner E-Mail-Adresse und " +
+		Description: "Sucht den Kunden in Ihrem verbundenen QuickBooks-Online-Unternehmen anhand seiner E-Mail-Adresse und " +
 			"legt ihn an, falls es ihn noch nicht gibt. Verwenden Sie die Kunden-ID in späteren Schritten, oder verzweigen Sie " +
 			"danach, ob ein neuer Kunde angelegt wurde. Leere Felder werden aus dem registrierten Kontakt (E-Mail, Vor- und " +
 			"Nachname, Unternehmen, Telefon) oder Unternehmen (Name, Domain) übernommen.",
