@@ -28,7 +28,8 @@ func OptionsURL(base, key, field string) string {
 	return ActionURL(base, key) + OptionsSegment + field
 }
 
-// Locale is the only locale definitions are written in (HubSpot requires it).
+// Locale is the locale every definition is written in (HubSpot requires
+// it); an action's translations add others.
 const Locale = "en"
 
 // Definition is an action as HubSpot's Automation Actions API takes it
@@ -96,6 +97,10 @@ type Labels struct {
 	InputFieldDescriptions map[string]string `json:"inputFieldDescriptions"`
 	OutputFieldLabels      map[string]string `json:"outputFieldLabels,omitempty"`
 	ExecutionRules         map[string]string `json:"executionRules,omitempty"`
+	// InputFieldOptionLabels are the labels of static options, by input
+	// name then option value: in en they are the options' own labels,
+	// so only the other locales carry them.
+	InputFieldOptionLabels map[string]map[string]string `json:"inputFieldOptionLabels,omitempty"`
 }
 
 // DefinitionParams are the values of a definition that depend on where the
@@ -162,6 +167,7 @@ func (a *Action) Definition(p DefinitionParams) Definition {
 		l.ExecutionRules[RuleLabel(c)] = a.Message(c)
 	}
 	d.Labels = map[string]Labels{Locale: l}
+	a.addTranslations(d.Labels)
 	return d
 }
 

@@ -96,9 +96,10 @@ func CheckProject(appUID string, cs []Component) error {
 // enumeration selects; unique field names; a label for every input and
 // output; an execution rule with a message for every error code in Codes;
 // and {{ }} references to existing inputs (card content) and outputs
-// (messages); and inputFieldDependencies between existing inputs, a
-// conditional one on a value of a static enumeration. It reports every
-// problem found, joined.
+// (messages); inputFieldDependencies between existing inputs, a
+// conditional one on a value of a static enumeration; and labels only in
+// locales HubSpot supports, each other locale complete against en (see
+// checkLocales). It reports every problem found, joined.
 func CheckDefinition(d Definition) error {
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -239,6 +240,7 @@ func CheckDefinition(d Definition) error {
 		}
 	}
 	errs = append(errs, checkDefinitionDependencies(d)...)
+	errs = append(errs, checkLocales(d)...)
 	return errors.Join(errs...)
 }
 

@@ -126,6 +126,10 @@ type Spec[In, Out any] struct {
 	// a request that names none (an agent's, say) is answered
 	// VALIDATION_FAILED without running. An agent tool cannot need one.
 	NeedsObject bool
+	// Translations holds the action's text in other locales than English,
+	// by locale (de, fr, …: see SupportedLocales). Each must be complete;
+	// keep each in its own file beside the action (…_de.go).
+	Translations map[string]Translation
 }
 
 // Tool types of an agent tool (HubSpot's toolType).
@@ -209,6 +213,8 @@ type Action struct {
 	// testMode marks the runtime's copy of a test-mode twin: its outcomes
 	// answer test_mode "true".
 	testMode bool
+	// Translations holds the action's text in other locales, complete.
+	Translations map[string]Translation
 }
 
 // HasOptions reports whether field has an options function.
@@ -418,6 +424,11 @@ func Register[In, Out any](r *Registry, s Spec[In, Out]) error {
 			out, err := run(ctx, ex, in)
 			return encodeOutputs(out), err
 		},
+	}
+	r.actions[s.Key].Translations = s.Translations
+	if err := checkTranslations(r.actions[s.Key], s.Inputs, s.Outputs); err != nil {
+		delete(r.actions, s.Key)
+		return fmt.Errorf("actions: %s: incomplete translation:\n%w", s.Key, err)
 	}
 	return nil
 }

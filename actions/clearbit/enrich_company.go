@@ -110,6 +110,9 @@ func (e *Provider) companySpec() actions.Spec[companyIn, companyOut] {
 			saveText(OutputLinkedInURL, "LinkedIn page URL"),
 		),
 		Run: e.enrichCompany,
+
+		// The German is in enrich_company_de.go.
+		Translations: map[string]actions.Translation{"de": companyDE()},
 	}
 }
 

@@ -109,6 +109,9 @@ func (e *Provider) contactSpec() actions.Spec[contactIn, contactOut] {
 			saveText(OutputLocation, "Location"),
 		),
 		Run: e.enrichContact,
+
+		// The German is in enrich_contact_de.go.
+		Translations: map[string]actions.Translation{"de": contactDE()},
 	}
 }
 

@@ -117,6 +117,9 @@ func (s *Provider) createInvoiceSpec() actions.Spec[invoiceIn, invoiceOut] {
 		// The invoice is the enrolled deal's: its id names the customer
 		// and, without a customer email, finds the deal's contact.
 		NeedsObject: true,
+
+		// The German is in create_invoice_de.go.
+		Translations: map[string]actions.Translation{"de": createInvoiceDE()},
 	}
 }
 

@@ -68,6 +68,9 @@ func (s *Provider) findOrCreateCustomerSpec() actions.Spec[customerIn, customerO
 		Run:    s.findOrCreateCustomer,
 		// The record's id tells apart customers whose names collide.
 		NeedsObject: true,
+
+		// The German is in find_or_create_customer_de.go.
+		Translations: map[string]actions.Translation{"de": findOrCreateCustomerDE()},
 	}
 }
 

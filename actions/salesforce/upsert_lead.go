@@ -100,6 +100,9 @@ func (s *Provider) upsertLeadSpec() actions.Spec[leadIn, leadOut] {
 		FailOutputs: map[string]string{OutCreated: "false"},
 		Errors:      leadErrors,
 		Run:         s.upsertLead,
+
+		// The German is in upsert_lead_de.go.
+		Translations: map[string]actions.Translation{"de": upsertLeadDE(s.cfg.ExternalIDField)},
 	}
 }
 

@@ -78,6 +78,9 @@ func Register(r *actions.Registry) error {
 			}
 			return echoOutput{Echo: in.Message, Length: len([]rune(in.Message)), Attempt: ex.Attempt}, nil
 		},
+
+		// The German is in echo_de.go.
+		Translations: map[string]actions.Translation{"de": echoDE()},
 	})
 }
 

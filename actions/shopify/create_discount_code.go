@@ -125,6 +125,9 @@ func (p *Provider) createSpec() actions.Spec[createIn, createOut] {
 		},
 		Errors: createErrors,
 		Run:    p.create,
+
+		// The German is in create_discount_code_de.go.
+		Translations: map[string]actions.Translation{"de": createDE()},
 	}
 }
 

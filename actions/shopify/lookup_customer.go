@@ -95,6 +95,9 @@ func (p *Provider) lookupSpec() actions.Spec[lookupIn, lookupOut] {
 			"On failure error_code says why: VALIDATION_FAILED (email is missing or is not one email address), NOT_CONNECTED (no shop is connected), " +
 			"RATE_LIMITED or UPSTREAM_UNAVAILABLE (try again later). " +
 			"It only reads: nothing is created or changed in Shopify or HubSpot, so calling it again is safe."},
+
+		// The German is in lookup_customer_de.go.
+		Translations: map[string]actions.Translation{"de": lookupDE()},
 	}
 }
 

@@ -90,6 +90,9 @@ func (a *Provider) checkSpec() actions.Spec[checkIn, checkOut] {
 			"On failure error_code says why: VALIDATION_FAILED (code is missing), NOT_CONNECTED (no Stripe account is connected), " +
 			"RATE_LIMITED or UPSTREAM_UNAVAILABLE (try again later). " +
 			"It only reads: nothing is created or changed in Stripe or HubSpot, so calling it again is safe."},
+
+		// The German is in check_promotion_code_de.go.
+		Translations: map[string]actions.Translation{"de": checkDE()},
 	}
 }
 

@@ -163,6 +163,9 @@ func (a *Provider) createSpec() actions.Spec[createIn, createOut] {
 		},
 		Errors: createErrors,
 		Run:    a.create,
+
+		// The German is in create_promotion_code_de.go.
+		Translations: map[string]actions.Translation{"de": createDE()},
 	}
 }
 

@@ -96,6 +96,9 @@ func TestGuidePage(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s: error codes on the guide (-declared +shown):\n%s", a.Key, diff)
 		}
+		if got := textOf(a.Key + "-languages"); got != "English and German" {
+			t.Errorf("%s: labels in %q, want English and German", a.Key, got)
+		}
 	}
 	if got := textOf("stripe-create-promotion-code-errors"); !strings.Contains(got, "NOT_FOUND") {
 		t.Errorf("stripe-create-promotion-code: errors %q lack its declared NOT_FOUND", got)

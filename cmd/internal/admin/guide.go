@@ -53,6 +53,8 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 		TestVersion bool
 		// Saved are the properties "Save to the record" writes.
 		Saved []saved
+		// Languages are the languages of its labels in the workflow editor.
+		Languages string
 	}
 	// testMode is the guide's test-mode section.
 	type testMode struct {
@@ -73,6 +75,8 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 		Retention, Grace string
 		TestMode         testMode
 		PropertyGroup    string
+		// Languages are the languages any action's labels come in.
+		Languages string
 	}
 	d := data{Scopes: facts.Scopes, Retention: fmtPeriod(facts.HistoryRetention), Grace: fmtPeriod(facts.UninstalledGrace),
 		TestMode: testMode{Available: facts.TestActions != nil, Output: actions.OutputTestMode}, PropertyGroup: actions.PropertyGroupLabel}
@@ -109,8 +113,10 @@ func HandleGuide(w *Pages, reg *actions.Registry, providers []actions.Provider, 
 		for _, s := range a.Save {
 			ga.Saved = append(ga.Saved, saved{Property: s.Property, Label: s.Label, Output: s.Output})
 		}
+		ga.Languages = languageNames(a.Locales())
 		d.Actions = append(d.Actions, ga)
 	}
+	d.Languages = languageNames(allLocales(reg))
 	return func(c echo.Context) error {
 		v := d
 		v.page = w.newPage(c, "Setup guide", "guide")
@@ -177,4 +183,35 @@ func agentToolText(a *actions.Action) string {
 		return "No: only workflows run it."
 	}
 	return "No: it creates or changes things, so only workflows run it."
+}
+
+// languageNames names locales in English: "English, French and German".
+func languageNames(locales []string) string {
+	names := make([]string, len(locales))
+	for i, l := range locales {
+		names[i] = actions.LocaleName(l)
+	}
+	s := strings.Join(names, ", ")
+	if i := strings.LastIndex(s, ", "); i >= 0 {
+		s = s[:i] + " and " + s[i+2:]
+	}
+	return s
+}
+
+// allLocales returns the locales any action's labels come in, in the
+// order HubSpot lists them.
+func allLocales(reg *actions.Registry) []string {
+	has := map[string]bool{}
+	for _, a := range reg.All() {
+		for _, l := range a.Locales() {
+			has[l] = true
+		}
+	}
+	var out []string
+	for _, l := range actions.SupportedLocales() {
+		if has[l] {
+			out = append(out, l)
+		}
+	}
+	return out
 }

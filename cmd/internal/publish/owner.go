@@ -33,13 +33,20 @@ func markPublished(d actions.Definition) actions.Definition {
 		Conditions: map[string]any{actions.OutputErrorMsg: markerValue},
 	})
 	labels := maps.Clone(d.Labels)
-	l := labels[actions.Locale]
-	l.ExecutionRules = maps.Clone(l.ExecutionRules)
-	if l.ExecutionRules == nil {
-		l.ExecutionRules = map[string]string{}
+	if labels == nil {
+		labels = map[string]actions.Labels{}
 	}
-	l.ExecutionRules[markerLabel] = markerMessage
-	labels[actions.Locale] = l
+	// Every locale has a message for every rule (the rule checker wants
+	// it); this one is never shown, so it stays in English everywhere.
+	for _, loc := range append([]string{actions.Locale}, slices.Collect(maps.Keys(d.Labels))...) {
+		l := labels[loc]
+		l.ExecutionRules = maps.Clone(l.ExecutionRules)
+		if l.ExecutionRules == nil {
+			l.ExecutionRules = map[string]string{}
+		}
+		l.ExecutionRules[markerLabel] = markerMessage
+		labels[loc] = l
+	}
 	d.Labels = labels
 	return d
 }

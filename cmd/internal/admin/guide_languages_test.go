@@ -1,0 +1,78 @@
+package admin
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"hubspot-actions/actions"
+	"hubspot-actions/cmd/internal/admin/admintest"
+	"hubspot-actions/oauth"
+)
+
+// TestGuideNamesTheLanguagesFromTheRegistry: the guide says, per action,
+// which languages its labels come in, and which languages the app's
+// labels come in at all, from the actions' translations.
+func TestGuideNamesTheLanguagesFromTheRegistry(t *testing.T) {
+	t.Parallel()
+	reg := actions.NewRegistry()
+	run := func(context.Context, *actions.Execution, widgetIn) (widgetOut, error) { return widgetOut{}, nil }
+	inputs := []actions.InputField{
+		{Name: "size", Type: actions.TypeEnumeration, FieldType: actions.FieldSelect, Label: "Widget size",
+			Options: []actions.Option{{Label: "Small", Value: "s"}, {Label: "Large", Value: "l"}}},
+		{Name: "color", Type: actions.TypeString, FieldType: actions.FieldText, Label: "Colour", Description: "Any CSS colour."},
+		{Name: "token", Type: actions.TypeString, FieldType: actions.FieldText, Label: "Acme token", Secret: true},
+	}
+	outputs := []actions.OutputField{{Name: "widget_id", Type: actions.TypeString, FieldType: actions.FieldText, Label: "Widget ID"}}
+	actions.MustRegister(reg, actions.Spec[widgetIn, widgetOut]{
+		Key: "acme-make-widget", Name: "Make an Acme widget", Description: "Makes one widget in Acme.",
+		CardContent: "Widget of size {{size}}", ObjectTypes: []string{"CONTACT"}, Inputs: inputs, Outputs: outputs, Run: run,
+		Translations: map[string]actions.Translation{"de": {
+			Name: "Acme-Widget erstellen", Description: "Erstellt ein Widget in Acme.", CardContent: "Widget der Größe {{size}}",
+			InputLabels:       map[string]string{"size": "Widget-Größe", "color": "Farbe", "token": "Acme-Token"},
+			InputDescriptions: map[string]string{"color": "Eine beliebige CSS-Farbe."},
+			OptionLabels:      map[string]map[string]string{"size": {"s": "Klein", "l": "Groß"}},
+			OutputLabels:      map[string]string{"widget_id": "Widget-ID"},
+		}},
+	})
+	actions.MustRegister(reg, actions.Spec[widgetIn, widgetOut]{
+		Key: "acme-paint-widget", Name: "Paint an Acme widget", ObjectTypes: []string{"CONTACT"}, Inputs: inputs, Outputs: outputs, Run: run,
+	})
+	log := slog.New(slog.DiscardHandler)
+	w := New(oauth.New(oauth.Config{}, nil, &http.Client{}, log), NewSessions(nil, false), []byte("csrf key, csrf key, csrf key, 32"), log)
+	e := actions.NewServer(log, actions.NewValidator())
+	e.GET(actions.GuidePath, HandleGuide(w, reg, nil, GuideFacts{Scopes: []actions.Scope{actions.ScopeOAuth}, HistoryRetention: 72 * time.Hour, UninstalledGrace: 72 * time.Hour}), w.Secure)
+	ts := httptest.NewServer(e)
+	t.Cleanup(ts.Close)
+
+	resp, err := http.Get(ts.URL + actions.GuidePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /guide = %d:\n%s", resp.StatusCode, b)
+	}
+	admintest.CheckAccessible(t, "/guide", string(b))
+	byID := elementsByID(t, string(b))
+	for id, want := range map[string]string{
+		"acme-make-widget-languages":  "English and German",
+		"acme-paint-widget-languages": "English",
+		"languages":                   "English and German",
+	} {
+		n, ok := byID[id]
+		if !ok {
+			t.Errorf("the guide has no #%s", id)
+			continue
+		}
+		if got := strings.Join(strings.Fields(admintest.NodeText(n)), " "); !strings.Contains(got, want) || (want == "English" && strings.Contains(got, "German")) {
+			t.Errorf("#%s says %q, want %q", id, got, want)
+		}
+	}
+}
