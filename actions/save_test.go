@@ -195,7 +195,7 @@ func TestSaveOnRecord(t *testing.T) {
 	env := newSaveEnv(t, writeScopes, writeScopes, actions.Config{})
 	_, out := env.run(t, "true", saveContactID)
 	want := map[string]string{"title": "CTO", "size": "42", "note": "not saved", actions.OutputState: actions.StateSuccess,
-		actions.OutputErrorCode: "", actions.OutputErrorMsg: ""}
+		actions.OutputErrorCode: "", actions.OutputErrorMsg: "", actions.OutputTestMode: "false"}
 	if diff := cmp.Diff(want, out); diff != "" {
 		t.Errorf("outputs (-want +got):\n%s", diff)
 	}

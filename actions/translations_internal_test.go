@@ -11,13 +11,13 @@ import (
 func TestCheckTranslationsNamesTheRegistrysFile(t *testing.T) {
 	t.Parallel()
 	own := OutputField{Name: "ticket_id", Type: TypeString, FieldType: FieldText, Label: "Ticket ID"}
-	added := InputField{Name: "save_to_record", Type: TypeBool, FieldType: FieldCheckbox, Label: "Save to the record", Description: "Writes the outputs"}
+	added := InputField{Name: "notify_owner", Type: TypeBool, FieldType: FieldCheckbox, Label: "Notify the owner", Description: "Writes the outputs"}
 	a := &Action{
 		Key:    "helpdesk-create-ticket",
 		Name:   "Create ticket",
 		Inputs: []InputField{added},
 		Outputs: []OutputField{own,
-			{Name: "test_mode", Type: TypeString, FieldType: FieldText, Label: "Test mode"}},
+			{Name: "sent_at", Type: TypeString, FieldType: FieldText, Label: "Sent at"}},
 		Translations: map[string]Translation{"de": {Name: "Ticket erstellen", OutputLabels: map[string]string{"ticket_id": "Ticket-ID"}}},
 	}
 	err := checkTranslations(a, nil, []OutputField{own})
@@ -25,9 +25,9 @@ func TestCheckTranslationsNamesTheRegistrysFile(t *testing.T) {
 		t.Fatal("checkTranslations(registry fields without German) = nil, want an error")
 	}
 	for _, want := range []string{
-		`locale de: the label of input "save_to_record" (added by the registry) has no translation: add it to registryDE.InputLabels in actions/labels_de.go`,
-		`the description of input "save_to_record" (added by the registry) has no translation: add it to registryDE.InputDescriptions in actions/labels_de.go`,
-		`the label of output "test_mode" (added by the registry) has no translation: add it to registryDE.OutputLabels in actions/labels_de.go`,
+		`locale de: the label of input "notify_owner" (added by the registry) has no translation: add it to registryDE.InputLabels in actions/labels_de.go`,
+		`the description of input "notify_owner" (added by the registry) has no translation: add it to registryDE.InputDescriptions in actions/labels_de.go`,
+		`the label of output "sent_at" (added by the registry) has no translation: add it to registryDE.OutputLabels in actions/labels_de.go`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("checkTranslations() = %v\nwant it to contain %q", err, want)

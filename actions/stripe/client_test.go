@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -237,8 +238,21 @@ func TestVerifyKey(t *testing.T) {
 // fake (which enforces 25/s) never answers 429.
 func TestLimiterKeepsUnderStripeLimit(t *testing.T) {
 	t.Parallel()
-	fake, c := newFake(t, stripetest.Options{})
+	// The fake's own limit is off: how busy the machine is decides when
+	// requests arrive, not when the client let them go. What the client
+	// sends is timed as it leaves: by any moment, at most the burst plus
+	// what the rate refilled since the start may have gone.
+	fake, base := stripetest.Start(t, stripetest.Options{RateLimit: -1})
+	var mu sync.Mutex
+	var sent []time.Time
+	c := NewClient(base, &http.Client{Timeout: 10 * time.Second, Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		mu.Lock()
+		sent = append(sent, time.Now())
+		mu.Unlock()
+		return http.DefaultTransport.RoundTrip(r)
+	})})
 	ctx := context.Background()
+	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, 45)
 	for range 45 {
@@ -258,7 +272,21 @@ func TestLimiterKeepsUnderStripeLimit(t *testing.T) {
 	if n := fake.Count(http.MethodGet, "/v1/coupons/fixture_10pct"); n != 45 {
 		t.Errorf("requests = %d, want 45", n)
 	}
+	slices.SortFunc(sent, func(a, b time.Time) int { return a.Compare(b) })
+	for i, at := range sent {
+		if allowed := testRate + 1 + int(float64(testRate)*at.Sub(start).Seconds()); i+1 > allowed {
+			t.Fatalf("request %d left %v after the start: more than %d allowed by then (%d a second, burst %d)", i+1, at.Sub(start), allowed, testRate, testRate)
+		}
+	}
+	// Stripe's test-mode limit is 25 a second: the client's pace is under it.
+	if testRate >= 25 {
+		t.Errorf("testRate = %d, want under Stripe's 25 a second", testRate)
+	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // TestLimiterRefusesWaitsPastDeadline: a request whose turn would come
 // after its deadline is not sent; it fails at once with a transient 429
@@ -266,8 +294,10 @@ func TestLimiterKeepsUnderStripeLimit(t *testing.T) {
 func TestLimiterRefusesWaitsPastDeadline(t *testing.T) {
 	t.Parallel()
 	fake, c := newFake(t, stripetest.Options{})
-	c.testLimit = newLimiter(2)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	// Two at once, then one a minute: the third's turn is past its
+	// 30-second deadline however slow the machine is.
+	c.testLimit = actions.NewLimiter(actions.Limit{Every: time.Minute, Burst: 2, Refusal: "client-side rate limit for this Stripe key"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for i := range 2 {
 		if _, err := c.GetCoupon(ctx, testKey, "fixture_10pct"); err != nil {
