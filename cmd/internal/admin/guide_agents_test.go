@@ -2,16 +2,9 @@ package admin
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"hubspot-actions/actions"
-	"hubspot-actions/cmd/internal/admin/admintest"
-	"hubspot-actions/oauth"
 )
 
 type findIn struct {
@@ -45,38 +38,10 @@ func TestGuideSaysWhichActionsAreAgentTools(t *testing.T) {
 		Outputs: []actions.OutputField{{Name: "widget_id", Type: actions.TypeString, FieldType: actions.FieldText, Label: "Widget ID"}},
 		Run:     func(context.Context, *actions.Execution, widgetIn) (widgetOut, error) { return widgetOut{}, nil },
 	})
-	log := slog.New(slog.DiscardHandler)
-	w := New(oauth.New(oauth.Config{}, nil, &http.Client{}, log), NewSessions(nil, false), []byte("csrf key, csrf key, csrf key, 32"), log)
-	e := actions.NewServer(log, actions.NewValidator())
-	e.GET(actions.GuidePath, HandleGuide(w, reg, nil, GuideFacts{}), w.Secure)
-	ts := httptest.NewServer(e)
-	t.Cleanup(ts.Close)
-	resp, err := http.Get(ts.URL + actions.GuidePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /guide = %d:\n%s", resp.StatusCode, b)
-	}
-	admintest.CheckAccessible(t, "/guide", string(b))
-	byID := elementsByID(t, string(b))
-	for id, want := range map[string]string{
-		"acme-find-widget-agent": "Yes: HubSpot's agents can use it as a tool. It only reads",
-		"acme-make-widget-agent": "No: it creates or changes things and works on the enrolled record, so only workflows run it.",
-		"agent-tools":            "Find an Acme widget",
-	} {
-		n, ok := byID[id]
-		if !ok {
-			t.Errorf("the guide has no #%s", id)
-			continue
-		}
-		if got := admintest.NodeText(n); !strings.Contains(got, want) {
-			t.Errorf("#%s says %q, want it to contain %q", id, got, want)
-		}
-	}
-	if got := admintest.NodeText(byID["agent-tools"]); strings.Contains(got, "Make an Acme widget") {
-		t.Errorf("#agent-tools lists an action that is no tool: %q", got)
-	}
+	byID := guideElements(t, reg, nil, GuideFacts{})
+	wantIn(t, byID, "acme-find-widget-agent", "Yes: HubSpot's agents can use it as a tool. It only reads")
+	wantIn(t, byID, "acme-make-widget-agent", "No: it creates or changes things and works on the enrolled record, so only workflows run it.")
+	wantIn(t, byID, "agent-tools", "Find an Acme widget")
+	// An action that is no tool is not listed.
+	wantNotIn(t, byID, "agent-tools", "Make an Acme widget")
 }

@@ -2,17 +2,10 @@ package admin
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
 	"hubspot-actions/actions"
-	"hubspot-actions/cmd/internal/admin/admintest"
-	"hubspot-actions/oauth"
 )
 
 type giftIn struct {
@@ -44,24 +37,7 @@ func TestGuideSaysWhichInputsAppearWhen(t *testing.T) {
 			return widgetOut{}, nil
 		},
 	})
-	log := slog.New(slog.DiscardHandler)
-	w := New(oauth.New(oauth.Config{}, nil, &http.Client{}, log), NewSessions(nil, false), []byte("csrf key, csrf key, csrf key, 32"), log)
-	e := actions.NewServer(log, actions.NewValidator())
-	e.GET(actions.GuidePath, HandleGuide(w, reg, nil, GuideFacts{Scopes: []actions.Scope{actions.ScopeOAuth}, HistoryRetention: 72 * time.Hour, UninstalledGrace: 24 * time.Hour}), w.Secure)
-	ts := httptest.NewServer(e)
-	t.Cleanup(ts.Close)
-	resp, err := http.Get(ts.URL + actions.GuidePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	body := string(b)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /guide = %d:\n%s", resp.StatusCode, body)
-	}
-	admintest.CheckAccessible(t, "/guide", body)
-	byID := elementsByID(t, body)
+	byID := guideElements(t, reg, nil, GuideFacts{Scopes: []actions.Scope{actions.ScopeOAuth}, HistoryRetention: 72 * time.Hour, UninstalledGrace: 24 * time.Hour})
 	for id, want := range map[string][]string{
 		"acme-gift-inputs": {
 			"Percent off percent Number Optional Appears only when Gift kind is “Percentage” or “Both”; a value left in it while hidden is ignored.",
@@ -74,19 +50,8 @@ func TestGuideSaysWhichInputsAppearWhen(t *testing.T) {
 			"Recipient name: can be filled once Recipient email is set.",
 		},
 	} {
-		n, ok := byID[id]
-		if !ok {
-			t.Errorf("the guide has no #%s", id)
-			continue
-		}
-		got := admintest.NodeText(n)
-		for _, w := range want {
-			if !strings.Contains(got, w) {
-				t.Errorf("#%s says %q, want it to contain %q", id, got, w)
-			}
-		}
-		if strings.Contains(got, "Gift kind: ") || strings.Contains(got, "Recipient email: ") {
-			t.Errorf("#%s says %q: an input without DependsOn is always shown", id, got)
-		}
+		wantIn(t, byID, id, want...)
+		// An input without DependsOn is always shown: no condition names it.
+		wantNotIn(t, byID, id, "Gift kind: ", "Recipient email: ")
 	}
 }

@@ -2,17 +2,10 @@ package admin
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
 	"hubspot-actions/actions"
-	"hubspot-actions/cmd/internal/admin/admintest"
-	"hubspot-actions/oauth"
 )
 
 // TestGuideShowsWhatIsSavedOnTheRecord: for an action that can save its
@@ -37,43 +30,12 @@ func TestGuideShowsWhatIsSavedOnTheRecord(t *testing.T) {
 		Key: "acme-ping", Name: "Ping Acme",
 		Run: func(context.Context, *actions.Execution, struct{}) (struct{}, error) { return struct{}{}, nil },
 	})
-	log := slog.New(slog.DiscardHandler)
-	w := New(oauth.New(oauth.Config{}, nil, &http.Client{}, log), NewSessions(nil, false), []byte("csrf key, csrf key, csrf key, 32"), log)
-	e := actions.NewServer(log, actions.NewValidator())
 	facts := GuideFacts{Scopes: append([]actions.Scope{actions.ScopeOAuth}, reg.OptionalScopes()...), HistoryRetention: 72 * time.Hour, UninstalledGrace: 14 * 24 * time.Hour}
-	e.GET(actions.GuidePath, HandleGuide(w, reg, nil, facts), w.Secure)
-	ts := httptest.NewServer(e)
-	t.Cleanup(ts.Close)
-	resp, err := http.Get(ts.URL + actions.GuidePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /guide = %d:\n%s", resp.StatusCode, b)
-	}
-	body := string(b)
-	admintest.CheckAccessible(t, "/guide", body)
-	byID := elementsByID(t, body)
-	wantIn := func(id string, want ...string) {
-		t.Helper()
-		n, ok := byID[id]
-		if !ok {
-			t.Errorf("the guide has no #%s", id)
-			return
-		}
-		got := admintest.NodeText(n)
-		for _, w := range want {
-			if !strings.Contains(got, w) {
-				t.Errorf("#%s says %q, want it to contain %q", id, got, w)
-			}
-		}
-	}
-	wantIn("acme-find-widget-inputs", "Save to the record save_to_record Yes or no Optional")
-	wantIn("acme-find-widget-saved", "Acme widget ID hsa_acme_widget_id widget_id")
-	wantIn("acme-find-widget-save", actions.PropertyGroupLabel, "optional permissions", "NOT_CONNECTED")
-	wantIn("scopes", "crm.objects.contacts.write", "crm.schemas.contacts.write", "Find an Acme widget: Saving results on the enrolled contact")
+	byID := guideElements(t, reg, nil, facts)
+	wantIn(t, byID, "acme-find-widget-inputs", "Save to the record save_to_record Yes or no Optional")
+	wantIn(t, byID, "acme-find-widget-saved", "Acme widget ID hsa_acme_widget_id widget_id")
+	wantIn(t, byID, "acme-find-widget-save", actions.PropertyGroupLabel, "optional permissions", "NOT_CONNECTED")
+	wantIn(t, byID, "scopes", "crm.objects.contacts.write", "crm.schemas.contacts.write", "Find an Acme widget: Saving results on the enrolled contact")
 	if _, ok := byID["acme-ping-saved"]; ok {
 		t.Errorf("the guide lists saved properties for acme-ping, which saves nothing")
 	}

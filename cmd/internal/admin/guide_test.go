@@ -2,19 +2,13 @@ package admin
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/net/html"
-
 	"hubspot-actions/actions"
 	"hubspot-actions/cmd/internal/admin/admintest"
-	"hubspot-actions/oauth"
 )
 
 type widgetIn struct {
@@ -48,21 +42,8 @@ func TestGuideIsGeneratedFromTheRegistry(t *testing.T) {
 			return widgetOut{}, nil
 		},
 	})
-	log := slog.New(slog.DiscardHandler)
-	w := New(oauth.New(oauth.Config{}, nil, &http.Client{}, log), NewSessions(nil, false), []byte("csrf key, csrf key, csrf key, 32"), log)
-	e := actions.NewServer(log, actions.NewValidator())
 	facts := GuideFacts{Scopes: []actions.Scope{actions.ScopeOAuth, {Name: "acme.widgets", Reason: "Makes widgets."}}, HistoryRetention: 72 * time.Hour, UninstalledGrace: 14 * 24 * time.Hour}
-	e.GET(actions.GuidePath, HandleGuide(w, reg, []actions.Provider{&acme{}}, facts), w.Secure)
-	ts := httptest.NewServer(e)
-	t.Cleanup(ts.Close)
-
-	resp, err := http.Get(ts.URL + actions.GuidePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	body := string(b)
+	resp, body := getGuide(t, reg, []actions.Provider{&acme{}}, facts)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /guide = %d:\n%s", resp.StatusCode, body)
 	}
@@ -71,53 +52,23 @@ func TestGuideIsGeneratedFromTheRegistry(t *testing.T) {
 	}
 	admintest.CheckAccessible(t, "/guide", body)
 	byID := elementsByID(t, body)
-	wantIn := func(id string, want ...string) {
-		t.Helper()
-		n, ok := byID[id]
-		if !ok {
-			t.Errorf("the guide has no #%s", id)
-			return
-		}
-		got := admintest.NodeText(n)
-		for _, w := range want {
-			if !strings.Contains(got, w) {
-				t.Errorf("#%s says %q, want it to contain %q", id, got, w)
-			}
-		}
-	}
-	wantIn("action-acme-make-widget", "Make an Acme widget")
-	wantIn("acme-make-widget-objects", "Contacts and deals")
-	wantIn("acme-make-widget-inputs", "Widget size size Choice Required", "Choices: Small, Large.",
+	wantIn(t, byID, "action-acme-make-widget", "Make an Acme widget")
+	wantIn(t, byID, "acme-make-widget-objects", "Contacts and deals")
+	wantIn(t, byID, "acme-make-widget-inputs", "Widget size size Choice Required", "Choices: Small, Large.",
 		"Colour color Text Optional Any CSS colour.", "Acme token token", "never shown again")
-	wantIn("acme-make-widget-outputs", "Widget ID widget_id Text", "Error code error_code Choice", "Error message error_message Text")
-	wantIn("acme-make-widget-errors", "NOT_FOUND Acme has no widget factory for this account.", "VALIDATION_FAILED", "INTERNAL_ERROR")
-	wantIn("scopes", "oauth", "acme.widgets Makes widgets.")
-	wantIn("connect-acme", "Acme CRM")
-	wantIn("test-mode-acme", "Acme CRM")
-	wantIn("test-mode-acme-effects", "A stand-in for Acme answers.", "Widgets get made-up IDs.")
-	wantIn("retention", "3 days")
-	wantIn("uninstalled-grace", "14 days")
-	wantIn("error-codes", "NOT_FOUND", "UPSTREAM_REJECTED", "RATE_LIMITED")
+	wantIn(t, byID, "acme-make-widget-outputs", "Widget ID widget_id Text", "Error code error_code Choice", "Error message error_message Text")
+	wantIn(t, byID, "acme-make-widget-errors", "NOT_FOUND Acme has no widget factory for this account.", "VALIDATION_FAILED", "INTERNAL_ERROR")
+	wantIn(t, byID, "scopes", "oauth", "acme.widgets Makes widgets.")
+	wantIn(t, byID, "connect-acme", "Acme CRM")
+	wantIn(t, byID, "test-mode-acme", "Acme CRM")
+	wantIn(t, byID, "test-mode-acme-effects", "A stand-in for Acme answers.", "Widgets get made-up IDs.")
+	wantIn(t, byID, "retention", "3 days")
+	wantIn(t, byID, "uninstalled-grace", "14 days")
+	wantIn(t, byID, "error-codes", "NOT_FOUND", "UPSTREAM_REJECTED", "RATE_LIMITED")
 	text := admintest.PageText(t, body)
 	for _, want := range []string{"Uninstall from HubSpot", "Settings, then Integrations, then Connected apps", "tokens, its service API keys and connections", "every settings-page session"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the guide lacks %q", want)
 		}
 	}
-}
-
-// elementsByID parses a page and indexes its elements by id.
-func elementsByID(t *testing.T, body string) map[string]*html.Node {
-	t.Helper()
-	doc, err := html.Parse(strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]*html.Node{}
-	for n := range doc.Descendants() {
-		if id := admintest.Attr(n, "id"); n.Type == html.ElementNode && id != "" {
-			out[id] = n
-		}
-	}
-	return out
 }

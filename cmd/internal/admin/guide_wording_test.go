@@ -1,10 +1,7 @@
 package admin
 
 import (
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +10,6 @@ import (
 
 	"hubspot-actions/actions"
 	"hubspot-actions/cmd/internal/admin/admintest"
-	"hubspot-actions/oauth"
 )
 
 // TestGuideUninstallWordsMatchTheSettingsPage reads the settings page and
@@ -47,21 +43,10 @@ func TestGuideUninstallWordsMatchTheSettingsPage(t *testing.T) {
 		t.Fatalf("the confirmation page has no #confirm-uninstall:\n%s", admintest.PageText(t, confirm.body))
 	}
 
-	log := slog.New(slog.DiscardHandler)
-	w := New(oauth.New(oauth.Config{}, nil, &http.Client{}, log), NewSessions(nil, false), []byte("csrf key, csrf key, csrf key, 32"), log)
-	e := actions.NewServer(log, actions.NewValidator())
-	e.GET(actions.GuidePath, HandleGuide(w, actions.NewRegistry(), nil, GuideFacts{HistoryRetention: 72 * time.Hour, UninstalledGrace: time.Hour}), w.Secure)
-	ts := httptest.NewServer(e)
-	t.Cleanup(ts.Close)
-	resp, err := http.Get(ts.URL + actions.GuidePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	steps, ok := elementsByID(t, string(b))["uninstall-settings-steps"]
+	_, guide := getGuide(t, actions.NewRegistry(), nil, GuideFacts{HistoryRetention: 72 * time.Hour, UninstalledGrace: time.Hour})
+	steps, ok := elementsByID(t, guide)["uninstall-settings-steps"]
 	if !ok {
-		t.Fatalf("the guide has no #uninstall-settings-steps:\n%s", admintest.PageText(t, string(b)))
+		t.Fatalf("the guide has no #uninstall-settings-steps:\n%s", admintest.PageText(t, guide))
 	}
 	got := admintest.NodeText(steps)
 	for _, want := range []string{

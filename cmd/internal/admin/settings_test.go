@@ -20,7 +20,6 @@ import (
 	"hubspot-actions/cmd/internal/admin/admintest"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
-	"hubspot-actions/store/storetest"
 )
 
 // acme is a provider connected through OAuth, as a new system would be:
@@ -82,17 +81,7 @@ func (keyco) Guide() actions.ProviderGuide     { return actions.ProviderGuide{La
 // CSRF token its forms carry.
 func providerPages(t *testing.T, build func(db *store.DB) []actions.Provider) (base string, hc *http.Client, csrf string) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, storetest.URL(t), store.WithKeys(make([]byte, 32), nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Write(ctx, func(tx *store.Tx) error {
-		return tx.UpsertPortal(ctx, store.Portal{PortalID: 5, HubDomain: "acme.hubspot.test", Status: oauth.StatusActive})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	db := portalDB(t, store.Portal{PortalID: 5, HubDomain: "acme.hubspot.test", Status: oauth.StatusActive})
 	log := slog.New(slog.DiscardHandler)
 	sessions := NewSessions(db, false)
 	flow := oauth.New(oauth.Config{}, db, &http.Client{}, log)
@@ -107,21 +96,8 @@ func providerPages(t *testing.T, build func(db *store.DB) []actions.Provider) (b
 	ts := httptest.NewServer(e)
 	t.Cleanup(ts.Close)
 
-	rec := httptest.NewRecorder()
-	if err := sessions.Set(e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), Session{PortalID: 5, UserEmail: "admin@acme.test"}); err != nil {
-		t.Fatal(err)
-	}
-	cookie := rec.Result().Cookies()[0]
-	req := httptest.NewRequest(http.MethodGet, "/", nil)
-	req.AddCookie(cookie)
-	s, ok := sessions.Get(e.NewContext(req, httptest.NewRecorder()))
-	if !ok {
-		t.Fatal("the session cookie does not sign in")
-	}
-	u, _ := url.Parse(ts.URL)
-	jar := &cookieJar{cookie: cookie, url: u}
-	hc = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return ts.URL, hc, w.csrfToken(s)
+	cookie, csrf := signIn(t, e, w, sessions, Session{PortalID: 5, UserEmail: "admin@acme.test"})
+	return ts.URL, browser(ts.URL, cookie), csrf
 }
 
 // cookieJar sends one cookie to one origin.

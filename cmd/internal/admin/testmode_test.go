@@ -14,7 +14,6 @@ import (
 	"hubspot-actions/cmd/internal/admin/admintest"
 	"hubspot-actions/oauth"
 	"hubspot-actions/store"
-	"hubspot-actions/store/storetest"
 )
 
 // testModePages serves the settings and history pages of portal 5 with
@@ -22,17 +21,7 @@ import (
 // and the CSRF token its forms carry.
 func testModePages(t *testing.T, available bool) (base string, hc *http.Client, csrf string, db *store.DB) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, storetest.URL(t), store.WithKeys(make([]byte, 32), nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Write(ctx, func(tx *store.Tx) error {
-		return tx.UpsertPortal(ctx, store.Portal{PortalID: 5, HubDomain: "acme.hubspot.test", Status: oauth.StatusActive})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	db = portalDB(t, store.Portal{PortalID: 5, HubDomain: "acme.hubspot.test", Status: oauth.StatusActive})
 	log := slog.New(slog.DiscardHandler)
 	sessions := NewSessions(db, false)
 	flow := oauth.New(oauth.Config{}, db, &http.Client{}, log)
@@ -47,20 +36,8 @@ func testModePages(t *testing.T, available bool) (base string, hc *http.Client, 
 	ts := httptest.NewServer(e)
 	t.Cleanup(ts.Close)
 
-	rec := httptest.NewRecorder()
-	if err := sessions.Set(e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), Session{PortalID: 5, UserID: 77, UserEmail: "admin@acme.test"}); err != nil {
-		t.Fatal(err)
-	}
-	cookie := rec.Result().Cookies()[0]
-	req := httptest.NewRequest(http.MethodGet, "/", nil)
-	req.AddCookie(cookie)
-	s, ok := sessions.Get(e.NewContext(req, httptest.NewRecorder()))
-	if !ok {
-		t.Fatal("the session cookie does not sign in")
-	}
-	u, _ := url.Parse(ts.URL)
-	hc = &http.Client{Jar: &cookieJar{cookie: cookie, url: u}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return ts.URL, hc, w.csrfToken(s), db
+	cookie, csrf := signIn(t, e, w, sessions, Session{PortalID: 5, UserID: 77, UserEmail: "admin@acme.test"})
+	return ts.URL, browser(ts.URL, cookie), csrf, db
 }
 
 func getPage(t *testing.T, hc *http.Client, u string) (body, text string) {

@@ -18,7 +18,6 @@ import (
 	"hubspot-actions/oauth"
 	"hubspot-actions/oauth/hubspottest"
 	"hubspot-actions/store"
-	"hubspot-actions/store/storetest"
 )
 
 type uninstallPages struct {
@@ -38,18 +37,9 @@ func newUninstallPages(t *testing.T) *uninstallPages {
 	t.Helper()
 	ctx := context.Background()
 	hs := hubspottest.NewTestServer(t, hubspottest.Config{ClientID: "cid", ClientSecret: "csecret"})
-	db, err := store.Open(ctx, storetest.URL(t), store.WithKeys(make([]byte, 32), nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := portalDB(t, store.Portal{PortalID: 5, HubDomain: "acme.hubspot.test"})
 	log := slog.New(slog.DiscardHandler)
 	flow := oauth.New(oauth.Config{ClientID: "cid", ClientSecret: "csecret", TokenBaseURL: hs.URL()}, db, &http.Client{Timeout: 10 * time.Second}, log)
-	if err := db.Write(ctx, func(tx *store.Tx) error {
-		return tx.UpsertPortal(ctx, store.Portal{PortalID: 5, HubDomain: "acme.hubspot.test"})
-	}); err != nil {
-		t.Fatal(err)
-	}
 	tok := hs.Grant(5)
 	if err := flow.Grants().Save(ctx, 5, &oauth2.Token{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(time.Hour)}, "5", "acme.hubspot.test"); err != nil {
 		t.Fatal(err)
@@ -76,18 +66,7 @@ func newUninstallPages(t *testing.T) *uninstallPages {
 	t.Cleanup(ts.Close)
 	p.base = ts.URL
 
-	rec := httptest.NewRecorder()
-	if err := sessions.Set(e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), Session{PortalID: 5, UserEmail: "admin@acme.test", UserID: 77}); err != nil {
-		t.Fatal(err)
-	}
-	p.cookie = rec.Result().Cookies()[0]
-	req := httptest.NewRequest(http.MethodGet, "/", nil)
-	req.AddCookie(p.cookie)
-	s, ok := sessions.Get(e.NewContext(req, httptest.NewRecorder()))
-	if !ok {
-		t.Fatal("the session cookie does not sign in")
-	}
-	p.csrf = w.csrfToken(s)
+	p.cookie, p.csrf = signIn(t, e, w, sessions, Session{PortalID: 5, UserEmail: "admin@acme.test", UserID: 77})
 	return p
 }
 
