@@ -317,16 +317,14 @@ func (rt *Runtime) Execute(ctx context.Context, a *Action, req *Request) (Respon
 	var existing store.Execution
 	live := a
 	err = rt.db.Write(ctx, func(tx *store.Tx) error {
-		// The execution's mode is its portal's setting as it is recorded.
-		tm, err := tx.GetTestMode(ctx, ne.PortalID)
-		if err != nil {
+		// The execution's mode is its portal's setting as it is
+		// recorded, read by the insert itself.
+		var testMode bool
+		var err error
+		if inserted, testMode, err = tx.RecordExecution(ctx, ne); err != nil {
 			return err
 		}
-		ne.TestMode = tm.Enabled
-		a = rt.inMode(live, tm.Enabled)
-		if inserted, err = tx.InsertExecution(ctx, ne); err != nil {
-			return err
-		}
+		a = rt.inMode(live, testMode)
 		if !inserted {
 			existing, err = tx.GetExecution(ctx, req.CallbackID)
 			return err

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -214,6 +215,43 @@ func (tx *Tx) InsertExecution(ctx context.Context, e NewExecution) (bool, error)
 		return false, fmt.Errorf("store: insert execution %s: %w", e.CallbackID, err)
 	}
 	return n == 1, nil
+}
+
+// RecordExecution is InsertExecution with the execution's test mode taken,
+// in the same statement, from its portal's setting (e.TestMode is
+// ignored): one round trip where reading the setting first would take
+// two. It reports whether the execution was inserted and, when it was,
+// its test mode.
+func (tx *Tx) RecordExecution(ctx context.Context, e NewExecution) (inserted, testMode bool, err error) {
+	const q = `INSERT INTO executions (callback_id, ref, portal_id, action, workflow_id, object_type, object_id,
+		request, state, attempt, lease_until, expires_at, received_at, updated_at, test_mode)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?,
+			COALESCE((SELECT enabled FROM portal_test_modes WHERE portal_id = ?), 0))
+		ON CONFLICT (callback_id) DO NOTHING
+		RETURNING test_mode`
+	now := ms(tx.now)
+	received := now
+	if !e.ReceivedAt.IsZero() {
+		received = ms(e.ReceivedAt)
+	}
+	state := ExecRunning
+	if e.Blocked {
+		state = ExecBlocked
+	}
+	rows, err := tx.x.QueryContext(ctx, q, e.CallbackID, e.Ref, e.PortalID, e.Action, e.WorkflowID, e.ObjectType,
+		e.ObjectID, e.Request, string(state), ms(e.LeaseUntil), msOrZero(e.ExpiresAt), received, now, e.PortalID)
+	if err != nil {
+		return false, false, fmt.Errorf("store: record execution %s: %w", e.CallbackID, mapErr(err))
+	}
+	var mode int
+	inserted = rows.Next()
+	if inserted {
+		err = rows.Scan(&mode)
+	}
+	if err = errors.Join(err, rows.Err(), rows.Close()); err != nil {
+		return false, false, fmt.Errorf("store: record execution %s: %w", e.CallbackID, mapErr(err))
+	}
+	return inserted, mode == 1, nil
 }
 
 func (tx *Tx) execOne(ctx context.Context, what, q string, args ...any) (bool, error) {

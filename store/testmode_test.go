@@ -147,3 +147,48 @@ func TestUninstalledWithOnlyATestModeIsSwept(t *testing.T) {
 		t.Errorf("ListUninstalledWithSecrets (-want +got):\n%s", diff)
 	}
 }
+
+// TestRecordExecutionTakesThePortalsMode: RecordExecution records an
+// execution in its portal's mode at that moment (off without a setting),
+// whatever NewExecution.TestMode says, and reports it; a callbackId
+// already recorded is neither inserted again nor changed.
+func TestRecordExecutionTakesThePortalsMode(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newTestDB(t)
+	type got struct{ inserted, testMode bool }
+	record := func(id string, portalID int64, claim bool) got {
+		t.Helper()
+		var g got
+		write(t, db, func(tx *Tx) error {
+			var err error
+			g.inserted, g.testMode, err = tx.RecordExecution(ctx, NewExecution{CallbackID: id, Ref: "R" + id, PortalID: portalID,
+				Action: "a", Request: "{}", LeaseUntil: tx.Now().Add(time.Minute), TestMode: claim})
+			return err
+		})
+		return g
+	}
+	if g := record("no-setting", 7, true); g != (got{true, false}) {
+		t.Errorf("RecordExecution without a setting = %+v, want inserted, live", g)
+	}
+	write(t, db, func(tx *Tx) error { return tx.SetTestMode(ctx, 7, true, 1, "admin@example.com") })
+	if g := record("on", 7, false); g != (got{true, true}) {
+		t.Errorf("RecordExecution with test mode on = %+v, want inserted, test mode", g)
+	}
+	if g := record("other-portal", 8, false); g != (got{true, false}) {
+		t.Errorf("RecordExecution of another portal = %+v, want inserted, live", g)
+	}
+	write(t, db, func(tx *Tx) error { return tx.SetTestMode(ctx, 7, false, 1, "admin@example.com") })
+	if g := record("on", 7, false); g.inserted {
+		t.Errorf("RecordExecution of a recorded callbackId = %+v, want not inserted", g)
+	}
+	for id, want := range map[string]bool{"no-setting": false, "on": true, "other-portal": false} {
+		e, err := db.GetExecution(ctx, id)
+		if err != nil {
+			t.Fatalf("GetExecution(%s): %v", id, err)
+		}
+		if e.TestMode != want {
+			t.Errorf("GetExecution(%s).TestMode = %v, want %v", id, e.TestMode, want)
+		}
+	}
+}
