@@ -1,21 +1,15 @@
 package clearbit_test
 
 import (
-	"bytes"
 	"context"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/actionstest"
 	"hubspot-actions/actions/clearbit"
 	"hubspot-actions/actions/clearbit/clearbittest"
 	"hubspot-actions/store"
-	"hubspot-actions/store/storetest"
 )
 
 // Portals of the test-mode tests.
@@ -33,16 +27,10 @@ func TestTwinAnswersWithoutRealKeys(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	const portalKey, liveAppKey = "sk_live_portal_real_key", "sk_live_app_real_key"
-	db, err := store.Open(ctx, storetest.URL(t), store.WithKeys(bytes.Repeat([]byte{5}, 32), nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := actionstest.SealedDB(t, 5)
 	live := &clearbit.Config{APIKey: liveAppKey, AppKeyPortals: actions.AllPortals, AppKeyDailyQuota: 1,
 		BaseURL: actionstest.Unreachable(t, "Clearbit")}
-	liveBefore := *live
-	deps := actions.Deps{DB: db, PublicBaseURL: "https://app.example",
-		HTTPClient: func(string, time.Duration) *http.Client { return &http.Client{Timeout: 5 * time.Second} }}
+	deps := actionstest.TwinDeps(db, 5*time.Second)
 	lp, err := clearbit.New(*live, deps)
 	if err != nil {
 		t.Fatal(err)
@@ -50,21 +38,10 @@ func TestTwinAnswersWithoutRealKeys(t *testing.T) {
 	if err := lp.Keys().Save(ctx, testKeyed, portalKey); err != nil {
 		t.Fatal(err)
 	}
-	stored, err := db.GetAPIKey(ctx, testKeyed, clearbit.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keyUnchanged := actionstest.Unchanged(t, "stored key", func() (store.APIKey, error) { return db.GetAPIKey(ctx, testKeyed, clearbit.ID) })
 
-	twin, handler := actionstest.TestTwin(t, clearbit.Module(), live, deps)
+	twin, handler, h := actionstest.Twin(t, clearbit.Module(), live, deps)
 	fake := handler.(*clearbittest.Server)
-	if diff := cmp.Diff(liveBefore, *live); diff != "" {
-		t.Errorf("TestFake changed the live configuration (-before +after):\n%s", diff)
-	}
-	h := actionstest.New(t, func(r *actions.Registry) {
-		if err := twin.Register(r); err != nil {
-			t.Fatal(err)
-		}
-	}, actionstest.Options{})
 	for _, portal := range []int64{testKeyed, testNothing} {
 		for i, run := range runs {
 			for range 2 { // twice: a quota of one would refuse the second
@@ -83,25 +60,11 @@ func TestTwinAnswersWithoutRealKeys(t *testing.T) {
 		if r.Key != clearbittest.TestModeKey {
 			t.Errorf("test fake request %s %s used key %q, want %q", r.Method, r.Path, r.Key, clearbittest.TestModeKey)
 		}
-		for name, vs := range r.Header {
-			for _, v := range vs {
-				if strings.Contains(v, portalKey) || strings.Contains(v, liveAppKey) {
-					t.Errorf("test fake request header %s carries a real key", name)
-				}
-			}
-		}
+		actionstest.NoSecrets(t, "test fake request "+r.Method+" "+r.Path, r.Header, "", portalKey, liveAppKey)
 	}
-	after, err := db.GetAPIKey(ctx, testKeyed, clearbit.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(stored, after); diff != "" {
-		t.Errorf("stored key changed (-before +after):\n%s", diff)
-	}
+	keyUnchanged()
 	if n, err := db.AppKeyUsed(ctx, clearbit.ID, testNothing); err != nil || n != 0 {
 		t.Errorf("AppKeyUsed(portal without key) = %d, %v; want 0: the twin counts no quota", n, err)
 	}
-	if card, err := twin.Card(ctx, testNothing); err != nil || card.Status != actions.CardConnected {
-		t.Errorf("twin Card = %+v, %v; want the test-mode card", card, err)
-	}
+	actionstest.WantTestCard(t, twin, testNothing)
 }

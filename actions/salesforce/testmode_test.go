@@ -1,25 +1,16 @@
 package salesforce_test
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"log/slog"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
-	"golang.org/x/oauth2"
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/actionstest"
 	"hubspot-actions/actions/salesforce"
 	"hubspot-actions/actions/salesforce/salesforcetest"
-	"hubspot-actions/oauth"
 	"hubspot-actions/store"
-	"hubspot-actions/store/storetest"
 )
 
 // TestTwinAnswersWithoutRealGrants: the test-mode twin upserts leads in
@@ -36,38 +27,16 @@ func TestTwinAnswersWithoutRealGrants(t *testing.T) {
 		realAccess, realRefresh = "00Dreal!real-sf-access-token", "real-sf-refresh-token"
 		realSecret, field       = "real-sf-client-secret", "Custom_HubSpot_Id__c"
 	)
-	db, err := store.Open(ctx, storetest.URL(t), store.WithKeys(bytes.Repeat([]byte{8}, 32), nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := actionstest.SealedDB(t, 8)
 	trap := actionstest.Unreachable(t, "Salesforce")
 	live := &salesforce.Config{ClientID: "real-sf-client", ClientSecret: realSecret, LoginURL: trap, ExternalIDField: field}
-	liveBefore := *live
 	lcfg := *live
 	lcfg.PublicBaseURL = "https://app.example"
-	grants := oauth.NewGrants(salesforce.ID, salesforce.OAuthConfig(lcfg), db, &http.Client{Timeout: 5 * time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	expired := &oauth2.Token{AccessToken: realAccess, RefreshToken: realRefresh, Expiry: time.Now().Add(-time.Hour)}
-	if err := grants.Save(ctx, connected, expired, "00Dreal0000000AAA", trap); err != nil {
-		t.Fatal(err)
-	}
-	before, err := db.ListTokens(ctx, salesforce.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	actionstest.SaveExpiredGrant(t, db, salesforce.ID, salesforce.OAuthConfig(lcfg), connected, realAccess, realRefresh, "00Dreal0000000AAA", trap)
+	grantsUnchanged := actionstest.Unchanged(t, "stored grants", func() ([]store.Token, error) { return db.ListTokens(ctx, salesforce.ID) })
 
-	deps := actions.Deps{DB: db, PublicBaseURL: "https://app.example",
-		HTTPClient: func(string, time.Duration) *http.Client { return &http.Client{Timeout: 10 * time.Second} }}
-	twin, handler := actionstest.TestTwin(t, salesforce.Module(), live, deps)
+	twin, handler, h := actionstest.Twin(t, salesforce.Module(), live, actionstest.TwinDeps(db, 10*time.Second))
 	fakes := handler.(*actions.PortalFakes)
-	if diff := cmp.Diff(liveBefore, *live); diff != "" {
-		t.Errorf("TestFake changed the live configuration (-before +after):\n%s", diff)
-	}
-	h := actionstest.New(t, func(r *actions.Registry) {
-		if err := twin.Register(r); err != nil {
-			t.Fatal(err)
-		}
-	}, actionstest.Options{})
 	for _, portal := range []int64{connected, nothing} {
 		// Both portals' contacts have the same id, which is the external
 		// id: the second portal's first run still creates its own lead.
@@ -86,10 +55,7 @@ func TestTwinAnswersWithoutRealGrants(t *testing.T) {
 	}
 	var reqs []salesforcetest.Request
 	for _, portal := range []int64{connected, nothing} {
-		fake, ok := fakes.Portal(portal).(*salesforcetest.Server)
-		if !ok {
-			t.Fatalf("portal %d has no test fake", portal)
-		}
+		fake := actionstest.PortalFake[*salesforcetest.Server](t, fakes, portal)
 		// Each portal's org holds its own lead alone, though both used
 		// the same email.
 		if n := len(fake.Leads()); n != 1 {
@@ -104,20 +70,8 @@ func TestTwinAnswersWithoutRealGrants(t *testing.T) {
 		if got := r.Header.Get("Authorization"); got != "Bearer "+salesforcetest.TestModeToken {
 			t.Errorf("test fake request %s %s: Authorization = %q, want the test-mode token", r.Method, r.Path, got)
 		}
-		for _, real := range []string{realAccess, realRefresh, realSecret} {
-			if strings.Contains(r.Body, real) || strings.Contains(r.Header.Get("Authorization"), real) {
-				t.Errorf("test fake request %s %s carries a real credential", r.Method, r.Path)
-			}
-		}
+		actionstest.NoSecrets(t, "test fake request "+r.Method+" "+r.Path, r.Header, r.Body, realAccess, realRefresh, realSecret)
 	}
-	after, err := db.ListTokens(ctx, salesforce.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(before, after); diff != "" {
-		t.Errorf("stored grants changed (-before +after):\n%s", diff)
-	}
-	if card, err := twin.Card(ctx, nothing); err != nil || card.Status != actions.CardConnected {
-		t.Errorf("twin Card = %+v, %v; want the test-mode card", card, err)
-	}
+	grantsUnchanged()
+	actionstest.WantTestCard(t, twin, nothing)
 }

@@ -1,21 +1,16 @@
 package shopify_test
 
 import (
-	"bytes"
 	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/actionstest"
 	"hubspot-actions/actions/shopify"
 	"hubspot-actions/actions/shopify/shopifytest"
 	"hubspot-actions/store"
-	"hubspot-actions/store/storetest"
 )
 
 // TestTwinAnswersWithoutRealTokens: the test-mode twin looks customers up
@@ -33,39 +28,19 @@ func TestTwinAnswersWithoutRealTokens(t *testing.T) {
 		realToken, realShop  = "shpat_real_shop_token", "real-shop.myshopify.com"
 		realSecret, clientID = "real-shopify-secret", "real-shopify-client"
 	)
-	db, err := store.Open(ctx, storetest.URL(t), store.WithKeys(bytes.Repeat([]byte{9}, 32), nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := actionstest.SealedDB(t, 9)
 	if err := db.Write(ctx, func(tx *store.Tx) error {
 		_, err := tx.SaveToken(ctx, store.Token{PortalID: connected, Provider: shopify.ID, AccountID: realShop, AccountName: realShop, AccessToken: realToken})
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	before, err := db.ListTokens(ctx, shopify.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tokensUnchanged := actionstest.Unchanged(t, "stored tokens", func() ([]store.Token, error) { return db.ListTokens(ctx, shopify.ID) })
 	live := &shopify.Config{ClientID: clientID, ClientSecret: realSecret, APIBaseURL: actionstest.Unreachable(t, "Shopify")}
-	liveBefore := *live
-	deps := actions.Deps{DB: db, PublicBaseURL: "https://app.example",
-		HTTPClient: func(string, time.Duration) *http.Client { return &http.Client{Timeout: 10 * time.Second} },
-		AppSecret: func(context.Context, string) ([]byte, error) {
-			t.Errorf("the twin asked for the app's secret")
-			return bytes.Repeat([]byte{1}, 32), nil
-		}}
-	twin, handler := actionstest.TestTwin(t, shopify.Module(), live, deps)
+	deps := actionstest.TwinDeps(db, 10*time.Second)
+	deps.AppSecret = actionstest.ForbidAppSecret(t)
+	twin, handler, h := actionstest.Twin(t, shopify.Module(), live, deps)
 	fake := handler.(*shopifytest.Fake)
-	if diff := cmp.Diff(liveBefore, *live); diff != "" {
-		t.Errorf("TestFake changed the live configuration (-before +after):\n%s", diff)
-	}
-	h := actionstest.New(t, func(r *actions.Registry) {
-		if err := twin.Register(r); err != nil {
-			t.Fatal(err)
-		}
-	}, actionstest.Options{})
 	for _, portal := range []int64{connected, nothing} {
 		got := h.Run(t, shopify.ActionLookupCustomer, actionstest.NewRequest(portal, "CONTACT",
 			map[string]any{shopify.InEmail: shopifytest.SandboxCustomerEmail}, nil), 30*time.Second)
@@ -100,22 +75,8 @@ func TestTwinAnswersWithoutRealTokens(t *testing.T) {
 			t.Errorf("test fake request %s %s named shop %q, want a test shop", r.Method, r.Op, r.Shop)
 		}
 	}
-	after, err := db.ListTokens(ctx, shopify.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(before, after); diff != "" {
-		t.Errorf("stored tokens changed (-before +after):\n%s", diff)
-	}
-	if d, ok := twin.(actions.Disconnector); ok {
-		if err := d.Disconnect(ctx, connected); err != nil {
-			t.Errorf("twin Disconnect = %v, want nil (nothing to do)", err)
-		}
-	}
-	if after, _ := db.ListTokens(ctx, shopify.ID); len(after) != len(before) {
-		t.Errorf("twin Disconnect removed a token: %d left, want %d", len(after), len(before))
-	}
-	if card, err := twin.Card(ctx, connected); err != nil || card.Status != actions.CardConnected {
-		t.Errorf("twin Card = %+v, %v; want the test-mode card", card, err)
-	}
+	tokensUnchanged()
+	actionstest.DisconnectNoop(t, twin, connected)
+	tokensUnchanged()
+	actionstest.WantTestCard(t, twin, connected)
 }

@@ -1,21 +1,15 @@
 package stripe_test
 
 import (
-	"bytes"
 	"context"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"hubspot-actions/actions"
 	"hubspot-actions/actions/actionstest"
 	"hubspot-actions/actions/stripe"
 	"hubspot-actions/actions/stripe/stripetest"
 	"hubspot-actions/store"
-	"hubspot-actions/store/storetest"
 )
 
 // TestTwinAnswersWithoutRealKeys: the test-mode twin creates and checks
@@ -31,20 +25,11 @@ func TestTwinAnswersWithoutRealKeys(t *testing.T) {
 		keyed, nothing        = 7300001, 7300002
 		portalKey, liveAppKey = "sk_live_portal_real_key", "sk_live_app_real_key"
 	)
-	db, err := store.Open(ctx, storetest.URL(t), store.WithKeys(bytes.Repeat([]byte{6}, 32), nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := actionstest.SealedDB(t, 6)
 	live := &stripe.Config{SecretKey: liveAppKey, AppKeyPortals: actions.AllPortals, AppKeyDailyQuota: 1,
 		BaseURL: actionstest.Unreachable(t, "Stripe")}
-	liveBefore := *live
-	deps := actions.Deps{DB: db, PublicBaseURL: "https://app.example",
-		HTTPClient: func(string, time.Duration) *http.Client { return &http.Client{Timeout: 10 * time.Second} },
-		AppSecret: func(context.Context, string) ([]byte, error) {
-			t.Errorf("the twin asked for the app's secret")
-			return bytes.Repeat([]byte{1}, 32), nil
-		}}
+	deps := actionstest.TwinDeps(db, 10*time.Second)
+	deps.AppSecret = actionstest.ForbidAppSecret(t)
 	lp, err := stripe.New(*live, deps)
 	if err != nil {
 		t.Fatal(err)
@@ -52,21 +37,10 @@ func TestTwinAnswersWithoutRealKeys(t *testing.T) {
 	if err := lp.Keys().Save(ctx, keyed, portalKey); err != nil {
 		t.Fatal(err)
 	}
-	stored, err := db.GetAPIKey(ctx, keyed, stripe.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keyUnchanged := actionstest.Unchanged(t, "stored key", func() (store.APIKey, error) { return db.GetAPIKey(ctx, keyed, stripe.ID) })
 
-	twin, handler := actionstest.TestTwin(t, stripe.Module(), live, deps)
+	_, handler, h := actionstest.Twin(t, stripe.Module(), live, deps)
 	fake := handler.(*stripetest.Server)
-	if diff := cmp.Diff(liveBefore, *live); diff != "" {
-		t.Errorf("TestFake changed the live configuration (-before +after):\n%s", diff)
-	}
-	h := actionstest.New(t, func(r *actions.Registry) {
-		if err := twin.Register(r); err != nil {
-			t.Fatal(err)
-		}
-	}, actionstest.Options{})
 	for _, portal := range []int64{keyed, nothing} {
 		for i := range 2 { // twice: a quota of one would refuse the second
 			req := actionstest.NewRequest(portal, "CONTACT", map[string]any{
@@ -89,21 +63,9 @@ func TestTwinAnswersWithoutRealKeys(t *testing.T) {
 		if got := r.Header.Get("Authorization"); got != "Bearer "+stripetest.TestModeKey {
 			t.Errorf("test fake request %s %s: Authorization = %q, want the test-mode key", r.Method, r.Path, got)
 		}
-		for name, vs := range r.Header {
-			for _, v := range vs {
-				if strings.Contains(v, portalKey) || strings.Contains(v, liveAppKey) {
-					t.Errorf("test fake request header %s carries a real key", name)
-				}
-			}
-		}
+		actionstest.NoSecrets(t, "test fake request "+r.Method+" "+r.Path, r.Header, "", portalKey, liveAppKey)
 	}
-	after, err := db.GetAPIKey(ctx, keyed, stripe.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(stored, after); diff != "" {
-		t.Errorf("stored key changed (-before +after):\n%s", diff)
-	}
+	keyUnchanged()
 	if n, err := db.AppKeyUsed(ctx, stripe.ID, nothing); err != nil || n != 0 {
 		t.Errorf("AppKeyUsed(portal without key) = %d, %v; want 0: the twin counts no quota", n, err)
 	}
