@@ -14,7 +14,7 @@ import (
 // switching the setting affects only executions that start afterwards.
 // Options requests follow the portal's setting at the time they are asked.
 
-// errNoTwin is the failure of a test-mode execution whose action has no
+// noTwinMessage is the failure of a test-mode execution whose action has no
 // test-mode twin here: running the live action would have real effects.
 const noTwinMessage = "Test mode is on for this HubSpot account, but this action has no test version in this app; nothing was called. Switch test mode off in the app's settings to run it for real."
 
